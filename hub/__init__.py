@@ -1,0 +1,1 @@
+"""The running service: adapters (MQTT, HTTP, notifiers) and entry points around ``telecare``."""

@@ -1,0 +1,107 @@
+"""The ``linkage`` command."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from telecare.clock import SystemClock
+
+
+def _sessions():
+    from telecare.storage import make_engine, make_session_factory, upgrade
+
+    engine = make_engine()
+    upgrade(engine)
+    return make_session_factory(engine)
+
+
+@click.group()
+def main():
+    """Linkage: telecare hub, helpline assistant and the service's records."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def hub(host, port):
+    """Run ingest, scheduler and web app in one process (DATABASE_URL, MQTT_URL, TWILIO_*)."""
+    import uvicorn
+
+    from .logging_setup import configure
+    from .runtime import HubRuntime
+    from .web.app import create_app
+
+    configure()
+    runtime = HubRuntime().start()
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
+    finally:
+        runtime.stop()
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load(file: Path):
+    """Load or update a site from a YAML file (idempotent)."""
+    from telecare.site.loader import SiteError, load_site
+
+    sessions = _sessions()
+    text = file.read_text(encoding="utf-8")
+    try:
+        with sessions() as s, s.begin():
+            report = load_site(s, text, SystemClock().now(), source=str(file))
+    except SiteError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"loaded {file}: {report.summary()}" + ("" if report.changed else " (nothing changed)"))
+
+
+@main.group()
+def token():
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "staff", "responder"]), default="staff", show_default=True)
+def token_create(name, role):
+    """Print a new API token for NAME (shown once; stored hashed)."""
+    from telecare.auth.tokens import create_token
+
+    sessions = _sessions()
+    with sessions() as s, s.begin():
+        tok = create_token(s, name, role, SystemClock().now())
+    click.echo(tok)
+
+
+@main.command()
+@click.option("--homes", default=100, show_default=True, type=int, help="how many homes send traffic")
+@click.option("--rate", default=10.0, show_default=True, type=float, help="messages per second in all")
+@click.option("--duration", default=60.0, show_default=True, type=float, help="seconds to run")
+@click.option("--register/--no-register", default=True, show_default=True,
+              help="register the simulated homes (sim-NNNNNN) in the database first")
+@click.option("--alarm-share", default=0.005, show_default=True, type=float)
+@click.option("--quiet", is_flag=True)
+def simulate(homes, rate, duration, register, alarm_share, quiet):
+    """Send realistic device traffic from N homes over MQTT (MQTT_URL), bounded in time."""
+    from .simulate import Simulator
+
+    if register:
+        from telecare.site.bulk import register_sim_homes
+
+        sessions = _sessions()
+        with sessions() as s, s.begin():
+            created = register_sim_homes(s, homes, SystemClock().now())
+        if not quiet:
+            click.echo(f"registered {created} new simulated homes ({homes} in all)")
+    sim = Simulator(homes=homes, rate=rate, duration=duration, alarm_share=alarm_share,
+                    progress=None if quiet else sys.stderr)
+    stats = sim.run()
+    click.echo(stats.summary())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Publishes alert changes from the outbox on ``telecare/v1/{home}/alert`` (QoS 1)."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+
+from hub import metrics
+from telecare.alert.models import OutboxMessage
+from telecare.clock import Clock, SystemClock
+
+log = logging.getLogger("linkage.outbox")
+
+
+class OutboxPublisher:
+    def __init__(self, client: mqtt.Client, connected: threading.Event, session_factory: sessionmaker,
+                 clock: Clock | None = None, interval: float = 1.0):
+        self.client = client
+        self.connected = connected
+        self.sessions = session_factory
+        self.clock = clock or SystemClock()
+        self.interval = interval
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "OutboxPublisher":
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            if not self.connected.is_set():
+                continue
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001
+                log.exception("outbox flush failed")
+
+    def flush(self, limit: int = 500) -> int:
+        with self.sessions() as s:
+            rows = s.execute(select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
+                             .where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id)
+                             .limit(limit)).all()
+        if not rows:
+            return 0
+        done = []
+        for row_id, topic, payload in rows:
+            info = self.client.publish(topic, payload.encode(), qos=1)
+            try:
+                info.wait_for_publish(5)
+            except (RuntimeError, ValueError):
+                break
+            if not info.is_published():
+                break
+            done.append(row_id)
+        if done:
+            with self.sessions() as s, s.begin():
+                s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(done))
+                          .values(published_at=self.clock.now()))
+            metrics.OUTBOX_PUBLISHED.inc(len(done))
+        return len(done)

@@ -1,0 +1,109 @@
+"""The hub in one process: schema migration, ingest, outbox, supervision and the web app."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from telecare.clock import Clock, SystemClock
+from telecare.events.ingest import IngestService
+from telecare.heartbeat.supervision import Supervisor
+from telecare.site.directory import DeviceDirectory
+from telecare.storage import make_engine, make_session_factory, upgrade
+
+from . import metrics
+from .config import Settings
+from .mqtt.broker import EmbeddedBroker, broker_answers
+from .mqtt.consumer import MqttConsumer
+from .mqtt.publisher import OutboxPublisher
+
+log = logging.getLogger("linkage.hub")
+
+
+class HubRuntime:
+    def __init__(self, settings: Settings | None = None, clock: Clock | None = None, *, with_mqtt: bool = True):
+        self.settings = settings or Settings()
+        self.clock = clock or SystemClock()
+        self.engine = make_engine(self.settings.database_url)
+        upgrade(self.engine)
+        self.sessions = make_session_factory(self.engine)
+        self.directory = DeviceDirectory()
+        with self.sessions() as s:
+            n = self.directory.load(s)
+        log.info("schema up to date; %d devices registered", n)
+        self.ingest = IngestService(self.sessions, self.directory, self.clock, on_alert=self._alerts_opened)
+        self.supervisor = Supervisor(self.sessions, self.directory, self.clock)
+        self.with_mqtt = with_mqtt
+        self.broker: EmbeddedBroker | None = None
+        self.consumer: MqttConsumer | None = None
+        self.publisher: OutboxPublisher | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> "HubRuntime":
+        if self.with_mqtt:
+            m = self.settings.mqtt
+            if not broker_answers(m.host, m.port) and self.settings.embedded_broker and m.host in ("127.0.0.1", "localhost"):
+                log.warning("no MQTT broker answers at %s; starting the embedded one", m.url)
+                self.broker = EmbeddedBroker(m.host, m.port).start()
+            self.consumer = MqttConsumer(m, self.ingest, client_id=self.settings.mqtt_client_id).start()
+            self.publisher = OutboxPublisher(self.consumer.client, self.consumer.connected, self.sessions,
+                                             self.clock).start()
+        t = threading.Thread(target=self._supervise, name="supervision", daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.publisher:
+            self.publisher.stop()
+        if self.consumer:
+            self.consumer.stop()
+        if self.broker:
+            self.broker.stop()
+        self.engine.dispose()
+
+    def _supervise(self) -> None:
+        interval = self.settings.supervision_interval
+        while not self._stop.wait(interval):
+            try:
+                raised = self.supervisor.run_once()
+                if raised:
+                    metrics.DEVICES_OFFLINE_RAISED.inc(len(raised))
+                    self.changed()
+            except Exception:  # noqa: BLE001
+                log.exception("supervision run failed")
+
+    # -- notifications between parts -----------------------------------------------------------
+    def _alerts_opened(self, ids: list[int]) -> None:
+        self.changed()
+
+    def changed(self) -> None:
+        """Something wrote to the outbox: publish now rather than at the next tick."""
+        if self.publisher:
+            self.publisher.wake.set()
+
+    def site_changed(self) -> None:
+        self.directory.forget_missing()
+        with self.sessions() as s:
+            self.directory.load(s)
+
+    # -- health ------------------------------------------------------------------------------------
+    def broker_status(self) -> dict:
+        if not self.with_mqtt:
+            return {"ok": True, "url": None, "connected": False, "note": "MQTT disabled"}
+        connected = bool(self.consumer and self.consumer.connected.is_set())
+        return {"ok": connected, "url": self.settings.mqtt.url, "connected": connected,
+                "embedded": self.broker is not None,
+                "queue": self.consumer.queue.qsize() if self.consumer else 0}
+
+    def scheduler_status(self) -> dict:
+        last = self.supervisor.last_run
+        interval = self.settings.supervision_interval
+        alive = all(t.is_alive() for t in self._threads) if self._threads else False
+        age = (time.time() - last.timestamp()) if last else None
+        ok = alive and (last is None or isinstance(self.clock, SystemClock) is False or age < 3 * interval + 5)
+        return {"ok": ok, "running": alive, "supervision_last_run": last.isoformat() if last else None,
+                "supervision_interval_s": interval}

@@ -1,0 +1,199 @@
+"""The FastAPI application. Routes are thin: they call ``telecare`` services."""
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import aliased
+
+from telecare.alert import service as alerts
+from telecare.alert.models import Alert
+from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.clock import from_epoch
+from telecare.durations import format_duration
+from telecare.events.models import DeadLetter
+from telecare.site import settings as site_settings
+from telecare.site.loader import SiteError, load_site
+from telecare.site.models import Device, Home, Resident
+
+from .auth import Caller, caller, configurer
+from .schemas import AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, ResolveIn, SettingIn, TimelineOut
+
+
+def _alert_query():
+    d = aliased(Device)
+    return (select(Alert, Home.ext_id, Resident.ext_id, d.ext_id)
+            .join(Home, Home.id == Alert.home_id)
+            .outerjoin(Resident, Resident.id == Alert.resident_id)
+            .outerjoin(d, d.id == Alert.device_id))
+
+
+def _alert_out(row) -> dict:
+    a, home, resident, device = row
+    return dict(id=a.id, resident=resident, home=home, device=device, type=a.type, priority=a.priority,
+                state=a.state, category=a.category, no_response=a.no_response, opened_at=a.opened_at,
+                acknowledged_at=a.acknowledged_at, acknowledged_by=a.acknowledged_by, attending_at=a.attending_at,
+                resolved_at=a.resolved_at, outcome=a.outcome)
+
+
+def create_app(hub) -> FastAPI:
+    """``hub`` is a hub.runtime.HubRuntime (sessions, clock, consumer, supervisor...)."""
+    app = FastAPI(title="Linkage hub", version="0.1.0",
+                  description="Telecare alerts, escalation and the helpline's records. "
+                              "Every endpoint but /api/health needs `Authorization: Bearer <token>`.")
+    app.state.hub = hub
+
+    @app.exception_handler(AlertNotFound)
+    async def _not_found(request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(InvalidTransition)
+    async def _conflict(request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.get("/api/health", response_model=Health, tags=["health"])
+    def health(response: Response):
+        db = {"ok": True}
+        try:
+            with hub.sessions() as s:
+                s.execute(text("SELECT 1"))
+                db["dialect"] = s.bind.dialect.name
+        except Exception as exc:  # noqa: BLE001
+            db = {"ok": False, "error": str(exc)}
+        broker = hub.broker_status()
+        sched = hub.scheduler_status()
+        ok = db["ok"] and broker["ok"] and sched["ok"]
+        if not ok:
+            response.status_code = 503
+        return Health(status="ok" if ok else "degraded", database=db, broker=broker, scheduler=sched,
+                      devices_registered=len(hub.directory))
+
+    @app.get("/api/alerts", response_model=list[AlertOut], tags=["alerts"])
+    def list_alerts(state: str = Query("open", description="open (any active state), all, or one state"),
+                    resident: str | None = None, priority: str | None = None,
+                    limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(caller)):
+        q = _alert_query()
+        if state == "open":
+            q = q.where(Alert.state.in_(ACTIVE_STATES))
+        elif state != "all":
+            if state not in ALL_STATES:
+                raise HTTPException(422, f"state must be open, all or one of {', '.join(ALL_STATES)}")
+            q = q.where(Alert.state == state)
+        if resident:
+            q = q.where(Resident.ext_id == resident)
+        if priority:
+            q = q.where(Alert.priority == priority)
+        q = q.order_by(Alert.priority, Alert.opened_at.desc()).limit(limit)
+        with hub.sessions() as s:
+            return [_alert_out(r) for r in s.execute(q).all()]
+
+    def _detail(alert_id: int) -> dict:
+        with hub.sessions() as s:
+            row = s.execute(_alert_query().where(Alert.id == alert_id)).first()
+            if row is None:
+                raise AlertNotFound(f"alert {alert_id} does not exist")
+            out = _alert_out(row)
+            out["timeline"] = [TimelineOut(at=t.at, kind=t.kind, detail=t.detail, actor=t.actor)
+                               for t in row[0].timeline]
+            return out
+
+    @app.get("/api/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"])
+    def get_alert(alert_id: int, who: Caller = Depends(caller)):
+        return _detail(alert_id)
+
+    def _act(alert_id: int, fn) -> dict:
+        with hub.sessions() as s, s.begin():
+            fn(s)
+        hub.changed()
+        return _detail(alert_id)
+
+    @app.post("/api/alerts/{alert_id}/acknowledge", response_model=AlertDetail, tags=["alerts"])
+    def acknowledge(alert_id: int, who: Caller = Depends(caller)):
+        return _act(alert_id, lambda s: alerts.acknowledge(s, alert_id, who.name, hub.clock.now()))
+
+    @app.post("/api/alerts/{alert_id}/arrived", response_model=AlertDetail, tags=["alerts"])
+    def arrived(alert_id: int, who: Caller = Depends(caller)):
+        return _act(alert_id, lambda s: alerts.arrived(s, alert_id, who.name, hub.clock.now()))
+
+    @app.post("/api/alerts/{alert_id}/resolve", response_model=AlertDetail, tags=["alerts"])
+    def resolve(alert_id: int, body: ResolveIn, who: Caller = Depends(caller)):
+        if body.outcome not in OUTCOMES:
+            raise HTTPException(422, f"outcome {body.outcome!r} is not one of: {', '.join(OUTCOMES)}")
+        return _act(alert_id, lambda s: alerts.resolve(s, alert_id, who.name, body.outcome, hub.clock.now(),
+                                                      body.detail))
+
+    @app.post("/api/alerts/{alert_id}/cancel", response_model=AlertDetail, tags=["alerts"])
+    def cancel(alert_id: int, body: CancelIn | None = Body(None), who: Caller = Depends(caller)):
+        reason = body.reason if body else ""
+        return _act(alert_id, lambda s: alerts.cancel(s, alert_id, who.name, hub.clock.now(), reason))
+
+    @app.get("/api/deadletters", response_model=list[DeadLetterOut], tags=["ingest"])
+    def deadletters(kind: str | None = None, limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(caller)):
+        q = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if kind:
+            q = q.where(DeadLetter.kind == kind)
+        with hub.sessions() as s:
+            return [DeadLetterOut(id=d.id, received_at=d.received_at, topic=d.topic, payload=d.payload, kind=d.kind,
+                                  reason=d.reason) for d in s.scalars(q)]
+
+    @app.get("/api/devices", response_model=list[DeviceOut], tags=["site"])
+    def devices(home: str | None = None, offline: bool = False, limit: int = Query(1000, ge=1, le=100000),
+                who: Caller = Depends(caller)):
+        q = (select(Device, Home.ext_id, Resident.ext_id).join(Home, Home.id == Device.home_id)
+             .outerjoin(Resident, Resident.id == Home.resident_id).order_by(Home.ext_id, Device.ext_id).limit(limit))
+        if home:
+            q = q.where(Home.ext_id == home)
+        if offline:
+            q = q.where(Device.online.is_(False))
+        with hub.sessions() as s:
+            return [DeviceOut(home=h, id=d.ext_id, kind=d.kind, resident=r, online=d.online, battery=d.battery,
+                              last_seen=from_epoch(d.last_seen_epoch) if d.last_seen_epoch else None,
+                              heartbeat=format_duration(d.heartbeat_s) if d.heartbeat_s else None)
+                    for d, h, r in s.execute(q).all()]
+
+    @app.get("/api/settings", tags=["site"])
+    def get_settings(who: Caller = Depends(caller)):
+        with hub.sessions() as s:
+            return {k: site_settings.get(s, k) for k in site_settings.DEFAULTS}
+
+    @app.put("/api/settings/{key}", tags=["site"])
+    def put_setting(key: str, body: SettingIn, who: Caller = Depends(configurer)):
+        try:
+            with hub.sessions() as s, s.begin():
+                value = site_settings.put(s, key, body.value, who.name, hub.clock.now())
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from None
+        except ValueError as exc:
+            raise HTTPException(422, f"value: {exc}") from None
+        return {key: value}
+
+    @app.put("/api/site", tags=["site"], summary="Load or update the site from YAML (as `linkage load`)")
+    async def put_site(request: Request, who: Caller = Depends(configurer)):
+        body = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            with hub.sessions() as s, s.begin():
+                report = load_site(s, body, hub.clock.now(), source="site")
+        except SiteError as exc:
+            return JSONResponse({"detail": "site refused, nothing was loaded",
+                                 "problems": [{"line": p.line, "message": p.message} for p in exc.problems]},
+                                status_code=422)
+        hub.site_changed()
+        return {"summary": report.summary(), "changed": report.changed}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/metrics/summary", tags=["health"])
+    def summary(who: Caller = Depends(caller)):
+        with hub.sessions() as s:
+            by_state = dict(s.execute(select(Alert.state, func.count()).group_by(Alert.state)).all())
+            offline = s.scalar(select(func.count()).select_from(Device).where(Device.online.is_(False)))
+            dead = s.scalar(select(func.count()).select_from(DeadLetter))
+        return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
+                "devices_registered": len(hub.directory)}
+
+    return app

@@ -1,0 +1,76 @@
+"""Response and request bodies of the API (DESIGN.md, "HTTP API")."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    kind: str
+    detail: str
+    actor: str | None = None
+
+
+class AlertOut(BaseModel):
+    id: int
+    resident: str | None
+    home: str
+    device: str | None
+    type: str
+    priority: str
+    state: str
+    category: str
+    no_response: bool
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    attending_at: datetime | None
+    resolved_at: datetime | None
+    outcome: str | None
+
+
+class AlertDetail(AlertOut):
+    timeline: list[TimelineOut]
+
+
+class ResolveIn(BaseModel):
+    outcome: str = Field(description="false_alarm, no_injury, ambulance_called, ...")
+    detail: str = ""
+
+
+class CancelIn(BaseModel):
+    reason: str = ""
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    payload: str
+    kind: str
+    reason: str
+
+
+class SettingIn(BaseModel):
+    value: str
+
+
+class DeviceOut(BaseModel):
+    home: str
+    id: str
+    kind: str
+    resident: str | None
+    online: bool
+    battery: int | None
+    last_seen: datetime | None
+    heartbeat: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: dict
+    broker: dict
+    scheduler: dict
+    devices_registered: int

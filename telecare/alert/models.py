@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from telecare.storage.base import Base, UTCDateTime
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_home_state", "home_id", "state"),
+                      Index("ix_alerts_state_priority", "state", "priority"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(16))  # alarm | device | wellbeing
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    home_id: Mapped[int] = mapped_column(ForeignKey("homes.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    no_response: Mapped[bool] = mapped_column(default=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    attending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    timeline: Mapped[list["TimelineEntry"]] = relationship(order_by="TimelineEntry.id", back_populates="alert")
+
+
+class TimelineEntry(Base):
+    __tablename__ = "alert_timeline"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict | None] = mapped_column(JSON)
+    alert: Mapped[Alert] = relationship(back_populates="timeline")
+
+
+class OutboxMessage(Base):
+    """Alert changes to publish on ``telecare/v1/{home}/alert``; written in the same
+    transaction as the change, published after commit, so none is lost to a crash."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

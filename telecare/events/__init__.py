@@ -1,0 +1,1 @@
+"""Device events: the catalogue of types, payload validation, storage and dead letters."""

@@ -1,0 +1,315 @@
+"""Ingest: a batch of inbound device messages in, one transaction out.
+
+The adapter (hub/mqtt) hands over batches and acknowledges them to the broker only after
+``process`` returns, i.e. after commit. Within a batch:
+
+* malformed messages become dead letters with their reason;
+* heartbeats only move the device's ``last_seen`` (no row per heartbeat);
+* other events are inserted with ON CONFLICT DO NOTHING on (device, event_id), so a
+  redelivered event is recognised whatever path it came by, and only new ones act;
+* alarms open or join alerts, ``help_arrived`` and ``cancel`` move them;
+* any message from a device marked offline brings it back.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from telecare.alert import service as alerts
+from telecare.alert.models import Alert
+from telecare.alert.states import ACTIVE_STATES
+from telecare.clock import Clock, SystemClock
+from telecare.site.directory import DeviceDirectory, DeviceInfo
+from telecare.site.models import Device, Home
+
+from .catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
+from .models import DeadLetter, Event
+from .validate import EventPayload, Rejected, parse_event, payload_text
+
+log = logging.getLogger("linkage.ingest")
+
+LOW_BATTERY = 20  # percent
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One message as the adapter saw it. ``kind`` is event, status or bad_topic."""
+    kind: str
+    topic: str
+    payload: bytes
+    home: str | None = None
+    device: str | None = None
+    reason: str | None = None  # for bad_topic
+    received: datetime | None = None
+    token: Any = None  # the adapter's own handle (the MQTT mid)
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    heartbeats: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    alerts_opened: list[int] = field(default_factory=list)
+    alerts_changed: list[int] = field(default_factory=list)
+    outbox: int = 0
+
+
+def _insert_ignore(session: Session, table):
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def dead_letter(session: Session, topic: str, payload: bytes, kind: str, reason: str, now: datetime) -> None:
+    session.add(DeadLetter(received_at=now, topic=topic, payload=payload_text(payload), kind=kind, reason=reason))
+
+
+def _describe(ev: EventPayload, info: DeviceInfo) -> str:
+    where = f" in the {ev.location}" if ev.location else ""
+    extra = f", reading {ev.value:g}" if ev.value is not None else ""
+    cid = f", SIA CID {ev.cid}" if ev.cid else ""
+    return (f"{ev.type.replace('_', ' ')} from {info.ext_id}{where} at {ev.ts.strftime('%H:%M:%S')}Z"
+            f"{extra}{cid} (event {ev.event_id})")
+
+
+class IngestService:
+    def __init__(self, session_factory: sessionmaker, directory: DeviceDirectory, clock: Clock | None = None,
+                 low_battery: int = LOW_BATTERY, on_alert: Callable[[list[int]], None] | None = None):
+        self.sessions = session_factory
+        self.directory = directory
+        self.clock = clock or SystemClock()
+        self.low_battery = low_battery
+        self.on_alert = on_alert  # called after commit with the ids of alerts opened
+
+    # -- the batch -------------------------------------------------------------------
+    def process(self, batch: Sequence[Inbound]) -> BatchResult:
+        res = BatchResult()
+        after_commit: list[Callable[[], None]] = []
+        with self.directory.lock, self.sessions() as s, s.begin():
+            now = self.clock.now()
+            now_epoch = now.timestamp()
+            rows: list[dict] = []
+            meta: list[tuple[DeviceInfo, EventPayload]] = []
+            seen: set[tuple[int, str]] = set()
+            touches: dict[int, dict] = {}
+            statuses: list[Inbound] = []
+            for m in batch:
+                if m.kind == "bad_topic":
+                    dead_letter(s, m.topic, m.payload, "wrong_topic", m.reason or "topic is not part of the contract", now)
+                    res.dead += 1
+                    continue
+                if m.kind == "status":
+                    statuses.append(m)
+                    continue
+                try:
+                    ev = parse_event(m.payload)
+                except Rejected as r:
+                    dead_letter(s, m.topic, m.payload, r.kind, r.reason, now)
+                    res.dead += 1
+                    continue
+                info = self.directory.device(s, m.home, m.device)
+                if info is None:
+                    if self.directory.home(s, m.home) is None:
+                        kind, reason = "unknown_home", f"home {m.home!r} is not registered"
+                    else:
+                        kind, reason = "unknown_device", (f"device {m.device!r} is not registered in home {m.home!r}: "
+                                                          "an unregistered device is sending events")
+                    dead_letter(s, m.topic, m.payload, kind, reason, now)
+                    res.dead += 1
+                    continue
+                t = touches.get(info.id)
+                if t is None:
+                    touches[info.id] = {"d_id": info.id, "seen": now_epoch, "battery": ev.battery}
+                elif ev.battery is not None:
+                    t["battery"] = ev.battery
+                if not info.online:
+                    self._restore(s, info, f"{ev.type.replace('_', ' ')} received from {info.ext_id}", now,
+                                  after_commit, res)
+                if ev.battery is not None:
+                    self._check_battery(s, info, ev, now, after_commit, res)
+                handling = EVENT_TYPES[ev.type][0]
+                if handling is Handling.HEARTBEAT:
+                    res.heartbeats += 1
+                    continue
+                key = (info.id, ev.event_id)
+                if key in seen:
+                    res.duplicates += 1
+                    continue
+                seen.add(key)
+                rows.append({"device_id": info.id, "home_id": info.home_id, "event_id": ev.event_id,
+                             "type": ev.type, "ts": ev.ts, "received_epoch": now_epoch, "battery": ev.battery,
+                             "location": ev.location, "value": ev.value, "cid": ev.cid})
+                meta.append((info, ev))
+
+            if rows:
+                stmt = (_insert_ignore(s, Event.__table__)
+                        .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
+                        .returning(Event.__table__.c.id, Event.__table__.c.device_id, Event.__table__.c.event_id))
+                new = {(r[1], r[2]): r[0] for r in s.execute(stmt, rows)}
+                res.duplicates += len(rows) - len(new)
+                res.accepted += len(new)
+                links = []
+                for info, ev in meta:
+                    row_id = new.get((info.id, ev.event_id))
+                    if row_id is None:
+                        continue
+                    alert_id = self._act(s, info, ev, now, res)
+                    if alert_id is not None:
+                        links.append({"e_id": row_id, "a_id": alert_id})
+                if links:
+                    s.execute(update(Event.__table__).where(Event.__table__.c.id == bindparam("e_id"))
+                              .values(alert_id=bindparam("a_id")).execution_options(synchronize_session=False),
+                              links)
+            if touches:
+                tbl = Device.__table__
+                with_batt = [t for t in touches.values() if t["battery"] is not None]
+                without = [t for t in touches.values() if t["battery"] is None]
+                if with_batt:
+                    s.execute(update(tbl).where(tbl.c.id == bindparam("d_id"))
+                              .values(last_seen_epoch=bindparam("seen"), battery=bindparam("battery")), with_batt)
+                if without:
+                    s.execute(update(tbl).where(tbl.c.id == bindparam("d_id"))
+                              .values(last_seen_epoch=bindparam("seen")), without)
+            for m in statuses:
+                self._status(s, m, now, after_commit, res)
+        for fn in after_commit:
+            fn()
+        if res.alerts_opened and self.on_alert:
+            self.on_alert(res.alerts_opened)
+        return res
+
+    def dead_letter_now(self, one: Inbound, kind: str, reason: str) -> None:
+        """Keep a message the batch could not take, in a transaction of its own."""
+        with self.sessions() as s, s.begin():
+            dead_letter(s, one.topic, one.payload, kind, reason, self.clock.now())
+
+    # -- what an accepted event does ---------------------------------------------------
+    def _act(self, s: Session, info: DeviceInfo, ev: EventPayload, now: datetime, res: BatchResult) -> int | None:
+        handling, priority = EVENT_TYPES[ev.type]
+        if handling is Handling.ALARM:
+            alert, opened = alerts.raise_alarm(s, home_id=info.home_id, resident_id=info.resident_id,
+                                               device_id=info.id, type=ev.type, priority=priority, now=now,
+                                               detail=_describe(ev, info))
+            (res.alerts_opened if opened else res.alerts_changed).append(alert.id)
+            res.outbox += 1
+            return alert.id
+        if handling is Handling.DEVICE_CARE:
+            alert, opened = alerts.raise_device_care(s, home_id=info.home_id, resident_id=info.resident_id,
+                                                     device_id=info.id, type=ev.type, priority=priority, now=now,
+                                                     detail=_describe(ev, info))
+            if opened:
+                res.alerts_opened.append(alert.id)
+                res.outbox += 1
+            return alert.id
+        if handling in (Handling.HELP_ARRIVED, Handling.CANCEL):
+            alert = alerts.find_active(s, info.home_id, "alarm", for_update=True)
+            if alert is None:
+                log.warning("%s from %s/%s with no active alarm", ev.type, info.home_ext, info.ext_id)
+                return None
+            actor = f"device {info.ext_id}"
+            if handling is Handling.HELP_ARRIVED:
+                if alert.state in ("open", "acknowledged"):
+                    alerts.arrived(s, alert.id, actor, now, via="device")
+                else:
+                    alerts.note(s, alert, "device", f"help arrived signalled again by {info.ext_id}", now, actor)
+            else:
+                if alert.state in ("open", "acknowledged"):
+                    alerts.cancel(s, alert.id, "resident", now, reason=f"cancel pressed on {info.ext_id}")
+                    alert.outcome = "cancelled_by_resident"
+                else:
+                    alerts.note(s, alert, "device", f"cancel pressed on {info.ext_id} while help is attending; "
+                                                    "the alert stays with the responder", now, actor)
+            res.alerts_changed.append(alert.id)
+            res.outbox += 1
+            return alert.id
+        return None  # activity: stored, nothing else yet
+
+    def _check_battery(self, s, info: DeviceInfo, ev: EventPayload, now, after_commit, res) -> None:
+        before = info.battery
+        if ev.battery < self.low_battery and (before is None or before >= self.low_battery) and ev.type != "low_battery":
+            alert, opened = alerts.raise_device_care(
+                s, home_id=info.home_id, resident_id=info.resident_id, device_id=info.id, type="low_battery",
+                priority=EVENT_TYPES["low_battery"][1], now=now,
+                detail=f"battery of {info.ext_id} reported at {ev.battery}% (below {self.low_battery}%)")
+            if opened:
+                res.alerts_opened.append(alert.id)
+        new = ev.battery
+
+        def apply(info=info, new=new):
+            info.battery = new
+        after_commit.append(apply)
+
+    def _restore(self, s: Session, info: DeviceInfo, why: str, now: datetime, after_commit, res) -> None:
+        s.execute(update(Device).where(Device.id == info.id).values(online=True))
+        for alert in s.scalars(select(Alert).where(Alert.device_id == info.id, Alert.type == "device_offline",
+                                                   Alert.state.in_(ACTIVE_STATES))):
+            alerts.note(s, alert, "restored", f"device back: {why}", now, "hub")
+            alerts.resolve(s, alert.id, "hub", "device_restored", now)
+            res.alerts_changed.append(alert.id)
+
+        def apply(info=info):
+            info.online = True
+        after_commit.append(apply)
+
+    def _status(self, s: Session, m: Inbound, now: datetime, after_commit, res) -> None:
+        text = m.payload.decode("utf-8", errors="replace").strip().lower()
+        if text not in ("online", "offline"):
+            dead_letter(s, m.topic, m.payload, "bad_status", "status must be 'online' or 'offline'", now)
+            res.dead += 1
+            return
+        home = self.directory.home(s, m.home)
+        if home is None:
+            dead_letter(s, m.topic, m.payload, "unknown_home", f"home {m.home!r} is not registered", now)
+            res.dead += 1
+            return
+        s.execute(update(Home).where(Home.id == home.id).values(status=text))
+        home.status = text
+        units = [self.directory.device(s, m.home, ext) for ext in s.scalars(
+            select(Device.ext_id).where(Device.home_id == home.id, Device.kind == "home_unit"))]
+        units = [u for u in units if u is not None]
+        if text == "online":
+            for u in units:
+                if not u.online:
+                    self._restore(s, u, "home unit reported online", now, after_commit, res)
+            if not units:  # a home-level offline alert, if one was raised
+                for alert in s.scalars(select(Alert).where(Alert.home_id == home.id, Alert.device_id.is_(None),
+                                                           Alert.type == "device_offline",
+                                                           Alert.state.in_(ACTIVE_STATES))):
+                    alerts.resolve(s, alert.id, "hub", "device_restored", now)
+            return
+        targets = [u for u in units if u.online] or ([None] if not units else [])
+        for u in targets:
+            self.mark_offline(s, home_id=home.id, resident_id=home.resident_id, info=u, now=now,
+                              detail=f"home unit {u.ext_id if u else 'of ' + m.home} went offline "
+                                     "(its Last Will): no alarm from this home can get through",
+                              priority=HOME_UNIT_OFFLINE_PRIORITY, after_commit=after_commit, res=res)
+
+    @staticmethod
+    def mark_offline(s: Session, *, home_id: int, resident_id: int | None, info: DeviceInfo | None, now: datetime,
+                     detail: str, priority: str, after_commit: list, res: BatchResult | None = None) -> Alert:
+        device_id = info.id if info else None
+        if info is not None:
+            s.execute(update(Device).where(Device.id == info.id).values(online=False))
+            s.add(Event(device_id=info.id, home_id=home_id, event_id=f"hub-offline-{now.timestamp():.3f}",
+                        type="device_offline", ts=now, received_epoch=now.timestamp()))
+
+            def apply(info=info):
+                info.online = False
+            after_commit.append(apply)
+        alert, opened = alerts.raise_device_care(s, home_id=home_id, resident_id=resident_id, device_id=device_id,
+                                                 type="device_offline", priority=priority, now=now, detail=detail)
+        if res is not None and opened:
+            res.alerts_opened.append(alert.id)
+        return alert
+
+
+DEVICE_OFFLINE_PRIORITY = HUB_EVENT_PRIORITY["device_offline"]
+

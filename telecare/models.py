@@ -1,0 +1,8 @@
+"""Every table, imported in one place for Alembic and for tests."""
+from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
+from telecare.auth.models import ApiToken
+from telecare.events.models import DeadLetter, Event
+from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Setting, Team
+
+__all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", "Event", "Contact", "Device",
+           "Home", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team"]

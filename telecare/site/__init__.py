@@ -1,0 +1,1 @@
+"""The site: contacts, teams and rotas, policies, residents, homes and devices."""

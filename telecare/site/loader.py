@@ -1,0 +1,345 @@
+"""``linkage load site.yml``: validate the whole file, then upsert it in one transaction.
+
+A wrong file is refused whole, naming each bad line and why; nothing is half-loaded. A
+second load of the same file changes nothing. Items that are in the database but not in
+the file are left as they are (a site may be kept in several files or partly in the console).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
+from .schema import SiteIn
+
+STEP_TARGETS_FIXED = ("resident.contacts", "resident.befriender", "console")
+
+
+@dataclass
+class Problem:
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class SiteError(Exception):
+    def __init__(self, problems: list[Problem], source: str = "site file"):
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source} refused, nothing was loaded:\n" + "\n".join(f"  {source} {p}" for p in problems))
+
+
+@dataclass
+class LoadReport:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> bool:
+        return bool(sum(self.created.values()) + sum(self.updated.values()))
+
+    def summary(self) -> str:
+        kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
+        parts = [f"{k}: {self.created[k]} new, {self.updated[k]} updated, {self.unchanged[k]} unchanged" for k in kinds]
+        return "; ".join(parts) if parts else "empty site file"
+
+
+# -- YAML with line numbers ---------------------------------------------------------------
+def _line_map(node, path=(), out=None) -> dict[tuple, int]:
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for k, v in node.value:
+            key = k.value
+            if key in seen:
+                raise SiteError([Problem(k.start_mark.line + 1,
+                                         f"'{key}' appears twice in this block (first on line {seen[key]})")])
+            seen[key] = k.start_mark.line + 1
+            out[path + (key,)] = k.start_mark.line + 1
+            _line_map(v, path + (key,), out)
+            # the value's own line, for errors about the value
+            out[path + (key, "__value__")] = v.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out)
+    return out
+
+
+def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
+    loc = tuple("from" if p == "from_" else "for" if p == "for_" else p for p in loc)
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _describe_loc(data, loc: tuple) -> str:
+    """'residents[0] (betty) > home > devices[2] (bed-1) > watch' for an error message."""
+    parts, cur = [], data
+    for p in loc:
+        p = "from" if p == "from_" else "for" if p == "for_" else p
+        if isinstance(p, int):
+            label = f"[{p}]"
+            try:
+                cur = cur[p]
+                if isinstance(cur, dict) and "id" in cur:
+                    label += f" ({cur['id']})"
+            except (IndexError, KeyError, TypeError):
+                cur = None
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+        else:
+            parts.append(str(p))
+            try:
+                cur = cur[p]
+            except (KeyError, TypeError, IndexError):
+                cur = None
+    return " > ".join(parts)
+
+
+def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple, int]]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SiteError([Problem(line, f"not valid YAML: {problem}")], source) from None
+    if root is None:
+        return SiteIn(), {}
+    try:
+        lines = _line_map(root)
+    except SiteError as exc:
+        exc.source = source
+        raise SiteError(exc.problems, source) from None
+    if not isinstance(data, dict):
+        raise SiteError([Problem(1, "the file must be a mapping with contacts, teams, policies and residents")], source)
+    try:
+        site = SiteIn.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown field '{loc[-1]}' (is it misspelt?)"
+            elif err["type"] == "literal_error":
+                msg = f"{err.get('input')!r} is not allowed; {err['msg'].lower()}"
+            where = _describe_loc(data, loc)
+            problems.append(Problem(_line_for(lines, loc), f"{where}: {msg}"))
+        raise SiteError(problems, source) from None
+    return site, lines
+
+
+# -- references -----------------------------------------------------------------------------
+def _check_references(session: Session, site: SiteIn, lines: dict, source: str) -> None:
+    problems: list[Problem] = []
+
+    def dupes(kind: str, items, key=lambda x: x.id):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            k = key(item)
+            if k in seen:
+                problems.append(Problem(lines.get((kind, i)), f"{kind}[{i}]: id '{k}' is used twice "
+                                                               f"(also {kind}[{seen[k]}])"))
+            seen[k] = i
+
+    dupes("contacts", site.contacts)
+    dupes("teams", site.teams)
+    dupes("policies", site.policies)
+    dupes("residents", site.residents)
+
+    contacts = {c.id: c for c in site.contacts}
+    db_contacts = set(session.scalars(select(Contact.ext_id)))
+    teams = {t.id for t in site.teams} | set(session.scalars(select(Team.ext_id)))
+    policies = {p.id for p in site.policies} | set(session.scalars(select(Policy.ext_id)))
+    known_contacts = set(contacts) | db_contacts
+
+    def need_contact(cid: str, loc: tuple, what: str):
+        if cid not in known_contacts:
+            problems.append(Problem(_line_for(lines, loc), f"{what}: contact '{cid}' is not defined under contacts"))
+
+    for ti, team in enumerate(site.teams):
+        for si, shift in enumerate(team.rota):
+            need_contact(shift.contact, ("teams", ti, "rota", si, "contact"), f"team {team.id} rota")
+    for pi, policy in enumerate(site.policies):
+        for si, step in enumerate(policy.steps):
+            for target in step.notify:
+                loc = ("policies", pi, "steps", si, "notify")
+                if target in STEP_TARGETS_FIXED:
+                    continue
+                if target.startswith("team:"):
+                    if target[5:] not in teams:
+                        problems.append(Problem(_line_for(lines, loc),
+                                                f"policy {policy.id} step {si + 1}: team '{target[5:]}' is not defined"))
+                    continue
+                cid = target[8:] if target.startswith("contact:") else target
+                if cid not in known_contacts:
+                    problems.append(Problem(_line_for(lines, loc), (
+                        f"policy {policy.id} step {si + 1}: '{target}' is neither a contact nor one of "
+                        "resident.contacts, resident.befriender, console, team:ID, contact:ID")))
+            if "console" in step.via and "console" not in step.notify:
+                pass
+            if si < len(policy.steps) - 1 and step.ack_within is None:
+                problems.append(Problem(_line_for(lines, ("policies", pi, "steps", si)),
+                                        f"policy {policy.id} step {si + 1}: ack_within is needed on every step "
+                                        "but the last"))
+    home_ids: dict[str, str] = {}
+    for ri, r in enumerate(site.residents):
+        for ci, cid in enumerate(r.contacts):
+            need_contact(cid, ("residents", ri, "contacts", ci), f"resident {r.id}")
+        if len(set(r.contacts)) != len(r.contacts):
+            problems.append(Problem(_line_for(lines, ("residents", ri, "contacts")),
+                                    f"resident {r.id}: a contact is listed twice"))
+        if r.befriender:
+            need_contact(r.befriender, ("residents", ri, "befriender"), f"resident {r.id} befriender")
+        for loc, pid in ((("residents", ri, "policy"), r.policy),
+                         (("residents", ri, "checkin", "policy"), r.checkin.policy if r.checkin else None)):
+            if pid and pid not in policies:
+                problems.append(Problem(_line_for(lines, loc), f"resident {r.id}: policy '{pid}' is not defined"))
+        if r.home:
+            if r.home.id in home_ids:
+                problems.append(Problem(_line_for(lines, ("residents", ri, "home", "id")),
+                                        f"resident {r.id}: home '{r.home.id}' also belongs to {home_ids[r.home.id]}"))
+            home_ids[r.home.id] = r.id
+            seen: set[str] = set()
+            for di, d in enumerate(r.home.devices):
+                if d.id in seen:
+                    problems.append(Problem(_line_for(lines, ("residents", ri, "home", "devices", di)),
+                                            f"home {r.home.id}: device '{d.id}' is listed twice"))
+                seen.add(d.id)
+    # a home already owned by someone else in the database
+    if home_ids:
+        owners = dict(session.execute(select(Home.ext_id, Resident.ext_id).join(Resident, Resident.id == Home.resident_id)
+                                      .where(Home.ext_id.in_(list(home_ids)))).all())
+        for h, rid in home_ids.items():
+            if h in owners and owners[h] != rid:
+                problems.append(Problem(None, f"home '{h}' already belongs to resident '{owners[h]}', not '{rid}'"))
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise SiteError(problems, source)
+
+
+# -- upsert ----------------------------------------------------------------------------------
+def _assign(obj, **values) -> bool:
+    changed = False
+    for k, v in values.items():
+        if getattr(obj, k) != v:
+            setattr(obj, k, v)
+            changed = True
+    return changed
+
+
+def _by_ext(session: Session, model) -> dict[str, Any]:
+    return {o.ext_id: o for o in session.scalars(select(model))}
+
+
+def load_site(session: Session, text: str, now: datetime, source: str = "site file") -> LoadReport:
+    """Validate and load. Raises SiteError (nothing written) on any problem. The caller commits."""
+    site, lines = parse_site(text, source)
+    _check_references(session, site, lines, source)
+    report = LoadReport()
+
+    def count(kind: str, created: bool, changed: bool):
+        (report.created if created else report.updated if changed else report.unchanged)[kind] += 1
+
+    contacts = _by_ext(session, Contact)
+    for c in site.contacts:
+        obj = contacts.get(c.id)
+        created = obj is None
+        if created:
+            obj = contacts[c.id] = Contact(ext_id=c.id, name=c.name)
+            session.add(obj)
+        count("contacts", created, _assign(obj, name=c.name, phone=c.phone, role=c.role, email=c.email))
+    session.flush()
+
+    teams = _by_ext(session, Team)
+    for t in site.teams:
+        obj = teams.get(t.id)
+        created = obj is None
+        if created:
+            obj = teams[t.id] = Team(ext_id=t.id, name=t.name)
+            session.add(obj)
+        changed = _assign(obj, name=t.name, timezone=t.timezone)
+        want = [(contacts[s.contact].id, s.days, s.from_, s.to) for s in t.rota]
+        have = [(s.contact_id, s.days, s.start, s.end) for s in obj.shifts]
+        if want != have:
+            obj.shifts.clear()
+            session.flush()
+            for i, (cid, days, start, end) in enumerate(want):
+                obj.shifts.append(RotaShift(contact_id=cid, position=i, days=days, start=start, end=end))
+            changed = True
+        count("teams", created, changed)
+    session.flush()
+
+    policies = _by_ext(session, Policy)
+    for p in site.policies:
+        obj = policies.get(p.id)
+        created = obj is None
+        if created:
+            obj = policies[p.id] = Policy(ext_id=p.id)
+            session.add(obj)
+        steps = [{"notify": s.notify, "via": s.via, "ack_within_s": s.ack_within,
+                  "window": ({"days": s.window.days, "from": s.window.from_, "to": s.window.to}
+                             if s.window else None)} for s in p.steps]
+        count("policies", created, _assign(obj, priorities=p.for_, repeat=p.repeat,
+                                           attend_within_s=p.attend_within, steps=steps))
+    session.flush()
+
+    residents = _by_ext(session, Resident)
+    homes = _by_ext(session, Home)
+    for r in site.residents:
+        obj = residents.get(r.id)
+        created = obj is None
+        if created:
+            obj = residents[r.id] = Resident(ext_id=r.id, name=r.name)
+            session.add(obj)
+        befriender = contacts[r.befriender].id if r.befriender else None
+        policy = policies[r.policy].id if r.policy else None
+        checkin = r.checkin.model_dump(by_alias=True) if r.checkin else None
+        changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=r.access,
+                          timezone=r.timezone, befriender_id=befriender, policy_id=policy, checkin=checkin)
+        want = [contacts[c].id for c in r.contacts]
+        if [link.contact_id for link in obj.contact_links] != want:
+            obj.contact_links.clear()
+            session.flush()
+            for i, cid in enumerate(want):
+                obj.contact_links.append(ResidentContact(contact_id=cid, position=i))
+            changed = True
+        session.flush()
+        count("residents", created, changed)
+        if r.home:
+            home = homes.get(r.home.id)
+            h_created = home is None
+            if h_created:
+                home = homes[r.home.id] = Home(ext_id=r.home.id, resident_id=obj.id)
+                session.add(home)
+                session.flush()
+            count("homes", h_created, _assign(home, resident_id=obj.id))
+            existing = {d.ext_id: d for d in home.devices}
+            for d in r.home.devices:
+                dev = existing.get(d.id)
+                d_created = dev is None
+                if d_created:
+                    dev = Device(home_id=home.id, ext_id=d.id, kind=d.kind, registered_epoch=now.timestamp(),
+                                 online=True)
+                    session.add(dev)
+                watch = d.watch.model_dump(by_alias=True, exclude_none=True) if d.watch else None
+                count("devices", d_created, _assign(dev, kind=d.kind, heartbeat_s=d.heartbeat, grace_s=d.grace,
+                                                    watch=watch))
+    session.flush()
+    return report
