@@ -184,7 +184,7 @@ def create_app(hub) -> FastAPI:
         return {"summary": report.summary(), "changed": report.changed}
 
     @app.get("/metrics", include_in_schema=False)
-    def prometheus():
+    def prometheus(who: Caller = Depends(caller)):  # Prometheus: authorization: {type: Bearer, ...}
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/metrics/summary", tags=["health"])

@@ -140,11 +140,14 @@ def resolve(session: Session, alert_id: int, actor: str, outcome: str, now: date
     return alert
 
 
-def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: str = "") -> Alert:
+def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: str = "",
+           outcome: str | None = None) -> Alert:
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"outcome {outcome!r} is not one of: {', '.join(OUTCOMES)}")
     alert = get(session, alert_id, for_update=True)
     _check(alert, "cancel")
     alert.state, alert.resolved_at, alert.resolved_by = CANCELLED, now, actor
-    alert.outcome = alert.outcome or "cancelled"
+    alert.outcome = outcome or alert.outcome or "cancelled"
     note(session, alert, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""), now, actor)
     publish(session, alert, "cancelled", now)
     return alert

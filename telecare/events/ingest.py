@@ -222,8 +222,8 @@ class IngestService:
                     alerts.note(s, alert, "device", f"help arrived signalled again by {info.ext_id}", now, actor)
             else:
                 if alert.state in ("open", "acknowledged"):
-                    alerts.cancel(s, alert.id, "resident", now, reason=f"cancel pressed on {info.ext_id}")
-                    alert.outcome = "cancelled_by_resident"
+                    alerts.cancel(s, alert.id, "resident", now, reason=f"cancel pressed on {info.ext_id}",
+                                  outcome="cancelled_by_resident")
                 else:
                     alerts.note(s, alert, "device", f"cancel pressed on {info.ext_id} while help is attending; "
                                                     "the alert stays with the responder", now, actor)
@@ -260,6 +260,8 @@ class IngestService:
         after_commit.append(apply)
 
     def _status(self, s: Session, m: Inbound, now: datetime, after_commit, res) -> None:
+        if not m.payload:  # a retained status being cleared
+            return
         text = m.payload.decode("utf-8", errors="replace").strip().lower()
         if text not in ("online", "offline"):
             dead_letter(s, m.topic, m.payload, "bad_status", "status must be 'online' or 'offline'", now)

@@ -66,7 +66,7 @@ def parse_event(payload: bytes) -> EventPayload:
         if field not in data or data[field] is None:
             raise Rejected("missing_field", f"required field '{field}' is missing")
     event_id = data["event_id"]
-    if not isinstance(event_id, str) or not event_id or len(event_id) > EVENT_ID_MAX:
+    if not isinstance(event_id, str) or not event_id or len(event_id) > EVENT_ID_MAX or "\x00" in event_id:
         raise Rejected("bad_field", f"field 'event_id' must be a non-empty string of at most {EVENT_ID_MAX} characters")
     etype = data["type"]
     if not isinstance(etype, str):
@@ -83,17 +83,18 @@ def parse_event(payload: bytes) -> EventPayload:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise Rejected("bad_field", f"field 'value' must be a number or null, not {value!r}")
     location = data.get("location")
-    if location is not None and (not isinstance(location, str) or len(location) > 100):
-        raise Rejected("bad_field", "field 'location' must be a string of at most 100 characters")
+    if location is not None and (not isinstance(location, str) or len(location) > 100 or "\x00" in location):
+        raise Rejected("bad_field", "field 'location' must be a string of at most 100 characters, without NUL")
     cid = data.get("cid")
     if cid is not None:
         if isinstance(cid, int) and not isinstance(cid, bool):
             cid = str(cid)
-        if not isinstance(cid, str) or len(cid) > 16:
+        if not isinstance(cid, str) or len(cid) > 16 or "\x00" in cid:
             raise Rejected("bad_field", "field 'cid' must be a SIA Contact ID code string")
     return EventPayload(event_id, etype, ts, battery, location, None if value is None else float(value), cid)
 
 
 def payload_text(payload: bytes) -> str:
-    """Keep what arrived, readable: UTF-8 with undecodable bytes escaped."""
-    return payload.decode("utf-8", errors="backslashreplace")
+    """Keep what arrived, readable: UTF-8 with undecodable bytes and NUL (which PostgreSQL text
+    cannot hold) escaped."""
+    return payload.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")

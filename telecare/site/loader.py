@@ -199,6 +199,7 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
                                         f"policy {policy.id} step {si + 1}: ack_within is needed on every step "
                                         "but the last"))
     home_ids: dict[str, str] = {}
+    home_lines: dict[str, int | None] = {}
     for ri, r in enumerate(site.residents):
         for ci, cid in enumerate(r.contacts):
             need_contact(cid, ("residents", ri, "contacts", ci), f"resident {r.id}")
@@ -216,6 +217,7 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
                 problems.append(Problem(_line_for(lines, ("residents", ri, "home", "id")),
                                         f"resident {r.id}: home '{r.home.id}' also belongs to {home_ids[r.home.id]}"))
             home_ids[r.home.id] = r.id
+            home_lines[r.home.id] = _line_for(lines, ("residents", ri, "home", "id"))
             seen: set[str] = set()
             for di, d in enumerate(r.home.devices):
                 if d.id in seen:
@@ -228,7 +230,8 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
                                       .where(Home.ext_id.in_(list(home_ids)))).all())
         for h, rid in home_ids.items():
             if h in owners and owners[h] != rid:
-                problems.append(Problem(None, f"home '{h}' already belongs to resident '{owners[h]}', not '{rid}'"))
+                problems.append(Problem(home_lines[h],
+                                        f"home '{h}' already belongs to resident '{owners[h]}', not '{rid}'"))
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise SiteError(problems, source)

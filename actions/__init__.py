@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin calls into ``telecare`` (built with the assistant issue)."""
