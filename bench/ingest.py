@@ -235,15 +235,17 @@ def drain_hub(host: str, port: int, client_id: str, db: HubDb, n: int, timeout: 
     service = IngestService(db.sessions, directory, SystemClock())
     consumer = MqttConsumer(MqttSettings(host, port), service, client_id=client_id)
     before = {k: _ingest_counter(k) for k in ("accepted", "heartbeat", "duplicate", "dead_letter")}
-    start = time.perf_counter()
+    # The end is the consumer's own stamp after its last batch was committed and acknowledged
+    # (last_batch_at, wall clock), so the poll below can be slow and cost the hub nothing.
+    start = time.time()
     consumer.start()
     try:
         try:
             wait_until(lambda: consumer.processed >= n and consumer.queue.empty(), timeout,
-                       f"the hub to drain {n} messages", interval=0.005)
+                       f"the hub to drain {n} messages", interval=0.05)
         except BenchError as exc:
             raise BenchError(f"{exc} (processed {consumer.processed})") from None
-        seconds = time.perf_counter() - start
+        seconds = (consumer.last_batch_at or time.time()) - start
     finally:
         consumer.stop()
     after = {k: _ingest_counter(k) - before[k] for k in before}

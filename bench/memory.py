@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -79,13 +78,27 @@ def _health(base: str) -> dict | None:
     return data
 
 
-def _heartbeats_taken(base: str) -> float:
-    try:
-        _, body = _get(f"{base}/metrics", 5)
-    except (OSError, urllib.error.URLError):
-        return -1
-    m = re.search(rb'^linkage_ingest_messages_total\{result="heartbeat"\} ([0-9.e+]+)$', body, re.M)
-    return float(m.group(1)) if m else 0.0
+class UnitsSeen:
+    """How many home units the hub has marked seen since ``since`` (epoch), read from the
+    database file itself, read-only (the hub's /metrics needs a token; the database is the
+    truth). Plain sqlite3: the hub's engine would BEGIN IMMEDIATE and take the write lock."""
+
+    def __init__(self, db: Path, since: float):
+        import sqlite3
+
+        from telecare.site.models import Device
+
+        t = Device.__table__
+        self.sql = (f"SELECT count(*) FROM {t.name} WHERE {t.c.kind.name} = 'home_unit' "
+                    f"AND {t.c.last_seen_epoch.name} >= ?")
+        self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        self.since = since
+
+    def __call__(self) -> int:
+        return self.conn.execute(self.sql, (self.since,)).fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def prepare_db(path: Path, homes: int) -> int:
@@ -177,22 +190,31 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
                          orjson.dumps({"event_id": f"mem-{client_id}-{i}", "type": "heartbeat", "ts": now,
                                        "battery": 90}))
                         for i in range(homes)]
-                taken0 = _heartbeats_taken(base)
-                pub_s = publish_all(m.host, m.port, msgs, f"{client_id}-pub", timeout=timeout)
-                sent = len(msgs)
+                seen = UnitsSeen(db, time.time())
+                try:
+                    pub_s = publish_all(m.host, m.port, msgs, f"{client_id}-pub", timeout=timeout)
+                    sent = len(msgs)
+                    t_pub = time.monotonic()
 
-                def drained():
-                    sample()
-                    if hub.poll() is not None:
-                        raise BenchError(f"the hub exited with {hub.returncode} under traffic")
-                    return _heartbeats_taken(base) - taken0 >= sent
+                    def drained():
+                        sample()
+                        if hub.poll() is not None:
+                            raise BenchError(f"the hub exited with {hub.returncode} under traffic")
+                        return seen() >= sent
 
-                took = wait_until(drained, timeout, f"the hub to take {sent} heartbeats", 0.2)
+                    try:
+                        wait_until(drained, timeout, f"the hub to take {sent} heartbeats", 0.5)
+                    except BenchError as exc:
+                        raise BenchError(f"{exc} ({seen()} home units marked seen; /api/health: {_health(base)})"
+                                         "\nhub log:\n" + log_path.read_text(errors="replace")[-3000:]) from None
+                    took = time.monotonic() - t_pub
+                finally:
+                    seen.close()
                 time.sleep(0.5)
                 rss_after = rss_mb(proc)
                 sample()
-                say(f"traffic: one heartbeat from each of {sent} home units published in {pub_s:.1f}s, "
-                    f"taken by the hub {took:.1f}s later; RSS {rss_after:.1f} MB")
+                say(f"traffic: one heartbeat from each of {sent} home units published in {pub_s:.1f}s; all "
+                    f"stored by the hub (devices.last_seen) {took:.1f}s after the last PUBACK; RSS {rss_after:.1f} MB")
         finally:
             if hub is not None and hub.poll() is None:
                 hub.send_signal(signal.SIGTERM)

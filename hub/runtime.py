@@ -5,6 +5,8 @@ import logging
 import threading
 import time
 
+from sqlalchemy import event
+
 from telecare.clock import Clock, SystemClock
 from telecare.events.ingest import IngestService
 from telecare.heartbeat.supervision import Supervisor
@@ -16,6 +18,9 @@ from .config import Settings
 from .mqtt.broker import EmbeddedBroker, broker_answers
 from .mqtt.consumer import MqttConsumer
 from .mqtt.publisher import OutboxPublisher
+from .notify import make_notifier
+from .notify.dispatcher import Dispatcher
+from .scheduler import Timers
 
 log = logging.getLogger("linkage.hub")
 
@@ -27,6 +32,7 @@ class HubRuntime:
         self.engine = make_engine(self.settings.database_url)
         upgrade(self.engine)
         self.sessions = make_session_factory(self.engine)
+        event.listen(self.sessions, "after_commit", self._after_commit)
         self.directory = DeviceDirectory()
         with self.sessions() as s:
             n = self.directory.load(s)
@@ -37,11 +43,16 @@ class HubRuntime:
         self.broker: EmbeddedBroker | None = None
         self.consumer: MqttConsumer | None = None
         self.publisher: OutboxPublisher | None = None
+        self.notifier = make_notifier()
+        self.dispatcher = Dispatcher(self.sessions, self.notifier, self.clock)
+        self.timers: Timers | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "HubRuntime":
+        self.dispatcher.start()
+        self.timers = Timers(self).start()
         if self.with_mqtt:
             m = self.settings.mqtt
             if not broker_answers(m.host, m.port) and self.settings.embedded_broker and m.host in ("127.0.0.1", "localhost"):
@@ -57,6 +68,9 @@ class HubRuntime:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.timers:
+            self.timers.stop()
+        self.dispatcher.stop()
         if self.publisher:
             self.publisher.stop()
         if self.consumer:
@@ -77,6 +91,17 @@ class HubRuntime:
                 log.exception("supervision run failed")
 
     # -- notifications between parts -----------------------------------------------------------
+    def _after_commit(self, session) -> None:
+        timers = session.info.pop("linkage.timers", None)
+        dispatch = session.info.pop("linkage.dispatch", None)
+        if timers and self.timers:
+            try:
+                self.timers.changed(timers)
+            except Exception:  # noqa: BLE001  (the sweep will still fire it)
+                log.exception("could not set escalation timers")
+        if dispatch:
+            self.dispatcher.wake.set()
+
     def _alerts_opened(self, ids: list[int]) -> None:
         self.changed()
 
@@ -102,8 +127,9 @@ class HubRuntime:
     def scheduler_status(self) -> dict:
         last = self.supervisor.last_run
         interval = self.settings.supervision_interval
-        alive = all(t.is_alive() for t in self._threads) if self._threads else False
-        age = (time.time() - last.timestamp()) if last else None
-        ok = alive and (last is None or isinstance(self.clock, SystemClock) is False or age < 3 * interval + 5)
-        return {"ok": ok, "running": alive, "supervision_last_run": last.isoformat() if last else None,
-                "supervision_interval_s": interval}
+        alive = bool(self._threads) and all(t.is_alive() for t in self._threads)
+        timers = bool(self.timers and self.timers.scheduler.running)
+        stale = isinstance(self.clock, SystemClock) and last is not None and time.time() - last.timestamp() > 3 * interval + 5
+        return {"ok": alive and timers and not stale, "supervision_running": alive, "timers_running": timers,
+                "supervision_last_run": last.isoformat() if last else None, "supervision_interval_s": interval,
+                "pending_timers": len(self.timers.scheduler.get_jobs()) - 1 if timers else None}

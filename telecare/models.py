@@ -2,7 +2,8 @@
 from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
 from telecare.auth.models import ApiToken
 from telecare.events.models import DeadLetter, Event
+from telecare.notification.models import Notification, Reply
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Setting, Team
 
 __all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", "Event", "Contact", "Device",
-           "Home", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team"]
+           "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team"]

@@ -43,9 +43,14 @@ def only_alert(sessions) -> Alert:
     return found[0]
 
 
+# what happens to the alert itself (escalation adds its own entries: step, notified, ...)
+LIFECYCLE = {"opened", "joined", "priority", "repeated", "acknowledged", "arrived", "resolved", "cancelled",
+             "device", "restored"}
+
+
 def timeline_kinds(sessions, alert_id: int) -> list[str]:
     with sessions() as s:
-        return [t.kind for t in s.get(Alert, alert_id).timeline]
+        return [t.kind for t in s.get(Alert, alert_id).timeline if t.kind in LIFECYCLE]
 
 
 def count(sessions, model) -> int:

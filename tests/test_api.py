@@ -78,7 +78,7 @@ def test_health_needs_no_token(client):
     assert response.status_code == 503
     body = response.json()
     assert body["database"]["ok"] is True
-    assert body["scheduler"]["running"] is False
+    assert body["scheduler"]["supervision_running"] is False and body["scheduler"]["timers_running"] is False
     assert body["devices_registered"] == 5
 
 
@@ -153,7 +153,8 @@ def test_alert_detail_has_the_timeline(runtime, client, staff):
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == alert_id
-    assert [t["kind"] for t in body["timeline"]] == ["opened", "joined"]
+    assert [t["kind"] for t in body["timeline"] if t["kind"] in ("opened", "joined")] == ["opened", "joined"]
+    assert "notified" in [t["kind"] for t in body["timeline"]]  # escalation is on the timeline too
     assert all({"at", "kind", "detail"} <= set(t) for t in body["timeline"])
 
 

@@ -104,6 +104,20 @@ def test_update_changes_only_what_changed(site, clock, sample_site_text):
         assert s.scalars(select(Contact.phone).where(Contact.ext_id == "sue")).one() == "+447700900201"
 
 
+def test_whole_day_rota_and_compound_durations(site, clock, sample_site_text):
+    text = changed(sample_site_text, '{contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}',
+                   '{contact: priya, days: [sat, sun], from: "00:00", to: "24:00"}')
+    text = changed(text, "attend_within: 45m", "attend_within: 1h30m")
+
+    report = load(site, text, clock)
+
+    assert dict(report.updated) == {"teams": 1, "policies": 1}
+    with site() as s:
+        team = s.scalars(select(Team)).one()
+        assert (team.shifts[2].start, team.shifts[2].end) == ("00:00", "24:00")
+        assert s.scalars(select(Policy.attend_within_s).where(Policy.ext_id == "urgent")).one() == 5400
+
+
 def test_empty_file_loads_nothing(sessions, clock):
     report = load(sessions, "", clock)
 

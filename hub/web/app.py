@@ -17,10 +17,13 @@ from telecare.durations import format_duration
 from telecare.events.models import DeadLetter
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
-from telecare.site.models import Device, Home, Resident
+from telecare.notification.models import Notification
+from telecare.notification.replies import handle_reply
+from telecare.site.models import Contact, Device, Home, Resident
 
 from .auth import Caller, caller, configurer
-from .schemas import AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, ResolveIn, SettingIn, TimelineOut
+from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, NotificationOut, ReplyOut,
+                      ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
 
 
 def _alert_query():
@@ -182,6 +185,39 @@ def create_app(hub) -> FastAPI:
                                 status_code=422)
         hub.site_changed()
         return {"summary": report.summary(), "changed": report.changed}
+
+    @app.get("/api/notifications", response_model=list[NotificationOut], tags=["notifications"])
+    def notifications(alert: int | None = None, to: str | None = None, limit: int = Query(500, ge=1, le=5000),
+                      who: Caller = Depends(caller)):
+        q = (select(Notification, Contact.ext_id).outerjoin(Contact, Contact.id == Notification.contact_id)
+             .order_by(Notification.id).limit(limit))
+        if alert is not None:
+            q = q.where(Notification.alert_id == alert)
+        if to:
+            q = q.where(Notification.to == to)
+        with hub.sessions() as s:
+            return [NotificationOut(id=n.id, alert=n.alert_id, contact=c, to=n.to, channel=n.channel,
+                                    purpose=n.purpose, body=n.body, status=n.status, detail=n.detail,
+                                    created_at=n.created_at, handed_at=n.handed_at)
+                    for n, c in s.execute(q).all()]
+
+    @app.post("/api/sandbox/reply", response_model=ReplyOut, tags=["notifications"],
+              summary="Answer as a recipient would, by SMS or keypress (sandbox notifier only)")
+    def sandbox_reply(body: SandboxReplyIn, who: Caller = Depends(caller)):
+        if getattr(hub.notifier, "name", "") != "sandbox":
+            raise HTTPException(409, "the sandbox is off: this hub sends through Twilio")
+        if not body.body and not body.digits:
+            raise HTTPException(422, "give 'body' (an SMS reply) or 'digits' (a keypress)")
+        phone = body.from_.replace(" ", "")
+        with hub.sessions() as s, s.begin():
+            now = hub.clock.now()
+            result = handle_reply(s, phone=phone, now=now, body=body.body, digits=body.digits,
+                                  channel="voice" if body.digits else "sms")
+            if result.answer and not body.digits:
+                s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
+                                   body=result.answer, status="queued", created_at=now))
+                s.info["linkage.dispatch"] = True
+        return ReplyOut(meaning=result.meaning, answer=result.answer, alert=result.alert_id, accepted=result.accepted)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus(who: Caller = Depends(caller)):  # Prometheus: authorization: {type: Bearer, ...}

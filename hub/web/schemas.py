@@ -74,3 +74,30 @@ class Health(BaseModel):
     broker: dict
     scheduler: dict
     devices_registered: int
+
+
+class NotificationOut(BaseModel):
+    id: int
+    alert: int | None
+    contact: str | None
+    to: str
+    channel: str
+    purpose: str
+    body: str
+    status: str
+    detail: str | None
+    created_at: datetime
+    handed_at: datetime | None
+
+
+class SandboxReplyIn(BaseModel):
+    from_: str = Field(alias="from", description="the phone number answering, e.g. +447700900201")
+    body: str | None = Field(default=None, description="an SMS reply, e.g. '1', 'yes', 'ACK 42'")
+    digits: str | None = Field(default=None, description="a keypress on the call, e.g. '1'")
+
+
+class ReplyOut(BaseModel):
+    meaning: str
+    answer: str
+    alert: int | None
+    accepted: bool

@@ -28,6 +28,14 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(64))
+    # escalation cursor (telecare.escalation): where the policy is, and when it next moves
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    esc_phase: Mapped[str | None] = mapped_column(String(8))  # ack | attend | done
+    esc_round: Mapped[int] = mapped_column(default=0)
+    esc_step: Mapped[int] = mapped_column(default=0)
+    esc_group: Mapped[int] = mapped_column(default=0)
+    esc_groups: Mapped[list | None] = mapped_column(JSON)  # the current step's groups of targets
+    esc_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     timeline: Mapped[list["TimelineEntry"]] = relationship(order_by="TimelineEntry.id", back_populates="alert")
 
 

@@ -60,6 +60,8 @@ def open_alert(session: Session, *, category: str, home_id: int, resident_id: in
     session.flush()
     note(session, alert, "opened", detail, now, actor)
     publish(session, alert, "opened", now)
+    from telecare.escalation import engine  # the policy starts in the same transaction
+    engine.begin(session, alert, now)
     return alert
 
 
@@ -116,6 +118,8 @@ def acknowledge(session: Session, alert_id: int, actor: str, now: datetime, via:
     alert.state, alert.acknowledged_at, alert.acknowledged_by = ACKNOWLEDGED, now, actor
     note(session, alert, "acknowledged", f"accepted by {actor} via {via}", now, actor)
     publish(session, alert, "acknowledged", now)
+    from telecare.escalation import engine
+    engine.on_acknowledged(session, alert, now)
     return alert
 
 
@@ -125,6 +129,8 @@ def arrived(session: Session, alert_id: int, actor: str, now: datetime, via: str
     alert.state, alert.attending_at = ATTENDING, now
     note(session, alert, "arrived", f"help arrived ({actor} via {via})", now, actor)
     publish(session, alert, "attending", now)
+    from telecare.escalation import engine
+    engine.on_closed(session, alert)
     return alert
 
 
@@ -137,6 +143,8 @@ def resolve(session: Session, alert_id: int, actor: str, outcome: str, now: date
     note(session, alert, "resolved", f"resolved by {actor}: {outcome.replace('_', ' ')}" + (f" — {detail}" if detail else ""),
          now, actor)
     publish(session, alert, "resolved", now)
+    from telecare.escalation import engine
+    engine.on_closed(session, alert)
     return alert
 
 
@@ -150,6 +158,8 @@ def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: s
     alert.outcome = outcome or alert.outcome or "cancelled"
     note(session, alert, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""), now, actor)
     publish(session, alert, "cancelled", now)
+    from telecare.escalation import engine
+    engine.on_closed(session, alert)
     return alert
 
 

@@ -1,0 +1,1 @@
+"""Notifications (every outbound message or call) and replies (every inbound answer)."""

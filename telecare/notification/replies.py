@@ -1,0 +1,132 @@
+"""Answers from phones: "1", "yes", "ok", "accept", "ACK 42" accept; "2", "no", "pass" pass.
+
+The first acceptance wins; the winner alone is sent the access notes; a later acceptor is
+told who has it; a reply that matches no pending alert gets a helpful answer, never
+silence. A reply with a provider id we have seen before is answered as before and does
+nothing again (webhooks can be called twice).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telecare.alert import service as alerts
+from telecare.alert.models import Alert
+from telecare.alert.states import ACTIVE_STATES, OPEN
+from telecare.escalation import engine, messages
+from telecare.site.models import Contact, Resident
+
+from .models import Notification, Reply
+
+ACCEPT_WORDS = {"1", "yes", "y", "yeah", "yep", "ok", "okay", "k", "accept", "accepted", "ack", "going", "coming",
+                "omw", "sure", "will go", "on my way"}
+PASS_WORDS = {"2", "no", "n", "nope", "pass", "cant", "can't", "cannot", "busy", "decline", "unable", "not able"}
+_CODE = re.compile(r"^(?P<word>[a-z']+|[12])\s*#?\s*(?P<id>\d+)$")
+PENDING_WINDOW = timedelta(hours=12)
+NOTHING_PENDING = ("Linkage: there is no alert waiting for your answer just now. "
+                   "If someone needs help now, call 999.")
+
+
+def interpret(text: str | None, digits: str | None = None) -> tuple[str, int | None]:
+    """-> (accept | pass | unknown, alert id if the reply named one)."""
+    if digits:
+        d = digits.strip()[:1]
+        return ("accept" if d == "1" else "pass" if d == "2" else "unknown"), None
+    t = re.sub(r"[^\w\s#']", " ", (text or "").lower())
+    t = re.sub(r"\s+", " ", t).strip()
+    if not t:
+        return "unknown", None
+    m = _CODE.match(t)
+    if m:
+        word = m.group("word")
+        if word in ACCEPT_WORDS:
+            return "accept", int(m.group("id"))
+        if word in PASS_WORDS:
+            return "pass", int(m.group("id"))
+    if t in ACCEPT_WORDS or t.split()[0] in ACCEPT_WORDS or t.startswith("on my way"):
+        return "accept", None
+    if t in PASS_WORDS or t.split()[0] in PASS_WORDS:
+        return "pass", None
+    return "unknown", None
+
+
+@dataclass
+class ReplyResult:
+    meaning: str
+    answer: str
+    alert_id: int | None = None
+    accepted: bool = False
+
+
+def _name(s: Session, n: Notification | None, phone: str) -> str:
+    if n and n.contact_id:
+        c = s.get(Contact, n.contact_id)
+        if c:
+            return c.name
+    c = s.scalars(select(Contact).where(Contact.phone == phone)).first()
+    return c.name if c else phone
+
+
+def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,
+                 channel: str = "sms", provider_sid: str | None = None,
+                 notification_id: int | None = None) -> ReplyResult:
+    if provider_sid:
+        seen = s.scalars(select(Reply).where(Reply.provider_sid == provider_sid)).first()
+        if seen is not None:
+            return ReplyResult(seen.meaning, seen.answer or "", seen.alert_id)
+    meaning, named = interpret(body, digits)
+    n: Notification | None = s.get(Notification, notification_id) if notification_id else None
+    if n is None:
+        q = (select(Notification).where(Notification.to == phone, Notification.purpose == "escalation",
+                                        Notification.alert_id.is_not(None),
+                                        Notification.created_at >= now - PENDING_WINDOW)
+             .order_by(Notification.id.desc()))
+        if named is not None:
+            q = q.where(Notification.alert_id == named)
+        n = s.scalars(q.join(Alert, Alert.id == Notification.alert_id).where(Alert.state.in_(ACTIVE_STATES))).first()
+    result = _act(s, n, meaning, named, phone, now)
+    s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
+                alert_id=result.alert_id, notification_id=n.id if n else None, meaning=meaning, answer=result.answer))
+    return result
+
+
+def _act(s: Session, n: Notification | None, meaning: str, named: int | None, phone: str, now: datetime) -> ReplyResult:
+    if n is None:
+        if named is not None:
+            return ReplyResult(meaning, f"Linkage: alert {named} is not one waiting for your answer. "
+                                        "If someone needs help now, call 999.")
+        return ReplyResult(meaning, NOTHING_PENDING)
+    alert = s.scalars(select(Alert).where(Alert.id == n.alert_id).with_for_update()).one()
+    name = _name(s, n, phone)
+    if meaning == "unknown":
+        return ReplyResult(meaning, f"Sorry, we didn't understand. Reply 1 if you can go to alert {alert.id}, "
+                                    "or 2 if you can't.", alert.id)
+    alerts.note(s, alert, "reply", f"{name} replied '{meaning}' by {n.channel if n.channel != 'console' else 'sms'}",
+                now, name)
+    if meaning == "pass":
+        n.status, n.updated_at = "passed", now
+        if alert.state == OPEN:
+            engine.attempt_failed(s, n, "passed", now)
+        return ReplyResult(meaning, "Thank you. We'll ask the next person.", alert.id)
+    # accept
+    if alert.state != OPEN:
+        who = alert.acknowledged_by or "someone else"
+        when = alert.acknowledged_at.strftime("%H:%M") if alert.acknowledged_at else ""
+        if alert.acknowledged_by == name:
+            return ReplyResult(meaning, f"You already have alert {alert.id}.", alert.id)
+        return ReplyResult(meaning, f"Thank you, {who} already accepted alert {alert.id}"
+                                    + (f" at {when}" if when else "") + ". You don't need to go.", alert.id)
+    alerts.acknowledge(s, alert.id, name, now, via=n.channel)
+    n.status, n.updated_at = "accepted", now
+    resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
+    access = messages.access_sms(alert, resident, name)
+    # the access notes go to this responder only
+    s.add(Notification(alert_id=alert.id, contact_id=n.contact_id, to=phone, channel="sms", purpose="access",
+                       body=access, status="queued", created_at=now))
+    s.info["linkage.dispatch"] = True
+    alerts.note(s, alert, "access", f"access notes sent to {name} only", now)
+    return ReplyResult(meaning, "", alert.id, accepted=True)

@@ -1,0 +1,89 @@
+"""Handing queued notifications to a notifier, and recording what becomes of them."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telecare.escalation import engine
+
+from .models import FINAL_FAILURES, Notification
+from .ports import Notifier, Sent
+
+log = logging.getLogger("linkage.notify")
+
+# provider statuses (Twilio's words) -> ours
+STATUS_MAP = {
+    "queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "scheduled": "sent",
+    "delivered": "delivered", "read": "delivered", "receiving": "sent", "received": "delivered",
+    "undelivered": "undelivered", "failed": "failed",
+    "initiated": "sent", "ringing": "sent", "in-progress": "answered", "answered": "answered",
+    "completed": "completed", "busy": "busy", "no-answer": "no-answer", "canceled": "canceled",
+}
+WHY = {"failed": "the message failed", "undelivered": "the message was not delivered", "busy": "the line was busy",
+       "no-answer": "no answer", "canceled": "the call was cancelled", "machine": "an answering machine answered"}
+
+
+def claim(s: Session, now: datetime, limit: int = 100) -> list[tuple[int, str, str, str]]:
+    """Mark queued notifications as being sent; returns (id, channel, to, body) to send
+    outside the transaction (a slow provider must not hold the database)."""
+    rows = list(s.scalars(select(Notification).where(Notification.status == "queued")
+                          .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    for n in rows:
+        n.status, n.handed_at, n.updated_at = "sending", now, now
+    return [(n.id, n.channel, n.to, n.body) for n in rows]
+
+
+def send(notifier: Notifier, item: tuple[int, str, str, str]) -> Sent:
+    n_id, channel, to, body = item
+    try:
+        if channel == "voice":
+            return notifier.call(n_id, to, body)
+        return notifier.send_sms(n_id, to, body)
+    except Exception as exc:  # noqa: BLE001  (a notifier error is a failed attempt, not a crash)
+        log.exception("notifier failed for notification %s", n_id)
+        return Sent(None, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def record_sent(s: Session, n_id: int, sent: Sent, now: datetime) -> None:
+    n = s.get(Notification, n_id)
+    if n is None or n.status != "sending":
+        return
+    n.updated_at = now
+    if sent.status != "failed":
+        n.status, n.provider_sid, n.detail = "sent", sent.provider_sid, sent.detail
+        return
+    n.status, n.detail = "failed", sent.detail
+    if n.alert_id and n.purpose == "escalation":
+        engine.attempt_failed(s, n, f"could not be sent ({n.detail})", now)
+
+
+def requeue_stuck(s: Session) -> int:
+    """After a crash: anything left 'sending' is sent again (at least once beats never)."""
+    rows = list(s.scalars(select(Notification).where(Notification.status == "sending")))
+    for n in rows:
+        n.status = "queued"
+    return len(rows)
+
+
+def status_update(s: Session, provider_sid: str, provider_status: str, now: datetime,
+                  answered_by: str | None = None) -> Notification | None:
+    """A delivery or call status callback. Failures move the escalation on at once."""
+    n = s.scalars(select(Notification).where(Notification.provider_sid == provider_sid)).first()
+    if n is None:
+        return None
+    status = STATUS_MAP.get(provider_status, provider_status)
+    if answered_by and answered_by.startswith("machine") or answered_by == "fax":
+        status = "machine"
+    if n.status in ("accepted", "passed") or n.status in FINAL_FAILURES:
+        return n  # already settled; a repeated or late callback changes nothing
+    if n.channel == "voice" and status == "completed":
+        # the call ended without a keypress that accepted: treat as not reached
+        status = "no-answer" if n.status != "accepted" else n.status
+        n.detail = (n.detail or "") + " call ended without acceptance"
+    n.status, n.updated_at = status, now
+    if status in FINAL_FAILURES and n.alert_id and n.purpose == "escalation":
+        engine.attempt_failed(s, n, WHY.get(status, status), now)
+    return n

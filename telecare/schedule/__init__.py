@@ -1,0 +1,1 @@
+"""Schedules: rota shifts and time windows in local time (midnight, weekends, clock changes)."""
