@@ -84,8 +84,11 @@ def token_create(name, role):
 @click.option("--register/--no-register", default=True, show_default=True,
               help="register the simulated homes (sim-NNNNNN) in the database first")
 @click.option("--alarm-share", default=0.005, show_default=True, type=float)
+@click.option("--heartbeats-only", is_flag=True, help="only home-unit heartbeats (load for benchmarks)")
+@click.option("--drop-every", default=20.0, show_default=True, type=float,
+              help="seconds between home units dropping off with their Last Will (0: never)")
 @click.option("--quiet", is_flag=True)
-def simulate(homes, rate, duration, register, alarm_share, quiet):
+def simulate(homes, rate, duration, register, alarm_share, heartbeats_only, drop_every, quiet):
     """Send realistic device traffic from N homes over MQTT (MQTT_URL), bounded in time."""
     from .simulate import Simulator
 
@@ -98,7 +101,7 @@ def simulate(homes, rate, duration, register, alarm_share, quiet):
         if not quiet:
             click.echo(f"registered {created} new simulated homes ({homes} in all)")
     sim = Simulator(homes=homes, rate=rate, duration=duration, alarm_share=alarm_share,
-                    progress=None if quiet else sys.stderr)
+                    progress=None if quiet else sys.stderr, heartbeats_only=heartbeats_only, drop_every=drop_every)
     stats = sim.run()
     click.echo(stats.summary())
 

@@ -52,7 +52,7 @@ Linkage is running.
   API and its OpenAPI docs:  {base}/docs
   health:                    {base}/api/health
   open alerts:               curl -H 'Authorization: Bearer {token}' {base}/api/alerts
-  Prometheus metrics:        {base}/metrics
+  Prometheus metrics:        curl -H 'Authorization: Bearer {token}' {base}/metrics
   admin token (demo):        {token}
   logs:                      var/hub.log, var/simulator.log
 Press Ctrl-C to stop.""", flush=True)

@@ -54,7 +54,8 @@ def _ts() -> str:
 class Simulator:
     def __init__(self, homes: int, rate: float, duration: float, *, settings: MqttSettings | None = None,
                  alarm_share: float = 0.005, drop_every: float = 20.0, seed: int | None = None,
-                 max_messages: int = 10_000_000, progress=sys.stderr, run_id: str | None = None):
+                 max_messages: int = 10_000_000, progress=sys.stderr, run_id: str | None = None,
+                 heartbeats_only: bool = False):
         if homes < 1 or rate <= 0 or duration <= 0:
             raise ValueError("homes, rate and duration must be positive")
         self.homes, self.rate, self.duration = homes, rate, duration
@@ -66,6 +67,7 @@ class Simulator:
         self.progress = progress
         self.run_id = run_id or f"{int(time.time()):x}"
         self.stats = SimStats()
+        self.heartbeats_only = heartbeats_only
         self._seq = 0
         self._pending_help: list[tuple[float, int]] = []
 
@@ -90,6 +92,8 @@ class Simulator:
 
     def _pick(self) -> tuple[int, str, int | None]:
         home = self.rng.randrange(self.homes)
+        if self.heartbeats_only:
+            return home, "heartbeat", None
         r = self.rng.random()
         if r < self.alarm_share:
             etype = self.rng.choice(["pendant", "fall"])
