@@ -264,6 +264,7 @@ def test_low_battery_raises_one_p4_alert_not_one_per_message(site, ingest):
 
     alert = only_alert(site)
     assert (alert.category, alert.type, alert.priority) == ("device", "low_battery", "P4")
+    ingest.flush_seen()
     assert device(site, "pendant-1").battery == 16
 
 
@@ -271,7 +272,20 @@ def test_battery_at_the_threshold_raises_nothing(site, ingest):
     ingest.process([event("pendant-1", "heartbeat", "hb-1", battery=20)])
 
     assert all_alerts(site) == []
+    ingest.flush_seen()
     assert device(site, "pendant-1").battery == 20
+
+
+def test_last_seen_is_written_in_bulk_not_per_heartbeat(site, ingest, clock):
+    ingest.process([event("unit-1", "heartbeat", "hb-1")])
+    first = clock.now().timestamp()
+    clock.advance(2)  # within the flush interval: kept in memory only
+    ingest.process([event("unit-1", "heartbeat", "hb-2")])
+    assert device(site, "unit-1").last_seen_epoch == first
+    clock.advance(4)  # past it: the next batch writes every device heard from
+    ingest.process([event("fall-1", "heartbeat", "hb-3")])
+    assert device(site, "unit-1").last_seen_epoch == first + 2
+    assert device(site, "fall-1").last_seen_epoch == clock.now().timestamp()
 
 
 # -- dead letters -----------------------------------------------------------------------------------

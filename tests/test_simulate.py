@@ -46,6 +46,7 @@ def test_simulator_traffic_is_taken_in_and_bounded(tmp_path, mqtt_broker, clock)
                 return s.scalar(select(func.count()).select_from(Event).where(Event.type != "device_offline"))
         wait_for(lambda: stored() >= expected, what="every event stored")
         assert stored() == expected
+        runtime.ingest.flush_seen()
         with runtime.sessions() as s:
             assert s.scalar(select(func.count()).select_from(DeadLetter)) == 0
             seen = s.scalar(select(func.count()).select_from(Device).where(Device.last_seen_epoch.is_not(None)))

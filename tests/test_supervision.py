@@ -222,3 +222,17 @@ def test_other_devices_go_offline_at_p4(site, clock, sample_site_text):
     with site() as s:
         ids = dict(s.execute(select(Device.ext_id, Device.id)).all())
     assert priorities == {ids["unit-1"]: "P2", ids["smoke-1"]: "P4"}
+
+
+def test_a_heartbeat_not_yet_written_still_counts(site, directory, supervisor, clock):
+    lazy = IngestService(site, directory, clock, flush_every=3600)  # writes last_seen rarely
+    heartbeat(lazy, clock)  # the first batch writes
+    first = clock.now().timestamp()
+    clock.advance(timedelta(minutes=10))
+    heartbeat(lazy, clock)  # kept in memory only
+    assert unit(site).last_seen_epoch == first
+    clock.advance(timedelta(minutes=15))  # 25 minutes after the first, 15 after the second
+
+    assert supervisor.run_once() == []  # supervision writes what ingest holds before it looks
+    assert unit(site).online
+    assert unit(site).last_seen_epoch == first + 600

@@ -119,33 +119,35 @@ class MqttConsumer:
                 inbound = classify(topic_s, payload)
                 if inbound is not None:
                     batch.append(inbound)
-            self._process_until_done(batch)
+            if not self._process_until_done(batch):
+                return  # stopping before the batch was committed: the broker delivers it again
             for topic, payload, mid, qos, gen in items:
                 if qos and gen == self._generation:
                     self.client.ack(mid, qos)
             self.processed += len(items)
             self.last_batch_at = time.time()
 
-    def _process_until_done(self, batch: list[Inbound]) -> None:
-        """Commit the batch. On failure, retry; split a batch that keeps failing so one
-        poisonous message becomes a dead letter instead of stopping ingest. If even that
-        cannot be written (the database is down), wait and retry: nothing is acknowledged."""
+    def _process_until_done(self, batch: list[Inbound]) -> bool:
+        """Commit the batch; True once it is committed, False if the hub is stopping first
+        (then nothing may be acknowledged). On failure, retry; split a batch that keeps
+        failing so one poisonous message becomes a dead letter instead of stopping ingest.
+        If even that cannot be written (the database is down), wait and retry."""
         delay = 0.5
-        while not self._stop.is_set():
+        while True:
             try:
                 self._commit(batch)
-                return
+                return True
             except Exception:  # noqa: BLE001
                 metrics.INGEST_ERRORS.inc()
                 log.exception("ingest batch of %d failed", len(batch))
-            if len(batch) > 1:
-                try:
-                    for one in batch:
-                        self._commit_one(one)
-                    return
-                except Exception:  # noqa: BLE001
-                    log.exception("database unavailable; retrying in %.1fs", delay)
-            time.sleep(delay)
+            try:
+                for one in batch:
+                    self._commit_one(one)
+                return True
+            except Exception:  # noqa: BLE001
+                log.exception("database unavailable; retrying in %.1fs", delay)
+            if self._stop.wait(delay):
+                return False
             delay = min(delay * 2, 10)
 
     def _commit(self, batch: list[Inbound]) -> None:

@@ -24,6 +24,7 @@ from telecare.site.models import Contact, Device, Home, Resident
 from .auth import Caller, caller, configurer
 from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, NotificationOut, ReplyOut,
                       ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
+from .twilio_routes import router as twilio_router
 
 
 def _alert_query():
@@ -48,6 +49,7 @@ def create_app(hub) -> FastAPI:
                   description="Telecare alerts, escalation and the helpline's records. "
                               "Every endpoint but /api/health needs `Authorization: Bearer <token>`.")
     app.state.hub = hub
+    app.include_router(twilio_router)  # /twilio/* webhooks: Twilio-signed, not bearer tokens
 
     @app.exception_handler(AlertNotFound)
     async def _not_found(request, exc):

@@ -78,6 +78,8 @@ def raise_alarm(session: Session, *, home_id: int, resident_id: int | None, devi
         note(session, alert, "priority", f"priority raised from {alert.priority} to {new_priority} by {type}", now)
         alert.priority = new_priority
         alert.type = type
+        from telecare.escalation import engine
+        engine.on_priority_raised(session, alert, now)
     publish(session, alert, "joined", now)
     return alert, False
 

@@ -303,6 +303,16 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
     _advance_group(s, alert, policy, now)
 
 
+def on_priority_raised(s: Session, alert: Alert, now: datetime) -> None:
+    """A more urgent alarm joined an open alert: if another policy now covers it, that policy
+    starts from its first step (a P1 must not wait on a P2 policy's half-hours)."""
+    if alert.state != OPEN or alert.no_response:
+        return
+    policy = policy_for(s, alert)
+    if policy is not None and policy.id != alert.policy_id:
+        begin(s, alert, now)
+
+
 def on_acknowledged(s: Session, alert: Alert, now: datetime) -> None:
     policy = s.get(Policy, alert.policy_id) if alert.policy_id else None
     if policy and policy.attend_within_s:

@@ -4,7 +4,8 @@ The adapter (hub/mqtt) hands over batches and acknowledges them to the broker on
 ``process`` returns, i.e. after commit. Within a batch:
 
 * malformed messages become dead letters with their reason;
-* heartbeats only move the device's ``last_seen`` (no row per heartbeat);
+* heartbeats only move the device's ``last_seen``, kept in memory and written for all
+  devices heard from in one executemany every few seconds (no row per heartbeat);
 * other events are inserted with ON CONFLICT DO NOTHING on (device, event_id), so a
   redelivered event is recognised whatever path it came by, and only new ones act;
 * alarms open or join alerts, ``help_arrived`` and ``cancel`` move them;
@@ -82,12 +83,15 @@ def _describe(ev: EventPayload, info: DeviceInfo) -> str:
 
 class IngestService:
     def __init__(self, session_factory: sessionmaker, directory: DeviceDirectory, clock: Clock | None = None,
-                 low_battery: int = LOW_BATTERY, on_alert: Callable[[list[int]], None] | None = None):
+                 low_battery: int = LOW_BATTERY, on_alert: Callable[[list[int]], None] | None = None,
+                 flush_every: float = 5.0):
         self.sessions = session_factory
         self.directory = directory
         self.clock = clock or SystemClock()
         self.low_battery = low_battery
         self.on_alert = on_alert  # called after commit with the ids of alerts opened
+        self.flush_every = flush_every  # seconds between bulk writes of last_seen
+        self._last_flush = 0.0
 
     # -- the batch -------------------------------------------------------------------
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
@@ -96,11 +100,14 @@ class IngestService:
         with self.directory.lock, self.sessions() as s, s.begin():
             now = self.clock.now()
             now_epoch = now.timestamp()
-            rows: list[dict] = []
+            dirty = self.directory.dirty
+            activity: list[tuple] = []  # stored, nothing else: one executemany
+            rows: list[dict] = []  # events that act (alarms, device care, help arrived, cancel)
             meta: list[tuple[DeviceInfo, EventPayload]] = []
             seen: set[tuple[int, str]] = set()
-            touches: dict[int, dict] = {}
             statuses: list[Inbound] = []
+            batteries: list[tuple[DeviceInfo, int]] = []
+            sqlite = s.bind.dialect.name == "sqlite"
             for m in batch:
                 if m.kind == "bad_topic":
                     dead_letter(s, m.topic, m.payload, "wrong_topic", m.reason or "topic is not part of the contract", now)
@@ -125,16 +132,14 @@ class IngestService:
                     dead_letter(s, m.topic, m.payload, kind, reason, now)
                     res.dead += 1
                     continue
-                t = touches.get(info.id)
-                if t is None:
-                    touches[info.id] = {"d_id": info.id, "seen": now_epoch, "battery": ev.battery}
-                elif ev.battery is not None:
-                    t["battery"] = ev.battery
+                info.seen = now_epoch
+                dirty[info.id] = info
                 if not info.online:
                     self._restore(s, info, f"{ev.type.replace('_', ' ')} received from {info.ext_id}", now,
                                   after_commit, res)
                 if ev.battery is not None:
-                    self._check_battery(s, info, ev, now, after_commit, res)
+                    self._check_battery(s, info, ev, now, res)
+                    batteries.append((info, ev.battery))
                 handling = EVENT_TYPES[ev.type][0]
                 if handling is Handling.HEARTBEAT:
                     res.heartbeats += 1
@@ -144,11 +149,21 @@ class IngestService:
                     res.duplicates += 1
                     continue
                 seen.add(key)
+                if handling is Handling.ACTIVITY:
+                    ts = ev.ts.replace(tzinfo=None)
+                    activity.append((info.id, info.home_id, ev.event_id, ev.type,
+                                     ts.isoformat(" ", "microseconds") if sqlite else ts, now_epoch, ev.battery,
+                                     ev.location, ev.value, ev.cid))
+                    continue
                 rows.append({"device_id": info.id, "home_id": info.home_id, "event_id": ev.event_id,
                              "type": ev.type, "ts": ev.ts, "received_epoch": now_epoch, "battery": ev.battery,
                              "location": ev.location, "value": ev.value, "cid": ev.cid})
                 meta.append((info, ev))
 
+            if activity:
+                inserted = self._insert_activity(s, activity, sqlite)
+                res.accepted += inserted
+                res.duplicates += len(activity) - inserted
             if rows:
                 stmt = (_insert_ignore(s, Event.__table__)
                         .on_conflict_do_nothing(index_elements=["device_id", "event_id"])
@@ -168,23 +183,37 @@ class IngestService:
                     s.execute(update(Event.__table__).where(Event.__table__.c.id == bindparam("e_id"))
                               .values(alert_id=bindparam("a_id")).execution_options(synchronize_session=False),
                               links)
-            if touches:
-                tbl = Device.__table__
-                with_batt = [t for t in touches.values() if t["battery"] is not None]
-                without = [t for t in touches.values() if t["battery"] is None]
-                if with_batt:
-                    s.execute(update(tbl).where(tbl.c.id == bindparam("d_id"))
-                              .values(last_seen_epoch=bindparam("seen"), battery=bindparam("battery")), with_batt)
-                if without:
-                    s.execute(update(tbl).where(tbl.c.id == bindparam("d_id"))
-                              .values(last_seen_epoch=bindparam("seen")), without)
             for m in statuses:
                 self._status(s, m, now, after_commit, res)
+            if batteries:
+                def apply_batteries(batteries=batteries):
+                    for info, battery in batteries:
+                        info.battery = battery
+                after_commit.append(apply_batteries)
         for fn in after_commit:
             fn()
+        if now_epoch - self._last_flush >= self.flush_every:
+            self.flush_seen()
         if res.alerts_opened and self.on_alert:
             self.on_alert(res.alerts_opened)
         return res
+
+    def flush_seen(self) -> int:
+        """Write pending last_seen times now (see telecare.heartbeat.last_seen)."""
+        from telecare.heartbeat.last_seen import flush
+        self._last_flush = self.clock.now().timestamp()
+        return flush(self.sessions, self.directory)
+
+    @staticmethod
+    def _insert_activity(s: Session, rows: list[tuple], sqlite: bool) -> int:
+        cols = "device_id, home_id, event_id, type, ts, received_epoch, battery, location, value, cid"
+        if sqlite:
+            sql = f"INSERT OR IGNORE INTO events ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        else:
+            sql = (f"INSERT INTO events ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                   "ON CONFLICT (device_id, event_id) DO NOTHING")
+        result = s.connection().exec_driver_sql(sql, rows)
+        return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
 
     def dead_letter_now(self, one: Inbound, kind: str, reason: str) -> None:
         """Keep a message the batch could not take, in a transaction of its own."""
@@ -232,7 +261,7 @@ class IngestService:
             return alert.id
         return None  # activity: stored, nothing else yet
 
-    def _check_battery(self, s, info: DeviceInfo, ev: EventPayload, now, after_commit, res) -> None:
+    def _check_battery(self, s, info: DeviceInfo, ev: EventPayload, now, res) -> None:
         before = info.battery
         if ev.battery < self.low_battery and (before is None or before >= self.low_battery) and ev.type != "low_battery":
             alert, opened = alerts.raise_device_care(
@@ -241,11 +270,6 @@ class IngestService:
                 detail=f"battery of {info.ext_id} reported at {ev.battery}% (below {self.low_battery}%)")
             if opened:
                 res.alerts_opened.append(alert.id)
-        new = ev.battery
-
-        def apply(info=info, new=new):
-            info.battery = new
-        after_commit.append(apply)
 
     def _restore(self, s: Session, info: DeviceInfo, why: str, now: datetime, after_commit, res) -> None:
         s.execute(update(Device).where(Device.id == info.id).values(online=True))

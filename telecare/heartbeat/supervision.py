@@ -10,6 +10,7 @@ from telecare.clock import Clock, SystemClock, from_epoch
 from telecare.durations import format_duration
 from telecare.events.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.events.ingest import IngestService
+from telecare.heartbeat.last_seen import flush
 from telecare.site import settings
 from telecare.site.directory import DeviceDirectory
 from telecare.site.models import Device, Home
@@ -32,6 +33,7 @@ class Supervisor:
     def run_once(self) -> list[int]:
         opened: list[int] = []
         after_commit: list = []
+        flush(self.sessions, self.directory)  # the database must know every device heard from
         with self.directory.lock, self.sessions() as s, s.begin():
             now = self.clock.now()
             now_e = now.timestamp()

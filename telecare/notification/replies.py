@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +37,8 @@ def interpret(text: str | None, digits: str | None = None) -> tuple[str, int | N
     if digits:
         d = digits.strip()[:1]
         return ("accept" if d == "1" else "pass" if d == "2" else "unknown"), None
-    t = re.sub(r"[^\w\s#']", " ", (text or "").lower())
+    t = (text or "").lower().replace("\u2019", "'")  # phones often send a curly apostrophe: can\u2019t
+    t = re.sub(r"[^\w\s#']", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
     if not t:
         return "unknown", None
@@ -88,13 +90,14 @@ def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = No
         if named is not None:
             q = q.where(Notification.alert_id == named)
         n = s.scalars(q.join(Alert, Alert.id == Notification.alert_id).where(Alert.state.in_(ACTIVE_STATES))).first()
-    result = _act(s, n, meaning, named, phone, now)
+    result = _act(s, n, meaning, named, phone, now, channel)
     s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
                 alert_id=result.alert_id, notification_id=n.id if n else None, meaning=meaning, answer=result.answer))
     return result
 
 
-def _act(s: Session, n: Notification | None, meaning: str, named: int | None, phone: str, now: datetime) -> ReplyResult:
+def _act(s: Session, n: Notification | None, meaning: str, named: int | None, phone: str, now: datetime,
+         channel: str) -> ReplyResult:
     if n is None:
         if named is not None:
             return ReplyResult(meaning, f"Linkage: alert {named} is not one waiting for your answer. "
@@ -105,22 +108,26 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
     if meaning == "unknown":
         return ReplyResult(meaning, f"Sorry, we didn't understand. Reply 1 if you can go to alert {alert.id}, "
                                     "or 2 if you can't.", alert.id)
-    alerts.note(s, alert, "reply", f"{name} replied '{meaning}' by {n.channel if n.channel != 'console' else 'sms'}",
-                now, name)
+    alerts.note(s, alert, "reply", f"{name} replied '{meaning}' by {channel}", now, name)
     if meaning == "pass":
         n.status, n.updated_at = "passed", now
         if alert.state == OPEN:
             engine.attempt_failed(s, n, "passed", now)
         return ReplyResult(meaning, "Thank you. We'll ask the next person.", alert.id)
     # accept
+    if alert.state in ("resolved", "cancelled"):
+        return ReplyResult(meaning, f"Thank you. Alert {alert.id} is already closed ({alert.state}); "
+                                    "you don't need to go.", alert.id)
     if alert.state != OPEN:
         who = alert.acknowledged_by or "someone else"
-        when = alert.acknowledged_at.strftime("%H:%M") if alert.acknowledged_at else ""
+        resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
+        tz = ZoneInfo(resident.timezone if resident else "Europe/London")
+        when = alert.acknowledged_at.astimezone(tz).strftime("%H:%M") if alert.acknowledged_at else ""
         if alert.acknowledged_by == name:
             return ReplyResult(meaning, f"You already have alert {alert.id}.", alert.id)
         return ReplyResult(meaning, f"Thank you, {who} already accepted alert {alert.id}"
                                     + (f" at {when}" if when else "") + ". You don't need to go.", alert.id)
-    alerts.acknowledge(s, alert.id, name, now, via=n.channel)
+    alerts.acknowledge(s, alert.id, name, now, via=channel)
     n.status, n.updated_at = "accepted", now
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     access = messages.access_sms(alert, resident, name)

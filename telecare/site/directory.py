@@ -16,9 +16,10 @@ from .models import Device, Home
 
 
 class DeviceInfo:
-    __slots__ = ("id", "home_id", "home_ext", "ext_id", "kind", "resident_id", "online", "battery", "heartbeat_s")
+    __slots__ = ("id", "home_id", "home_ext", "ext_id", "kind", "resident_id", "online", "battery", "heartbeat_s",
+                 "seen")
 
-    def __init__(self, id, home_id, home_ext, ext_id, kind, resident_id, online, battery, heartbeat_s):
+    def __init__(self, id, home_id, home_ext, ext_id, kind, resident_id, online, battery, heartbeat_s, seen=None):
         self.id = id
         self.home_id = home_id
         self.home_ext = home_ext
@@ -28,6 +29,7 @@ class DeviceInfo:
         self.online = online
         self.battery = battery
         self.heartbeat_s = heartbeat_s
+        self.seen = seen  # epoch seconds of the last message; written to the database in batches
 
 
 class HomeInfo:
@@ -38,7 +40,7 @@ class HomeInfo:
 
 
 _COLUMNS = (Device.id, Device.home_id, Home.ext_id, Device.ext_id, Device.kind, Home.resident_id, Device.online,
-            Device.battery, Device.heartbeat_s)
+            Device.battery, Device.heartbeat_s, Device.last_seen_epoch)
 
 
 class DeviceDirectory:
@@ -49,6 +51,8 @@ class DeviceDirectory:
         self.homes: dict[str, HomeInfo] = {}
         self._missing: dict[tuple[str, str | None], float] = {}
         self.lock = threading.RLock()  # held by ingest batches and supervision
+        # devices heard from since their last_seen/battery were last written (id -> info)
+        self.dirty: dict[int, DeviceInfo] = {}
 
     def load(self, session: Session) -> int:
         devices: dict[tuple[str, str], DeviceInfo] = {}

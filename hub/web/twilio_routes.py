@@ -1,0 +1,222 @@
+"""Twilio's webhooks (DESIGN.md: "Twilio webhooks live under /twilio/… and reject a request
+whose X-Twilio-Signature is missing or wrong (403)").
+
+- ``POST /twilio/sms``                      an inbound SMS: a reply to an alert (answered in TwiML)
+- ``POST /twilio/status``                   an SMS's delivery status
+- ``POST /twilio/voice/{id}``               a call we placed has connected: its TwiML
+- ``POST /twilio/voice/{id}/gather``        what the person pressed or said on that call
+- ``POST /twilio/call-status``              a call's progress (initiated, ringing, answered, completed...)
+
+Every request is checked with twilio's ``RequestValidator`` and ``TWILIO_AUTH_TOKEN`` against
+the URL Twilio called (``PUBLIC_BASE_URL`` + path + query) and the form parameters. Twilio
+may call a webhook twice: replies are keyed by MessageSid (or CallSid and the answer), status
+callbacks are settled once, so a repeat answers the same and changes nothing.
+
+Routes stay thin: the domain (telecare.notification) decides what a reply or a status means.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.datastructures import ImmutableMultiDict
+from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
+                                      get_signature_algorithm)
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from telecare.alert.models import Alert
+from telecare.alert.states import OPEN
+from telecare.escalation import messages
+from telecare.notification import service
+from telecare.notification.models import Notification
+from telecare.notification.replies import handle_reply
+from telecare.site.models import Resident
+
+log = logging.getLogger("linkage.twilio")
+
+VOICE = os.environ.get("TWILIO_VOICE", "Polly.Amy")  # SSML <prosody> needs a Polly or Google voice
+LANGUAGE = os.environ.get("TWILIO_LANGUAGE", "en-GB")
+HINTS = "yes, no, accept, pass"
+NOT_HEARD = "We didn't hear an answer, so we will ask someone else. Goodbye."
+
+XML = "application/xml"
+
+
+# -- signatures -------------------------------------------------------------------------------------
+def _base_url(request: Request) -> str:
+    hub = request.app.state.hub
+    base = getattr(getattr(hub, "settings", None), "public_base_url", None) or os.environ.get("PUBLIC_BASE_URL")
+    return (base or str(request.base_url)).rstrip("/")
+
+
+def public_url(request: Request) -> str:
+    """The URL Twilio called, as Twilio saw it (we may be behind a proxy)."""
+    url = _base_url(request) + request.url.path
+    return url + ("?" + request.url.query if request.url.query else "")
+
+
+async def signed_form(request: Request) -> ImmutableMultiDict:
+    """The form Twilio posted, after checking it was Twilio that posted it; else 403."""
+    token = os.environ.get("TWILIO_AUTH_TOKEN")
+    signature = request.headers.get(SIGNATURE_HEADER)
+    body = (await request.body()).decode("utf-8", errors="replace")
+    # Twilio always posts application/x-www-form-urlencoded: parsed here (Starlette's form() would
+    # need python-multipart, which we don't otherwise use), keeping repeated keys for the signature.
+    form = ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
+    if not token:
+        log.warning("a /twilio request came but TWILIO_AUTH_TOKEN is not set: refused")
+        raise HTTPException(403, "Twilio webhooks are not configured on this hub")
+    if not signature:
+        raise HTTPException(403, "missing X-Twilio-Signature")
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    if not RequestValidator(token).validate(public_url(request), form, signature, algorithm):
+        log.warning("refused a /twilio request with a wrong signature: %s", request.url.path)
+        raise HTTPException(403, "wrong X-Twilio-Signature")
+    return form
+
+
+router = APIRouter(prefix="/twilio", tags=["twilio"], include_in_schema=False)
+
+
+def _twiml(response) -> Response:
+    return Response(str(response), media_type=XML)
+
+
+def _say(parent, text: str, slow: bool = False) -> None:
+    if slow:
+        parent.say(voice=VOICE, language=LANGUAGE).prosody(text, rate="slow")
+    else:
+        parent.say(text, voice=VOICE, language=LANGUAGE)
+
+
+def _ask(request: Request, vr: VoiceResponse, notification_id: int, words: str, again: str) -> None:
+    """Say it slowly and listen for a keypress or a word; if nothing is heard, say it once
+    more; then goodbye (the call ends unaccepted, so the escalation moves on)."""
+    listen = dict(input="dtmf speech", num_digits=1, timeout=8, method="POST", hints=HINTS, language=LANGUAGE,
+                  speech_timeout="auto", action=_base_url(request) + f"/twilio/voice/{notification_id}/gather")
+    _say(vr.gather(**listen), words, slow=True)
+    _say(vr.gather(**listen), again, slow=True)
+    _say(vr, NOT_HEARD)
+    vr.hangup()
+
+
+# -- SMS ----------------------------------------------------------------------------------------------
+@router.post("/sms")
+def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
+    hub = request.app.state.hub
+    phone = (form.get("From") or "").replace(" ", "")
+    sid = form.get("MessageSid") or form.get("SmsSid") or None
+    with hub.sessions() as s, s.begin():
+        result = handle_reply(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+                              provider_sid=sid)
+    hub.changed()
+    reply = MessagingResponse()
+    if result.answer:
+        reply.message(result.answer)
+    return _twiml(reply)
+
+
+@router.post("/status")
+def message_status(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
+    hub = request.app.state.hub
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    if sid and status:
+        with hub.sessions() as s, s.begin():
+            service.status_update(s, sid, status, hub.clock.now())
+    return Response(status_code=204)
+
+
+# -- voice --------------------------------------------------------------------------------------------
+@router.post("/voice/{notification_id}")
+def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Depends(signed_form)):
+    hub = request.app.state.hub
+    call_sid = form.get("CallSid", "")
+    answered_by = form.get("AnsweredBy") or None
+    vr = VoiceResponse()
+    with hub.sessions() as s, s.begin():
+        now = hub.clock.now()
+        n = s.get(Notification, notification_id)
+        if n is None or n.channel != "voice":
+            _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
+            vr.hangup()
+            return _twiml(vr)
+        if answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
+            # An answering machine never accepts: hang up and let the escalation move on now.
+            if call_sid:
+                service.status_update(s, call_sid, form.get("CallStatus") or "in-progress", now,
+                                      answered_by=answered_by)
+            vr.hangup()
+            return _twiml(vr)
+        if call_sid:
+            service.status_update(s, call_sid, "in-progress", now, answered_by=answered_by)
+        alert = s.get(Alert, n.alert_id) if n.alert_id else None
+        if alert is not None and n.purpose == "escalation" and alert.state != OPEN:
+            who = alert.acknowledged_by or "someone else"
+            _say(vr, f"This is Linkage. Alert {alert.id} has been dealt with by {who}. "
+                     "You don't need to do anything. Goodbye.", slow=True)
+            vr.hangup()
+            return _twiml(vr)
+        words = n.body
+    _ask(request, vr, notification_id, words, "I'll say that again. " + words)
+    return _twiml(vr)
+
+
+def _reply_key(call_sid: str, digits: str | None, speech: str | None) -> str | None:
+    """One key per answer on a call, so a repeated webhook acts once (fits Reply.provider_sid)."""
+    if not call_sid:
+        return None
+    if digits:
+        return f"{call_sid}:{digits[:8]}"
+    return f"{call_sid}:speech:{hashlib.sha1((speech or '').strip().lower().encode()).hexdigest()[:16]}"
+
+
+@router.post("/voice/{notification_id}/gather")
+def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDict = Depends(signed_form)):
+    hub = request.app.state.hub
+    digits = (form.get("Digits") or "").strip() or None
+    speech = (form.get("SpeechResult") or "").strip() or None
+    vr = VoiceResponse()
+    with hub.sessions() as s, s.begin():
+        n = s.get(Notification, notification_id)
+        if n is None:
+            _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
+            vr.hangup()
+            return _twiml(vr)
+        if not digits and not speech:
+            meaning, answer, access = "unknown", "", None
+        else:
+            # On a call we placed, Twilio's From is our own number: the person is the one we called.
+            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel="voice",
+                                  provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
+                                  notification_id=notification_id)
+            meaning, answer, access = result.meaning, result.answer, None
+            alert = s.get(Alert, result.alert_id) if result.alert_id else None
+            if alert is not None and meaning == "accept" and (result.accepted or not answer):
+                resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
+                access = messages.access_sms(alert, resident, alert.acknowledged_by or "")
+        words = n.body
+    hub.changed()
+    if meaning == "accept" and access:
+        _say(vr, access + " We have sent this to you by text as well. Goodbye.", slow=True)
+        vr.hangup()
+    elif meaning == "accept" or meaning == "pass":
+        _say(vr, (answer or "Thank you.") + " Goodbye.", slow=True)
+        vr.hangup()
+    else:
+        _ask(request, vr, notification_id, "Sorry, I didn't catch that. " + words, "I'll say that again. " + words)
+    return _twiml(vr)
+
+
+@router.post("/call-status")
+def call_status(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
+    hub = request.app.state.hub
+    sid, status = form.get("CallSid"), form.get("CallStatus")
+    if sid and status:
+        with hub.sessions() as s, s.begin():
+            service.status_update(s, sid, status, hub.clock.now(), answered_by=form.get("AnsweredBy") or None)
+    return Response(status_code=204)
