@@ -176,7 +176,7 @@ def test_send_sms_passes_twilios_spec(prism, notifier):
     request = notifier.client.http_client._test_only_last_request  # twilio's own record of what it sent
     assert request.url == f"{prism.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     assert request.data["To"] == SUE and request.data["From"] == FROM
-    assert request.data["StatusCallback"] == f"{BASE}/twilio/status"
+    assert request.data["StatusCallback"] == f"{BASE}/twilio/status?n=7"  # our id rides along
     assert request.auth == (ACCOUNT_SID, TOKEN)
 
 
@@ -191,7 +191,7 @@ def test_call_passes_twilios_spec(prism, notifier):
     assert f"post /2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json" in log
     data = notifier.client.http_client._test_only_last_request.data
     assert data["Url"] == f"{BASE}/twilio/voice/8"
-    assert data["StatusCallback"] == f"{BASE}/twilio/call-status"
+    assert data["StatusCallback"] == f"{BASE}/twilio/call-status?n=8"
     assert data["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     assert data["MachineDetection"] == "Enable"
 
@@ -222,7 +222,7 @@ def test_from_env_points_the_real_client_at_the_base_url(prism, monkeypatch):
     mark = prism.mark()
     assert notifier.send_sms(1, JIM, "hello").provider_sid
     _passed_validation(prism, mark)
-    assert notifier.client.http_client._test_only_last_request.data["StatusCallback"] == f"{BASE}/twilio/status"
+    assert notifier.client.http_client._test_only_last_request.data["StatusCallback"] == f"{BASE}/twilio/status?n=1"
 
 
 def test_half_configured_twilio_is_refused(monkeypatch):

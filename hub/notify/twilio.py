@@ -96,7 +96,7 @@ class TwilioNotifier:
     def send_sms(self, notification_id: int, to: str, body: str) -> Sent:
         try:
             msg = self.client.messages.create(to=to, from_=self.from_number, body=body,
-                                              status_callback=self.url("/twilio/status"))
+                                              status_callback=self.url(f"/twilio/status?n={notification_id}"))
         except TwilioException as exc:
             return self._failed(exc)
         return Sent(msg.sid)
@@ -108,7 +108,7 @@ class TwilioNotifier:
             call = self.client.calls.create(
                 to=to, from_=self.from_number,
                 url=self.url(f"/twilio/voice/{notification_id}"), method="POST",
-                status_callback=self.url("/twilio/call-status"), status_callback_method="POST",
+                status_callback=self.url(f"/twilio/call-status?n={notification_id}"), status_callback_method="POST",
                 status_callback_event=CALL_EVENTS,
                 machine_detection="Enable", timeout=self.ring_timeout)
         except TwilioException as exc:

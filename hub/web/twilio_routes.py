@@ -127,8 +127,15 @@ def message_status(request: Request, form: ImmutableMultiDict = Depends(signed_f
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if sid and status:
         with hub.sessions() as s, s.begin():
-            service.status_update(s, sid, status, hub.clock.now())
+            service.status_update(s, sid, status, hub.clock.now(), notification_id=_n(request))
     return Response(status_code=204)
+
+
+def _n(request: Request) -> int | None:
+    """Our notification id, carried in the callback URL, so a callback that arrives before
+    the provider's id was stored is still matched."""
+    n = request.query_params.get("n")
+    return int(n) if n and n.isdigit() else None
 
 
 # -- voice --------------------------------------------------------------------------------------------
@@ -218,5 +225,6 @@ def call_status(request: Request, form: ImmutableMultiDict = Depends(signed_form
     sid, status = form.get("CallSid"), form.get("CallStatus")
     if sid and status:
         with hub.sessions() as s, s.begin():
-            service.status_update(s, sid, status, hub.clock.now(), answered_by=form.get("AnsweredBy") or None)
+            service.status_update(s, sid, status, hub.clock.now(), answered_by=form.get("AnsweredBy") or None,
+                                  notification_id=_n(request))
     return Response(status_code=204)

@@ -69,9 +69,17 @@ def requeue_stuck(s: Session) -> int:
 
 
 def status_update(s: Session, provider_sid: str, provider_status: str, now: datetime,
-                  answered_by: str | None = None) -> Notification | None:
-    """A delivery or call status callback. Failures move the escalation on at once."""
+                  answered_by: str | None = None, notification_id: int | None = None) -> Notification | None:
+    """A delivery or call status callback. Failures move the escalation on at once.
+    ``notification_id`` (from the callback URL) matches a callback that arrives before the
+    dispatcher has stored the provider's id."""
     n = s.scalars(select(Notification).where(Notification.provider_sid == provider_sid)).first()
+    if n is None and notification_id is not None:
+        n = s.get(Notification, notification_id)
+        if n is not None and n.provider_sid in (None, provider_sid):
+            n.provider_sid = provider_sid
+        elif n is not None:
+            n = None  # the id names another provider message: not ours to change
     if n is None:
         return None
     status = STATUS_MAP.get(provider_status, provider_status)
