@@ -236,3 +236,15 @@ def test_two_acceptances_at_the_same_moment_have_one_winner(site, ingest, clock)
     assert loser.answer.startswith(f"Thank you, {alert.acknowledged_by} already accepted alert {alert_id}")
     assert [n.to for n in access_notes(site, alert_id)] == [SUE if winner is sue else JIM]
     assert [k for k, _ in timeline(site, alert_id, "acknowledged")] == ["acknowledged"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("12", ("unknown", None)),          # a double tap is not "1 for alert 2"
+    ("11", ("unknown", None)),
+    ("1 2", ("accept", 2)),
+    ("no problem", ("accept", None)),   # British for yes
+    ("No worries!", ("accept", None)),
+    ("I can\u2019t", ("pass", None)),
+])
+def test_interpret_everyday_answers(text, expected):
+    assert interpret(text) == expected

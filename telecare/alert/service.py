@@ -118,6 +118,8 @@ def acknowledge(session: Session, alert_id: int, actor: str, now: datetime, via:
     alert = get(session, alert_id, for_update=True)
     _check(alert, "acknowledge")
     alert.state, alert.acknowledged_at, alert.acknowledged_by = ACKNOWLEDGED, now, actor
+    if alert.no_response:
+        alert.no_response = False  # someone has it now; the timeline keeps the history
     note(session, alert, "acknowledged", f"accepted by {actor} via {via}", now, actor)
     publish(session, alert, "acknowledged", now)
     from telecare.escalation import engine

@@ -89,14 +89,16 @@ def expand(s: Session, alert: Alert, step: dict, now: datetime) -> tuple[list[li
             if people:
                 missing.append(f"{label}: the step has no phone channel")
             return
+        # each member carries its channels, so a site reloaded mid-alert cannot pull the
+        # current step out from under the cursor
         if together and reachable:
-            groups.append([_person(p) for p in reachable])
+            groups.append([dict(_person(p), channels=people_channels) for p in reachable])
         else:
-            groups.extend([[_person(p)] for p in reachable])
+            groups.extend([[dict(_person(p), channels=people_channels)] for p in reachable])
 
     for target in step["notify"]:
         if target == "console":
-            groups.append([{"console": True, "name": "control room console"}])
+            groups.append([{"console": True, "name": "control room console", "channels": ["console"]}])
         elif target == "resident.contacts":
             people = resident.contacts if resident else []
             if not people:
@@ -175,11 +177,18 @@ def _start_step(s: Session, alert: Alert, policy: Policy, index: int, now: datet
     _no_response(s, alert, now)
 
 
+def _step(policy: Policy, index: int) -> dict:
+    """The policy's step, or an empty one if the policy was edited to have fewer steps."""
+    steps = policy.steps or []
+    return steps[index] if 0 <= index < len(steps) else {"notify": [], "via": [], "ack_within_s": None}
+
+
 def _start_group(s: Session, alert: Alert, policy: Policy, now: datetime) -> None:
-    step = policy.steps[alert.esc_step]
+    step = _step(policy, alert.esc_step)
     group = alert.esc_groups[alert.esc_group]
     names = ", ".join(m["name"] for m in group)
-    alerts.note(s, alert, "step", f"step {alert.esc_step + 1}: notifying {names} by {', '.join(step['via'])}", now)
+    via = sorted({c for m in group for c in _channels(step, m)}, key=["voice", "sms", "console"].index)
+    alerts.note(s, alert, "step", f"step {alert.esc_step + 1}: notifying {names} by {', '.join(via)}", now)
     for member in group:
         _attempt(s, alert, step, member, 0, now)
     wait = step.get("ack_within_s") or DEFAULT_ACK_WITHIN
@@ -190,7 +199,9 @@ def _start_group(s: Session, alert: Alert, policy: Policy, now: datetime) -> Non
 def _channels(step: dict, member: dict) -> list[str]:
     if member.get("console"):
         return ["console"]
-    return [c for c in step["via"] if c in ("voice", "sms")]
+    if "channels" in member:
+        return member["channels"]
+    return [c for c in step.get("via", []) if c in ("voice", "sms")]
 
 
 def _attempt(s: Session, alert: Alert, step: dict, member: dict, channel_index: int, now: datetime) -> Notification:
@@ -269,7 +280,7 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
     if (notification.round, notification.step, notification.group) != (alert.esc_round, alert.esc_step, alert.esc_group):
         return  # an old attempt; the cursor has moved on already
     policy = s.get(Policy, alert.policy_id)
-    step = policy.steps[alert.esc_step]
+    step = _step(policy, alert.esc_step)
     group = alert.esc_groups[alert.esc_group]
     member = next((m for m in group if m.get("contact") == notification.contact_id), None)
     if member is None:

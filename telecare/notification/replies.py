@@ -26,7 +26,10 @@ from .models import Notification, Reply
 ACCEPT_WORDS = {"1", "yes", "y", "yeah", "yep", "ok", "okay", "k", "accept", "accepted", "ack", "going", "coming",
                 "omw", "sure", "will go", "on my way"}
 PASS_WORDS = {"2", "no", "n", "nope", "pass", "cant", "can't", "cannot", "busy", "decline", "unable", "not able"}
-_CODE = re.compile(r"^(?P<word>[a-z']+|[12])\s*#?\s*(?P<id>\d+)$")
+# "ACK 42", "ack42", "accept #42", "1 42"; but "12" is not "1 for alert 2" (a double tap, or a typo)
+_CODE = re.compile(r"^(?:(?P<word>[a-z']+)\s*#?\s*|(?P<digit>[12])(?:\s+#?\s*|\s*#\s*))(?P<id>\d+)$")
+ACCEPT_PHRASES = ("on my way", "no problem", "no worries", "will do", "i'll go", "i will go", "i can go")
+PASS_PHRASES = ("not able", "can not", "i can't", "i cannot", "i cant")
 PENDING_WINDOW = timedelta(hours=12)
 NOTHING_PENDING = ("Linkage: there is no alert waiting for your answer just now. "
                    "If someone needs help now, call 999.")
@@ -44,12 +47,14 @@ def interpret(text: str | None, digits: str | None = None) -> tuple[str, int | N
         return "unknown", None
     m = _CODE.match(t)
     if m:
-        word = m.group("word")
+        word = m.group("word") or m.group("digit")
         if word in ACCEPT_WORDS:
             return "accept", int(m.group("id"))
         if word in PASS_WORDS:
             return "pass", int(m.group("id"))
-    if t in ACCEPT_WORDS or t.split()[0] in ACCEPT_WORDS or t.startswith("on my way"):
+    if t.startswith(PASS_PHRASES):
+        return "pass", None
+    if t.startswith(ACCEPT_PHRASES) or t in ACCEPT_WORDS or t.split()[0] in ACCEPT_WORDS:
         return "accept", None
     if t in PASS_WORDS or t.split()[0] in PASS_WORDS:
         return "pass", None
@@ -110,9 +115,11 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
                                     "or 2 if you can't.", alert.id)
     alerts.note(s, alert, "reply", f"{name} replied '{meaning}' by {channel}", now, name)
     if meaning == "pass":
+        if alert.state != OPEN:
+            taken = f"{alert.acknowledged_by} has it" if alert.acknowledged_by else f"it is {alert.state}"
+            return ReplyResult(meaning, f"Thank you. Alert {alert.id} is covered: {taken}.", alert.id)
         n.status, n.updated_at = "passed", now
-        if alert.state == OPEN:
-            engine.attempt_failed(s, n, "passed", now)
+        engine.attempt_failed(s, n, "passed", now)
         return ReplyResult(meaning, "Thank you. We'll ask the next person.", alert.id)
     # accept
     if alert.state in ("resolved", "cancelled"):
