@@ -1,4 +1,4 @@
-"""Run every benchmark (ingest, then memory) and print a summary of the targets.
+"""Run every benchmark (ingest, memory, alarm latency) and print a summary of the targets.
 
     .venv/bin/python -m bench [--messages 50000] [--rounds 5] [--pg] [--homes 16667]
 
@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from . import ingest, memory
+from . import ingest, latency, memory
 from .common import BenchError, verdict
 
 
@@ -20,6 +20,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="ingest: rounds (median reported)")
     ap.add_argument("--pg", action="store_true", help="ingest: also the hub on PostgreSQL")
     ap.add_argument("--homes", type=int, default=memory.DEFAULT_HOMES, help="memory: simulated homes (6 devices each)")
+    ap.add_argument("--latency-homes", type=int, default=100_000, help="latency: homes sending heartbeats")
     a = ap.parse_args(argv)
     t0 = time.monotonic()
     lines = []
@@ -43,6 +44,16 @@ def main(argv=None) -> int:
         status = max(status, 0 if m["ok"] else 1)
     except BenchError as exc:
         lines.append(f"memory: FAILED TO RUN: {exc}")
+        status = 2
+    print("\n=== alarm latency ===", flush=True)
+    try:
+        lt = latency.run(homes=a.latency_homes)
+        lines.append(f"latency alarm -> first notification, {a.latency_homes} homes sending heartbeats: "
+                     f"p50 {lt['p50_ms']:.0f} ms, p99 {lt['p99_ms']:.0f} ms (max {lt['max_ms']:.0f} ms, "
+                     f"{lt['alarms']} alarms); target p99 < {lt['target_ms']} ms  {verdict(lt['ok'])}")
+        status = max(status, 0 if lt["ok"] else 1)
+    except BenchError as exc:
+        lines.append(f"latency: FAILED TO RUN: {exc}")
         status = 2
     print("\n=== summary ===")
     for ln in lines:
