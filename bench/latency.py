@@ -2,7 +2,7 @@
 to its first notification handed to the notifier, while 100,000 homes send heartbeats
 (about 1,700 messages/s).
 
-    .venv/bin/python -m bench.latency [--homes 100000] [--rate 1700] [--alarms 60] [--interval 0.5]
+    .venv/bin/python -m bench.latency [--homes 100000] [--rate 1700] [--alarms 200] [--interval 0.25]
 
 A temporary SQLite database gets the sample site (contacts, the mobile response team, the
 urgent policy) and 100,000 simulated homes (a fall detector and a home unit each). The real
@@ -66,7 +66,7 @@ def prepare(db: Path, homes: int):
     return engine, sessions
 
 
-def run(homes: int = 100_000, rate: float = 1700, alarms: int = 60, interval: float = 0.5, warmup: float = 5,
+def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: float = 0.25, warmup: float = 5,
         timeout: float = 120, quiet: bool = False) -> dict:
     def say(*a):
         if not quiet:
@@ -155,8 +155,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.split("\n\n")[0])
     ap.add_argument("--homes", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=1700)
-    ap.add_argument("--alarms", type=int, default=60)
-    ap.add_argument("--interval", type=float, default=0.5)
+    ap.add_argument("--alarms", type=int, default=200)
+    ap.add_argument("--interval", type=float, default=0.25)
     a = ap.parse_args(argv)
     try:
         r = run(homes=a.homes, rate=a.rate, alarms=a.alarms, interval=a.interval)

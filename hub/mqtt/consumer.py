@@ -106,6 +106,7 @@ class MqttConsumer:
         while not self._stop.is_set():
             items = self._take()
             if not items:
+                self._idle()
                 continue
             metrics.INGEST_QUEUE.set(self.queue.qsize())
             batch = []
@@ -126,6 +127,14 @@ class MqttConsumer:
                     self.client.ack(mid, qos)
             self.processed += len(items)
             self.last_batch_at = time.time()
+
+    def _idle(self) -> None:
+        """Nothing arriving: a good moment to write the last-seen times held in memory."""
+        if self.service.directory.dirty:
+            try:
+                self.service.flush_seen()
+            except Exception:  # noqa: BLE001  (supervision flushes too)
+                log.exception("could not write last-seen times")
 
     def _process_until_done(self, batch: list[Inbound]) -> bool:
         """Commit the batch; True once it is committed, False if the hub is stopping first
