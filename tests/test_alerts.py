@@ -399,3 +399,19 @@ def test_a_duplicate_publishes_nothing(site, ingest):
     ingest.process([event("pendant-1", "pendant", "p-1")])
 
     assert len(outbox(site)) == 1
+
+
+# -- several things in one batch ------------------------------------------------------------------
+def test_alarms_from_one_home_in_one_batch_make_one_alert(site, ingest):
+    ingest.process([event("fall-1", "fall", "b-1"), event("pendant-1", "pendant", "b-2"),
+                    event("bed-1", "bed_absence", "b-3")])
+
+    alert = only_alert(site)
+    assert alert.priority == "P1"
+    assert timeline_kinds(site, alert.id) == ["opened", "joined", "joined"]
+
+
+def test_alarm_then_help_arrived_in_one_batch(site, ingest):
+    ingest.process([event("pendant-1", "pendant", "c-1"), event("unit-1", "help_arrived", "c-2")])
+
+    assert only_alert(site).state == "attending"

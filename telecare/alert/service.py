@@ -25,16 +25,16 @@ def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, 
 
 def publish(session: Session, alert: Alert, change: str, now: datetime) -> None:
     """Queue the alert's new state for ``telecare/v1/{home}/alert``."""
-    home = session.get(Home, alert.home_id)
-    resident = session.get(Resident, alert.resident_id) if alert.resident_id else None
-    device = session.get(Device, alert.device_id) if alert.device_id else None
+    home, resident, device = session.execute(
+        select(Home.ext_id, Resident.ext_id, Device.ext_id).select_from(Home)
+        .outerjoin(Resident, Resident.id == alert.resident_id).outerjoin(Device, Device.id == alert.device_id)
+        .where(Home.id == alert.home_id)).one()
     body = {
-        "alert_id": alert.id, "change": change, "home": home.ext_id,
-        "resident": resident.ext_id if resident else None, "device": device.ext_id if device else None,
+        "alert_id": alert.id, "change": change, "home": home, "resident": resident, "device": device,
         "type": alert.type, "priority": alert.priority, "state": alert.state,
         "no_response": alert.no_response, "outcome": alert.outcome, "at": now.isoformat().replace("+00:00", "Z"),
     }
-    session.add(OutboxMessage(created_at=now, topic=f"telecare/v1/{home.ext_id}/alert",
+    session.add(OutboxMessage(created_at=now, topic=f"telecare/v1/{home}/alert",
                               payload=orjson.dumps(body).decode()))
 
 

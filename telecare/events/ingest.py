@@ -97,7 +97,7 @@ class IngestService:
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
         res = BatchResult()
         after_commit: list[Callable[[], None]] = []
-        with self.directory.lock, self.sessions() as s, s.begin():
+        with self.directory.lock, self.sessions(autoflush=False) as s, s.begin():
             now = self.clock.now()
             now_epoch = now.timestamp()
             dirty = self.directory.dirty
