@@ -17,7 +17,7 @@ from . import metrics
 from .config import Settings
 from .mqtt.broker import EmbeddedBroker, broker_answers
 from .mqtt.consumer import MqttConsumer
-from .mqtt.publisher import OutboxPublisher
+from .mqtt.publisher import OutboxPublisher, publishing_client
 from .notify import make_notifier
 from .notify.dispatcher import Dispatcher
 from .scheduler import Timers
@@ -59,8 +59,8 @@ class HubRuntime:
                 log.warning("no MQTT broker answers at %s; starting the embedded one", m.url)
                 self.broker = EmbeddedBroker(m.host, m.port).start()
             self.consumer = MqttConsumer(m, self.ingest, client_id=self.settings.mqtt_client_id).start()
-            self.publisher = OutboxPublisher(self.consumer.client, self.consumer.connected, self.sessions,
-                                             self.clock).start()
+            client, connected = publishing_client(m, f"{self.settings.mqtt_client_id}-out")
+            self.publisher = OutboxPublisher(client, connected, self.sessions, self.clock).start()
         t = threading.Thread(target=self._supervise, name="supervision", daemon=True)
         t.start()
         self._threads.append(t)

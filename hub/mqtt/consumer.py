@@ -1,7 +1,8 @@
 """The ingest consumer: paho-mqtt 2 on a persistent session with manual acknowledgement.
 
-paho's network thread only appends to a queue (a burst never blocks keep-alives). One
-worker thread drains the queue in batches, hands each batch to ``IngestService.process``
+paho runs in the MQTT link process (hub/mqtt/link.py), which only forwards messages here
+(a burst never blocks keep-alives, and paho's work runs on the other core). One worker
+thread drains them in batches, hands each batch to ``IngestService.process``
 (one transaction) and acknowledges the batch's messages to the broker only after commit,
 in the order they arrived. A crash before commit leaves them unacknowledged, and the
 broker delivers them again to the same session; (device, event_id) makes that harmless.
@@ -9,22 +10,25 @@ broker delivers them again to the same session; (device, event_id) makes that ha
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import queue
 import threading
 import time
-
-import paho.mqtt.client as mqtt
 
 from hub import metrics
 from hub.config import MqttSettings
 from telecare.events.ingest import Inbound, IngestService
 
-from .topics import SUBSCRIPTION, classify
+from .link import run_link
+from .topics import classify
 
 log = logging.getLogger("linkage.mqtt")
 
 
 class MqttConsumer:
+    """Runs the MQTT link process (hub/mqtt/link.py) and the ingest worker that commits
+    what it forwards and asks it to acknowledge."""
+
     def __init__(self, settings: MqttSettings, service: IngestService, client_id: str = "linkage-hub",
                  batch_max: int = 1000, batch_wait: float = 0.005):
         self.settings = settings
@@ -32,48 +36,70 @@ class MqttConsumer:
         self.client_id = client_id
         self.batch_max = batch_max
         self.batch_wait = batch_wait
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()  # chunks of items from the link
         self.connected = threading.Event()
-        self._generation = 0  # bumps on every (re)connection; acks of an older one are not sent
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
+        self._ctx = mp.get_context("spawn")
+        self._conn = None
+        self._proc = None
+        self._send_lock = threading.Lock()
+        self._link = 0  # which link process the items came from; acks go only to that one
         self.processed = 0
         self.last_batch_at: float | None = None
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                  manual_ack=True, protocol=mqtt.MQTTv311)
-        if settings.username:
-            self.client.username_pw_set(settings.username, settings.password)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(1, 30)
-        self.client.max_inflight_messages_set(100)
-        self.client.max_queued_messages_set(0)
 
-    # -- paho's thread ---------------------------------------------------------------------
-    def _on_connect(self, client, userdata, flags, reason_code, properties):
-        if reason_code.is_failure:
-            log.error("MQTT connect refused: %s", reason_code)
-            return
-        self._generation += 1
-        client.subscribe(SUBSCRIPTION, qos=1)
-        self.connected.set()
-        metrics.MQTT_CONNECTED.set(1)
-        log.info("connected to MQTT %s (session present: %s)", self.settings.url, flags.session_present)
+    # -- the link process ------------------------------------------------------------------
+    def _start_link(self) -> None:
+        parent, child = self._ctx.Pipe()
+        m = self.settings
+        proc = self._ctx.Process(target=run_link, name="linkage-mqtt-link", daemon=True,
+                                 args=(child, m.host, m.port, m.username, m.password, self.client_id))
+        proc.start()
+        child.close()
+        self._link += 1
+        self._conn, self._proc = parent, proc
+        self._reader = threading.Thread(target=self._read, args=(parent, self._link), name="link-reader",
+                                        daemon=True)
+        self._reader.start()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+    def _read(self, conn, link: int) -> None:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = msg[0]
+            if kind == "msgs":
+                self.queue.put((link, msg[1]))
+            elif kind == "up":
+                self.connected.set()
+                metrics.MQTT_CONNECTED.set(1)
+                log.info("connected to MQTT %s (session present: %s)", self.settings.url, msg[2])
+            elif kind == "down":
+                self.connected.clear()
+                metrics.MQTT_CONNECTED.set(0)
+                log.warning("MQTT disconnected (%s); reconnecting", msg[1])
         self.connected.clear()
         metrics.MQTT_CONNECTED.set(0)
-        if not self._stop.is_set():
-            log.warning("MQTT disconnected (%s); paho reconnects", reason_code)
+        if not self._stop.is_set() and link == self._link:
+            log.error("the MQTT link process ended; starting another")
+            time.sleep(1)
+            if not self._stop.is_set():
+                self._start_link()
 
-    def _on_message(self, client, userdata, msg):
-        self.queue.put((msg._topic, msg.payload, msg.mid, msg.qos, self._generation))
+    def _ack(self, link: int, acks: list) -> None:
+        if not acks or link != self._link:
+            return  # the link that delivered these is gone: the broker will deliver them again
+        try:
+            with self._send_lock:
+                self._conn.send(("ack", acks))
+        except (OSError, EOFError, BrokenPipeError):
+            log.warning("could not acknowledge %d messages; the broker will deliver them again", len(acks))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "MqttConsumer":
-        self.client.connect_async(self.settings.host, self.settings.port, keepalive=30)
-        self.client.loop_start()
+        self._start_link()
         self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
         self._worker.start()
         return self
@@ -82,29 +108,43 @@ class MqttConsumer:
         self._stop.set()
         if self._worker:
             self._worker.join(timeout)
-        self.client.disconnect()
-        self.client.loop_stop()
+        try:
+            with self._send_lock:
+                self._conn.send(("stop",))
+        except (OSError, EOFError, BrokenPipeError, AttributeError):
+            pass
+        if self._proc is not None:
+            self._proc.join(timeout)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(5)
 
     # -- the worker --------------------------------------------------------------------------
-    def _take(self) -> list:
+    def _take(self) -> tuple[int, list]:
+        """Up to about batch_max items, all from one link process."""
         try:
-            first = self.queue.get(timeout=0.2)
+            link, items = self.queue.get(timeout=0.2)
         except queue.Empty:
-            return []
-        items = [first]
+            return 0, []
+        items = list(items)
         deadline = time.monotonic() + self.batch_wait
         while len(items) < self.batch_max:
             try:
-                items.append(self.queue.get_nowait())
+                nxt_link, more = self.queue.get_nowait()
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     break
                 time.sleep(0.0005)
-        return items
+                continue
+            if nxt_link != link:  # a new link: finish this batch first
+                self.queue.put((nxt_link, more))
+                break
+            items.extend(more)
+        return link, items
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            items = self._take()
+            link, items = self._take()
             if not items:
                 self._idle()
                 continue
@@ -122,9 +162,7 @@ class MqttConsumer:
                     batch.append(inbound)
             if not self._process_until_done(batch):
                 return  # stopping before the batch was committed: the broker delivers it again
-            for topic, payload, mid, qos, gen in items:
-                if qos and gen == self._generation:
-                    self.client.ack(mid, qos)
+            self._ack(link, [(mid, qos, gen) for _, _, mid, qos, gen in items if qos])
             self.processed += len(items)
             self.last_batch_at = time.time()
 

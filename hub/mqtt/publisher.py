@@ -15,6 +15,21 @@ from telecare.clock import Clock, SystemClock
 log = logging.getLogger("linkage.outbox")
 
 
+def publishing_client(settings, client_id: str) -> tuple[mqtt.Client, threading.Event]:
+    """A connection of its own for what the hub publishes (clean session, QoS 1)."""
+    connected = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
+                         protocol=mqtt.MQTTv311)
+    if settings.username:
+        client.username_pw_set(settings.username, settings.password)
+    client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
+    client.on_disconnect = lambda c, u, f, rc, p: connected.clear()
+    client.reconnect_delay_set(1, 30)
+    client.connect_async(settings.host, settings.port, keepalive=30)
+    client.loop_start()
+    return client, connected
+
+
 class OutboxPublisher:
     def __init__(self, client: mqtt.Client, connected: threading.Event, session_factory: sessionmaker,
                  clock: Clock | None = None, interval: float = 1.0):
@@ -37,6 +52,8 @@ class OutboxPublisher:
         self.wake.set()
         if self._thread:
             self._thread.join(5)
+        self.client.disconnect()
+        self.client.loop_stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():
