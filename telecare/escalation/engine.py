@@ -29,7 +29,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
@@ -37,7 +37,7 @@ from telecare.alert.states import ACKNOWLEDGED, ACTIVE_STATES, OPEN
 from telecare.notification.models import FINAL_FAILURES, Notification
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import covers
-from telecare.site.models import Contact, Policy, Resident, Team
+from telecare.site.models import Contact, Policy, Resident, RotaShift, Team
 
 from . import messages
 
@@ -55,6 +55,27 @@ def _dispatch(s: Session) -> None:
     s.info["linkage.dispatch"] = True
 
 
+# -- site lookups, kept for the life of one session (one ingest batch, one request) ----------------
+def _cache(s: Session) -> dict:
+    return s.info.setdefault("linkage.site_cache", {})
+
+
+def _policies(s: Session) -> list[Policy]:
+    c = _cache(s)
+    if "policies" not in c:
+        c["policies"] = list(s.scalars(select(Policy).order_by(Policy.id)))
+    return c["policies"]
+
+
+def _team(s: Session, ext_id: str) -> Team | None:
+    c = _cache(s)
+    key = ("team", ext_id)
+    if key not in c:
+        c[key] = s.scalars(select(Team).where(Team.ext_id == ext_id)
+                           .options(selectinload(Team.shifts).joinedload(RotaShift.contact))).first()
+    return c[key]
+
+
 # -- which policy -----------------------------------------------------------------------------------
 def policy_for(s: Session, alert: Alert) -> Policy | None:
     """The resident's own policy, else the first that covers the alert's priority."""
@@ -62,7 +83,7 @@ def policy_for(s: Session, alert: Alert) -> Policy | None:
         resident = s.get(Resident, alert.resident_id)
         if resident and resident.policy_id:
             return s.get(Policy, resident.policy_id)
-    for policy in s.scalars(select(Policy).order_by(Policy.id)):
+    for policy in _policies(s):
         if alert.priority in (policy.priorities or []):
             return policy
     return None
@@ -110,7 +131,7 @@ def expand(s: Session, alert: Alert, step: dict, now: datetime) -> tuple[list[li
             else:
                 missing.append("the resident has no befriender")
         elif target.startswith("team:"):
-            team = s.scalars(select(Team).where(Team.ext_id == target[5:])).first()
+            team = _team(s, target[5:])
             members = on_call(team, now) if team else []
             if not members:
                 missing.append(f"nobody on call in {team.name if team else target}")
@@ -214,9 +235,8 @@ def _attempt(s: Session, alert: Alert, step: dict, member: dict, channel_index: 
                      step=alert.esc_step, group=alert.esc_group, round=alert.esc_round, channel_index=channel_index,
                      created_at=now, handed_at=now if channel == "console" else None)
     s.add(n)
-    s.flush()
     alerts.note(s, alert, "notified", f"{channel} to {member['name']}" + (f" ({member['phone']})" if member.get("phone") else ""),
-                now, data={"notification": n.id})
+                now)
     if channel != "console":
         _dispatch(s)
     return n
