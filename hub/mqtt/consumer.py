@@ -48,6 +48,7 @@ class MqttConsumer:
         self._link = 0  # which link process the items came from; acks go only to that one
         self.processed = 0
         self.last_batch_at: float | None = None
+        self._shapes: dict[bytes, tuple | bool] = {}
 
     # -- the link process ------------------------------------------------------------------
     def _start_link(self) -> None:
@@ -150,21 +151,34 @@ class MqttConsumer:
                 continue
             metrics.INGEST_QUEUE.set(self.queue.qsize())
             batch = []
+            shapes = self._shapes
             for topic, payload, mid, qos, gen in items:
-                try:
-                    topic_s = topic.decode("utf-8")
-                except UnicodeDecodeError:
-                    topic_s = topic.decode("utf-8", errors="backslashreplace")
-                    batch.append(Inbound("bad_topic", topic_s, payload, reason="topic is not UTF-8"))
-                    continue
-                inbound = classify(topic_s, payload)
-                if inbound is not None:
-                    batch.append(inbound)
+                shape = shapes.get(topic)
+                if shape is None:
+                    shape = self._shape(topic)
+                if shape is not False:
+                    kind, topic_s, home, device, reason = shape
+                    batch.append(Inbound(kind, topic_s, payload, home, device, reason))
             if not self._process_until_done(batch):
                 return  # stopping before the batch was committed: the broker delivers it again
             self._ack(link, [(mid, qos, gen) for _, _, mid, qos, gen in items if qos])
             self.processed += len(items)
             self.last_batch_at = time.time()
+
+    def _shape(self, topic: bytes):
+        """What a topic is (kind, text, home, device, reason), or False for our own
+        publications; remembered, since each device uses the same topic again and again."""
+        try:
+            inbound = classify(topic.decode("utf-8"), b"")
+        except UnicodeDecodeError:
+            inbound = Inbound("bad_topic", topic.decode("utf-8", errors="backslashreplace"), b"",
+                              reason="topic is not UTF-8")
+        shape = False if inbound is None else (inbound.kind, inbound.topic, inbound.home, inbound.device,
+                                               inbound.reason)
+        if len(self._shapes) > 200_000:  # bounded: a flood of made-up topics cannot grow it forever
+            self._shapes.clear()
+        self._shapes[topic] = shape
+        return shape
 
     def _idle(self) -> None:
         """Nothing arriving: a good moment to write the last-seen times held in memory."""
