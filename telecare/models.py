@@ -1,9 +1,11 @@
 """Every table, imported in one place for Alembic and for tests."""
 from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
-from telecare.auth.models import ApiToken
+from telecare.audit.models import AuditEntry
+from telecare.auth.models import ApiToken, User, WebSession
 from telecare.events.models import DeadLetter, Event
 from telecare.notification.models import Notification, Reply
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Setting, Team
 
 __all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", "Event", "Contact", "Device",
-           "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team"]
+           "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team",
+           "AuditEntry", "User", "WebSession"]

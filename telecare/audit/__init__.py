@@ -1,0 +1,1 @@
+"""The audit trail: every change made by a person (console, API), with who and when."""
