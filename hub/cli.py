@@ -77,6 +77,66 @@ def token_create(name, role):
     click.echo(tok)
 
 
+@main.group()
+def user():
+    """Console users (log in at /login)."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "staff", "responder"]), default="staff", show_default=True)
+@click.option("--password", help="the password (prompted for, hidden, when not given)")
+@click.option("--display-name", help="the name shown on timelines (default: NAME, or the contact's name)")
+@click.option("--contact", help="a responder's own contact id from the site file (for 'my alerts')")
+def user_create(name, role, password, display_name, contact):
+    """Make a console user NAME; the password is stored only as an Argon2id hash."""
+    from telecare.audit.service import record
+    from telecare.auth.users import UserError, create_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    sessions = _sessions()
+    try:
+        with sessions() as s, s.begin():
+            now = SystemClock().now()
+            made = create_user(s, name, role, password, now, display_name=display_name, contact=contact)
+            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="user.create",
+                   target=f"user:{made.username}", summary=f"{made.username} ({made.role})", now=now)
+    except UserError as exc:
+        click.echo(f"not created: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"created {role} {name}")
+
+
+@main.command()
+@click.option("--homes", default=100, show_default=True, type=int, help="how many homes send traffic")
+@click.option("--rate", default=10.0, show_default=True, type=float, help="messages per second in all")
+@click.option("--duration", default=60.0, show_default=True, type=float, help="seconds to run")
+@click.option("--register/--no-register", default=True, show_default=True,
+              help="register the simulated homes (sim-NNNNNN) in the database first")
+@click.option("--alarm-share", default=0.005, show_default=True, type=float)
+@click.option("--heartbeats-only", is_flag=True, help="only home-unit heartbeats (load for benchmarks)")
+@click.option("--drop-every", default=20.0, show_default=True, type=float,
+              help="seconds between home units dropping off with their Last Will (0: never)")
+@click.option("--quiet", is_flag=True)
+def simulate(homes, rate, duration, register, alarm_share, heartbeats_only, drop_every, quiet):
+    """Send realistic device traffic from N homes over MQTT (MQTT_URL), bounded in time."""
+    from .simulate import Simulator
+
+    if register:
+        from telecare.site.bulk import register_sim_homes
+
+        sessions = _sessions()
+        with sessions() as s, s.begin():
+            created = register_sim_homes(s, homes, SystemClock().now())
+        if not quiet:
+            click.echo(f"registered {created} new simulated homes ({homes} in all)")
+    sim = Simulator(homes=homes, rate=rate, duration=duration, alarm_share=alarm_share,
+                    progress=None if quiet else sys.stderr, heartbeats_only=heartbeats_only, drop_every=drop_every)
+    stats = sim.run()
+    click.echo(stats.summary())
+
+
 @main.command()
 @click.option("--homes", default=100, show_default=True, type=int, help="how many homes send traffic")
 @click.option("--rate", default=10.0, show_default=True, type=float, help="messages per second in all")

@@ -48,6 +48,7 @@ class HubRuntime:
         self.timers: Timers | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "HubRuntime":
@@ -101,6 +102,8 @@ class HubRuntime:
                 log.exception("could not set escalation timers")
         if dispatch:
             self.dispatcher.wake.set()
+        if timers or dispatch:
+            self._tell_listeners()
 
     def _alerts_opened(self, ids: list[int]) -> None:
         self.changed()
@@ -109,6 +112,14 @@ class HubRuntime:
         """Something wrote to the outbox: publish now rather than at the next tick."""
         if self.publisher:
             self.publisher.wake.set()
+        self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        for listener in self.change_listeners:
+            try:
+                listener()
+            except Exception:  # noqa: BLE001  (a listener must never break a commit)
+                log.exception("change listener failed")
 
     def site_changed(self) -> None:
         self.directory.forget_missing()

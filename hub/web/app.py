@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.audit import service as audit
 from telecare.clock import from_epoch
 from telecare.durations import format_duration
 from telecare.events.models import DeadLetter
@@ -21,6 +22,7 @@ from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Contact, Device, Home, Resident
 
+from . import console
 from .auth import Caller, caller, configurer
 from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, NotificationOut, ReplyOut,
                       ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
@@ -50,6 +52,7 @@ def create_app(hub) -> FastAPI:
                               "Every endpoint but /api/health needs `Authorization: Bearer <token>`.")
     app.state.hub = hub
     app.include_router(twilio_router)  # /twilio/* webhooks: Twilio-signed, not bearer tokens
+    console.install(app)  # the staff console and responder view: /login, /console/*, /m/*, /static/*
 
     @app.exception_handler(AlertNotFound)
     async def _not_found(request, exc):
@@ -109,31 +112,34 @@ def create_app(hub) -> FastAPI:
     def get_alert(alert_id: int, who: Caller = Depends(caller)):
         return _detail(alert_id)
 
-    def _act(alert_id: int, fn) -> dict:
+    def _act(alert_id: int, fn, who: Caller | None = None, action: str = "") -> dict:
         with hub.sessions() as s, s.begin():
             fn(s)
+            if who is not None:  # the audit trail, in the same transaction
+                audit.record(s, actor=who.name, role=who.role, via="api", action=f"alert.{action}",
+                             target=f"alert:{alert_id}", now=hub.clock.now())
         hub.changed()
         return _detail(alert_id)
 
     @app.post("/api/alerts/{alert_id}/acknowledge", response_model=AlertDetail, tags=["alerts"])
     def acknowledge(alert_id: int, who: Caller = Depends(caller)):
-        return _act(alert_id, lambda s: alerts.acknowledge(s, alert_id, who.name, hub.clock.now()))
+        return _act(alert_id, lambda s: alerts.acknowledge(s, alert_id, who.name, hub.clock.now()), who, "acknowledge")
 
     @app.post("/api/alerts/{alert_id}/arrived", response_model=AlertDetail, tags=["alerts"])
     def arrived(alert_id: int, who: Caller = Depends(caller)):
-        return _act(alert_id, lambda s: alerts.arrived(s, alert_id, who.name, hub.clock.now()))
+        return _act(alert_id, lambda s: alerts.arrived(s, alert_id, who.name, hub.clock.now()), who, "arrived")
 
     @app.post("/api/alerts/{alert_id}/resolve", response_model=AlertDetail, tags=["alerts"])
     def resolve(alert_id: int, body: ResolveIn, who: Caller = Depends(caller)):
         if body.outcome not in OUTCOMES:
             raise HTTPException(422, f"outcome {body.outcome!r} is not one of: {', '.join(OUTCOMES)}")
         return _act(alert_id, lambda s: alerts.resolve(s, alert_id, who.name, body.outcome, hub.clock.now(),
-                                                      body.detail))
+                                                      body.detail), who, "resolve")
 
     @app.post("/api/alerts/{alert_id}/cancel", response_model=AlertDetail, tags=["alerts"])
     def cancel(alert_id: int, body: CancelIn | None = Body(None), who: Caller = Depends(caller)):
         reason = body.reason if body else ""
-        return _act(alert_id, lambda s: alerts.cancel(s, alert_id, who.name, hub.clock.now(), reason))
+        return _act(alert_id, lambda s: alerts.cancel(s, alert_id, who.name, hub.clock.now(), reason), who, "cancel")
 
     @app.get("/api/deadletters", response_model=list[DeadLetterOut], tags=["ingest"])
     def deadletters(kind: str | None = None, limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(caller)):
@@ -168,7 +174,10 @@ def create_app(hub) -> FastAPI:
     def put_setting(key: str, body: SettingIn, who: Caller = Depends(configurer)):
         try:
             with hub.sessions() as s, s.begin():
+                before = site_settings.get(s, key) if key in site_settings.DEFAULTS else None
                 value = site_settings.put(s, key, body.value, who.name, hub.clock.now())
+                audit.record(s, actor=who.name, role=who.role, via="api", action="setting.change",
+                             target=f"setting:{key}", before=before, after=value, now=hub.clock.now())
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
         except ValueError as exc:
@@ -181,6 +190,8 @@ def create_app(hub) -> FastAPI:
         try:
             with hub.sessions() as s, s.begin():
                 report = load_site(s, body, hub.clock.now(), source="site")
+                audit.record(s, actor=who.name, role=who.role, via="api", action="site.load", target="site",
+                             summary=report.summary(), after=body, now=hub.clock.now())
         except SiteError as exc:
             return JSONResponse({"detail": "site refused, nothing was loaded",
                                  "problems": [{"line": p.line, "message": p.message} for p in exc.problems]},

@@ -1,0 +1,50 @@
+"""The staff console and the responder's phone view: server-rendered pages on the hub's
+FastAPI app. ``install(app)`` adds them; the JSON API is untouched.
+
+Pages are plain HTML forms (they work without script); a little script makes the board
+live (server-sent events) and nothing is loaded from another site.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from .live import LiveFeed
+from .security import ConsoleConfig, Forbidden, LoginRequired
+from .templating import render
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method == "GET" and "application/json" not in request.headers.get("accept", "") \
+        and not request.url.path.endswith(("/fragment", "/events"))
+
+
+def install(app: FastAPI) -> None:
+    hub = app.state.hub
+    app.state.console_config = ConsoleConfig.from_env()
+    app.state.live = LiveFeed(hub)
+    hub.change_listeners.append(app.state.live.poke)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    from . import (alert_routes, auth_routes, escalation_routes, ops_routes, responder_routes,  # noqa: PLC0415
+                   site_routes)
+    for module in (auth_routes, alert_routes, site_routes, escalation_routes, ops_routes, responder_routes):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired):
+        if _wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        return JSONResponse({"detail": "log in first (your session may have expired)"}, status_code=401)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        heading = {403: "Not allowed", 404: "Not found"}.get(exc.status, "Refused")
+        return render(request, "console/error.html", {"status": exc.status, "heading": heading,
+                                                       "message": exc.message}, status=exc.status)

@@ -1,0 +1,57 @@
+"""Changes made from the console, each with its audit entry in the same transaction."""
+from __future__ import annotations
+
+from telecare.alert import service as alerts
+from telecare.alert.states import OUTCOMES
+from telecare.audit.service import record
+from telecare.notification.models import Notification
+from telecare.notification.replies import handle_reply
+
+from .security import ConsoleUser
+
+ALERT_ACTIONS = ("acknowledge", "arrived", "resolve", "cancel")
+
+
+def alert_action(hub, user: ConsoleUser, alert_id: int, action: str, *, outcome: str | None = None,
+                 note: str = "", via: str = "console") -> None:
+    """Raises InvalidTransition / AlertNotFound / ValueError; commits on success."""
+    if action not in ALERT_ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if action == "resolve" and outcome not in OUTCOMES:
+        raise ValueError("choose an outcome from the list")
+    note = (note or "").strip()[:500]
+    with hub.sessions() as s, s.begin():
+        now = hub.clock.now()
+        if action == "acknowledge":
+            alerts.acknowledge(s, alert_id, user.name, now, via=via)
+            summary = "accepted"
+        elif action == "arrived":
+            alerts.arrived(s, alert_id, user.name, now, via=via)
+            summary = "help arrived"
+        elif action == "resolve":
+            alerts.resolve(s, alert_id, user.name, outcome, now, note)
+            summary = f"resolved: {outcome}" + (f" — {note}" if note else "")
+        else:
+            alerts.cancel(s, alert_id, user.name, now, note)
+            summary = "cancelled" + (f": {note}" if note else "")
+        record(s, actor=user.name, role=user.role, via=via, action=f"alert.{action}", target=f"alert:{alert_id}",
+               summary=summary, now=now)
+    hub.changed()
+
+
+def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: str | None):
+    """Answer as the owner of ``phone`` would (the same as POST /api/sandbox/reply)."""
+    phone = phone.replace(" ", "")
+    with hub.sessions() as s, s.begin():
+        now = hub.clock.now()
+        result = handle_reply(s, phone=phone, now=now, body=body or None, digits=digits or None,
+                              channel="voice" if digits else "sms")
+        if result.answer and not digits:
+            s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
+                               body=result.answer, status="queued", created_at=now))
+            s.info["linkage.dispatch"] = True
+        record(s, actor=user.name, role=user.role, action="sandbox.reply", target=f"phone:{phone}",
+               summary=f"answered as {phone}: {digits and 'key ' + digits or repr(body)} → {result.meaning}"
+                       + (f" (alert {result.alert_id})" if result.alert_id else ""), now=now)
+    hub.changed()
+    return result

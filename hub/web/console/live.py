@@ -1,0 +1,97 @@
+"""The board's live updates: one watcher per hub, server-sent events per browser.
+
+The watcher notices alert changes two ways: the hub pokes it when it changes something
+itself (API and console actions, ingest opening alerts, escalation timers, replies), and
+while anyone is watching it also looks at the newest timeline entry once a second, which
+catches changes made by another process too. Browsers get an ``alerts`` event and fetch the
+board's fragment again; they also refresh every 30 s so ages stay right.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from telecare.alert.models import Alert, TimelineEntry
+
+log = logging.getLogger("linkage.console")
+POLL_S = 1.0
+IDLE_STOP_S = 30.0
+
+
+class LiveFeed:
+    def __init__(self, hub):
+        self.hub = hub
+        self.version = 0
+        self._mark: tuple | None = None
+        self._poke = threading.Event()
+        self._lock = threading.Lock()
+        self._watchers = 0
+        self._thread: threading.Thread | None = None
+
+    def poke(self) -> None:
+        self._poke.set()
+
+    def _look(self) -> None:
+        with self.hub.sessions() as s:
+            mark = (s.scalar(select(func.max(TimelineEntry.id))), s.scalar(select(func.max(Alert.id))))
+        if mark != self._mark:
+            self._mark = mark
+            self.version += 1
+
+    def _run(self) -> None:
+        idle_since = None
+        while True:
+            poked = self._poke.wait(POLL_S)
+            self._poke.clear()
+            try:
+                self._look()
+                if poked:
+                    self.version += 1  # a change the marks may not show (an update without a new entry)
+            except Exception:  # noqa: BLE001  (the database may be restarting; try again)
+                log.exception("live feed could not look at the alerts")
+            with self._lock:
+                if self._watchers == 0:
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > IDLE_STOP_S or \
+                            getattr(self.hub, "_stop", threading.Event()).is_set():
+                        self._thread = None
+                        return
+                else:
+                    idle_since = None
+
+    def _ensure(self) -> None:
+        with self._lock:
+            self._watchers += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="console-live", daemon=True)
+                self._thread.start()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._watchers -= 1
+
+    async def events(self, request, heartbeat_s: float = 15.0):
+        """An async generator of SSE dicts for one browser."""
+        self._ensure()
+        try:
+            seen = self.version
+            yield {"event": "hello", "data": str(seen)}
+            waited = 0.0
+            while True:
+                if await request.is_disconnected():
+                    return
+                if self.version != seen:
+                    seen = self.version
+                    waited = 0.0
+                    yield {"event": "alerts", "data": str(seen)}
+                await asyncio.sleep(0.25)
+                waited += 0.25
+                if waited >= heartbeat_s:
+                    waited = 0.0
+                    yield {"comment": "keep-alive"}
+        finally:
+            self._leave()

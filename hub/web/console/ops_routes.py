@@ -1,0 +1,196 @@
+"""Dashboard, sandbox phone, settings, dead letters, the audit trail and users."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+
+from telecare.audit.service import recent, record
+from telecare.auth.models import User
+from telecare.auth.tokens import ROLES
+from telecare.auth.users import UserError, create_user, end_all_sessions
+from telecare.events.models import DeadLetter
+from telecare.notification.models import Notification, Reply
+from telecare.reports.dashboard import dashboard as dashboard_figures
+from telecare.site import settings as site_settings
+from telecare.site.models import Contact
+
+from . import charts
+from .actions import sandbox_reply
+from .security import Forbidden, admin_required, check_csrf, staff_required
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/console/dashboard")
+def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
+    hub = request.app.state.hub
+    days = min(max(days, 1), 90)
+    with hub.sessions() as s:
+        d = dashboard_figures(s, hub.clock.now(), days=days)
+    answered = [(label, n) for label, n in d.answer_histogram]
+    figures = {
+        "by_type": charts.bars([(t.replace("_", " "), n) for t, n in d.by_type], title="Alarms by type"),
+        "by_hour": charts.bars([(f"{h:02d}", n) for h, n in enumerate(d.by_hour)], title="Alarms by hour of day",
+                               label_every=3),
+        "answer": charts.bars(answered, title="Time to answer", color="#2d6a4f"),
+        "arrival": charts.bars(d.arrival_histogram, title="Time for help to arrive", color="#7b3f00"),
+        "gauges": [charts.gauge(st.share, st.target, label=f"Answered within {st.within_s} s")
+                   for st in d.standards],
+    }
+    return render(request, "console/dashboard.html", {"d": d, "charts": figures, "days": days})
+
+
+# -- sandbox phone ------------------------------------------------------------------------------------------------
+@router.get("/console/sandbox")
+def sandbox(request: Request, user=Depends(staff_required)):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        rows = s.execute(select(Notification.to, func.count(), func.max(Notification.id))
+                         .where(Notification.to != "console").group_by(Notification.to)
+                         .order_by(func.max(Notification.id).desc())).all()
+        names = dict(s.execute(select(Contact.phone, Contact.name).where(Contact.phone.is_not(None))).all())
+        phones = [(to, names.get(to), n, s.get(Notification, last)) for to, n, last in rows]
+    return render(request, "console/sandbox.html", {"phones": phones})
+
+
+def _phone_page(request: Request, phone: str, result=None, error: str | None = None, status: int = 200):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        received = list(s.scalars(select(Notification).where(Notification.to == phone).order_by(Notification.id)))
+        sent = list(s.scalars(select(Reply).where(Reply.from_ == phone).order_by(Reply.id)))
+        name = s.scalar(select(Contact.name).where(Contact.phone == phone))
+    thread = sorted([("in", n.created_at, n) for n in received] + [("out", r.received_at, r) for r in sent],
+                    key=lambda x: (x[1], 0 if x[0] == "in" else 1))
+    return render(request, "console/phone.html", {"phone": phone, "name": name, "thread": thread, "result": result,
+                                                   "error": error}, status=status)
+
+
+@router.get("/console/sandbox/{phone}")
+def phone(request: Request, phone: str, user=Depends(staff_required)):
+    return _phone_page(request, phone.replace(" ", ""))
+
+
+@router.post("/console/sandbox/{phone}")
+async def phone_reply(request: Request, phone: str, user=Depends(staff_required)):
+    await check_csrf(request, user)
+    hub = request.app.state.hub
+    if getattr(hub.notifier, "name", "") != "sandbox":
+        return _phone_page(request, phone, error="The sandbox is off: this hub sends through Twilio.", status=409)
+    form = await request.form()
+    body = str(form.get("body") or "").strip()
+    digits = str(form.get("digits") or "").strip()
+    if not body and not digits:
+        return _phone_page(request, phone, error="Type a reply, or press a key.", status=422)
+    result = sandbox_reply(hub, user, phone, body or None, digits or None)
+    return _phone_page(request, phone.replace(" ", ""), result=result)
+
+
+# -- settings, dead letters, audit ----------------------------------------------------------------------------------
+@router.get("/console/settings")
+def settings_page(request: Request, ok: str = "", user=Depends(staff_required)):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        values = {k: site_settings.get(s, k) for k in site_settings.DEFAULTS}
+    return render(request, "console/settings.html", {"values": values, "ok": ok, "problems": {}})
+
+
+@router.post("/console/settings")
+async def settings_save(request: Request, user=Depends(staff_required)):
+    await check_csrf(request, user)
+    form = await request.form()
+    hub = request.app.state.hub
+    problems, changed = {}, False
+    for key in site_settings.DEFAULTS:
+        if key in form:
+            try:
+                site_settings.VALIDATORS[key](str(form[key]))
+            except ValueError as exc:
+                problems[key] = str(exc)
+    if problems:
+        values = {k: str(form.get(k, "")) for k in site_settings.DEFAULTS}
+        return render(request, "console/settings.html", {"values": values, "ok": "", "problems": problems},
+                      status=422)
+    with hub.sessions() as s, s.begin():
+        now = hub.clock.now()
+        for key in site_settings.DEFAULTS:
+            if key not in form:
+                continue
+            before = site_settings.get(s, key)
+            value = site_settings.put(s, key, str(form[key]), user.name, now)
+            if value != before:
+                changed = True
+                record(s, actor=user.name, role=user.role, action="setting.change", target=f"setting:{key}",
+                       before=before, after=value, summary=f"{key}: {before} → {value}", now=now)
+    return RedirectResponse(f"/console/settings?ok={'saved' if changed else 'unchanged'}", status_code=303)
+
+
+@router.get("/console/deadletters")
+def deadletters(request: Request, kind: str = "", user=Depends(staff_required)):
+    hub = request.app.state.hub
+    q = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(200)
+    if kind:
+        q = q.where(DeadLetter.kind == kind)
+    with hub.sessions() as s:
+        rows = list(s.scalars(q))
+        kinds = s.execute(select(DeadLetter.kind, func.count()).group_by(DeadLetter.kind)).all()
+    return render(request, "console/deadletters.html", {"rows": rows, "kinds": kinds, "kind": kind})
+
+
+@router.get("/console/audit")
+def audit(request: Request, action: str = "", actor: str = "", user=Depends(staff_required)):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        rows = recent(s, limit=300, action=action or None, actor=actor or None)
+    return render(request, "console/audit.html", {"rows": rows, "action": action, "actor": actor})
+
+
+# -- users (admin) ---------------------------------------------------------------------------------------------------
+@router.get("/console/users")
+def users(request: Request, ok: str = "", user=Depends(admin_required)):
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
+                         .order_by(User.username)).all()
+    return render(request, "console/users.html", {"rows": rows, "roles": ROLES, "ok": ok, "form": {}})
+
+
+@router.post("/console/users")
+async def users_create(request: Request, user=Depends(admin_required)):
+    await check_csrf(request, user)
+    form = await request.form()
+    hub = request.app.state.hub
+    try:
+        with hub.sessions() as s, s.begin():
+            now = hub.clock.now()
+            new = create_user(s, str(form.get("username") or ""), str(form.get("role") or ""),
+                              str(form.get("password") or ""), now, display_name=str(form.get("name") or "") or None,
+                              contact=str(form.get("contact") or "") or None)
+            record(s, actor=user.name, role=user.role, action="user.create", target=f"user:{new.username}",
+                   summary=f"{new.username} ({new.role})", now=now)
+    except UserError as exc:
+        with hub.sessions() as s:
+            rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
+                             .order_by(User.username)).all()
+        return render(request, "console/users.html", {"rows": rows, "roles": ROLES, "ok": "", "error": str(exc),
+                                                       "form": {k: str(v) for k, v in form.items()
+                                                                if k != "password"}}, status=422)
+    return RedirectResponse("/console/users?ok=created", status_code=303)
+
+
+@router.post("/console/users/{username}/disable")
+async def users_disable(request: Request, username: str, user=Depends(admin_required)):
+    await check_csrf(request, user)
+    hub = request.app.state.hub
+    with hub.sessions() as s, s.begin():
+        target = s.scalars(select(User).where(User.username == username)).first()
+        if target is None:
+            raise Forbidden(f"There is no user {username!r}.", status=404)
+        if target.id == user.id:
+            raise Forbidden("You cannot disable yourself.", status=409)
+        now = hub.clock.now()
+        target.disabled_at = now
+        end_all_sessions(s, target, now)
+        record(s, actor=user.name, role=user.role, action="user.disable", target=f"user:{username}", now=now)
+    return RedirectResponse("/console/users?ok=disabled", status_code=303)

@@ -1,0 +1,102 @@
+"""Jinja2 templates for the console: filters for times and durations, the navigation, and
+``render`` which every page uses (it adds the user, the CSRF token and the clock)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from telecare.durations import format_duration
+
+from .security import current_user
+
+WEB = Path(__file__).resolve().parent.parent
+TEMPLATES = Jinja2Templates(directory=str(WEB / "templates"))
+CONSOLE_TZ = ZoneInfo("Europe/London")
+
+
+@dataclass
+class NavItem:
+    label: str
+    href: str
+    roles: tuple[str, ...] = ("admin", "staff")
+    group: str = "Alerts"
+
+
+# The console's pages, grouped. New features add a line here (check-ins and enquiries already
+# have pages that say what they are waiting for).
+NAV = [
+    NavItem("Board", "/console", group="Alerts"),
+    NavItem("Dashboard", "/console/dashboard", group="Alerts"),
+    NavItem("Notifications", "/console/notifications", group="Alerts"),
+    NavItem("Sandbox phone", "/console/sandbox", group="Alerts"),
+    NavItem("Residents", "/console/residents", group="People"),
+    NavItem("Devices", "/console/devices", group="People"),
+    NavItem("Contacts", "/console/contacts", group="People"),
+    NavItem("Teams & rotas", "/console/teams", group="People"),
+    NavItem("Check-ins", "/console/checkins", group="People"),
+    NavItem("Directory", "/console/directory", group="People"),
+    NavItem("Enquiries", "/console/enquiries", group="People"),
+    NavItem("Policies", "/console/policies", group="Escalation"),
+    NavItem("Dry run", "/console/dryrun", group="Escalation"),
+    NavItem("Coverage", "/console/coverage", group="Escalation"),
+    NavItem("Site file", "/console/site", group="Service"),
+    NavItem("Settings", "/console/settings", group="Service"),
+    NavItem("Dead letters", "/console/deadletters", group="Service"),
+    NavItem("Audit trail", "/console/audit", group="Service"),
+    NavItem("Users", "/console/users", roles=("admin",), group="Service"),
+]
+
+
+def local(value: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(CONSOLE_TZ).strftime(fmt)
+
+
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def ago(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "—"
+    seconds = max(0, int((now - value).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def offset(seconds: int | float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return "+0 s" if seconds == 0 else "+" + format_duration(seconds).replace("m", " min ").replace(
+        "h", " h ").replace("s", " s").replace("d", " d ").strip()
+
+
+def words(value: str | None) -> str:
+    return (value or "").replace("_", " ")
+
+
+TEMPLATES.env.filters.update(local=local, iso=iso, offset=offset, words=words, urlquote=lambda v: quote(str(v), safe=""))
+TEMPLATES.env.globals.update(ago=ago)
+
+
+def render(request: Request, name: str, context: dict | None = None, status: int = 200, headers: dict | None = None):
+    user = current_user(request)
+    hub = request.app.state.hub
+    ctx = {"user": user, "csrf": user.csrf if user else "", "now": hub.clock.now(),
+           "nav": [n for n in NAV if user and user.role in n.roles], "path": request.url.path,
+           "sandbox": getattr(hub.notifier, "name", "") == "sandbox"}
+    ctx.update(context or {})
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)

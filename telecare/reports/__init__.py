@@ -1,0 +1,1 @@
+"""Figures for staff: the console's dashboard."""
