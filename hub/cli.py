@@ -108,6 +108,36 @@ def user_create(name, role, password, display_name, contact):
     click.echo(f"created {role} {name}")
 
 
+@user.command("password")
+@click.argument("name")
+@click.option("--password", help="the new password (prompted for, hidden, when not given)")
+def user_password(name, password):
+    """Set NAME's password (ends their open console sessions)."""
+    from sqlalchemy import select
+
+    from telecare.audit.service import record
+    from telecare.auth.models import User
+    from telecare.auth.users import UserError, end_all_sessions, set_password
+
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    sessions = _sessions()
+    try:
+        with sessions() as s, s.begin():
+            now = SystemClock().now()
+            found = s.scalars(select(User).where(User.username == name)).first()
+            if found is None:
+                raise UserError(f"there is no user {name!r}")
+            set_password(s, found, password)
+            end_all_sessions(s, found, now)
+            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="user.password", target=f"user:{name}",
+                   now=now)
+    except UserError as exc:
+        click.echo(f"not changed: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"password changed for {name}")
+
+
 @main.command()
 @click.option("--homes", default=100, show_default=True, type=int, help="how many homes send traffic")
 @click.option("--rate", default=10.0, show_default=True, type=float, help="messages per second in all")

@@ -7,6 +7,7 @@ Ctrl-C.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,6 +28,12 @@ def main() -> int:
     subprocess.run(linkage + ["load", "data/sample/site.yml"], check=True, env=env)
     token = subprocess.run(linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env,
                            capture_output=True, text=True).stdout.strip()
+    console_password = secrets.token_urlsafe(9)  # a console login for the demo, new each run
+    made = subprocess.run(linkage + ["user", "create", "demo", "--role", "admin", "--password", console_password],
+                          env=env, capture_output=True, text=True)
+    if made.returncode != 0:
+        subprocess.run(linkage + ["user", "password", "demo", "--password", console_password], check=True, env=env,
+                       capture_output=True, text=True)
     Path("var").mkdir(exist_ok=True)
     hub_log = open("var/hub.log", "ab")
     procs = [subprocess.Popen(linkage + ["hub", "--host", "127.0.0.1", "--port", str(port)], env=env,
@@ -49,6 +56,7 @@ def main() -> int:
                                                  "--quiet"], env=env, stdout=sim_log, stderr=subprocess.STDOUT))
         print(f"""
 Linkage is running.
+  staff console:             {base}/console  (user: demo, password: {console_password})
   API and its OpenAPI docs:  {base}/docs
   health:                    {base}/api/health
   open alerts:               curl -H 'Authorization: Bearer {token}' {base}/api/alerts
