@@ -432,3 +432,11 @@ def test_live_feed_notices_a_new_alert(app, runtime):
     alarm(runtime)
     feed._look()
     assert feed.version > before
+
+
+def test_pages_forbid_framing_and_foreign_scripts(staff):
+    r = staff.get("/console")
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "http" not in " ".join(line for line in r.text.splitlines() if "<script" in line or "stylesheet" in line)

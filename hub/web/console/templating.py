@@ -92,6 +92,16 @@ TEMPLATES.env.filters.update(local=local, iso=iso, offset=offset, words=words, u
 TEMPLATES.env.globals.update(ago=ago)
 
 
+# Only this site's own styles, script and forms; never inside another site's frame.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
 def render(request: Request, name: str, context: dict | None = None, status: int = 200, headers: dict | None = None):
     user = current_user(request)
     hub = request.app.state.hub
@@ -99,4 +109,5 @@ def render(request: Request, name: str, context: dict | None = None, status: int
            "nav": [n for n in NAV if user and user.role in n.roles], "path": request.url.path,
            "sandbox": getattr(hub.notifier, "name", "") == "sandbox"}
     ctx.update(context or {})
-    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status,
+                                      headers={**SECURITY_HEADERS, **(headers or {})})
