@@ -2,10 +2,13 @@
 from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
 from telecare.audit.models import AuditEntry
 from telecare.auth.models import ApiToken, User, WebSession
+from telecare.checkin.models import Checkin, CheckinAttempt, CheckinPause, CheckinSchedule, DriftFlag
 from telecare.events.models import DeadLetter, Event
 from telecare.notification.models import Notification, Reply
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Setting, Team
+from telecare.watch.models import SweepCursor, WatchState
 
 __all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", "Event", "Contact", "Device",
            "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team",
-           "AuditEntry", "User", "WebSession"]
+           "AuditEntry", "User", "WebSession",
+           "Checkin", "CheckinAttempt", "CheckinPause", "CheckinSchedule", "DriftFlag", "SweepCursor", "WatchState"]

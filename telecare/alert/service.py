@@ -53,7 +53,10 @@ def find_active(session: Session, home_id: int, category: str, *, device_id: int
 
 
 def open_alert(session: Session, *, category: str, home_id: int, resident_id: int | None, device_id: int | None,
-               type: str, priority: str, now: datetime, detail: str, actor: str | None = None) -> Alert:
+               type: str, priority: str, now: datetime, detail: str, actor: str | None = None,
+               policy_id: int | None = None) -> Alert:
+    """``policy_id``: escalate by this policy rather than the resident's or the priority's
+    (a missed check-in goes through the check-in's own ``policy``)."""
     alert = Alert(category=category, home_id=home_id, resident_id=resident_id, device_id=device_id, type=type,
                   priority=priority, state=OPEN, opened_at=now)
     session.add(alert)
@@ -61,7 +64,7 @@ def open_alert(session: Session, *, category: str, home_id: int, resident_id: in
     note(session, alert, "opened", detail, now, actor)
     publish(session, alert, "opened", now)
     from telecare.escalation import engine  # the policy starts in the same transaction
-    engine.begin(session, alert, now)
+    engine.begin(session, alert, now, policy_id=policy_id)
     return alert
 
 

@@ -16,6 +16,7 @@ ALLOWED_FROM = {
 OUTCOMES = (
     "false_alarm", "no_injury", "minor_injury", "ambulance_called", "admitted_to_hospital",
     "resident_not_home", "device_fault", "device_restored", "cancelled_by_resident", "referred", "other",
+    "resident_ok",  # a missed check-in answered after all (telecare.checkin)
 )
 
 

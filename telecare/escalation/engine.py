@@ -147,8 +147,8 @@ def expand(s: Session, alert: Alert, step: dict, now: datetime) -> tuple[list[li
 
 
 # -- the cursor -------------------------------------------------------------------------------------
-def begin(s: Session, alert: Alert, now: datetime) -> None:
-    policy = policy_for(s, alert)
+def begin(s: Session, alert: Alert, now: datetime, policy_id: int | None = None) -> None:
+    policy = (s.get(Policy, policy_id) if policy_id else None) or policy_for(s, alert)
     if policy is None:
         alerts.note(s, alert, "escalation", f"no escalation policy covers {alert.priority}: shown on the console only",
                     now)

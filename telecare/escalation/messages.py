@@ -14,6 +14,7 @@ WHAT = {
     "door_exit": "went out of the front door at night", "low_battery": "has an alarm with a low battery",
     "tamper": "has an alarm device that was tampered with", "device_offline": "has an alarm that has gone quiet",
     "missed_checkin": "missed their daily check-in call", "no_response": "needs help and nobody has answered",
+    "checkin_help": "asked for HELP on their daily check-in",
 }
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telecare.checkin import service as checkins
 from telecare.escalation import engine
 
 from .models import FINAL_FAILURES, Notification
@@ -58,6 +59,8 @@ def record_sent(s: Session, n_id: int, sent: Sent, now: datetime) -> None:
     n.status, n.detail = "failed", sent.detail
     if n.alert_id and n.purpose == "escalation":
         engine.attempt_failed(s, n, f"could not be sent ({n.detail})", now)
+    elif n.purpose == "checkin":
+        checkins.attempt_failed(s, n, "failed", now)
 
 
 def requeue_stuck(s: Session) -> int:
@@ -85,7 +88,7 @@ def status_update(s: Session, provider_sid: str, provider_status: str, now: date
     status = STATUS_MAP.get(provider_status, provider_status)
     if answered_by and answered_by.startswith("machine") or answered_by == "fax":
         status = "machine"
-    if n.status in ("accepted", "passed") or n.status in FINAL_FAILURES:
+    if n.status in ("accepted", "passed", "replied") or n.status in FINAL_FAILURES:
         return n  # already settled; a repeated or late callback changes nothing
     if n.channel == "voice" and status == "completed":
         # the call ended without a keypress that accepted: treat as not reached
@@ -94,4 +97,6 @@ def status_update(s: Session, provider_sid: str, provider_status: str, now: date
     n.status, n.updated_at = status, now
     if status in FINAL_FAILURES and n.alert_id and n.purpose == "escalation":
         engine.attempt_failed(s, n, WHY.get(status, status), now)
+    elif status in FINAL_FAILURES and n.purpose == "checkin":
+        checkins.attempt_failed(s, n, status, now)  # a missed check-in attempt: retry later
     return n

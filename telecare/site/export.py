@@ -86,7 +86,7 @@ def policy_dict(p: Policy) -> dict:
     return out
 
 
-_DURATION_KEYS = {"retry", "absence", "heartbeat", "grace"}
+_DURATION_KEYS = {"retry", "absence", "heartbeat", "grace", "inactivity"}
 
 
 def _durations(d: dict | None) -> dict | None:

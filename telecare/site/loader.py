@@ -16,6 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telecare.checkin import schedule as checkin_schedule
+from telecare.watch import service as wellbeing_watch
+
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import SiteIn
 
@@ -305,6 +308,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
 
     residents = _by_ext(session, Resident)
     homes = _by_ext(session, Home)
+    watched: list[Device] = []
     for r in site.residents:
         obj = residents.get(r.id)
         created = obj is None
@@ -314,6 +318,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         befriender = contacts[r.befriender].id if r.befriender else None
         policy = policies[r.policy].id if r.policy else None
         checkin = r.checkin.model_dump(by_alias=True) if r.checkin else None
+        checkin_before = None if created else (obj.checkin, obj.timezone)
         changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=r.access,
                           timezone=r.timezone, befriender_id=befriender, policy_id=policy, checkin=checkin)
         want = [contacts[c].id for c in r.contacts]
@@ -324,6 +329,8 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                 obj.contact_links.append(ResidentContact(contact_id=cid, position=i))
             changed = True
         session.flush()
+        if checkin_before != (obj.checkin, obj.timezone) and (checkin or not created):
+            checkin_schedule.configure(session, obj, now, actor=source)  # when the next check-in is due
         count("residents", created, changed)
         if r.home:
             home = homes.get(r.home.id)
@@ -342,7 +349,12 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                                  online=True)
                     session.add(dev)
                 watch = d.watch.model_dump(by_alias=True, exclude_none=True) if d.watch else None
+                watch_before = None if d_created else (dev.watch, dev.kind)
                 count("devices", d_created, _assign(dev, kind=d.kind, heartbeat_s=d.heartbeat, grace_s=d.grace,
                                                     watch=watch))
+                if watch_before != (dev.watch, dev.kind) and (watch is not None or not d_created):
+                    watched.append(dev)
     session.flush()
+    for dev in watched:  # the wellbeing watch reads the new windows from now on
+        wellbeing_watch.configure(session, dev, now)
     return report

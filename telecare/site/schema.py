@@ -112,6 +112,8 @@ class WatchIn(BaseModel):
     from_: OptionalTime = Field(default=None, alias="from")
     to: OptionalTime = None
     absence: Duration = None
+    inactivity: Duration = None  # motion sensors: no movement this long inside the window
+    days: Annotated[list[str] | None, BeforeValidator(lambda v: v if v is None else _days(v))] = None
 
 
 class DeviceIn(Strict):
