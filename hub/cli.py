@@ -196,5 +196,63 @@ def simulate(homes, rate, duration, register, alarm_share, heartbeats_only, drop
     click.echo(stats.summary())
 
 
+@main.group()
+def checkin():
+    """Daily check-in calls."""
+
+
+@checkin.command("start")
+@click.argument("resident")
+@click.option("--by", default="cli", show_default=True, help="who is starting it (for the record)")
+def checkin_start(resident, by):
+    """Make RESIDENT's check-in call (or SMS) now; the running hub sends it and follows it up."""
+    from telecare.checkin.schedule import CheckinError
+    from telecare.checkin.service import start_now
+
+    sessions = _sessions()
+    try:
+        with sessions() as s, s.begin():
+            c = start_now(s, resident, SystemClock().now(), actor=by)
+            via, to = c.via, c.attempts[0].notification.to if c.attempts and c.attempts[0].notification else None
+            line = (f"check-in {c.id} started for {resident}: {'a call' if via == 'voice' else 'an SMS'} to {to}, "
+                    f"up to {c.attempts_allowed} attempts {c.retry_s // 60} minutes apart")
+    except CheckinError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(line)
+    click.echo("(queued: the running hub sends it; see GET /api/checkins?resident=" + resident + ")")
+
+
+@checkin.command("list")
+@click.argument("resident")
+@click.option("--limit", default=14, show_default=True, type=int)
+def checkin_list(resident, limit):
+    """RESIDENT's recent check-ins: when, attempts, outcome."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from telecare.checkin.models import Checkin
+    from telecare.site.models import Resident
+
+    sessions = _sessions()
+    with sessions() as s:
+        r = s.scalars(select(Resident).where(Resident.ext_id == resident)).first()
+        if r is None:
+            click.echo(f"there is no resident {resident!r}", err=True)
+            sys.exit(2)
+        tz = ZoneInfo(r.timezone or "Europe/London")
+        rows = s.scalars(select(Checkin).where(Checkin.resident_id == r.id).order_by(Checkin.due_at.desc())
+                         .limit(limit)).all()
+        for c in rows:
+            tries = ", ".join(f"{a.number}:{a.outcome or 'under way'}" for a in c.attempts)
+            click.echo(f"{c.id:>6}  {c.due_at.astimezone(tz):%a %d %b %H:%M}  {c.kind:<9} {c.state:<9} "
+                       f"{(c.outcome or '-'):<11} {'late ' if c.late else ''}[{tries}]"
+                       + (f"  {c.answered_by}" if c.answered_by and c.answered_by != r.name else "")
+                       + (f"  ({c.note})" if c.note else ""))
+        if not rows:
+            click.echo(f"no check-ins yet for {r.name}")
+
+
 if __name__ == "__main__":
     main()

@@ -21,6 +21,7 @@ from .mqtt.publisher import OutboxPublisher, publishing_client
 from .notify import make_notifier
 from .notify.dispatcher import Dispatcher
 from .scheduler import Timers
+from .wellbeing import WellbeingLoop
 
 log = logging.getLogger("linkage.hub")
 
@@ -46,6 +47,7 @@ class HubRuntime:
         self.notifier = make_notifier()
         self.dispatcher = Dispatcher(self.sessions, self.notifier, self.clock)
         self.timers: Timers | None = None
+        self.wellbeing: WellbeingLoop | None = None  # check-in timers and the wellbeing watch
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
@@ -54,6 +56,7 @@ class HubRuntime:
     def start(self) -> "HubRuntime":
         self.dispatcher.start()
         self.timers = Timers(self).start()
+        self.wellbeing = WellbeingLoop(self).start()
         if self.with_mqtt:
             m = self.settings.mqtt
             if not broker_answers(m.host, m.port) and self.settings.embedded_broker and m.host in ("127.0.0.1", "localhost"):
@@ -71,6 +74,8 @@ class HubRuntime:
         self._stop.set()
         if self.timers:
             self.timers.stop()
+        if self.wellbeing:
+            self.wellbeing.stop()
         self.dispatcher.stop()
         if self.publisher:
             self.publisher.stop()
@@ -141,6 +146,8 @@ class HubRuntime:
         alive = bool(self._threads) and all(t.is_alive() for t in self._threads)
         timers = bool(self.timers and self.timers.scheduler.running)
         stale = isinstance(self.clock, SystemClock) and last is not None and time.time() - last.timestamp() > 3 * interval + 5
-        return {"ok": alive and timers and not stale, "supervision_running": alive, "timers_running": timers,
+        checkins = bool(self.wellbeing and self.wellbeing.alive)
+        return {"ok": alive and timers and checkins and not stale, "supervision_running": alive,
+                "timers_running": timers, "checkin_timer_running": checkins,
                 "supervision_last_run": last.isoformat() if last else None, "supervision_interval_s": interval,
                 "pending_timers": len(self.timers.scheduler.get_jobs()) - 1 if timers else None}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.checkin import replies as checkin_replies
 from telecare.audit import service as audit
 from telecare.clock import from_epoch
 from telecare.durations import format_duration
@@ -27,6 +28,7 @@ from .auth import Caller, caller, configurer
 from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, NotificationOut, ReplyOut,
                       ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
 from .twilio_routes import router as twilio_router
+from .checkin_routes import router as checkin_router
 
 
 def _alert_query():
@@ -52,6 +54,7 @@ def create_app(hub) -> FastAPI:
                               "Every endpoint but /api/health needs `Authorization: Bearer <token>`.")
     app.state.hub = hub
     app.include_router(twilio_router)  # /twilio/* webhooks: Twilio-signed, not bearer tokens
+    app.include_router(checkin_router)  # /api/checkins/*, /api/wellbeing/*
     console.install(app)  # the staff console and responder view: /login, /console/*, /m/*, /static/*
 
     @app.exception_handler(AlertNotFound)
@@ -224,12 +227,15 @@ def create_app(hub) -> FastAPI:
         phone = body.from_.replace(" ", "")
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
-            result = handle_reply(s, phone=phone, now=now, body=body.body, digits=body.digits,
-                                  channel="voice" if body.digits else "sms")
+            channel = "voice" if body.digits else "sms"
+            result = (checkin_replies.route(s, phone=phone, now=now, body=body.body, digits=body.digits,
+                                            channel=channel)  # a check-in answer first, as on /twilio/sms
+                      or handle_reply(s, phone=phone, now=now, body=body.body, digits=body.digits, channel=channel))
             if result.answer and not body.digits:
                 s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                    body=result.answer, status="queued", created_at=now))
                 s.info["linkage.dispatch"] = True
+        hub.changed()
         return ReplyOut(meaning=result.meaning, answer=result.answer, alert=result.alert_id, accepted=result.accepted)
 
     @app.get("/metrics", include_in_schema=False)

@@ -30,11 +30,14 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
+from telecare.checkin import replies as checkin_replies
 from telecare.escalation import messages
 from telecare.notification import service
 from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
+
+from . import checkin_twiml
 
 log = logging.getLogger("linkage.twilio")
 
@@ -111,8 +114,11 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     phone = (form.get("From") or "").replace(" ", "")
     sid = form.get("MessageSid") or form.get("SmsSid") or None
     with hub.sessions() as s, s.begin():
-        result = handle_reply(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
-                              provider_sid=sid)
+        # a resident answering their check-in (or a contact on their behalf) first; else an alert reply
+        result = (checkin_replies.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+                                        provider_sid=sid)
+                  or handle_reply(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+                                  provider_sid=sid))
     hub.changed()
     reply = MessagingResponse()
     if result.answer:
@@ -161,6 +167,8 @@ def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Dep
             return _twiml(vr)
         if call_sid:
             service.status_update(s, call_sid, "in-progress", now, answered_by=answered_by)
+        if n.purpose == "checkin":  # the daily check-in call: hub/web/checkin_twiml.py
+            return _twiml(checkin_twiml.call(request, s, n, _base_url(request)))
         alert = s.get(Alert, n.alert_id) if n.alert_id else None
         if alert is not None and n.purpose == "escalation" and alert.state != OPEN:
             who = alert.acknowledged_by or "someone else"
@@ -194,7 +202,13 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
             _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
             vr.hangup()
             return _twiml(vr)
-        if not digits and not speech:
+        checkin = n.purpose == "checkin"
+        if checkin:  # the resident's answer to their check-in call
+            vr = checkin_twiml.gather(request, s, n, now=hub.clock.now(), digits=digits, speech=speech,
+                                      provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
+                                      base_url=_base_url(request))
+            meaning = access = None
+        elif not digits and not speech:
             meaning, answer, access = "unknown", "", None
         else:
             # On a call we placed, Twilio's From is our own number: the person is the one we called.
@@ -208,6 +222,8 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
                 access = messages.access_sms(alert, resident, alert.acknowledged_by or "")
         words = n.body
     hub.changed()
+    if checkin:
+        return _twiml(vr)
     if meaning == "accept" and access:
         _say(vr, access + " We have sent this to you by text as well. Goodbye.", slow=True)
         vr.hangup()

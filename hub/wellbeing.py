@@ -1,0 +1,115 @@
+"""The hub's check-in timer and wellbeing-watch sweep: one thread that calls the domain
+(telecare.checkin.service, telecare.watch.service) when something is due.
+
+Why not one APScheduler job per check-in, as for escalation timers: 100,000 daily check-ins
+would be 100,000 pickled jobs in ``apscheduler_jobs``, rewritten every day. The due times
+already live on indexed rows (``checkin_schedules.next_due_at``, ``checkins.next_at``,
+``watch_states.due_at``), so the thread reads the earliest, sleeps until then (at most
+``max_wait``, so a schedule written by another process, say ``linkage load`` or ``linkage
+checkin start``, is seen within a second), and starts everything due in batches of
+``batch``, each batch one transaction. A start is committed together with the schedule's
+move to the next day, so after a crash (even SIGKILL) nothing is lost and nothing is done
+twice: what was not committed is still due, and runs at once after the restart.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from telecare.checkin import schedule as checkin_schedule
+from telecare.checkin import service as checkins
+from telecare.watch import service as watch
+
+log = logging.getLogger("linkage.wellbeing")
+
+
+class WellbeingLoop:
+    def __init__(self, runtime, *, batch: int = 500, max_wait: float = 1.0, watch_every: float = 5.0):
+        self.runtime = runtime
+        self.batch = batch
+        self.max_wait = max_wait
+        self.watch_every = watch_every
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_watch = 0.0
+        self.last_run: float | None = None
+        self.started_total = 0
+
+    def start(self) -> "WellbeingLoop":
+        self.sync()
+        self._thread = threading.Thread(target=self._run, name="wellbeing", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread:
+            self._thread.join(10)
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._thread and self._thread.is_alive())
+
+    def sync(self) -> None:
+        """Schedules and watches for residents and devices loaded before this hub knew of them."""
+        rt = self.runtime
+        with rt.sessions() as s, s.begin():
+            now = rt.clock.now()
+            n = checkin_schedule.sync_missing(s, now)
+            w = watch.sync_missing(s, now)
+        if n or w:
+            log.info("scheduled check-ins for %d residents and watches for %d devices", n, w)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001  (the next round tries again)
+                log.exception("check-in timer run failed")
+                self._stop.wait(self.max_wait)
+                continue
+            if busy:
+                continue  # more was due than one batch: carry on at once
+            self.wake.wait(self._wait())
+            self.wake.clear()
+
+    def _wait(self) -> float:
+        rt = self.runtime
+        try:
+            with rt.sessions() as s:
+                nxt = checkins.next_timer(s)
+        except Exception:  # noqa: BLE001
+            return self.max_wait
+        if nxt is None:
+            return self.max_wait
+        return max(0.0, min(self.max_wait, (nxt - rt.clock.now()).total_seconds()))
+
+    def run_once(self) -> bool:
+        """Start what is due, move attempts on, sweep the watch. True if a batch was full."""
+        rt = self.runtime
+        changed = False
+        with rt.sessions() as s, s.begin():
+            started = checkins.start_due(s, rt.clock.now(), limit=self.batch)
+            changed = bool(s.info.get("linkage.outbox"))
+        self.started_total += len(started)
+        full = len(started) >= self.batch
+        with rt.sessions() as s:
+            ids = checkins.due_attempts(s, rt.clock.now(), limit=self.batch)
+        for checkin_id in ids:
+            with rt.sessions() as s, s.begin():
+                checkins.fire(s, checkin_id, rt.clock.now())
+                changed = changed or bool(s.info.get("linkage.outbox"))
+        full = full or len(ids) >= self.batch
+        if time.monotonic() - self._last_watch >= self.watch_every:
+            self._last_watch = time.monotonic()
+            with rt.sessions() as s, s.begin():
+                raised = watch.sweep(s, rt.clock.now())
+            changed = changed or bool(raised)
+        if changed:
+            rt.changed()
+        self.last_run = time.time()
+        return full
