@@ -440,3 +440,32 @@ def test_pages_forbid_framing_and_foreign_scripts(staff):
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "http" not in " ".join(line for line in r.text.splitlines() if "<script" in line or "stylesheet" in line)
+
+
+# -- check-ins (issue 4) ----------------------------------------------------------------------------------------
+def test_start_a_check_in_and_clear_a_drift_flag(staff, responder, runtime):
+    from telecare.checkin.models import Checkin, DriftFlag
+    from telecare.site.models import Resident
+
+    assert post(responder, "/console/checkins/betty/start", page="/m").status_code == 403
+    r = post(staff, "/console/checkins/betty/start", page="/console/residents/betty")
+    assert (r.status_code, r.headers["location"]) == (303, "/console/checkins?resident=betty&ok=started")
+    page = staff.get("/console/checkins?resident=betty").text
+    assert "Betty Smith" in page and "started by Carol Control" in page
+
+    with runtime.sessions() as s, s.begin():
+        betty = s.scalars(select(Resident).where(Resident.ext_id == "betty")).one()
+        s.add(DriftFlag(resident_id=betty.id, kind="low_mood", raised_at=runtime.clock.now(),
+                        detail="three not-so-good answers this week", evidence=[]))
+    page = staff.get("/console/checkins").text
+    assert "three not-so-good answers this week" in page
+    with runtime.sessions() as s:
+        flag_id = s.scalar(select(DriftFlag.id))
+    assert post(staff, f"/console/drift/{flag_id}/clear", {"note": "rang her; Anne will visit"},
+                page="/console/checkins").status_code == 303
+    with runtime.sessions() as s:
+        assert s.get(DriftFlag, flag_id).cleared_by == "Carol Control"
+        assert s.scalar(select(Checkin.started_by)) == "Carol Control"
+    assert [(e.action, e.target) for e in audit_rows(runtime) if e.action in ("checkin.start", "drift.clear")] == [
+        ("checkin.start", "resident:betty"), ("drift.clear", f"drift:{flag_id}")]
+    assert "Check-ins by outcome" in staff.get("/console/dashboard").text

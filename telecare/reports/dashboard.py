@@ -161,3 +161,19 @@ def dashboard(session: Session, now: datetime, *, days: int = 7, tz: str = "Euro
         d.device_issues.append(DeviceIssue(home, dev.ext_id, dev.kind, resident, dev.online, dev.battery,
                                            from_epoch(dev.last_seen_epoch) if dev.last_seen_epoch else None))
     return d
+
+
+CHECKIN_ORDER = ("fine", "chat", "not_so_good", "help", "missed", "pending", "skipped", "cancelled")
+
+
+def checkin_figures(session: Session, now: datetime, *, days: int = 7) -> list[tuple[str, int]]:
+    """Check-ins due in the period by outcome (completed ones) or state (missed, pending...)."""
+    from telecare.checkin.models import Checkin
+
+    rows = session.execute(select(Checkin.outcome, Checkin.state, func.count())
+                           .where(Checkin.due_at >= now - timedelta(days=days), Checkin.due_at <= now)
+                           .group_by(Checkin.outcome, Checkin.state)).all()
+    counts: Counter = Counter()
+    for outcome, state, n in rows:
+        counts[outcome or state] += n
+    return sorted(counts.items(), key=lambda kv: CHECKIN_ORDER.index(kv[0]) if kv[0] in CHECKIN_ORDER else 99)

@@ -11,6 +11,7 @@ from telecare.auth.tokens import ROLES
 from telecare.auth.users import UserError, create_user, end_all_sessions
 from telecare.events.models import DeadLetter
 from telecare.notification.models import Notification, Reply
+from telecare.reports.dashboard import checkin_figures
 from telecare.reports.dashboard import dashboard as dashboard_figures
 from telecare.site import settings as site_settings
 from telecare.site.models import Contact
@@ -29,6 +30,7 @@ def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
     days = min(max(days, 1), 90)
     with hub.sessions() as s:
         d = dashboard_figures(s, hub.clock.now(), days=days)
+        d_checkins = checkin_figures(s, hub.clock.now(), days=days)
     answered = [(label, n) for label, n in d.answer_histogram]
     figures = {
         "by_type": charts.bars([(t.replace("_", " "), n) for t, n in d.by_type], title="Alarms by type"),
@@ -36,10 +38,13 @@ def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
                                label_every=3),
         "answer": charts.bars(answered, title="Time to answer", color="#2d6a4f"),
         "arrival": charts.bars(d.arrival_histogram, title="Time for help to arrive", color="#7b3f00"),
+        "checkins": charts.bars([(k.replace("_", " "), n) for k, n in d_checkins], title="Check-ins by outcome",
+                                color="#5a3d8a"),
         "gauges": [charts.gauge(st.share, st.target, label=f"Answered within {st.within_s} s")
                    for st in d.standards],
     }
-    return render(request, "console/dashboard.html", {"d": d, "charts": figures, "days": days})
+    return render(request, "console/dashboard.html", {"d": d, "charts": figures, "days": days,
+                                                       "d_checkins": d_checkins})
 
 
 # -- sandbox phone ------------------------------------------------------------------------------------------------

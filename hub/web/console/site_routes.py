@@ -232,10 +232,6 @@ async def site_import(request: Request, user=Depends(staff_required)):
 
 # -- pages that wait for other parts of the service ------------------------------------------------------------
 PLACEHOLDERS = {
-    "checkins": ("Check-ins", "Daily check-in calls, their outcomes and drift flags",
-                 "This page shows each resident's check-in attempts and outcomes, missed check-ins and drift flags "
-                 "once the check-in service (issue 4) is part of the hub. Until then there is nothing to show: "
-                 "the check-in schedules that are already set are on each resident's page."),
     "directory": ("Directory of services", "The directory of local services",
                   "The directory of services (used by the assistant to signpost) arrives with the assistant "
                   "(issue 5). It will be listed and searchable here by need and postcode."),
