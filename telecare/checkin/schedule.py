@@ -35,7 +35,11 @@ class CheckinError(ValueError):
 
 def config(resident: Resident) -> dict | None:
     """The resident's check-in configuration with defaults filled in, or None."""
-    cfg = resident.checkin
+    return config_of(resident.checkin)
+
+
+def config_of(cfg: dict | None) -> dict | None:
+    """``residents.checkin`` (as stored) with defaults filled in, or None."""
     if not cfg or not isinstance(cfg, dict) or not cfg.get("at"):
         return None
     out = dict(DEFAULTS)

@@ -26,7 +26,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from telecare.alert import service as alerts
@@ -39,7 +39,7 @@ from telecare.site.models import Contact, Home, Policy, Resident
 from . import drift, words
 from .models import (ANSWERED, CANCELLED, CHAT, HELP, MISSED, OUTCOME_RANK, PENDING, SKIPPED, Checkin, CheckinAttempt,
                      CheckinPause, CheckinSchedule)
-from .schedule import CheckinError, config, local_at, next_due, paused_on, pauses_for
+from .schedule import CheckinError, config, config_of, local_at, next_due, paused_on, pauses_for
 
 log = logging.getLogger("linkage.checkin")
 
@@ -63,7 +63,11 @@ def _tz(resident: Resident) -> str:
 
 
 def _local(when: datetime, resident: Resident, fmt: str = "%H:%M") -> str:
-    return when.astimezone(ZoneInfo(_tz(resident))).strftime(fmt)
+    return _local_tz(when, _tz(resident), fmt)
+
+
+def _local_tz(when: datetime, tz: str, fmt: str = "%H:%M") -> str:
+    return when.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 # -- starting ---------------------------------------------------------------------------------------------
@@ -73,50 +77,80 @@ def due(s: Session, now: datetime, limit: int = 500) -> list[int]:
                           .order_by(CheckinSchedule.next_due_at).limit(limit)))
 
 
-def start_due(s: Session, now: datetime, limit: int = 500) -> list[Checkin]:
-    """Start every scheduled check-in due by ``now`` (up to ``limit``). Returns them, including
-    any recorded as skipped."""
-    rows = s.execute(select(CheckinSchedule, Resident).join(Resident, Resident.id == CheckinSchedule.resident_id)
-                     .where(CheckinSchedule.next_due_at <= now).order_by(CheckinSchedule.next_due_at).limit(limit)
-                     .with_for_update(of=CheckinSchedule, skip_locked=True)).all()
+def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Start every scheduled check-in due by ``now`` (up to ``limit``, oldest first), each with
+    its first attempt, and move each schedule on, in the caller's transaction. Returns the new
+    check-ins' ids (including any recorded as skipped).
+
+    Written with bulk statements (one INSERT per table, one UPDATE of the schedules) rather
+    than ORM objects: thousands of residents share "10:00", and every millisecond here is
+    lateness for the last of them."""
+    S, R = CheckinSchedule.__table__, Resident.__table__
+    rows = s.execute(select(S.c.resident_id, S.c.next_due_at, R.c.name, R.c.phone, R.c.timezone, R.c.checkin)
+                     .join(R, R.c.id == S.c.resident_id).where(S.c.next_due_at <= now)
+                     .order_by(S.c.next_due_at).limit(limit).with_for_update(of=S, skip_locked=True)).all()
     if not rows:
         return []
-    ids = [r.id for _, r in rows]
+    ids = [r.resident_id for r in rows]
     busy = set(s.scalars(select(Checkin.resident_id).where(Checkin.resident_id.in_(ids), Checkin.state == PENDING)))
     pauses: dict[int, list[CheckinPause]] = defaultdict(list)
     for p in s.scalars(select(CheckinPause).where(CheckinPause.resident_id.in_(ids), CheckinPause.removed_at.is_(None))):
         pauses[p.resident_id].append(p)
     policies = dict(s.execute(select(Policy.ext_id, Policy.id)).all())
-    out: list[Checkin] = []
-    for sched, r in rows:
-        when = sched.next_due_at
-        cfg = config(r)
-        if cfg is None:
-            sched.next_due_at = None
-            continue
-        zone = ZoneInfo(_tz(r))
-        day = when.astimezone(zone).date()
-        sched.next_due_at = next_due(cfg, _tz(r), max(now, when), pauses[r.id], not_on=day)
-        sched.updated_at = now
-        if paused_on(pauses[r.id], day):
-            continue  # a pause written since the time was computed: nothing to do that day
-        c = Checkin(resident_id=r.id, kind="scheduled", due_at=when, local_date=day.isoformat(), via=cfg["via"],
-                    attempts_allowed=int(cfg["attempts"]), retry_s=int(cfg["retry"]),
-                    policy_id=policies.get(cfg["policy"]) if cfg.get("policy") else None, state=PENDING,
-                    started_at=now, started_by="schedule", attempts_made=0, answers=[])
-        s.add(c)
-        out.append(c)
+    checkin_rows: list[dict] = []
+    calls: list[tuple[int, str, str]] = []  # (index in checkin_rows, phone, body)
+    no_phone: list[int] = []
+    moves: list[dict] = []
+    for r in rows:
+        when, tz = r.next_due_at, r.timezone or "Europe/London"
+        cfg = config_of(r.checkin)
+        day = when.astimezone(ZoneInfo(tz)).date()
+        nxt = next_due(cfg, tz, max(now, when), pauses[r.resident_id], not_on=day) if cfg else None
+        moves.append({"b_rid": r.resident_id, "b_next": nxt, "b_now": now})
+        if cfg is None or paused_on(pauses[r.resident_id], day):
+            continue  # no check-ins any more, or a pause written since the time was computed
+        row = {"resident_id": r.resident_id, "kind": "scheduled", "due_at": when, "local_date": day.isoformat(),
+               "via": cfg["via"], "attempts_allowed": int(cfg["attempts"]), "retry_s": int(cfg["retry"]),
+               "policy_id": policies.get(cfg["policy"]) if cfg.get("policy") else None, "state": PENDING,
+               "started_at": now, "started_by": "schedule", "attempts_made": 0, "next_at": None, "answers": [],
+               "note": None}
         if now - when > MAX_LATE:
-            c.state = SKIPPED
-            c.note = (f"not made: due at {_local(when, r)} but the hub could only start it at {_local(now, r)} "
-                      f"(more than {int(MAX_LATE.total_seconds() // 3600)} hours late)")
-            log.warning("check-in for %s skipped: %s", r.ext_id, c.note)
-        elif r.id in busy:
-            c.state = SKIPPED
-            c.note = "another check-in was already under way"
+            row["state"] = SKIPPED
+            row["note"] = (f"not made: due at {_local_tz(when, tz)} but the hub could only start it at "
+                           f"{_local_tz(now, tz)} (more than {int(MAX_LATE.total_seconds() // 3600)} hours late)")
+            log.warning("check-in for resident %s skipped: %s", r.resident_id, row["note"])
+        elif r.resident_id in busy:
+            row["state"], row["note"] = SKIPPED, "another check-in was already under way"
         else:
-            _attempt(s, c, r, now)
-    return out
+            row["attempts_made"] = 1
+            if r.phone:
+                row["next_at"] = now + timedelta(seconds=row["retry_s"])
+                body = (words.greeting(r.name, now, tz) if row["via"] == "voice" else words.checkin_sms(r.name, now, tz))
+                calls.append((len(checkin_rows), r.phone, body))
+            else:  # nothing to ring: the attempt has failed; the next round of the timer gives up
+                row["next_at"], row["note"] = now, "the resident has no phone number"
+                no_phone.append(len(checkin_rows))
+        checkin_rows.append(row)
+    conn = s.connection()
+    conn.execute(update(S).where(S.c.resident_id == bindparam("b_rid"))
+                 .values(next_due_at=bindparam("b_next"), updated_at=bindparam("b_now")), moves)
+    if not checkin_rows:
+        return []
+    C, N, A = Checkin.__table__, Notification.__table__, CheckinAttempt.__table__
+    new_ids = [row[0] for row in conn.execute(insert(C).returning(C.c.id, sort_by_parameter_order=True), checkin_rows)]
+    attempts = [{"checkin_id": new_ids[i], "number": 1, "channel": checkin_rows[i]["via"], "notification_id": None,
+                 "started_at": now, "outcome": "failed", "ended_at": now} for i in no_phone]
+    if calls:
+        n_ids = [row[0] for row in conn.execute(insert(N).returning(N.c.id, sort_by_parameter_order=True), [
+            {"alert_id": None, "contact_id": None, "to": phone, "channel": checkin_rows[i]["via"], "purpose": "checkin",
+             "body": body, "status": "queued", "created_at": now} for i, phone, body in calls])]
+        attempts += [{"checkin_id": new_ids[i], "number": 1, "channel": checkin_rows[i]["via"], "notification_id": n_id,
+                      "started_at": now, "outcome": None, "ended_at": None}
+                     for (i, _, _), n_id in zip(calls, n_ids)]
+        _dispatch(s)
+    if attempts:
+        conn.execute(insert(A), attempts)
+    return new_ids
 
 
 def start_now(s: Session, resident_ext: str, now: datetime, actor: str) -> Checkin:
