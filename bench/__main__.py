@@ -1,4 +1,4 @@
-"""Run every benchmark (ingest, memory, alarm latency) and print a summary of the targets.
+"""Run every benchmark (ingest, memory, alarm latency, check-in timers) and print a summary of the targets.
 
     .venv/bin/python -m bench [--messages 50000] [--rounds 5] [--pg] [--homes 16667]
 
@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from . import ingest, latency, memory
+from . import checkins, ingest, latency, memory
 from .common import BenchError, verdict
 
 
@@ -21,6 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pg", action="store_true", help="ingest: also the hub on PostgreSQL")
     ap.add_argument("--homes", type=int, default=memory.DEFAULT_HOMES, help="memory: simulated homes (6 devices each)")
     ap.add_argument("--latency-homes", type=int, default=100_000, help="latency: homes sending heartbeats")
+    ap.add_argument("--checkin-residents", type=int, default=100_000, help="check-ins: residents with daily check-ins")
+    ap.add_argument("--checkin-burst", type=int, default=2000, help="check-ins: falling due at each of 3 minutes")
     a = ap.parse_args(argv)
     t0 = time.monotonic()
     lines = []
@@ -54,6 +56,18 @@ def main(argv=None) -> int:
         status = max(status, 0 if lt["ok"] else 1)
     except BenchError as exc:
         lines.append(f"latency: FAILED TO RUN: {exc}")
+        status = 2
+    print("\n=== check-in timers ===", flush=True)
+    try:
+        ck = checkins.run(residents=a.checkin_residents, burst=a.checkin_burst)
+        lines.append(f"check-ins {ck['scheduled']} scheduled, {ck['burst']} due at each of {ck['bursts']} minutes: "
+                     f"start lateness p99 {ck['p99_ms']:.0f} ms, committed p99 {ck['seen_p99_ms']:.0f} ms "
+                     f"(max {ck['seen_max_ms']:.0f} ms); target p99 < {ck['target_ms']} ms; SIGKILL mid-burst: "
+                     f"{ck['missing']} lost, {ck['twice']} twice of {ck['expected']}; hub RSS "
+                     f"{ck['rss_peak_mb']:.0f} MB  {verdict(ck['ok'])}")
+        status = max(status, 0 if ck["ok"] else 1)
+    except BenchError as exc:
+        lines.append(f"check-ins: FAILED TO RUN: {exc}")
         status = 2
     print("\n=== summary ===")
     for ln in lines:
