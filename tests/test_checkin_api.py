@@ -10,6 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from hub.config import Settings
 from hub.runtime import HubRuntime
@@ -17,6 +18,7 @@ from hub.web.app import create_app
 from hub.wellbeing import WellbeingLoop
 from telecare.alert import service as alerts
 from telecare.auth.tokens import create_token
+from telecare.checkin.models import CheckinSchedule
 from telecare.clock import FakeClock
 from telecare.events.ingest import Inbound
 from telecare.site.loader import load_site
@@ -114,8 +116,11 @@ def test_sms_answers_through_the_sandbox_and_the_chat_goes_to_the_befriender(run
 
 def test_the_timer_loop_starts_what_is_due(runtime, client, staff):
     """The hub's loop, one round at a time (no thread, no sleeping): 10:00 falls due."""
+    with runtime.sessions() as s, s.begin():  # as if the site had been loaded before check-ins existed
+        s.execute(delete(CheckinSchedule))
     loop = WellbeingLoop(runtime)
     loop.sync()
+    assert client.get("/api/checkins/betty/schedule", headers=staff).json()["next_due_at"] == "2026-11-23T10:00:00Z"
     assert loop.run_once() is False and client.get("/api/checkins", headers=staff).json() == []
     runtime.clock.set(utc("2026-11-23 10:00"))
 

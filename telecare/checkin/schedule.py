@@ -117,14 +117,13 @@ def configure(s: Session, resident: Resident, now: datetime, actor: str | None =
 def sync_missing(s: Session, now: datetime) -> int:
     """Residents with a check-in configuration but no schedule row (loaded before check-ins
     existed, or written by something other than the loader): give them one. Returns how many."""
-    rows = s.execute(select(Resident).outerjoin(CheckinSchedule, CheckinSchedule.resident_id == Resident.id)
-                     .where(CheckinSchedule.resident_id.is_(None))).scalars().all()
-    n = 0
-    for r in rows:
-        if config(r) is not None:
-            configure(s, r, now, actor="hub")
-            n += 1
-    return n
+    rows = s.execute(select(Resident.id, Resident.checkin)
+                     .outerjoin(CheckinSchedule, CheckinSchedule.resident_id == Resident.id)
+                     .where(CheckinSchedule.resident_id.is_(None))).all()
+    todo = [rid for rid, cfg in rows if config_of(cfg) is not None]  # most residents have none: no objects
+    for rid in todo:
+        configure(s, s.get(Resident, rid), now, actor="hub")
+    return len(todo)
 
 
 def policy_id(s: Session, cfg: dict) -> int | None:
