@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test bench venv clean
 
@@ -22,10 +23,15 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+# Debian's Chromium for the console's browser tests (Playwright drives it; never `playwright install`)
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else echo "chromium is missing and this is not root: sudo apt-get install chromium" >&2; fi
+
 run: $(STAMP)
 	$(BIN)/python -m hub.demo
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q -ra
 
 bench: $(STAMP)

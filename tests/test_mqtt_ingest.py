@@ -231,7 +231,7 @@ def test_sigkill_while_publishing_loses_nothing(site_db, mqtt_broker, home_id, t
         before_restart = count(sessions, Event)
         assert before_restart < total  # the kill really happened mid-stream
         proc = _start_hub(url, client_id, host, port, log)
-        wait_for(lambda: count(sessions, Event) == total, timeout=40, what=f"all {total} events after restart")
+        wait_for(lambda: count(sessions, Event) == total, timeout=120, what=f"all {total} events after restart")
         with sessions() as s:
             ids = s.scalars(select(Event.event_id)).all()
             assert len(ids) == len(set(ids)) == total
