@@ -10,7 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from hub.config import Settings
 from hub.runtime import HubRuntime
@@ -18,7 +18,8 @@ from hub.web.app import create_app
 from hub.wellbeing import WellbeingLoop
 from telecare.alert import service as alerts
 from telecare.auth.tokens import create_token
-from telecare.checkin.models import CheckinSchedule
+from telecare.checkin import service as checkins
+from telecare.checkin.models import Checkin, CheckinSchedule
 from telecare.clock import FakeClock
 from telecare.events.ingest import Inbound
 from telecare.site.loader import load_site
@@ -260,3 +261,26 @@ def test_linkage_checkin_start(db_url, sample_site_text, monkeypatch, tmp_path):
     assert second.exit_code == 2 and "already under way" in second.output
     assert listed.exit_code == 0 and "manual" in listed.output and "pending" in listed.output
     assert runner.invoke(main, ["checkin", "start", "nobody"]).exit_code == 2
+
+
+# -- the console's sandbox phone answers a check-in too -----------------------------------------------------------
+def test_the_consoles_sandbox_phone_answers_a_checkin(db_url, sample_site_text, monkeypatch):
+    from .console_helpers import csrf_of, log_in, make_runtime
+
+    for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    hub = make_runtime(db_url, sample_site_text)
+    try:
+        with hub.sessions() as s, s.begin():
+            checkins.start_now(s, "betty", hub.clock.now(), actor="test")
+        with TestClient(create_app(hub), base_url="http://testserver") as c:
+            assert log_in(c, "carol").status_code == 303
+            page = f"/console/sandbox/{BETTY}"
+            r = c.post(page, data={"csrf_token": csrf_of(c.get(page).text), "body": "fine thanks"},
+                       follow_redirects=False)
+            assert r.status_code == 200 and "Understood as <strong>fine</strong>" in r.text
+        with hub.sessions() as s:
+            (c_,) = s.scalars(select(Checkin)).all()
+            assert (c_.state, c_.outcome) == ("answered", "fine")
+    finally:
+        hub.stop()

@@ -5,6 +5,7 @@ from telecare.alert import service as alerts
 from telecare.alert.states import OUTCOMES
 from telecare.audit.service import record
 from telecare.notification.models import Notification
+from telecare.checkin import replies as checkin_replies
 from telecare.notification.replies import handle_reply
 
 from .security import ConsoleUser
@@ -44,8 +45,10 @@ def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: 
     phone = phone.replace(" ", "")
     with hub.sessions() as s, s.begin():
         now = hub.clock.now()
-        result = handle_reply(s, phone=phone, now=now, body=body or None, digits=digits or None,
-                              channel="voice" if digits else "sms")
+        channel = "voice" if digits else "sms"
+        result = (checkin_replies.route(s, phone=phone, now=now, body=body or None, digits=digits or None,
+                                        channel=channel)  # a check-in answer first, as everywhere else
+                  or handle_reply(s, phone=phone, now=now, body=body or None, digits=digits or None, channel=channel))
         if result.answer and not digits:
             s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                body=result.answer, status="queued", created_at=now))
