@@ -284,3 +284,25 @@ def test_the_consoles_sandbox_phone_answers_a_checkin(db_url, sample_site_text, 
             assert (c_.state, c_.outcome) == ("answered", "fine")
     finally:
         hub.stop()
+
+
+def test_a_new_hub_on_the_same_database_carries_on(runtime, db_url, staff, client):
+    """Nothing about a check-in lives in the hub's memory: a second hub (after a crash) on the
+    same database makes the start that fell due while it was down, and the retry after it."""
+    runtime.stop()  # the first hub goes away without a word
+    again = HubRuntime(Settings(database_url=db_url), clock=FakeClock(utc("2026-11-23 10:00:30")), with_mqtt=False)
+    try:
+        loop = WellbeingLoop(again)
+        loop.sync()
+        loop.run_once()
+        with again.sessions() as s:
+            (c,) = s.scalars(select(Checkin)).all()
+            assert (c.due_at, c.started_at, c.attempts_made) == (utc("2026-11-23 10:00"), utc("2026-11-23 10:00:30"), 1)
+        again.clock.set(utc("2026-11-23 10:10:30"))
+        loop.run_once()
+        loop.run_once()
+        with again.sessions() as s:
+            (c,) = s.scalars(select(Checkin)).all()
+            assert [a.number for a in c.attempts] == [1, 2]
+    finally:
+        again.stop()
