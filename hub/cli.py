@@ -167,35 +167,6 @@ def simulate(homes, rate, duration, register, alarm_share, heartbeats_only, drop
     click.echo(stats.summary())
 
 
-@main.command()
-@click.option("--homes", default=100, show_default=True, type=int, help="how many homes send traffic")
-@click.option("--rate", default=10.0, show_default=True, type=float, help="messages per second in all")
-@click.option("--duration", default=60.0, show_default=True, type=float, help="seconds to run")
-@click.option("--register/--no-register", default=True, show_default=True,
-              help="register the simulated homes (sim-NNNNNN) in the database first")
-@click.option("--alarm-share", default=0.005, show_default=True, type=float)
-@click.option("--heartbeats-only", is_flag=True, help="only home-unit heartbeats (load for benchmarks)")
-@click.option("--drop-every", default=20.0, show_default=True, type=float,
-              help="seconds between home units dropping off with their Last Will (0: never)")
-@click.option("--quiet", is_flag=True)
-def simulate(homes, rate, duration, register, alarm_share, heartbeats_only, drop_every, quiet):
-    """Send realistic device traffic from N homes over MQTT (MQTT_URL), bounded in time."""
-    from .simulate import Simulator
-
-    if register:
-        from telecare.site.bulk import register_sim_homes
-
-        sessions = _sessions()
-        with sessions() as s, s.begin():
-            created = register_sim_homes(s, homes, SystemClock().now())
-        if not quiet:
-            click.echo(f"registered {created} new simulated homes ({homes} in all)")
-    sim = Simulator(homes=homes, rate=rate, duration=duration, alarm_share=alarm_share,
-                    progress=None if quiet else sys.stderr, heartbeats_only=heartbeats_only, drop_every=drop_every)
-    stats = sim.run()
-    click.echo(stats.summary())
-
-
 @main.group()
 def checkin():
     """Daily check-in calls."""
