@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -50,7 +49,7 @@ from telecare.site.loader import load_site
 from telecare.site.models import Resident
 from telecare.storage import make_engine, make_session_factory, upgrade
 
-from .common import BenchBroker, BenchError, free_port, table, verdict, wait_until
+from .common import BenchBroker, BenchError, free_port, hub_env, table, verdict, wait_until
 from .latency import percentile
 from .memory import _health, rss_mb
 
@@ -160,11 +159,7 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
     observer = Observer(sessionmaker(reader))
     result: dict = {"residents": residents, "scheduled": scheduled, "target_ms": TARGET_P99_MS}
     with BenchBroker() as broker:
-        env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=broker.url,
-                   LINKAGE_MQTT_CLIENT_ID=f"bench-checkins-{uuid.uuid4().hex[:8]}", LINKAGE_EMBEDDED_BROKER="off",
-                   LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_LOG_LEVEL="WARNING")
-        for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            env.pop(k, None)
+        env = hub_env(db, broker.url, "checkins")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         try:

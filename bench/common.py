@@ -119,6 +119,18 @@ class BenchBroker:
         self.stop()
 
 
+# -- the hub as a subprocess ---------------------------------------------------------------------
+def hub_env(db: Path, mqtt_url: str, name: str) -> dict[str, str]:
+    """Environment for a `linkage hub` under benchmark: its own SQLite file and broker, a
+    unique MQTT session, no supervision sweeps, the sandbox notifier, quiet logs."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=mqtt_url,
+               LINKAGE_MQTT_CLIENT_ID=f"bench-{name}-{os.urandom(4).hex()}", LINKAGE_EMBEDDED_BROKER="off",
+               LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_LOG_LEVEL="WARNING")
+    for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        env.pop(k, None)
+    return env
+
+
 # -- paho helpers -------------------------------------------------------------------------------
 def make_client(client_id: str, clean_session: bool = True, manual_ack: bool = False) -> mqtt.Client:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,

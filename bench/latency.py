@@ -38,7 +38,7 @@ from telecare.site.bulk import register_sim_homes, sim_home_id
 from telecare.site.loader import load_site
 from telecare.storage import make_engine, make_session_factory, upgrade
 
-from .common import BenchBroker, BenchError, free_port, make_client, table, verdict, wait_until
+from .common import BenchBroker, BenchError, free_port, hub_env, make_client, table, verdict, wait_until
 from .memory import _health, _linkage_exe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,11 +79,7 @@ def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: f
     say(f"registered {homes} homes ({homes * len(DEVICES)} devices) in {time.monotonic() - t:.1f}s")
     procs: list[subprocess.Popen] = []
     with BenchBroker() as broker:
-        env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=broker.url,
-                   LINKAGE_MQTT_CLIENT_ID=f"bench-latency-{uuid.uuid4().hex[:8]}", LINKAGE_EMBEDDED_BROKER="off",
-                   LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_LOG_LEVEL="WARNING")
-        for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            env.pop(k, None)
+        env = hub_env(db, broker.url, "latency")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         try:
