@@ -225,5 +225,54 @@ def checkin_list(resident, limit):
             click.echo(f"no check-ins yet for {r.name}")
 
 
+@main.command()
+@click.option("--port", default=5005, show_default=True, type=int, help="the Rasa server's port")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--hub-url", default=lambda: os.environ.get("LINKAGE_HUB_URL", "http://127.0.0.1:8080"),
+              show_default="LINKAGE_HUB_URL or http://127.0.0.1:8080", help="the hub that hosts the actions")
+@click.option("--train-only", is_flag=True, help="train if the data changed, then stop")
+@click.option("--force-train", is_flag=True, help="train even if a model for this data exists")
+def assistant(port, host, hub_url, train_only, force_train):
+    """The Rasa assistant (.venv-rasa): trains when its data changed, then serves REST, web chat and Twilio.
+
+    Its custom actions run in the hub (POST /assistant/actions/webhook), on the hub's DATABASE_URL,
+    so start `linkage hub` too. LINKAGE_ACTIONS_TOKEN, when set, must be the same for both.
+    """
+    import signal
+    import subprocess
+
+    import httpx
+
+    from . import assistant_runner as runner
+
+    try:
+        model = runner.ensure_model(force=force_train)
+    except runner.AssistantError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"model: {model.relative_to(runner.ROOT)}")
+    if train_only:
+        return
+    try:
+        httpx.get(hub_url.rstrip("/") + "/api/health", timeout=3)
+    except httpx.HTTPError:
+        click.echo(f"warning: no hub answers at {hub_url}; the assistant's actions will fail until it does "
+                   "(start it with `linkage hub`)", err=True)
+    proc = runner.start_server(model, port, hub_url=hub_url, auth_token=os.environ.get("LINKAGE_RASA_TOKEN"),
+                               actions_token=os.environ.get("LINKAGE_ACTIONS_TOKEN", ""), log_file=sys.stderr,
+                               public_base_url=os.environ.get("PUBLIC_BASE_URL"), host=host)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    click.echo(f"Rasa server starting on http://{host}:{port} (about a minute): REST /webhooks/rest/webhook, "
+               f"web chat http://{host}:{port}/webhooks/webchat/", err=True)
+    try:
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 if __name__ == "__main__":
     main()

@@ -10,3 +10,5 @@ ALERTS_OPENED = Counter("linkage_alerts_opened_total", "Alerts opened")
 MQTT_CONNECTED = Gauge("linkage_mqtt_connected", "1 while the hub is connected to the broker")
 OUTBOX_PUBLISHED = Counter("linkage_outbox_published_total", "Alert changes published on MQTT")
 DEVICES_OFFLINE_RAISED = Counter("linkage_devices_offline_total", "device_offline alerts raised by supervision")
+ASSISTANT_ACTION_SECONDS = Histogram("linkage_assistant_action_seconds", "Time to run one of the assistant's actions",
+                                     ["action"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

@@ -29,6 +29,7 @@ from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut,
                       ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
 from .twilio_routes import router as twilio_router
 from .checkin_routes import router as checkin_router
+from .assistant_routes import router as assistant_router
 
 
 def _alert_query():
@@ -55,6 +56,7 @@ def create_app(hub) -> FastAPI:
     app.state.hub = hub
     app.include_router(twilio_router)  # /twilio/* webhooks: Twilio-signed, not bearer tokens
     app.include_router(checkin_router)  # /api/checkins/*, /api/wellbeing/*
+    app.include_router(assistant_router)  # /assistant/actions/webhook: the Rasa server's custom actions
     console.install(app)  # the staff console and responder view: /login, /console/*, /m/*, /static/*
 
     @app.exception_handler(AlertNotFound)
