@@ -1,0 +1,175 @@
+"""Linkage's Rasa input channels: signed Twilio SMS and voice, and the web chat page.
+
+Rasa's own Twilio channels do not check ``X-Twilio-Signature``; these do, and refuse an
+unsigned or wrongly signed request with 403 before anything reaches the assistant.
+
+Configured in ``assistant/credentials.yml`` (keys below) with the environment as fallback,
+so the same file serves a developer's machine, the tests and production:
+
+``auth_token``   Twilio auth token; else ``TWILIO_AUTH_TOKEN``. Without one every Twilio
+                 request is refused (403) and the reason is logged: never accept unsigned.
+``public_url``   the public base URL Twilio calls (``https://linkage.example.org``, maybe with
+                 a path prefix if a proxy mounts Rasa under one); else ``PUBLIC_BASE_URL``.
+                 Twilio signs the exact URL it requested, so the URL checked is this base +
+                 the request's path (+ ``?query``). Without it, the URL as this server saw it.
+``helpline``     the helpline number said when a call ends in silence; else ``LINKAGE_HELPLINE``.
+
+This module holds what the two Twilio channels share; it is imported only by the Rasa
+server (``.venv-rasa``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from sanic.request import Request
+from twilio.request_validator import RequestValidator
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HELPLINE = "01632 960000"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def setting(credentials: Optional[Dict[str, Any]], key: str, env: str, default: Optional[str] = None) -> Optional[str]:
+    """A credentials value, else the environment variable, else ``default`` (blank counts as unset)."""
+    value = (credentials or {}).get(key)
+    if value is not None and str(value).strip():
+        return str(value).strip()
+    value = os.environ.get(env, "")
+    if value.strip():
+        return value.strip()
+    return default
+
+
+class FormParams(dict):
+    """Form fields as lists of values, blanks kept (Twilio signs blank fields too; Sanic's
+    ``request.form`` drops them). ``getlist`` is what ``RequestValidator`` looks for."""
+
+    def getlist(self, key: str) -> List[str]:
+        return list(self.get(key, []))
+
+    def first(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        values = self.get(key)
+        return values[0] if values else default
+
+
+def form_params(request: Request) -> FormParams:
+    body = request.body or b""
+    ctype = (request.content_type or "").split(";")[0].strip().lower()
+    if body and ctype not in ("", "application/x-www-form-urlencoded"):
+        return FormParams()  # Twilio's webhooks post url-encoded forms; anything else is not signed as a form
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return FormParams()
+    return FormParams(parse_qs(text, keep_blank_values=True))
+
+
+class TwilioSignature:
+    """Checks ``X-Twilio-Signature`` of a webhook request against the public URL and the form."""
+
+    def __init__(self, channel: str, auth_token: Optional[str], public_url: Optional[str]) -> None:
+        self.channel = channel
+        self.validator = RequestValidator(auth_token) if auth_token else None
+        self.public_url = (public_url or "").strip().rstrip("/") or None
+        if self.validator is None:
+            logger.error("%s: no Twilio auth token (credentials 'auth_token' or TWILIO_AUTH_TOKEN); "
+                         "every request to this channel will be refused with 403", channel)
+        if self.public_url is None:
+            logger.warning("%s: no public URL (credentials 'public_url' or PUBLIC_BASE_URL); signatures are "
+                           "checked against the URL this server sees, which fails behind a proxy", channel)
+
+    def url(self, request: Request) -> str:
+        """The URL Twilio requested, as it signed it."""
+        if self.public_url is None:
+            return request.url
+        path = request.path
+        base_path = urlsplit(self.public_url).path
+        if base_path.endswith(path):  # public_url was given as the whole webhook URL
+            url = self.public_url
+        else:
+            url = self.public_url + path
+        query = request.query_string
+        return url + ("?" + query if query else "")
+
+    def webhook_url(self, request: Request) -> str:
+        """This webhook's public URL without the query (for <Gather action=…>)."""
+        url = self.url(request)
+        return url.split("?", 1)[0]
+
+    def verify(self, request: Request) -> Tuple[bool, FormParams]:
+        params = form_params(request)
+        if self.validator is None:
+            logger.warning("%s: refused %s: no Twilio auth token is configured", self.channel, request.path)
+            return False, params
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            logger.warning("%s: refused %s: no %s header", self.channel, request.path, SIGNATURE_HEADER)
+            return False, params
+        url = self.url(request)
+        if not self.validator.validate(url, params, signature):
+            logger.warning("%s: refused %s: %s does not match (checked against %s)", self.channel, request.path,
+                           SIGNATURE_HEADER, url)
+            return False, params
+        return True, params
+
+
+class LRU(Generic[K, V]):
+    """A small bounded map: the oldest entries go first."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size = size
+        self._items: "OrderedDict[K, V]" = OrderedDict()
+
+    def get(self, key: K) -> Optional[V]:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        return None
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> Optional[V]:
+        return self._items.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def bot_texts(messages: List[Dict[str, Any]]) -> List[str]:
+    """The text of what the bot said (buttons' titles appended as choices), in order."""
+    out: List[str] = []
+    for m in messages:
+        text = (m.get("text") or "").strip()
+        buttons = m.get("buttons") or m.get("quick_replies") or []
+        titles = [str(b.get("title", "")).strip() for b in buttons if b.get("title")]
+        if titles:
+            choices = " or ".join(titles) if len(titles) <= 2 else ", ".join(titles[:-1]) + " or " + titles[-1]
+            text = (text + " " if text else "") + f"({choices})"
+        if text:
+            out.append(text)
+    return out
+
+
+def wants_hangup(messages: List[Dict[str, Any]]) -> bool:
+    return any(isinstance(m.get("custom"), dict) and m["custom"].get("hangup") for m in messages)
+
+
+def user_text(text: Optional[str]) -> str:
+    """What a caller typed or said, never read as a Rasa command: "/intent{…}" would skip NLU
+    and the emergency rules, so leading slashes are dropped."""
+    return (text or "").strip().lstrip("/").strip()
