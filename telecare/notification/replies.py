@@ -78,6 +78,18 @@ def _name(s: Session, n: Notification | None, phone: str) -> str:
     return c.name if c else phone
 
 
+def pending_notification(s: Session, phone: str, now: datetime, alert_id: int | None = None) -> Notification | None:
+    """The newest escalation notification to ``phone`` (for ``alert_id``, if given) in the last
+    ``PENDING_WINDOW`` whose alert is still active: what a reply from that phone answers."""
+    q = (select(Notification).where(Notification.to == phone, Notification.purpose == "escalation",
+                                    Notification.alert_id.is_not(None),
+                                    Notification.created_at >= now - PENDING_WINDOW)
+         .order_by(Notification.id.desc()))
+    if alert_id is not None:
+        q = q.where(Notification.alert_id == alert_id)
+    return s.scalars(q.join(Alert, Alert.id == Notification.alert_id).where(Alert.state.in_(ACTIVE_STATES))).first()
+
+
 def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,
                  channel: str = "sms", provider_sid: str | None = None,
                  notification_id: int | None = None) -> ReplyResult:
@@ -88,13 +100,7 @@ def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = No
     meaning, named = interpret(body, digits)
     n: Notification | None = s.get(Notification, notification_id) if notification_id else None
     if n is None:
-        q = (select(Notification).where(Notification.to == phone, Notification.purpose == "escalation",
-                                        Notification.alert_id.is_not(None),
-                                        Notification.created_at >= now - PENDING_WINDOW)
-             .order_by(Notification.id.desc()))
-        if named is not None:
-            q = q.where(Notification.alert_id == named)
-        n = s.scalars(q.join(Alert, Alert.id == Notification.alert_id).where(Alert.state.in_(ACTIVE_STATES))).first()
+        n = pending_notification(s, phone, now, named)
     result = _act(s, n, meaning, named, phone, now, channel)
     s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
                 alert_id=result.alert_id, notification_id=n.id if n else None, meaning=meaning, answer=result.answer))

@@ -1,0 +1,1 @@
+"""The directory of services the helpline signposts to, and the council it serves."""

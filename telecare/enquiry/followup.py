@@ -1,0 +1,176 @@
+"""Following up introductions: "Have they been in touch?" a week later, and the answer.
+
+``send_due`` (the hub calls it every minute or so with its clock) queues one SMS per phone
+for the introductions whose follow-up is due: several introductions due together for one
+phone are one message naming every service, and one answer answers them all. Messages go
+out only between 09:00 and 20:00 UK time (``SEND_HOURS``); a follow-up that falls due at
+night waits for the morning. It sets ``linkage.dispatch`` on the session, as the check-in
+and escalation code do, so the hub's dispatcher sends it after the commit.
+
+``route_reply`` takes an SMS answer to the newest follow-up sent to that phone in the last
+14 days that has not been answered (``telecare.notification.inbound.route`` calls it when
+the message was not a check-in answer or an alert reply):
+
+* yes ("yes", "they did", "1"): recorded as ``worked``, and a thank-you;
+* no ("no", "not yet", "they haven't", "2"): recorded as ``not_contacted``, and a call-back
+  request (reason ``followup``) for staff to sort it out;
+* anything else: asked again, and the follow-up stays open for the next answer.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telecare.directory import search as directory
+from telecare.directory.models import Service
+from telecare.notification.models import Notification, Reply
+from telecare.notification.replies import ReplyResult
+
+from . import service
+from .models import Enquiry, Introduction
+
+ANSWER_WINDOW = timedelta(days=14)  # a reply counts as the answer this long after the follow-up was sent
+SEND_HOURS = (time(9, 0), time(20, 0))  # local time: nobody gets a follow-up text at night
+TZ = ZoneInfo("Europe/London")
+ASK_AGAIN = "Reply YES if they contacted you or NO if not."
+SORRY = "Sorry about that. Someone from our team will call you to sort it out."
+
+_YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "yes please", "1", "they did", "they have", "they've", "done"}
+_YES_PHRASES = ("yes", "they did", "they have", "they've", "they rang", "they called", "they phoned", "they came",
+                "they visited", "been in touch", "they got in touch", "they were in touch")
+_NO_WORDS = {"no", "n", "nope", "2", "not yet", "nobody", "no one", "never", "nothing"}
+_NO_PHRASES = ("no ", "not yet", "nobody", "no one", "haven't", "havent", "have not", "hasn't", "hasnt", "didn't",
+               "didnt", "did not", "not heard", "heard nothing", "not been", "never")
+
+
+def interpret(body: str | None, digits: str | None = None) -> str:
+    """-> "worked", "not_contacted" or "unknown". A "no" anywhere wins over a "yes": a missed
+    introduction costs more than an extra call from the team."""
+    if digits:
+        d = digits.strip()[:1]
+        return "worked" if d == "1" else "not_contacted" if d == "2" else "unknown"
+    t = (body or "").lower().replace("\u2019", "'")
+    t = re.sub(r"[^\w\s']", " ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+    if not t:
+        return "unknown"
+    if t in _NO_WORDS or (t + " ").startswith(_NO_PHRASES) or any(p in t for p in _NO_PHRASES[1:]):
+        return "not_contacted"
+    if t in _YES_WORDS or t.startswith(_YES_PHRASES) or any(p in t for p in _YES_PHRASES[1:]):
+        return "worked"
+    return "unknown"
+
+
+def in_sending_hours(now: datetime) -> bool:
+    local = now.astimezone(TZ).time()
+    return SEND_HOURS[0] <= local < SEND_HOURS[1]
+
+
+def _first_name(name: str | None) -> str | None:
+    if not name or name == "not given":
+        return None
+    return name.split()[0]
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _ago(created: datetime, now: datetime) -> str:
+    days = max(1, (now.astimezone(TZ).date() - created.astimezone(TZ).date()).days)  # calendar days, as people count
+    return "A week ago" if days == 7 else "Two weeks ago" if days == 14 else f"{days} days ago"
+
+
+def message(council: str, name: str | None, services: list[Service], created: datetime, now: datetime) -> str:
+    hello = f"Hello {name}" if name else "Hello"
+    who = f"{council} Linkage" if council and council != directory.NO_COUNCIL.name else "Linkage"
+    if all(svc.ext_id == service.CHECKIN_SERVICE for svc in services):
+        return (f"{hello}, it's {who}. {_ago(created, now)} you asked for daily check-in calls. "
+                "Has our team been in touch to set them up? Reply YES or NO.")
+    named = _names([svc.name for svc in services])
+    return (f"{hello}, it's {who}. {_ago(created, now)} we asked {named} to contact you. "
+            "Have they been in touch? Reply YES or NO.")
+
+
+def send_due(s: Session, now: datetime, limit: int = 200) -> int:
+    """Queue the follow-ups due by ``now`` (in sending hours). Returns how many messages."""
+    if not in_sending_hours(now):
+        return 0
+    rows = list(s.execute(
+        select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
+        .where(Introduction.follow_up_due_at <= now, Introduction.follow_up_sent_at.is_(None))
+        .order_by(Introduction.follow_up_due_at, Introduction.id).limit(limit)
+        .with_for_update(of=Introduction, skip_locked=True)).all())
+    if not rows:
+        return 0
+    by_phone: dict[str, list[tuple[Introduction, Service]]] = {}
+    for intro, svc in rows:
+        by_phone.setdefault(intro.phone, []).append((intro, svc))
+    council = directory.council(s).name
+    for phone, group in by_phone.items():
+        first = group[0][0]
+        name = next((_first_name(i.name) for i, _ in group if _first_name(i.name)), None)
+        services = list({svc.id: svc for _, svc in group}.values())
+        n = Notification(alert_id=None, contact_id=None, to=phone, channel="sms", purpose="followup",
+                         body=message(council, name, services, min(i.created_at for i, _ in group), now),
+                         status="queued", created_at=now)
+        s.add(n)
+        s.flush()
+        for intro, _ in group:
+            intro.follow_up_sent_at, intro.follow_up_notification_id = now, n.id
+    s.info["linkage.dispatch"] = True
+    return len(by_phone)
+
+
+def pending(s: Session, phone: str, now: datetime) -> list[Introduction]:
+    """The introductions the newest unanswered follow-up to ``phone`` asked about ([] if none)."""
+    newest = s.scalars(select(Introduction)
+                       .where(Introduction.phone == phone, Introduction.follow_up_sent_at >= now - ANSWER_WINDOW,
+                              Introduction.follow_up_answer.is_(None))
+                       .order_by(Introduction.follow_up_sent_at.desc(), Introduction.id.desc()).limit(1)).first()
+    if newest is None:
+        return []
+    if newest.follow_up_notification_id is None:
+        return [newest]
+    return list(s.scalars(select(Introduction).where(
+        Introduction.follow_up_notification_id == newest.follow_up_notification_id,
+        Introduction.follow_up_answer.is_(None)).order_by(Introduction.id)))
+
+
+def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None, now: datetime,
+                channel: str = "sms", provider_sid: str | None = None) -> ReplyResult | None:
+    """The answer to a follow-up, or None when no follow-up to this phone awaits one."""
+    phone = "".join((phone or "").split())
+    intros = pending(s, phone, now)
+    if not intros:
+        return None
+    meaning = interpret(body, digits)
+    helpline = directory.council(s).helpline
+    if meaning == "unknown":
+        answer = ASK_AGAIN
+    elif meaning == "worked":
+        answer = "Thank you, that's good to hear." + (f" If you need anything else, call us on {helpline}."
+                                                      if helpline else "")
+    else:
+        answer = SORRY
+    for intro in intros if meaning != "unknown" else ():
+        intro.follow_up_answer, intro.answered_at = meaning, now
+    if meaning == "not_contacted":
+        first = intros[0]
+        enquiry = s.get(Enquiry, first.enquiry_id) if first.enquiry_id else None
+        names = _names([s.get(Service, i.service_id).name for i in intros])
+        service.request_callback(
+            s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=phone,
+            resident_id=enquiry.resident_id if enquiry else None, now=now,
+            detail=f"{names} had not been in touch after the introduction of "
+                   f"{first.created_at.astimezone(TZ):%d %B %Y} (said by SMS: {(body or digits or '')[:200]!r})")
+    s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
+                alert_id=None, notification_id=intros[0].follow_up_notification_id, meaning=meaning, answer=answer))
+    return ReplyResult(meaning, answer)
+
+
+__all__ = ["send_due", "route_reply", "interpret", "pending", "message"]
