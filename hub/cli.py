@@ -274,5 +274,26 @@ def assistant(port, host, hub_url, train_only, force_train):
             proc.kill()
 
 
+@main.group()
+def directory():
+    """The directory of services the assistant signposts to."""
+
+
+@directory.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def directory_load(file: Path):
+    """Load or update the directory from a YAML file (the whole directory; idempotent)."""
+    from telecare.directory.loader import DirectoryError
+
+    from .directory_file import load_file
+
+    try:
+        report = load_file(_sessions(), file, SystemClock())
+    except DirectoryError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"loaded {file}: {report.summary()}" + ("" if report.changed else " (nothing changed)"))
+
+
 if __name__ == "__main__":
     main()

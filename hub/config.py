@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from telecare.storage import default_database_url
@@ -27,6 +28,9 @@ class MqttSettings:
         return f"mqtt://{self.host}:{self.port}"
 
 
+SAMPLE_DIRECTORY = Path(__file__).resolve().parents[1] / "data" / "directory" / "services.yml"
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=default_database_url)
@@ -35,3 +39,5 @@ class Settings:
     embedded_broker: bool = field(default_factory=lambda: os.environ.get("LINKAGE_EMBEDDED_BROKER", "auto") != "off")
     supervision_interval: float = field(default_factory=lambda: float(os.environ.get("LINKAGE_SUPERVISION_INTERVAL", "15")))
     public_base_url: str | None = field(default_factory=lambda: os.environ.get("PUBLIC_BASE_URL"))
+    # the directory of services loaded at start when none is loaded yet ("off": never)
+    directory_file: str = field(default_factory=lambda: os.environ.get("LINKAGE_DIRECTORY") or str(SAMPLE_DIRECTORY))

@@ -15,6 +15,7 @@ from telecare.storage import make_engine, make_session_factory, upgrade
 
 from . import metrics
 from .config import Settings
+from .directory_file import load_if_empty as load_directory_if_empty
 from .mqtt.broker import EmbeddedBroker, broker_answers
 from .mqtt.consumer import MqttConsumer
 from .mqtt.publisher import OutboxPublisher, publishing_client
@@ -38,6 +39,7 @@ class HubRuntime:
         with self.sessions() as s:
             n = self.directory.load(s)
         log.info("schema up to date; %d devices registered", n)
+        load_directory_if_empty(self.sessions, self.settings.directory_file, self.clock)  # services, for the assistant
         self.ingest = IngestService(self.sessions, self.directory, self.clock, on_alert=self._alerts_opened)
         self.supervisor = Supervisor(self.sessions, self.directory, self.clock)
         self.with_mqtt = with_mqtt

@@ -10,6 +10,10 @@ checkin start``, is seen within a second), and starts everything due in batches 
 ``batch``, each batch one transaction. A start is committed together with the schedule's
 move to the next day, so after a crash (even SIGKILL) nothing is lost and nothing is done
 twice: what was not committed is still due, and runs at once after the restart.
+
+Once a minute the same thread also queues the follow-ups of the assistant's introductions
+that have fallen due (telecare.enquiry.followup.send_due), in a transaction of their own: a
+failure there is logged and never holds up a check-in.
 """
 from __future__ import annotations
 
@@ -19,17 +23,21 @@ import time
 
 from telecare.checkin import schedule as checkin_schedule
 from telecare.checkin import service as checkins
+from telecare.enquiry import followup
 from telecare.watch import service as watch
 
 log = logging.getLogger("linkage.wellbeing")
 
 
 class WellbeingLoop:
-    def __init__(self, runtime, *, batch: int = 500, max_wait: float = 1.0, watch_every: float = 5.0):
+    def __init__(self, runtime, *, batch: int = 500, max_wait: float = 1.0, watch_every: float = 5.0,
+                 followup_every: float = 60.0):
         self.runtime = runtime
         self.batch = batch
         self.max_wait = max_wait
         self.watch_every = watch_every
+        self.followup_every = followup_every  # introductions' follow-ups (telecare.enquiry.followup)
+        self._last_followup: float | None = None
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -109,6 +117,15 @@ class WellbeingLoop:
             with rt.sessions() as s, s.begin():
                 raised = watch.sweep(s, rt.clock.now())
             changed = changed or bool(raised)
+        if self._last_followup is None or time.monotonic() - self._last_followup >= self.followup_every:
+            self._last_followup = time.monotonic()
+            try:
+                with rt.sessions() as s, s.begin():
+                    sent = followup.send_due(s, rt.clock.now())
+                if sent:
+                    log.info("sent %d introduction follow-ups", sent)
+            except Exception:  # noqa: BLE001  (a follow-up must never hold up the check-ins)
+                log.exception("introduction follow-ups failed")
         if changed:
             rt.changed()
         self.last_run = time.time()

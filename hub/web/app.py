@@ -12,7 +12,6 @@ from sqlalchemy.orm import aliased
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
-from telecare.checkin import replies as checkin_replies
 from telecare.audit import service as audit
 from telecare.clock import from_epoch
 from telecare.durations import format_duration
@@ -20,7 +19,7 @@ from telecare.events.models import DeadLetter
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
 from telecare.notification.models import Notification
-from telecare.notification.replies import handle_reply
+from telecare.notification import inbound
 from telecare.site.models import Contact, Device, Home, Resident
 
 from . import console
@@ -29,6 +28,7 @@ from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut,
                       ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
 from .twilio_routes import router as twilio_router
 from .checkin_routes import router as checkin_router
+from .assistant_api import router as assistant_api_router
 from .assistant_routes import router as assistant_router
 
 
@@ -56,6 +56,7 @@ def create_app(hub) -> FastAPI:
     app.state.hub = hub
     app.include_router(twilio_router)  # /twilio/* webhooks: Twilio-signed, not bearer tokens
     app.include_router(checkin_router)  # /api/checkins/*, /api/wellbeing/*
+    app.include_router(assistant_api_router)  # /api/services, /api/enquiries, /api/callbacks, /api/checkin-requests
     app.include_router(assistant_router)  # /assistant/actions/webhook: the Rasa server's custom actions
     console.install(app)  # the staff console and responder view: /login, /console/*, /m/*, /static/*
 
@@ -230,9 +231,8 @@ def create_app(hub) -> FastAPI:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
             channel = "voice" if body.digits else "sms"
-            result = (checkin_replies.route(s, phone=phone, now=now, body=body.body, digits=body.digits,
-                                            channel=channel)  # a check-in answer first, as on /twilio/sms
-                      or handle_reply(s, phone=phone, now=now, body=body.body, digits=body.digits, channel=channel))
+            # a check-in answer first, then an alert reply, then a follow-up's answer, as on /twilio/sms
+            result = inbound.route(s, phone=phone, now=now, body=body.body, digits=body.digits, channel=channel)
             if result.answer and not body.digits:
                 s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                    body=result.answer, status="queued", created_at=now))

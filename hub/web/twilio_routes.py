@@ -1,7 +1,8 @@
 """Twilio's webhooks (DESIGN.md: "Twilio webhooks live under /twilio/… and reject a request
 whose X-Twilio-Signature is missing or wrong (403)").
 
-- ``POST /twilio/sms``                      an inbound SMS: a reply to an alert (answered in TwiML)
+- ``POST /twilio/sms``                      an inbound SMS: a check-in answer, an alert reply or a follow-up
+                                            answer (telecare.notification.inbound; answered in TwiML)
 - ``POST /twilio/status``                   an SMS's delivery status
 - ``POST /twilio/voice/{id}``               a call we placed has connected: its TwiML
 - ``POST /twilio/voice/{id}/gather``        what the person pressed or said on that call
@@ -30,9 +31,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
-from telecare.checkin import replies as checkin_replies
 from telecare.escalation import messages
-from telecare.notification import service
+from telecare.notification import inbound, service
 from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
@@ -114,11 +114,10 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     phone = (form.get("From") or "").replace(" ", "")
     sid = form.get("MessageSid") or form.get("SmsSid") or None
     with hub.sessions() as s, s.begin():
-        # a resident answering their check-in (or a contact on their behalf) first; else an alert reply
-        result = (checkin_replies.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
-                                        provider_sid=sid)
-                  or handle_reply(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
-                                  provider_sid=sid))
+        # a resident answering their check-in (or a contact on their behalf) first; then an alert reply; then the
+        # answer to an introduction's follow-up (telecare.notification.inbound)
+        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+                               provider_sid=sid)
     hub.changed()
     reply = MessagingResponse()
     if result.answer:

@@ -5,8 +5,7 @@ from telecare.alert import service as alerts
 from telecare.alert.states import OUTCOMES
 from telecare.audit.service import record
 from telecare.notification.models import Notification
-from telecare.checkin import replies as checkin_replies
-from telecare.notification.replies import handle_reply
+from telecare.notification import inbound
 
 from .security import ConsoleUser
 
@@ -46,9 +45,8 @@ def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: 
     with hub.sessions() as s, s.begin():
         now = hub.clock.now()
         channel = "voice" if digits else "sms"
-        result = (checkin_replies.route(s, phone=phone, now=now, body=body or None, digits=digits or None,
-                                        channel=channel)  # a check-in answer first, as everywhere else
-                  or handle_reply(s, phone=phone, now=now, body=body or None, digits=digits or None, channel=channel))
+        # a check-in answer first, then an alert reply, then a follow-up's answer, as everywhere else
+        result = inbound.route(s, phone=phone, now=now, body=body or None, digits=digits or None, channel=channel)
         if result.answer and not digits:
             s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                body=result.answer, status="queued", created_at=now))
