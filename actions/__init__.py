@@ -1,1 +1,5 @@
-"""Rasa custom actions: thin calls into ``telecare`` (built with the assistant issue)."""
+"""Rasa custom actions: thin calls into ``telecare``.
+
+The hub serves them (POST /assistant/actions/webhook) with rasa_sdk's executor, after
+``actions.context.configure`` has given them the hub's database sessions and clock.
+"""

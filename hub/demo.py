@@ -1,8 +1,9 @@
 """``make run``: the whole system for a demo on embedded defaults.
 
 Loads the sample site, makes an admin token, starts the hub (with the embedded broker if
-no broker answers) and a gentle simulator, prints where to look, and stops everything on
-Ctrl-C.
+no broker answers, the sample directory of services), the Rasa assistant (trained by
+``make model`` before this runs) and a gentle simulator, prints where to look, and stops
+everything on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def main() -> int:
     os.chdir(ROOT)
     env = dict(os.environ)
     env.setdefault("LINKAGE_LOG_FORMAT", "console")
+    env.setdefault("LINKAGE_ACTIONS_TOKEN", secrets.token_urlsafe(16))  # the hub serves only our Rasa server
     port = int(env.get("LINKAGE_PORT", "8080"))
+    rasa_port = int(env.get("LINKAGE_ASSISTANT_PORT", "5005"))
     linkage = [sys.executable, "-m", "hub.cli"]
     subprocess.run(linkage + ["load", "data/sample/site.yml"], check=True, env=env)
     token = subprocess.run(linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env,
@@ -51,18 +54,24 @@ def main() -> int:
                 print("the hub did not start; see var/hub.log", file=sys.stderr)
                 return 1
             time.sleep(0.5)
+        assistant_log = open("var/assistant.log", "ab")
+        procs.append(subprocess.Popen(linkage + ["assistant", "--port", str(rasa_port), "--hub-url", base], env=env,
+                                      stdout=assistant_log, stderr=subprocess.STDOUT))
+        rasa = f"http://127.0.0.1:{rasa_port}"
         sim_log = open("var/simulator.log", "ab")
         procs.append(subprocess.Popen(linkage + ["simulate", "--homes", "50", "--rate", "2", "--duration", "86400",
                                                  "--quiet"], env=env, stdout=sim_log, stderr=subprocess.STDOUT))
         print(f"""
 Linkage is running.
   staff console:             {base}/console  (user: demo, password: {console_password})
+  web chat (the assistant):  {rasa}/webhooks/webchat/   (ready about a minute after start)
+  assistant over REST:       curl -d '{{"sender": "me", "message": "hello"}}' {rasa}/webhooks/rest/webhook
   API and its OpenAPI docs:  {base}/docs
   health:                    {base}/api/health
   open alerts:               curl -H 'Authorization: Bearer {token}' {base}/api/alerts
   Prometheus metrics:        curl -H 'Authorization: Bearer {token}' {base}/metrics
   admin token (demo):        {token}
-  logs:                      var/hub.log, var/simulator.log
+  logs:                      var/hub.log, var/assistant.log, var/simulator.log
 Press Ctrl-C to stop.""", flush=True)
         while all(p.poll() is None for p in procs):
             time.sleep(1)

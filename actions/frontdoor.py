@@ -1,0 +1,61 @@
+"""One action per kind of request; each is a thin call of ``telecare.assistant.frontdoor.turn``.
+
+The conversation's state lives in the unfeaturized slot ``conversation``; what the person
+said, and on which channel, comes from the tracker.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from telecare.assistant import frontdoor
+
+from .context import current
+
+# Rasa input channel -> the enquiry's channel
+CHANNELS = {"twilio_sms": "sms", "twilio_voice": "voice", "socketio": "web", "webchat": "web", "rest": "rest"}
+
+
+def caller(tracker: Tracker) -> tuple[str, str | None]:
+    """(channel, phone). Twilio connectors name conversations ``sms:+44…`` and ``voice:+44…:CA…``."""
+    sender = tracker.sender_id or ""
+    prefix, _, rest = sender.partition(":")
+    if prefix in ("sms", "voice") and rest.startswith("+"):
+        return prefix, rest.split(":")[0]
+    channel = CHANNELS.get(tracker.get_latest_input_channel() or "rest", "web")
+    return channel, None
+
+
+class FrontDoorAction(Action):
+    action_name = ""
+
+    def name(self) -> str:
+        return self.action_name
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        ctx = current()
+        message = tracker.latest_message or {}
+        channel, phone = caller(tracker)
+        t = frontdoor.Turn(intent=(message.get("intent") or {}).get("name"), text=message.get("text") or "",
+                           channel=channel, phone=phone, conversation_id=tracker.sender_id)
+        with ctx.sessions() as s, s.begin():
+            reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
+        for text in reply.messages:
+            dispatcher.utter_message(text=text)
+        if reply.hangup and channel == "voice":
+            dispatcher.utter_message(json_message={"hangup": True})
+        return [SlotSet("conversation", reply.state)]
+
+
+def _action(name: str) -> type[FrontDoorAction]:
+    return type("Action" + "".join(p.title() for p in name.split("_")[1:]), (FrontDoorAction,), {"action_name": name})
+
+
+ACTION_NAMES = ("action_greet", "action_goodbye", "action_thank", "action_yes", "action_no", "action_bot_challenge",
+                "action_cannot_help", "action_take_postcode", "action_handoff", "action_checkin_signup",
+                "action_emergency", "action_safeguarding", "action_signpost")
+ACTIONS = [_action(n) for n in ACTION_NAMES]
+globals().update({cls.__name__: cls for cls in ACTIONS})

@@ -1,0 +1,448 @@
+"""The helpline's first conversation: one turn at a time, in plain Python.
+
+``turn`` takes what the person said (the model's intent and their words), the
+conversation's state (a dict the Rasa tracker keeps in its ``conversation`` slot) and the
+database session, and returns what to say and the new state. Everything it records
+(enquiries, introductions, callback requests, check-in requests, emergency alerts) is
+written in the caller's transaction.
+
+Precedence on every turn, whatever the model said:
+1. an emergency (the rules in ``emergency.py`` or the model): 999 advice at once, and an
+   alert through the hub for a known resident;
+2. safeguarding: a person calls back;
+3. an answer to the question we asked (postcode, yes/no, consent, name, phone);
+4. what the message asks for (a person, daily calls, needs...).
+No question is asked more than twice: a second failure moves on (national services, an
+offer of a call back) rather than sending anyone round in circles.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telecare.alert import service as alerts
+from telecare.directory import postcode as postcodes
+from telecare.directory import search as directory
+from telecare.enquiry import service as enquiries
+from telecare.site.models import Home, Resident
+
+from . import emergency as emergency_rules
+from . import needs as reading
+from . import wording as say
+
+log = logging.getLogger("linkage.assistant")
+
+CHECKIN_SERVICE = "linkage-daily-checkin"
+MAX_NEEDS = 3
+PER_NEED = {"voice": 1}  # services per need by channel (default 2)
+MAX_SERVICES = {"voice": 2}  # services in all (default 4)
+EMERGENCY_PRIORITY = "P1"
+
+
+@dataclass
+class Turn:
+    intent: str | None
+    text: str
+    channel: str = "web"  # sms | voice | web | rest
+    phone: str | None = None  # the caller's number, from the channel
+    conversation_id: str = ""
+
+
+@dataclass
+class Reply:
+    messages: list[str] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+    hangup: bool = False
+
+    def say(self, text: str) -> None:
+        if text:
+            self.messages.append(text)
+
+
+def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
+    st = dict(state or {})
+    out = Reply(state=st)
+    intent = t.intent or "nlu_fallback"
+    text = (t.text or "").strip()
+    if text.startswith("/"):  # "/greet" from a channel starting a conversation
+        text = ""
+    if "enquiry" not in st:
+        _begin(s, t, st, text, now)
+    st["turns"] = st.get("turns", 0) + 1
+    facts = reading.read(text)
+    if facts.age:
+        st["age"] = facts.age
+    if facts.carer:
+        st["carer"] = True
+    if facts.on_behalf:
+        st["on_behalf"] = True
+    update: dict = {}
+
+    kind = emergency_rules.match(text)
+    if intent == "emergency" or kind:
+        _emergency(s, t, st, out, kind, text, now)
+    elif intent == "safeguarding":
+        _safeguarding(s, t, st, out, text, now)
+    elif not _answer(s, t, st, out, intent, text, facts, now):
+        _ask(s, t, st, out, intent, text, facts, now)
+
+    if st.get("on_behalf"):
+        update["on_behalf"] = True
+    enquiries.update(s, st["enquiry"], now=now, needs=st.get("needs", []), services=st.get("offered", []),
+                     outcome=st.get("outcome"), consent=st.get("consent"), district=st.get("district"), **update)
+    return out
+
+
+# -- the start of a conversation -----------------------------------------------------------------------
+def _begin(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
+    resident = _resident_by_phone(s, t.phone)
+    if resident is not None:
+        st["resident"] = resident.ext_id
+        st["name"] = resident.name
+        pc = postcodes.parse(resident.postcode or "")
+        if pc:
+            st["district"] = pc.district
+            st["postcode"] = pc.full
+    if t.phone:
+        st["phone"] = t.phone
+    e = enquiries.start(s, channel=t.channel, conversation_id=t.conversation_id, phone=t.phone,
+                        resident_id=resident.id if resident else None, now=now, first_message=text[:500] or None)
+    st["enquiry"] = e.id
+    st["outcome"] = "unresolved"
+
+
+def _resident_by_phone(s: Session, phone: str | None) -> Resident | None:
+    if not phone:
+        return None
+    return s.scalars(select(Resident).where(Resident.phone == phone)).first()
+
+
+def _resident(s: Session, st: dict) -> Resident | None:
+    ext = st.get("resident")
+    return s.scalars(select(Resident).where(Resident.ext_id == ext)).first() if ext else None
+
+
+def _raise(st: dict, outcome: str) -> None:
+    if enquiries.OUTCOME_RANK[outcome] > enquiries.OUTCOME_RANK[st.get("outcome") or "unresolved"]:
+        st["outcome"] = outcome
+
+
+def _add_needs(st: dict, *needs: str) -> None:
+    have = st.setdefault("needs", [])
+    for n in needs:
+        if n and n not in have:
+            have.append(n)
+
+
+# -- 1. emergencies --------------------------------------------------------------------------------------
+def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text: str, now: datetime) -> None:
+    _add_needs(st, "emergency")
+    _raise(st, "emergency")
+    st["awaiting"] = None
+    out.say(say.emergency(kind, t.channel))
+    resident = _resident(s, st)
+    home = s.scalars(select(Home).where(Home.resident_id == resident.id).order_by(Home.id)).first() if resident else None
+    said = f': "{text[:300]}"' if text else ""
+    if resident is not None and home is not None:
+        detail = f"{resident.name} told the helpline assistant by {t.channel}{said}"
+        alert, _opened = alerts.raise_alarm(s, home_id=home.id, resident_id=resident.id, device_id=None,
+                                            type="assistant_emergency", priority=EMERGENCY_PRIORITY, now=now,
+                                            detail=detail)
+        st["alert"] = alert.id
+        out.say(say.emergency_alerted(resident.name))
+        log.warning("assistant emergency from resident %s: alert %s", resident.ext_id, alert.id)
+    elif not st.get("emergency_callback"):
+        who = resident.name if resident else (st.get("name") or t.phone or "an unknown person")
+        enquiries.request_callback(s, enquiry_id=st["enquiry"], reason="emergency", urgent=True,
+                                   name=st.get("name"), phone=st.get("phone"),
+                                   resident_id=resident.id if resident else None,
+                                   detail=f"{who} described an emergency to the assistant by {t.channel}{said}",
+                                   now=now)
+        st["emergency_callback"] = True
+        if st.get("phone"):
+            out.say(say.emergency_flagged())
+        log.warning("assistant emergency from %s (no resident's home to alert): urgent callback", who)
+
+
+# -- 2. safeguarding and asking for a person --------------------------------------------------------------
+def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
+    _add_needs(st, "safeguarding")
+    _raise(st, "handoff")
+    has_phone = bool(st.get("phone"))
+    out.say(say.safeguarding(has_phone, t.channel))
+    _callback(s, t, st, out, "safeguarding", True, text, now)
+
+
+def _callback(s: Session, t: Turn, st: dict, out: Reply, reason: str, urgent: bool, text: str,
+              now: datetime) -> None:
+    """A person calls back: now, if we have a number; else we ask for one first."""
+    if st.get("phone"):
+        resident = _resident(s, st)
+        enquiries.request_callback(s, enquiry_id=st["enquiry"], reason=reason, urgent=urgent, name=st.get("name"),
+                                   phone=st["phone"], resident_id=resident.id if resident else None,
+                                   detail=text[:500] or None, now=now)
+        st["awaiting"] = None
+        st.pop("callback", None)
+    else:
+        st["callback"] = {"reason": reason, "urgent": urgent, "detail": text[:500]}
+        st["awaiting"] = "callback_phone"
+        st["asked"] = 0
+        out.say(say.ask_callback_phone(t.channel))
+
+
+# -- 3. answers to what we asked ----------------------------------------------------------------------------
+def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+    """True when this turn answered the question we were waiting on."""
+    awaiting = st.get("awaiting")
+    if not awaiting:
+        return False
+    if awaiting == "postcode":
+        return _answer_postcode(s, t, st, out, intent, text, facts, now)
+    if awaiting in ("intro", "consent", "handoff"):
+        if intent == "affirm":
+            _yes(s, t, st, out, awaiting, now)
+            return True
+        if intent == "deny":
+            _no(s, t, st, out, awaiting, now)
+            return True
+        return False  # something else: treat it as a new request
+    if awaiting == "name":
+        if intent == "deny":
+            return False
+        name = reading.read_name(text)
+        if name is None:
+            if st.get("asked", 0) >= 1:
+                name = "not given"
+            else:
+                st["asked"] = st.get("asked", 0) + 1
+                out.say(say.ask_name(st.get("on_behalf", False)))
+                return True
+        st["name"] = name if name != "not given" else st.get("name")
+        _continue_intro(s, t, st, out, now)
+        return True
+    if awaiting in ("phone", "callback_phone"):
+        phone = reading.find_phone(text)
+        if phone is None:
+            if intent == "deny" or st.get("asked", 0) >= 1:
+                st["awaiting"] = None
+                helpline = directory.council(s).helpline
+                out.say(say.no_callback(helpline))
+                return True
+            st["asked"] = st.get("asked", 0) + 1
+            out.say(say.phone_again())
+            return True
+        st["phone"] = phone
+        if awaiting == "phone":
+            _continue_intro(s, t, st, out, now)
+        else:
+            cb = st.get("callback") or {"reason": "person", "urgent": False, "detail": ""}
+            _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now)
+            out.say(say.callback_booked(directory.council(s).helpline))
+        return True
+    return False
+
+
+def _answer_postcode(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
+                     now: datetime) -> bool:
+    pc = postcodes.find_in(text)
+    if pc is not None:
+        _set_postcode(s, st, out, pc)
+        if intent.startswith("need_"):
+            _add_needs(st, intent.removeprefix("need_"), *facts.needs)
+        _signpost(s, t, st, out, now)
+        return True
+    if intent.startswith("need_") or intent in ("request_human", "checkin_signup", "out_of_scope"):
+        if intent.startswith("need_"):
+            _add_needs(st, intent.removeprefix("need_"), *facts.needs[:MAX_NEEDS])
+            st["asked"] = st.get("asked", 0) + 1
+            if st["asked"] >= 2:
+                st["national"] = True
+                _signpost(s, t, st, out, now)
+            else:
+                out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
+            return True
+        return False
+    if intent == "deny" or reading.says_skip(text) or st.get("asked", 0) >= 1:
+        st["national"] = True
+        out.say(say.no_postcode(directory.council(s).name))
+        _signpost(s, t, st, out, now)
+        return True
+    st["asked"] = st.get("asked", 0) + 1
+    out.say(say.ask_postcode_again(t.channel))
+    return True
+
+
+def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:
+    st["postcode"] = pc.full
+    council = directory.council(s)
+    if pc.district in council.districts:
+        st["district"] = pc.district
+        st.pop("national", None)
+    else:
+        st["district"] = pc.district
+        st["outside"] = True
+        out.say(say.outside_area(pc.full, council.name))
+
+
+def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime) -> None:
+    if awaiting == "intro":
+        svc = directory.get(s, st["intro"])
+        st["awaiting"] = "consent"
+        out.say(say.ask_consent(svc.name, st.get("on_behalf", False)))
+    elif awaiting == "consent":
+        st["consent"] = True
+        _continue_intro(s, t, st, out, now)
+    elif awaiting == "handoff":
+        _add_needs(st, "other")
+        _raise(st, "handoff")
+        _callback(s, t, st, out, st.get("handoff_reason", "cannot_help"), False, st.get("first", ""), now)
+        if st.get("awaiting") != "callback_phone":
+            out.say(say.handoff(True, directory.council(s).helpline, t.channel))
+
+
+def _no(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime) -> None:
+    st["awaiting"] = None
+    if awaiting == "intro":
+        out.say(say.intro_declined())
+    elif awaiting == "consent":
+        st["consent"] = False
+        svc = directory.get(s, st["intro"])
+        out.say(say.consent_refused(svc, t.channel))
+    elif awaiting == "handoff":
+        out.say(say.no_callback(directory.council(s).helpline))
+
+
+def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> None:
+    """After consent: ask what we still need (a name, a number), then record the introduction."""
+    if not st.get("name"):
+        st["awaiting"], st["asked"] = "name", 0
+        out.say(say.ask_name(st.get("on_behalf", False)))
+        return
+    if not st.get("phone"):
+        st["awaiting"], st["asked"] = "phone", 0
+        out.say(say.ask_phone(st.get("on_behalf", False)))
+        return
+    svc = directory.get(s, st["intro"])
+    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st["name"], phone=st["phone"], now=now)
+    _raise(st, "introduced")
+    st["awaiting"] = None
+    st.setdefault("introduced", []).append(svc.ext_id)
+    if svc.ext_id not in st.setdefault("offered", []):
+        st["offered"].append(svc.ext_id)
+    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE else say.introduced(svc.name, svc.intro_days))
+
+
+# -- 4. requests -----------------------------------------------------------------------------------------------
+def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> None:
+    st["awaiting"] = None
+    if text and not st.get("first"):
+        st["first"] = text[:300]
+    pc = postcodes.find_in(text) if text else None
+    if intent == "greet":
+        out.say(say.greeting(t.channel, st.get("name")))
+    elif intent in ("goodbye",):
+        out.say(say.goodbye(st.get("name") if st.get("resident") else None))
+        out.hangup = True
+    elif intent == "thank":
+        out.say(say.thanks())
+    elif intent == "bot_challenge":
+        out.say(say.bot())
+    elif intent == "request_human":
+        _add_needs(st, *facts.needs[:MAX_NEEDS])
+        _raise(st, "handoff")
+        _callback(s, t, st, out, "person", False, text, now)
+        if st.get("awaiting") != "callback_phone":
+            out.say(say.handoff(True, directory.council(s).helpline, t.channel))
+        else:
+            out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")
+    elif intent == "checkin_signup":
+        _add_needs(st, "loneliness_befriending")
+        if CHECKIN_SERVICE not in st.setdefault("offered", []):
+            st["offered"].append(CHECKIN_SERVICE)
+        st["intro"] = CHECKIN_SERVICE
+        st["awaiting"] = "consent"
+        out.say(say.checkin_offer(st.get("on_behalf", False)))
+    elif intent.startswith("need_") or (facts.needs and intent in ("nlu_fallback", "greet", "inform_postcode",
+                                                                   "affirm", "thank")):
+        main = intent.removeprefix("need_") if intent.startswith("need_") else None
+        before = list(st.get("needs", []))
+        _add_needs(st, *([main] if main else []), *facts.needs)
+        st["needs"] = [n for n in st["needs"]][: max(MAX_NEEDS, len(before))]
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+        if st.get("district") or st.get("national"):
+            _signpost(s, t, st, out, now, only=[n for n in st["needs"] if n not in before] or None)
+        else:
+            st["awaiting"], st["asked"] = "postcode", 0
+            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
+    elif intent == "inform_postcode" or pc is not None:
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+            if st.get("needs"):
+                _signpost(s, t, st, out, now)
+            else:
+                out.say("Thank you. " + say.what_help())
+        else:
+            out.say(say.ask_postcode_again(t.channel))
+            st["awaiting"], st["asked"] = "postcode", 1
+    elif intent == "affirm":
+        out.say(say.what_help())
+    elif intent == "deny":
+        out.say(say.goodbye(st.get("name") if st.get("resident") else None))
+        out.hangup = True
+    else:  # out_of_scope, nlu_fallback, anything we cannot place
+        _cannot_help(s, t, st, out, now)
+
+
+def _cannot_help(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> None:
+    st["misunderstood"] = st.get("misunderstood", 0) + 1
+    if st["misunderstood"] == 1:
+        out.say(say.cannot_help_first(t.channel))
+        return
+    _add_needs(st, "other")
+    st["awaiting"] = "handoff"
+    st["handoff_reason"] = "cannot_help"
+    out.say(say.cannot_help(t.channel))
+
+
+def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: list[str] | None = None) -> None:
+    st["awaiting"] = None
+    district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
+    per_need = PER_NEED.get(t.channel, 2)
+    limit = MAX_SERVICES.get(t.channel, 4)
+    needs = [n for n in (only or st.get("needs", [])) if n not in ("emergency", "safeguarding", "other")][:MAX_NEEDS]
+    shown: list = []
+    lines: list[str] = []
+    helpline = directory.council(s).helpline
+    for need in needs:
+        found = [svc for svc in directory.match(s, need, district=district, age=st.get("age"), carer=st.get("carer"),
+                                                limit=per_need + 2)
+                 if svc.ext_id not in [x.ext_id for x in shown]][:per_need]
+        found = found[: max(0, limit - len(shown))]
+        if not found:
+            lines.append(say.nothing_found(need, helpline))
+            continue
+        lines.append(f"For {say.label(need)}:" if len(needs) > 1 else "Here's who can help:")
+        for svc in found:
+            lines.append(say.service_line(svc, t.channel))
+        shown += found
+    if t.channel == "voice":
+        out.say(" ".join(lines))
+    else:
+        out.say("\n".join(lines))
+    for svc in shown:
+        if svc.ext_id not in st.setdefault("offered", []):
+            st["offered"].append(svc.ext_id)
+    if shown:
+        _raise(st, "signposted")
+    intro = next((svc for svc in shown if svc.introductions and svc.ext_id not in st.get("introduced", [])), None)
+    if intro is not None:
+        st["intro"] = intro.ext_id
+        st["awaiting"] = "intro"
+        out.say(say.offer_intro(intro.name, st.get("on_behalf", False)))
+    else:
+        out.say(say.anything_else())

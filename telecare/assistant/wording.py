@@ -1,0 +1,214 @@
+"""How the assistant says things on each channel: SMS short, voice shorter and plain, web with links.
+
+Plain language, short sentences, the person's own words where we can ("what matters to you?").
+"""
+from __future__ import annotations
+
+NEED_LABELS = {
+    "emergency": "an emergency",
+    "safeguarding": "keeping someone safe",
+    "money_benefits": "money and benefits",
+    "loneliness_befriending": "company and someone to talk to",
+    "falls_prevention": "avoiding falls",
+    "home_repairs_adaptations": "repairs and changes at home",
+    "telecare_alarms": "personal alarms",
+    "carers_support": "support for carers",
+    "transport": "getting out and about",
+    "housing": "housing",
+    "health_wellbeing": "health and wellbeing",
+    "memory_dementia": "memory and dementia",
+    "fire_home_safety": "fire and home safety",
+    "scams_crime": "scams and crime",
+    "digital_skills": "phones, computers and the internet",
+    "food_shopping": "food and shopping",
+    "social_care_assessment": "care and support at home",
+    "other": "other things",
+}
+
+EXAMPLES = "money, feeling lonely, getting out and about, repairs at home, or a daily phone call"
+
+
+def label(need: str) -> str:
+    return NEED_LABELS.get(need, need.replace("_", " "))
+
+
+def service_line(svc, channel: str) -> str:
+    """One service: name, what it does and how to reach it."""
+    how = []
+    if svc.phone:
+        how.append(f"call {svc.phone}")
+    if channel == "web" and svc.web:
+        how.append(svc.web)
+    elif not svc.phone and svc.web:
+        how.append(svc.web)
+    reach = (" " + " or ".join(how).capitalize() + ".") if how else ""
+    if channel == "voice":
+        return f"{svc.name}. {svc.description.rstrip('.')}.{reach}"
+    return f"{svc.name}: {svc.description.rstrip('.')}.{reach}"
+
+
+def you(on_behalf: bool, relative: str | None = None) -> tuple[str, str]:
+    """('your', 'you') or ('their', 'them') for someone asking for a relative."""
+    return ("their", "them") if on_behalf else ("your", "you")
+
+
+def greeting(channel: str, name: str | None) -> str:
+    hello = f"Hello {name.split()[0]}" if name else "Hello"
+    if channel == "voice":
+        return f"{hello}, this is Ashvale Linkage. In your own words, what would help you at the moment?"
+    return (f"{hello}, this is Ashvale Linkage. I can help you find support and local services. "
+            "What matters to you at the moment? Tell me in your own words what would help.")
+
+
+def ask_postcode(on_behalf: bool, channel: str) -> str:
+    your, _ = you(on_behalf)
+    if channel == "voice":
+        return f"Thank you. What's {your} postcode? Or say skip."
+    return f"Thank you. What's {your} postcode? Then I can find services near {'them' if on_behalf else 'you'}. " \
+           "If you'd rather not say, reply SKIP."
+
+
+def ask_postcode_again(channel: str) -> str:
+    if channel == "voice":
+        return "Sorry, I didn't catch a postcode. Please say it again, or say skip."
+    return "Sorry, I didn't recognise a postcode. It looks like AV1 2AB. Or reply SKIP."
+
+
+def outside_area(postcode: str, council: str) -> str:
+    return f"{postcode} is outside {council}, so here are services that help anywhere in the UK."
+
+
+def no_postcode(council: str) -> str:
+    return f"That's fine. Here are services for everyone in {council} and across the UK."
+
+
+def emergency(kind: str | None, channel: str) -> str:
+    if kind == "fire":
+        return "If there is a fire: get out, stay out and call 999 now."
+    if channel == "voice":
+        return "This sounds like an emergency. Please hang up and call 999 now."
+    return ("This sounds like an emergency. Please call 999 now. "
+            "If you have a pendant alarm, press it. If you're on the floor, keep warm and don't try to get up too fast.")
+
+
+def emergency_alerted(name: str | None) -> str:
+    who = f"{name.split()[0]}'s" if name else "your"
+    return f"I've also alerted {who} Linkage responders. Someone will call you."
+
+
+def emergency_flagged() -> str:
+    return "I've also told our team straight away."
+
+
+def safeguarding(has_phone: bool, channel: str) -> str:
+    first = "Thank you for telling me. This needs a person: someone from our team will call you back today"
+    if has_phone:
+        return first + ". If anyone is in danger right now, call 999."
+    return "Thank you for telling me. This needs a person from our team. If anyone is in danger right now, call 999."
+
+
+def ask_callback_phone(channel: str) -> str:
+    return "What phone number can they call you on?"
+
+
+def handoff(phone_known: bool, helpline: str, channel: str) -> str:
+    if channel == "voice":
+        return "Of course. Someone from our team will call you back, usually within one working day."
+    return ("Of course. Someone from our team will call you back, usually within one working day. "
+            f"If it's urgent, call {helpline}.")
+
+
+def callback_booked(helpline: str) -> str:
+    return f"Thank you. Someone will call you on that number. If it's urgent, call {helpline}."
+
+
+def cannot_help_first(channel: str) -> str:
+    if channel == "voice":
+        return "Sorry, I'm not sure I understood. In a few words, what would help? For example money, company, or help at home."
+    return f"Sorry, I'm not sure I understood. In a few words, what would help? For example: {EXAMPLES}."
+
+
+def cannot_help(channel: str) -> str:
+    return "I'm sorry, I can't help with that myself. Would you like someone from our team to call you back?"
+
+
+def no_callback(helpline: str) -> str:
+    return f"OK. You can ring us on {helpline}, Monday to Friday 9am to 5pm. Take care."
+
+
+def offer_intro(service_name: str, on_behalf: bool) -> str:
+    _, them = you(on_behalf)
+    return f"Would you like me to ask {service_name} to contact {'them' if on_behalf else 'you'}? Yes or no?"
+
+
+def ask_consent(service_name: str, on_behalf: bool) -> str:
+    if on_behalf:
+        return (f"To do that I'll share a name and phone number with {service_name}, only so they can get in touch. "
+                "Please check they're happy with that. Is that OK?")
+    return (f"To do that I'll share your name and phone number with {service_name}, only so they can contact you. "
+            "Is that OK?")
+
+
+def ask_name(on_behalf: bool) -> str:
+    return "What name should they ask for?"
+
+
+def ask_phone(on_behalf: bool) -> str:
+    return "What phone number should they call?"
+
+
+def phone_again() -> str:
+    return "Sorry, that doesn't look like a UK phone number. Please send it like 07700 900123."
+
+
+def introduced(service_name: str, days: int | None) -> str:
+    within = f" within {days} working days" if days else " soon"
+    return (f"Done. {service_name} will contact you{within}. I'll check in a week to see it worked. "
+            "Is there anything else that matters to you today?")
+
+
+def checkin_requested() -> str:
+    return ("Done. Someone from our team will ring you to agree a time for your daily call. "
+            "Is there anything else that matters to you today?")
+
+
+def consent_refused(svc, channel: str) -> str:
+    how = f" on {svc.phone}" if svc.phone else (f" at {svc.web}" if svc.web else "")
+    return (f"That's fine, I haven't shared anything. You can contact {svc.name} yourself{how} whenever suits you. "
+            "Is there anything else?")
+
+
+def intro_declined() -> str:
+    return "That's fine. Is there anything else I can help with?"
+
+
+def checkin_offer(on_behalf: bool) -> str:
+    who = "them" if on_behalf else "you"
+    return (f"We can ring {who} every day to check {'they are' if on_behalf else 'you are'} OK and have a chat. "
+            f"Our team will call first to agree a time. To set it up I'll pass a name and phone number to them. "
+            "Is that OK?")
+
+
+def nothing_found(need: str, helpline: str) -> str:
+    return f"I couldn't find a service for {label(need)} here. Our team can help: call {helpline}."
+
+
+def anything_else() -> str:
+    return "Is there anything else that matters to you today?"
+
+
+def goodbye(name: str | None) -> str:
+    who = f", {name.split()[0]}" if name else ""
+    return f"Thank you for getting in touch{who}. Take care. You can contact us again any time."
+
+
+def thanks() -> str:
+    return "You're welcome. Is there anything else I can help with?"
+
+
+def bot() -> str:
+    return "I'm the Ashvale Linkage automated assistant. You can ask to talk to a person at any time."
+
+
+def what_help() -> str:
+    return "What would help you at the moment?"

@@ -1,0 +1,257 @@
+"""The conversation's decisions (telecare/assistant/frontdoor.py), turn by turn, on SQLite and
+PostgreSQL, with the sample site and the sample directory, and a FakeClock."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from telecare.alert.models import Alert
+from telecare.assistant import frontdoor
+from telecare.assistant.frontdoor import Turn
+from telecare.directory.loader import load_directory
+from telecare.directory.models import Service
+from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
+from telecare.notification.models import Notification
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "data" / "directory" / "services.yml"
+BETTY = "+447700900001"
+STRANGER = "+447700900999"
+
+
+@pytest.fixture
+def db(site, clock):
+    with site() as s, s.begin():
+        load_directory(s, DIRECTORY.read_text(encoding="utf-8"), clock.now(), source=str(DIRECTORY))
+    return site
+
+
+class Chat:
+    """One conversation: keeps the state the Rasa slot would keep."""
+
+    def __init__(self, sessions, clock, channel="web", phone=None, cid="c1"):
+        self.sessions, self.clock, self.channel, self.phone, self.cid = sessions, clock, channel, phone, cid
+        self.state: dict | None = None
+        self.last: frontdoor.Reply | None = None
+
+    def __call__(self, intent: str, text: str = "") -> str:
+        with self.sessions() as s, s.begin():
+            self.last = frontdoor.turn(s, Turn(intent=intent, text=text, channel=self.channel, phone=self.phone,
+                                               conversation_id=self.cid), self.state, self.clock.now())
+        self.state = self.last.state
+        return "\n".join(self.last.messages)
+
+    def enquiry(self) -> Enquiry:
+        with self.sessions() as s:
+            return s.get(Enquiry, self.state["enquiry"])
+
+
+def _services(sessions, ids):
+    with sessions() as s:
+        return {x.ext_id: x for x in s.scalars(select(Service).where(Service.ext_id.in_(ids)))}
+
+
+def test_greeting_asks_what_matters(db, clock):
+    chat = Chat(db, clock)
+    said = chat("greet", "hello")
+    assert "What matters to you" in said
+    e = chat.enquiry()
+    assert e.channel == "web" and e.outcome == "unresolved" and e.needs == []
+
+
+def test_a_known_resident_is_greeted_by_name_and_not_asked_for_a_postcode(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    assert "Hello Betty" in chat("greet", "hi")
+    said = chat("need_money_benefits", "im struggling with my bills")
+    assert "postcode" not in said.lower()
+    assert chat.state["district"] == "AV1"
+    e = chat.enquiry()
+    assert e.outcome == "signposted" and e.needs == ["money_benefits"] and e.services
+    assert e.resident_id is not None and e.phone == BETTY
+
+
+def test_need_then_postcode_signposts_local_services_that_match(db, clock):
+    chat = Chat(db, clock)
+    said = chat("need_transport", "i cant get to my hospital appointments anymore")
+    assert "postcode" in said.lower()
+    said = chat("inform_postcode", "AV3 4RT")
+    e = chat.enquiry()
+    assert e.outcome == "signposted" and e.needs == ["transport"]
+    services = _services(db, e.services)
+    assert services and all("transport" in svc.needs for svc in services.values())
+    assert all(any(a in ("AV3", "council", "national") for a in svc.areas) for svc in services.values())
+    for svc in services.values():
+        assert svc.name in said
+
+
+def test_two_needs_in_one_message_are_both_recorded_and_answered(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "my husband died and im so lonely and i cant afford the heating bills")
+    said = chat("inform_postcode", "av1 2ab")
+    e = chat.enquiry()
+    assert set(e.needs) >= {"money_benefits", "loneliness_befriending"}
+    assert "For money and benefits:" in said and "For company and someone to talk to:" in said
+    needs = {n for svc in _services(db, e.services).values() for n in svc.needs}
+    assert {"money_benefits", "loneliness_befriending"} <= needs
+
+
+def test_a_postcode_outside_the_area_gets_national_services(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "help with pension credit")
+    said = chat("inform_postcode", "LS6 2AB")
+    assert "outside Ashvale" in said
+    services = _services(db, chat.enquiry().services)
+    assert services and all("national" in svc.areas or not svc.residents_only for svc in services.values())
+    assert not any(set(svc.areas) - {"council", "national"} for svc in services.values()), "no local services"
+
+
+def test_a_postcode_not_understood_is_asked_once_more_then_we_move_on(db, clock):
+    chat = Chat(db, clock)
+    chat("need_food_shopping", "i need help getting my shopping")
+    assert "didn't recognise a postcode" in chat("nlu_fallback", "near the church")
+    said = chat("nlu_fallback", "by the park")
+    assert "postcode" not in said.lower().split("here")[-1] or "Here" in said
+    assert chat.enquiry().outcome == "signposted"
+    assert chat.state.get("awaiting") in (None, "intro")
+
+
+def test_skip_gives_council_wide_and_national_services(db, clock):
+    chat = Chat(db, clock)
+    chat("need_scams_crime", "someone keeps ringing saying they are from my bank")
+    chat("deny", "id rather not say")
+    services = _services(db, chat.enquiry().services)
+    assert services and all(set(svc.areas) & {"council", "national"} for svc in services.values())
+
+
+def _offer_an_introduction(chat) -> str:
+    chat("need_loneliness_befriending", "im on my own all day and would like some company")
+    said = chat("inform_postcode", "AV1 2AB")
+    assert chat.state["awaiting"] == "intro", said
+    return chat.state["intro"]
+
+
+def test_an_introduction_with_consent_is_recorded_and_followed_up_a_week_later(db, clock):
+    chat = Chat(db, clock)
+    service = _offer_an_introduction(chat)
+    said = chat("affirm", "yes please")
+    assert "share your name and phone number" in said and chat.state["awaiting"] == "consent"
+    assert "name" in chat("affirm", "yes thats fine").lower()
+    assert "phone number" in chat("nlu_fallback", "Mary Jones").lower()
+    said = chat("nlu_fallback", "07700 900123")
+    assert "Done." in said
+    e = chat.enquiry()
+    assert e.outcome == "introduced" and e.consent is True
+    with db() as s:
+        intro = s.scalars(select(Introduction).where(Introduction.enquiry_id == e.id)).one()
+        assert intro.name == "Mary Jones" and intro.phone == "+447700900123"
+        assert intro.follow_up_due_at == clock.now() + timedelta(days=7)
+        assert s.get(Service, intro.service_id).ext_id == service
+
+
+def test_consent_refused_shares_nothing_and_repeats_how_to_reach_them(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    service = _offer_an_introduction(chat)
+    chat("affirm", "yes")
+    said = chat("deny", "no i dont want my details passed on")
+    assert "haven't shared anything" in said
+    e = chat.enquiry()
+    assert e.consent is False and e.outcome == "signposted"
+    with db() as s:
+        assert s.scalars(select(Introduction)).all() == []
+        assert s.scalars(select(Service).where(Service.ext_id == service)).one().name in said
+
+
+def test_an_emergency_from_a_known_resident_raises_a_p1_alert_that_escalates(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    said = chat("need_falls_prevention", "ive fallen in the kitchen and cant get up")  # the model was wrong
+    assert "999" in said and "alerted" in said
+    e = chat.enquiry()
+    assert e.outcome == "emergency" and "emergency" in e.needs
+    with db() as s:
+        alert = s.get(Alert, chat.state["alert"])
+        assert alert.priority == "P1" and alert.type == "assistant_emergency" and alert.state == "open"
+        assert s.scalars(select(Notification).where(Notification.alert_id == alert.id)).all(), \
+            "the escalation policy's first step is queued"
+
+
+def test_an_emergency_from_someone_unknown_gets_999_advice_and_an_urgent_callback(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    said = chat("emergency", "my husband has collapsed")
+    assert "999" in said
+    with db() as s:
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert cb.urgent and cb.reason == "emergency" and cb.phone == STRANGER
+
+
+def test_an_emergency_interrupts_a_question(db, clock):
+    chat = Chat(db, clock)
+    _offer_an_introduction(chat)
+    said = chat("affirm", "theres smoke coming from the kitchen the house is on fire")
+    assert "999" in said and chat.state["awaiting"] is None
+    assert chat.enquiry().outcome == "emergency"
+
+
+def test_safeguarding_goes_to_a_person(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    said = chat("safeguarding", "my son takes my pension and shouts at me")
+    assert "call you back today" in said and "999" in said
+    e = chat.enquiry()
+    assert e.outcome == "handoff" and "safeguarding" in e.needs
+    with db() as s:
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert cb.urgent and cb.reason == "safeguarding"
+
+
+def test_asking_for_a_person_on_the_web_asks_for_a_number_first(db, clock):
+    chat = Chat(db, clock)
+    said = chat("request_human", "can i speak to a real person")
+    assert "phone number" in said
+    said = chat("nlu_fallback", "01632 960123")
+    assert "Someone will call you" in said
+    with db() as s:
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert cb.phone == "+441632960123" and cb.reason == "person" and not cb.urgent
+    assert chat.enquiry().outcome == "handoff"
+
+
+def test_daily_checkin_calls_become_a_request_staff_confirm(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    said = chat("checkin_signup", "could someone ring me every morning to check im ok")
+    assert "every day" in said
+    assert "name" in chat("affirm", "yes please").lower()
+    said = chat("nlu_fallback", "its Edna Price")
+    assert "agree a time" in said
+    with db() as s:
+        req = s.scalars(select(CheckinRequest)).one()
+        assert req.name == "Edna Price" and req.phone == STRANGER and req.status == "pending"
+    assert chat.enquiry().outcome == "introduced"
+
+
+def test_cannot_help_asks_once_then_offers_a_person(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    assert "In a few words" in chat("out_of_scope", "whats the football score")
+    said = chat("out_of_scope", "who won the match")
+    assert "can't help with that myself" in said
+    chat("deny", "no")
+    assert chat.enquiry().outcome == "unresolved"
+    chat2 = Chat(db, clock, channel="sms", phone=STRANGER, cid="other")
+    chat2("nlu_fallback", "blah")
+    chat2("nlu_fallback", "blah blah")
+    chat2("affirm", "yes please")
+    assert chat2.enquiry().outcome == "handoff"
+
+
+def test_someone_asking_for_a_relative_is_recorded_as_on_behalf(db, clock):
+    chat = Chat(db, clock)
+    said = chat("need_memory_dementia", "my mum keeps forgetting things and getting confused")
+    assert "their postcode" in said
+    chat("inform_postcode", "AV2 1AA")
+    assert chat.enquiry().on_behalf is True
+
+
+def test_voice_replies_are_short_and_have_no_links(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=BETTY, cid=f"voice:{BETTY}:CA1")
+    said = chat("need_digital_skills", "i want to learn to video call my grandchildren")
+    assert "http" not in said and len(chat.enquiry().services) <= 2
