@@ -59,10 +59,17 @@ _LEXICON: dict[str, tuple[str, ...]] = {
 }
 _COMPILED = {need: re.compile(r"\b(?:" + "|".join(pats) + r")", re.I) for need, pats in _LEXICON.items()}
 
+_REL_WORDS = (r"(?:elderly\s+|old\s+|poor\s+)?(mum|mom|mother|mam|dad|father|husband|wife|partner|nan|nana|gran|"
+              r"granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|aunt|auntie|uncle|brother|sister|son|"
+              r"daughter|neighbour|neighbor|friend|parents?|in-laws?|mother-in-law|father-in-law)")
+# Someone asking for a relative: the relative is who the need is about ("for my mum", "my dad keeps
+# falling", "my nan's lonely"), not just mentioned ("since my wife died", "I miss my husband").
 _RELATIVE = re.compile(
-    r"\b(?:my|our)\s+(?:elderly\s+|old\s+|late\s+)?(mum|mom|mother|mam|dad|father|husband|wife|partner|nan|nana|gran|"
-    r"granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|aunt|auntie|uncle|brother|sister|son|"
-    r"daughter|neighbour|neighbor|friend|parents?|in-laws?|mother-in-law|father-in-law)\b", re.I)
+    r"\b(?:for|about|on behalf of|helping|help)\s+my\s+" + _REL_WORDS + r"\b"
+    r"|\bmy\s+" + _REL_WORDS + r"(?:'s|s)?\s+(?:is|isn'?t|has|hasn'?t|keeps|can'?t|cannot|could|needs|lives|won'?t|"
+    r"doesn'?t|does|gets|got|struggles|struggling|wants|would|was|seems|feels|forgets|forgot|fell|falls|"
+    r"had|used|never|only|really|just|lonely|living)\b"
+    r"|\bmy\s+" + _REL_WORDS + r"'s\b", re.I)
 _AGE = re.compile(r"\b(?:i'?m|i am|im|aged?|age is|he'?s|she'?s|they'?re)\s+(\d{2,3})\b(?!\s*(?:st|nd|rd|th|%|pounds|p\b))"
                   r"|\b(\d{2,3})\s*(?:years?|yrs?)\s*old\b|\b(\d{2,3})\s*y/?o\b", re.I)
 _CARER = re.compile(r"\b(?:i'?m|i am|im)\s+(?:a|the|his|her|their|an unpaid|a full[- ]time)\s+carer\b"
@@ -100,7 +107,7 @@ def read(text: str) -> Facts:
     rel = _RELATIVE.search(text)
     if rel:
         facts.on_behalf = True
-        facts.relative = rel.group(1).lower()
+        facts.relative = next(g for g in rel.groups() if g).lower()
     return facts
 
 
