@@ -15,6 +15,7 @@ from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotF
 from telecare.audit import service as audit
 from telecare.clock import from_epoch
 from telecare.durations import format_duration
+from telecare.enquiry.service import summary as enquiry_summary
 from telecare.events.models import DeadLetter
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
@@ -250,7 +251,8 @@ def create_app(hub) -> FastAPI:
             by_state = dict(s.execute(select(Alert.state, func.count()).group_by(Alert.state)).all())
             offline = s.scalar(select(func.count()).select_from(Device).where(Device.online.is_(False)))
             dead = s.scalar(select(func.count()).select_from(DeadLetter))
+            helpline = enquiry_summary(s)  # enquiries by channel, need and outcome; resolved at first contact
         return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
-                "devices_registered": len(hub.directory)}
+                "devices_registered": len(hub.directory), "enquiries": helpline}
 
     return app

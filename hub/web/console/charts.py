@@ -40,17 +40,47 @@ def bars(data: list[tuple[str, float]], *, title: str, unit: str = "", width: in
     return Markup("".join(out))
 
 
-def gauge(share: float | None, target: float, *, label: str, width: int = 300, height: int = 56) -> Markup:
-    """A horizontal bar for a share (0..1) with the target marked."""
+def hbars(data: list[tuple[str, float]], *, title: str, unit: str = "", width: int = 640, row: int = 26,
+          label_width: int = 250, color: str = "#1d4f91") -> Markup:
+    """A horizontal bar chart of (label, value), for long labels (need categories)."""
+    top = max([v for _, v in data] + [1])
+    pad = 8
+    height = pad * 2 + row * max(len(data), 1)
+    plot_w = width - label_width - pad - 40
+    key = f"h{id(data)}"
+    desc = "; ".join(f"{escape(str(k))}: {v:g}{unit}" for k, v in data) or "no data"
+    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="t-{key} d-{key}"'
+           f' xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">',
+           f'<title id="t-{key}">{escape(title)}</title><desc id="d-{key}">{desc}</desc>',
+           f'<line x1="{label_width}" y1="{pad}" x2="{label_width}" y2="{height - pad}" stroke="#333"/>']
+    if not data:
+        out.append(f'<text x="{label_width + 8}" y="{pad + row * 0.65:.1f}" font-size="13">None yet</text>')
+    for i, (label, value) in enumerate(data):
+        y = pad + i * row
+        w = plot_w * (value / top) if top else 0
+        out.append(f'<text x="{label_width - 6}" y="{y + row * 0.65:.1f}" text-anchor="end" font-size="13">'
+                   f'{escape(str(label))}</text>'
+                   f'<rect x="{label_width}" y="{y + row * 0.15:.1f}" width="{w:.1f}" height="{row * 0.7:.1f}" '
+                   f'fill="{color}"><title>{escape(str(label))}: {value:g}{unit}</title></rect>'
+                   f'<text x="{label_width + w + 6:.1f}" y="{y + row * 0.65:.1f}" font-size="13">'
+                   f'{value:g}{unit}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def gauge(share: float | None, target: float, *, label: str, width: int = 300, height: int = 56,
+          color: str | None = None, target_label: str = "target") -> Markup:
+    """A horizontal bar for a share (0..1) with the target marked. Green when the target is met,
+    red when not; ``color`` gives one neutral colour instead (a benchmark, not a standard)."""
     s = 0.0 if share is None else max(0.0, min(1.0, share))
     ok = share is not None and share >= target
-    fill = "#1f6f3a" if ok else "#a11d1d"
+    fill = color or ("#1f6f3a" if ok else "#a11d1d")
     text = "no data" if share is None else f"{share * 100:.1f}%"
     tx = 8 + (width - 16) * target
     return Markup(
         f'<svg class="gauge" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}: {text}, '
-        f'target {target * 100:g}%" xmlns="http://www.w3.org/2000/svg">'
+        f'{escape(target_label)} {target * 100:g}%" xmlns="http://www.w3.org/2000/svg">'
         f'<rect x="8" y="8" width="{width - 16}" height="24" fill="#e6e6e6" stroke="#333"/>'
         f'<rect x="8" y="8" width="{(width - 16) * s:.1f}" height="24" fill="{fill}"/>'
         f'<line x1="{tx:.1f}" y1="2" x2="{tx:.1f}" y2="38" stroke="#000" stroke-width="3"/>'
-        f'<text x="8" y="52" font-size="13">{escape(text)} (target {target * 100:g}%)</text></svg>')
+        f'<text x="8" y="52" font-size="13">{escape(text)} ({escape(target_label)} {target * 100:g}%)</text></svg>')

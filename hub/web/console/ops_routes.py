@@ -9,6 +9,7 @@ from telecare.audit.service import recent, record
 from telecare.auth.models import User
 from telecare.auth.tokens import ROLES
 from telecare.auth.users import UserError, create_user, end_all_sessions
+from telecare.enquiry import service as enquiry_service
 from telecare.events.models import DeadLetter
 from telecare.notification.models import Notification, Reply
 from telecare.reports.dashboard import checkin_figures
@@ -19,9 +20,10 @@ from telecare.site.models import Contact
 from . import charts
 from .actions import sandbox_reply
 from .security import Forbidden, admin_required, check_csrf, staff_required
-from .templating import render
+from .templating import CHANNEL_WORDS, NEED_WORDS, OUTCOME_WORDS, render
 
 router = APIRouter(include_in_schema=False)
+FIRST_CONTACT_BENCHMARK = 0.6  # the low end of the 60-70% the Leeds and Somerset contact centres resolve
 
 
 @router.get("/console/dashboard")
@@ -31,6 +33,7 @@ def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
     with hub.sessions() as s:
         d = dashboard_figures(s, hub.clock.now(), days=days)
         d_checkins = checkin_figures(s, hub.clock.now(), days=days)
+        d_enquiries = enquiry_service.summary(s, since=d.since)
     answered = [(label, n) for label, n in d.answer_histogram]
     figures = {
         "by_type": charts.bars([(t.replace("_", " "), n) for t, n in d.by_type], title="Alarms by type"),
@@ -42,9 +45,18 @@ def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
                                 color="#5a3d8a"),
         "gauges": [charts.gauge(st.share, st.target, label=f"Answered within {st.within_s} s")
                    for st in d.standards],
+        "enq_channel": charts.bars([(CHANNEL_WORDS.get(k, k), n) for k, n in d_enquiries["by_channel"].items()],
+                                   title="Enquiries by channel", color="#2d6a4f"),
+        "enq_need": charts.hbars([(NEED_WORDS.get(k, k), n) for k, n in d_enquiries["by_need"].items()],
+                                 title="Enquiries by need"),
+        "enq_outcome": charts.bars([(OUTCOME_WORDS.get(k, k), n) for k, n in d_enquiries["by_outcome"].items()],
+                                   title="Enquiries by outcome", color="#5a3d8a"),
+        "enq_resolved": charts.gauge(d_enquiries["resolved_first_contact_share"], FIRST_CONTACT_BENCHMARK,
+                                     label="Resolved at first contact", color="#1d4f91",
+                                     target_label="benchmark"),
     }
     return render(request, "console/dashboard.html", {"d": d, "charts": figures, "days": days,
-                                                       "d_checkins": d_checkins})
+                                                       "d_checkins": d_checkins, "d_enquiries": d_enquiries})
 
 
 # -- sandbox phone ------------------------------------------------------------------------------------------------

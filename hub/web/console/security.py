@@ -22,6 +22,8 @@ from telecare.auth.tokens import CAN_CONFIGURE
 from telecare.auth.users import DEFAULT_IDLE, DEFAULT_MAX_AGE, csrf_matches, resume_session
 from telecare.durations import parse_duration
 
+from .counts import callbacks_waiting
+
 COOKIE = "linkage_session"
 LOGIN_COOKIE = "linkage_login"
 STAFF = CAN_CONFIGURE  # admin, staff: the control room
@@ -88,6 +90,8 @@ def current_user(request: Request) -> ConsoleUser | None:
             if login is not None:
                 u, ws = login.user, login.session
                 user = ConsoleUser(u.id, u.username, u.display_name, u.role, u.contact_id, ws.csrf_token, ws.id)
+                if user.is_staff:  # for the navigation and the board, in this transaction (see counts.py)
+                    request.state.callbacks_waiting = callbacks_waiting(s)
     request.state.console_user = user
     return user
 

@@ -230,26 +230,4 @@ async def site_import(request: Request, user=Depends(staff_required)):
     return render(request, "console/site.html", {"problems": [], "text": "", "report": report})
 
 
-# -- pages that wait for other parts of the service ------------------------------------------------------------
-PLACEHOLDERS = {
-    "directory": ("Directory of services", "The directory of local services",
-                  "The directory of services (used by the assistant to signpost) arrives with the assistant "
-                  "(issue 5). It will be listed and searchable here by need and postcode."),
-    "enquiries": ("Enquiries and callbacks", "Enquiries from the assistant and callback requests",
-                  "Enquiries from the helpline assistant (text, calls, web chat), their needs and outcomes, and "
-                  "callback requests waiting for a person appear here once the assistant (issue 5) exists."),
-}
-
-
-def _placeholder(name: str):
-    def page(request: Request, user=Depends(staff_required)):
-        title, heading, text = PLACEHOLDERS[name]
-        return render(request, "console/placeholder.html", {"title": title, "heading": heading, "text": text})
-    return page
-
-
-for _name in PLACEHOLDERS:
-    router.add_api_route(f"/console/{_name}", _placeholder(_name), methods=["GET"])
-
-
 __all__ = ["router", "datetime"]

@@ -28,8 +28,7 @@ class NavItem:
     group: str = "Alerts"
 
 
-# The console's pages, grouped. New features add a line here (check-ins and enquiries already
-# have pages that say what they are waiting for).
+# The console's pages, grouped (base.html shows the groups in this order). New features add a line here.
 NAV = [
     NavItem("Board", "/console", group="Alerts"),
     NavItem("Dashboard", "/console/dashboard", group="Alerts"),
@@ -40,8 +39,11 @@ NAV = [
     NavItem("Contacts", "/console/contacts", group="People"),
     NavItem("Teams & rotas", "/console/teams", group="People"),
     NavItem("Check-ins", "/console/checkins", group="People"),
-    NavItem("Directory", "/console/directory", group="People"),
-    NavItem("Enquiries", "/console/enquiries", group="People"),
+    NavItem("Enquiries", "/console/enquiries", group="Helpline"),
+    NavItem("Callbacks", "/console/callbacks", group="Helpline"),
+    NavItem("Check-in requests", "/console/checkin-requests", group="Helpline"),
+    NavItem("Follow-ups", "/console/followups", group="Helpline"),
+    NavItem("Directory", "/console/directory", group="Helpline"),
     NavItem("Policies", "/console/policies", group="Escalation"),
     NavItem("Dry run", "/console/dryrun", group="Escalation"),
     NavItem("Coverage", "/console/coverage", group="Escalation"),
@@ -88,7 +90,35 @@ def words(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
-TEMPLATES.env.filters.update(local=local, iso=iso, offset=offset, words=words, urlquote=lambda v: quote(str(v), safe=""))
+# The need categories (DESIGN.md) in staff's plain words.
+NEED_WORDS = {
+    "emergency": "Emergency", "safeguarding": "Safeguarding (someone at risk)", "money_benefits": "Money and benefits",
+    "loneliness_befriending": "Loneliness and befriending", "falls_prevention": "Falls prevention",
+    "home_repairs_adaptations": "Home repairs and adaptations", "telecare_alarms": "Telecare and alarms",
+    "carers_support": "Support for carers", "transport": "Transport", "housing": "Housing",
+    "health_wellbeing": "Health and wellbeing", "memory_dementia": "Memory and dementia",
+    "fire_home_safety": "Fire and home safety", "scams_crime": "Scams and crime", "digital_skills": "Digital skills",
+    "food_shopping": "Food and shopping", "social_care_assessment": "Social care assessment", "other": "Other",
+}
+CHANNEL_WORDS = {"sms": "Text (SMS)", "voice": "Phone call", "web": "Web chat", "rest": "API"}
+OUTCOME_WORDS = {"unresolved": "Unresolved", "signposted": "Signposted", "introduced": "Introduced",
+                 "handoff": "Handed to a person", "emergency": "Emergency"}
+REASON_WORDS = {"safeguarding": "Safeguarding", "emergency": "Emergency", "person": "Asked for a person",
+                "cannot_help": "Assistant could not help", "followup": "Introduction did not work"}
+
+
+def _lookup(table: dict):
+    return lambda value: table.get(value, words(value)) if value else "—"
+
+
+def groups() -> list[str]:
+    return list(dict.fromkeys(n.group for n in NAV))
+
+
+TEMPLATES.env.filters.update(local=local, iso=iso, offset=offset, words=words,
+                             urlquote=lambda v: quote(str(v), safe=""), need=_lookup(NEED_WORDS),
+                             channel=_lookup(CHANNEL_WORDS), outcome=_lookup(OUTCOME_WORDS),
+                             reason=_lookup(REASON_WORDS))
 TEMPLATES.env.globals.update(ago=ago)
 
 
@@ -105,9 +135,11 @@ SECURITY_HEADERS = {
 def render(request: Request, name: str, context: dict | None = None, status: int = 200, headers: dict | None = None):
     user = current_user(request)
     hub = request.app.state.hub
+    waiting, urgent = getattr(request.state, "callbacks_waiting", None) or (0, 0)  # read by current_user
     ctx = {"user": user, "csrf": user.csrf if user else "", "now": hub.clock.now(),
-           "nav": [n for n in NAV if user and user.role in n.roles], "path": request.url.path,
-           "sandbox": getattr(hub.notifier, "name", "") == "sandbox"}
+           "nav": [n for n in NAV if user and user.role in n.roles], "nav_groups": groups(), "path": request.url.path,
+           "sandbox": getattr(hub.notifier, "name", "") == "sandbox",
+           "callbacks_open": waiting, "callbacks_urgent": urgent}
     ctx.update(context or {})
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status,
                                       headers={**SECURITY_HEADERS, **(headers or {})})
