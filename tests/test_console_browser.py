@@ -193,6 +193,7 @@ def test_responder_flow_on_a_phone(phone, hub):
     log_in(phone, "priya")
     assert phone.url.endswith("/m")
     phone.get_by_role("link", name="Betty Smith").click()
+    phone.locator("#access-hidden").wait_for()  # the alert's page has loaded (is_visible does not wait)
     assert phone.locator("#access-hidden").is_visible()
     assert "Key safe" not in phone.content()
     maps = phone.get_by_role("link", name="Open in maps")
