@@ -7,8 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
+# Rasa 3.6 needs Python 3.10 and lives in its own venv (DESIGN.md: two environments)
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || echo $$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python)
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench venv assistant-env model clean
 
 venv: $(STAMP)
 
@@ -19,6 +23,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+assistant-env: $(RASA_STAMP)
+
+# about 3 minutes and 2.7 GB the first time; kept until assistant/requirements.txt changes
+$(RASA_STAMP): assistant/requirements.txt
+	@test -x "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa 3.6 (pyenv install 3.10.13, or set PYTHON310)" >&2; exit 1; }
+	test -x $(RASA_VENV)/bin/python || "$(PYTHON310)" -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet -r assistant/requirements.txt
+	touch $(RASA_STAMP)
+
+# trains only when config.yml, assistant/domain or data/{nlu,rules,stories} changed (models/linkage-<fingerprint>)
+model: $(STAMP) $(RASA_STAMP)
+	$(BIN)/linkage assistant --train-only
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
@@ -28,14 +46,14 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	else echo "chromium is missing and this is not root: sudo apt-get install chromium" >&2; fi
 
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP) model
 	$(BIN)/python -m hub.demo
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) model
 	$(BIN)/python -m pytest -q -ra
 
-bench: $(STAMP)
+bench: $(STAMP) model
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules
+	rm -rf $(VENV) $(RASA_VENV) var .pytest_cache node_modules models .rasa

@@ -1,0 +1,92 @@
+"""EmergencyRules: the emergency patterns as an NLU component, after DIET and before the FallbackClassifier.
+
+When ``telecare.assistant.emergency.match`` finds an emergency in the text, the message's
+intent becomes ``emergency`` with confidence 1.0, whatever the model said: a confident
+misclassification cannot hide an emergency (docs/assistant.md). ``emergency`` goes first
+in the intent ranking, and the model's own guesses stay below it with confidence 0, so
+the FallbackClassifier's ambiguity check (top two closer than its threshold) cannot turn
+the emergency into ``nlu_fallback``. What matched is in the message's ``emergency_rule``
+(part of the parse result): ``{"kind": "fall", "model_intent": {...}}``.
+
+Rasa runs from the repository root (``rasa`` puts the working directory on sys.path), so
+the pure-Python ``telecare.assistant.emergency`` imports here without the rest of telecare.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from telecare.assistant import emergency
+
+logger = logging.getLogger(__name__)
+
+EMERGENCY_RULE_KEY = "emergency_rule"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class EmergencyRules(GraphComponent, IntentClassifier):
+    """Sets the intent to the configured emergency intent when an emergency rule matches."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "intent": "emergency",  # the intent an emergency becomes
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.component_config = config
+        self.intent = config.get("intent", "emergency")
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EmergencyRules":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to learn: the rules are code."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or not isinstance(text, str):
+                continue
+            kind = emergency.match(text)
+            if kind is None:
+                continue
+            self._override(message, kind)
+        return messages
+
+    def _override(self, message: Message, kind: str) -> None:
+        model_intent: Optional[Dict[Text, Any]] = message.get(INTENT)
+        ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or [])
+                   if r.get(INTENT_NAME_KEY) != self.intent]
+        for entry in ranking:  # below the rule's certainty: no ambiguity for the FallbackClassifier
+            entry[PREDICTED_CONFIDENCE_KEY] = 0.0
+        top = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, dict(top), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(top)] + ranking, add_to_output=True)
+        message.set(EMERGENCY_RULE_KEY, {"kind": kind, "model_intent": model_intent}, add_to_output=True)
+        if not model_intent or model_intent.get(INTENT_NAME_KEY) != self.intent:
+            logger.info("emergency rule %r overrode the model's intent %r", kind,
+                        (model_intent or {}).get(INTENT_NAME_KEY))
