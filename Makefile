@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 # Rasa 3.6 needs Python 3.10 and lives in its own venv (DESIGN.md: two environments)
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || echo $$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python)
+# (the first Python 3.10 that runs: pyenv's 3.10.x, else python3.10 on the PATH; a pyenv shim may not run)
+PYTHON310 ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin/python python3.10; do \
+	if "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then echo "$$p"; break; fi; done)
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 
@@ -27,7 +29,7 @@ assistant-env: $(RASA_STAMP)
 
 # about 3 minutes and 2.7 GB the first time; kept until assistant/requirements.txt changes
 $(RASA_STAMP): assistant/requirements.txt
-	@test -x "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa 3.6 (pyenv install 3.10.13, or set PYTHON310)" >&2; exit 1; }
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed for Rasa 3.6 (pyenv install 3.10.13, or set PYTHON310)" >&2; exit 1; }
 	test -x $(RASA_VENV)/bin/python || "$(PYTHON310)" -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(RASA_VENV)/bin/python -m pip install --quiet -r assistant/requirements.txt
