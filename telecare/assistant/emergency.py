@@ -60,6 +60,7 @@ _SPELLING: tuple[tuple[str, str], ...] = (
     (r"\b(?:responding|respondin|respnding|responsive)\b", "responding"),
     (r"\b(?:help+|hlep|hepl|halp|hellp)\b", "help"),
     (r"\b(?:getup|get upp|gt up)\b", "get up"),
+    (r"\b(?:smoe|smoek|smkoe|smoak)\b", "smoke"),
     (r"\b(?:unable to|not able to|no way to|not being able to)\b", "cant"),
 )
 _SPELLING_RE = tuple((re.compile(p), r) for p, r in _SPELLING)
@@ -97,7 +98,8 @@ _PAST = re.compile(
     r"thursday|friday|saturday|sunday|weekend)|yesterday|ago|used to|in the past|previously|before christmas|"
     r"earlier this (?:year|month)|this year|back in|in (?:19|20)\d\d|in (?:january|february|march|april|may|june|"
     r"july|august|september|october|november|december)|since (?:my|his|her|their|the|i|he|she|mum|dad)|"
-    r"after (?:my|his|her|their) (?:fall|stroke|heart attack|operation|op)|recovering|recovered|"
+    r"after (?:my|his|her|their|the|some|that) (?:fall|falls|stroke|heart attack|operation|op|chest pains?)|recovering|"
+    r"recovered|turned out|doctors? (?:said|says|told|checked)|(?:was|been|got|get) checked|checked out|diagnosed|"
     r"(?:a few|several|two|three|four|five|many|lots of|loads of|a couple of|a number of|a lot of|multiple) "
     r"(?:times|falls)|twice|more than once|keeps? (?:on )?(?:falling|fainting|collapsing|tripping|having|getting|"
     r"passing out|blacking out|going|losing)|kept|again and again|all the time|often|sometimes|regularly|"
@@ -109,7 +111,11 @@ _IFFY = re.compile(
     r"\b(?:if|what if|in case|incase|whether|in the event|unless|"
     r"(?:worried|worry|worries|worrying|scared|afraid|frightened|terrified|fear|fears|nervous|anxious) "
     r"(?:that|of|about)|risk of|at risk|prevent|prevention|avoid|so (?:i|he|she|they) (?:dont|doesnt|wont)|"
-    r"when(?:ever)? (?:i|he|she|they|you|someone|people) (?:fall|falls|fell|have a fall|has a fall))\b")
+    r"when(?:ever)? (?:i|he|she|they|you|someone|people) (?:fall|falls|fell|have a fall|has a fall)|"
+    r"(?:worried|worry|worries|worrying|scared|afraid|frightened|terrified|fear|fears|nervous|anxious|dread|dreading|"
+    r"hate)(?: that| of| about)?(?: \w+)?(?: ll| ill| will| might| may| could| would| wont| going to| gonna| to| being)|"
+    r"suppose|supposing|imagine|hypothetically|dread|dreading|(?:could|might|would) be (?:lying|laying|stuck|left))\b")
+_MAYBE = re.compile(r"\b(?:could|might|would|may) (?:be|end up)\s*$")
 _SENTENCE_END = re.compile(r"[.!?;]")
 
 _THINGS = (r"alarm|pendant|button|phone|mobile|computer|tablet|laptop|ipad|app|unit|device|website|tv|telly|car|"
@@ -130,6 +136,11 @@ def _after(words: str) -> re.Pattern[str]:
 
 _NOT_A_PERSON = _after(_THINGS)
 _NOT_AN_EMERGENCY_PART = _after(_BODY)
+# bleeding from these is rarely an emergency ("my gums are bleeding"); a head, a leg or an arm may be
+_MINOR_BLEED = _after(r"gums|gum|nose|piles|haemorrhoids|bum|bottom|period|lip|lips|finger|fingers|toe|toes|spot|"
+                      r"ulcer|cuticles?|knuckles?|scab|wart")
+_ALMOST = re.compile(r"\b(?:nearly|almost|practically|virtually|could have|couldve|thought i would have|"
+                     r"like i|as if i|pretend to|pretended to)\s*$")
 _GAS_FIRE = re.compile(r"\b(?:gas|electric|coal|open|log|wood|real|living flame|bonfire|camp)\s*$")
 _SMOKER = re.compile(r"\b(?:i|you|we|they|he|she|dont|doesnt|to|can|still|never|not|who|people|used to|"
                      r"mum|dad|husband|wife|to stop|cigarettes?|smoking)\s*$")
@@ -161,7 +172,8 @@ _FALLEN_NOT = r"(?! (?:behind|out|through|apart|asleep|for|in love|ill|silent|sh
 _RULES: tuple[_Rule, ...] = (
     # -- fire, smoke, gas -----------------------------------------------------------------
     _Rule("fire", r"\b(?:on fire|alight|in flames|ablaze|caught (?:on )?fire|catching fire|set (?:on )?fire|"
-                  r"set fire to|burning down|gone up in flames)\b", not_after=(_NOT_AN_EMERGENCY_PART,)),
+                  r"set fire to|burning down|gone up in flames)\b(?! (?:today|tonight|this week|haha|lol|at (?:the )?"
+                  r"(?:bingo|quiz|darts|cards)))", not_after=(_NOT_AN_EMERGENCY_PART,)),
     _Rule("fire", r"\b(?:theres|there s|theres been|there has been) (?:a )?(?:big |small |little )?fire\b"
                   r"(?! (?:alarm|safety|service|brigade|door|extinguisher|blanket|risk|station|check|officer|escape|"
                   r"plan|guard|place|drill|exit))"),
@@ -194,7 +206,7 @@ _RULES: tuple[_Rule, ...] = (
                   r"(?:(?:still|stuck|lying|laying|laid|sat|sitting|just|now|down|flat out|face down|out|collapsed|"
                   r"sprawled|curled up|here|there|again|lying down|helpless) )*(?:on|onto|across|in a heap on) "
                   r"(?:the|my|his|her|their|our) (?:(?!first|second|third|fourth|fifth|sixth|top|upper|lower|ground|"
-                  r"\d)\w+ ){0,2}?" + _FLOOR + r"\b(?! (?:floor|level|flat|needs?|was|is slippery|is uneven|tiles|fitting|fitted|cleaning|covering|"
+                  r"\d)\w+ ){0,2}?" + _FLOOR + r"\b(?! (?:floor|level|flat|above|below|beneath|under|upstairs|downstairs|needs?|was|is slippery|is uneven|tiles|fitting|fitted|cleaning|covering|"
                   r"mat|rug|a lot|doing|to do|exercis\w*|playing|with (?:the|his|her|my) (?:grand)?(?:kids|children|dog|cat)))"),
     _Rule("fall", r"\b(?:ive|has|have|hes|shes|theyve|just|s|weve|youve|(?:" + _RELATIVE + r")s) (?:just |only just |now |gone and )?(?:fallen|"
                   r"had a fall|had a nasty fall|had a bad fall|had a tumble|fell|taken a fall|taken a tumble)\b"
@@ -220,7 +232,9 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("unconscious", r"\b(?:wont|cant|couldnt) (?:wake|rouse|come round|come to)\b(?! up in the|up early)",
           not_after=(_NOT_A_PERSON,)),
     _Rule("unconscious", r"\b(?:collapsed|passed out|fainted|blacked out|keeled over|slumped|gone floppy)\b"
-                         r"(?! (?:roof|ceiling|lung|lungs|in the past|veins?))", not_after=(_NOT_A_PERSON,)),
+                         r"(?! (?:roof|ceiling|lung|lungs|in the past|veins?|(?:in|into|on|onto) (?:the |my |a )?"
+                         r"(?:bed|sofa|settee|armchair|chair)|exhausted|with (?:laughter|tiredness)))",
+          not_after=(_NOT_A_PERSON, _ALMOST)),
     _Rule("unconscious", r"\b(?:i think|think|maybe|might be|looks like|seems|found) " + _WHO
                          + r"(?: is| s)? (?:might be |may be |is |s )?dead\b"),
     # -- breathing ----------------------------------------------------------------------
@@ -238,6 +252,7 @@ _RULES: tuple[_Rule, ...] = (
                         r"agony)\b"),
     _Rule("chest_pain", r"\b(?:pain|pressure|tightness|crushing|squeezing|ache|aching|agony|hurts|hurting) "
                         r"(?:\w+ ){0,2}?(?:in|across) (?:my|his|her|their|the) chest\b"),
+    _Rule("chest_pain", r"\b(?:clutching|holding|gripping|grabbing) (?:at )?(?:his|her|my|their) chest\b"),
     _Rule("chest_pain", r"\b(?:having|have|is having|s having|im having|think (?:\w+ ){0,3}?(?:is|s|im|having|had|"
                         r"has had)|just had|might be having|may be having|might have had|could be) (?:a |an )?"
                         r"(?:heart attack|cardiac arrest)\b"),
@@ -252,7 +267,7 @@ _RULES: tuple[_Rule, ...] = (
                       r"gushing|pumping|spurting))\b"),
     _Rule("bleeding", r"\b(?:im|hes|shes|is|are|theyre|s) (?:really |badly |still )?bleeding\b(?! (?:money|me|us|them|"
                       r"him|her|my|the|dry|out money))",
-          not_after=(_NOT_AN_EMERGENCY_PART,)),
+          not_after=(_MINOR_BLEED,)),
     _Rule("fire", r"\bflames (?:are )?(?:coming|everywhere|in|from|out|pouring|shooting|all over)\b"),
     # -- stroke -------------------------------------------------------------------------
     _Rule("stroke", r"\b(?:having|is having|s having|im having|think (?:\w+ ){0,3}?(?:is|s|im|having|had|has had)|"
@@ -263,6 +278,10 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("stroke", r"\b(?:slurring|slurred|slurry) (?:his |her |my |their )?(?:words|speech)\b|\bspeech (?:is |has )?"
                     r"(?:gone )?(?:slurred|slurring|all wrong|garbled)\b|\bwords are (?:all )?(?:slurred|jumbled)\b"),
     _Rule("stroke", r"\bcant (?:lift|raise|move) (?:his|her|my|their|one) (?:\w+ )?(?:arm|leg|side)\b"),
+    _Rule("stroke", r"\b(?:cant|struggling to|trying to) (?:speak|talk|get (?:his|her|my|their) words out)(?: properly| "
+                    r"clearly| right| at all|(?= and| ,))\b[^.!?;]{0,40}\b(?:arm|leg|face|side|hand)\b"
+                    r"|\b(?:arm|leg|face|side|hand) (?:is |has |s )?(?:gone )?(?:weak|numb|dead|floppy|drooping)\b"
+                    r"[^.!?;]{0,40}\b(?:cant|struggling to) (?:speak|talk)\b"),
     # -- danger, an ambulance, help now ---------------------------------------------------
     _Rule("danger", r"\b(?:someone|somebody|someones|somebodys|a man|a woman|people|a stranger|an intruder|men|they|hes|"
                     r"shes|theyre|mans|womans) (?:is |are |s )?(?:trying to |tried to )?(?:break in|breaking in|break into|breaking into|"
@@ -270,7 +289,11 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("danger", r"\b(?:theres|there are|theres been|got) (?:a |an |some )?(?:man|woman|stranger|intruder|someone|"
                     r"somebody|people|men|burglar|burglars) (?:in|inside|downstairs in|upstairs in|at|trying) (?:my|the|"
                     r"our|to get)\b"),
-    _Rule("danger", r"\b(?:someone|somebody|a man|a woman|people|a stranger|men|some men|they|a gang|kids)\b[^.!?;]{0,50}"
+    _Rule("danger", r"\b(?:i think|i can hear|i heard|theres|there is|i know) (?:someone|somebody|a man|people|men|"
+                    r"a stranger|an intruder) (?:is |s |are )?(?:in|inside|downstairs|upstairs|moving about|walking about|"
+                    r"creeping about) ?(?:in |inside )?(?:the|my|our)? ?(?:house|home|flat|bungalow|bedroom|kitchen|hall|"
+                    r"downstairs|upstairs|loft)?\b"),
+    _Rule("danger", r"\b(?:someone|somebody|someones|somebodys|a man|a woman|people|a stranger|men|some men|they|a gang|kids)\b[^.!?;]{0,50}"
                     r"\b(?:trying to|tried to|keep trying to) (?:get in|break in|get into|force (?:the|my) (?:door|window)|"
                     r"kick (?:the|my) door)\b"),
     _Rule("danger", r"\bintruders?\b|\bburglars? (?:in|inside|downstairs|upstairs)\b"),
@@ -292,6 +315,8 @@ _RULES: tuple[_Rule, ...] = (
                     r"|asap|urgently|someone please)\b(?! (?:at|in|for|getting|and then|with|to|get|find|fill|sort|understand|apply|claim|learn|"
                     r"use|set|do|make|cook|clean|shop|go|pay|about|out|look|choose|on))", timeless=True),
     _Rule("danger", r"\bsos\b|\bmayday\b", timeless=True),
+    _Rule("danger", r"^(?:(?:help|please|me|us|somebody|someone|anybody|anyone|quick|quickly|now)\b[ .!?,]*){2,}$",
+          timeless=True, iffy=False),
     _Rule("danger", r"^(?:help ?|please ?)*(?:heart attack|stroke|fire|fallen|ive fallen|collapsed|bleeding|"
                     r"cant breathe|not breathing|ambulance)(?: ?help| ?please| ?quick)*[.! ]*$", timeless=True,
           iffy=False),
@@ -303,6 +328,8 @@ def _cancelled(rule: _Rule, norm: str, start: int) -> bool:
     for pattern in rule.not_after:
         if pattern.search(before[-40:]):
             return True
+    if rule.iffy and _MAYBE.search(before):
+        return True
     if rule.iffy:
         sentence_start = max((m.end() for m in _SENTENCE_END.finditer(norm, 0, start)), default=0)
         if _IFFY.search(norm[max(sentence_start, start - 80):start]):

@@ -48,6 +48,7 @@ OBVIOUS = {
     "he won't wake up": "unconscious",
     "she's bleeding a lot": "bleeding",
     "it won't stop bleeding": "bleeding",
+    "his head is bleeding": "bleeding",
     "I think he's having a stroke": "stroke",
     "her face has dropped and her speech is slurred": "stroke",
     "someone is breaking in": "danger",
@@ -86,6 +87,10 @@ def test_the_rules_alone_catch_nearly_all_of_the_emergency_set():
     "I'd like a pendant alarm in case I fall", "I fell behind with my rent", "my phone isn't responding",
     "i can't get up the stairs any more", "my mum's flat is on the fourth floor", "help",
     "i had a stroke three years ago", "i'm worried my dad might fall and not be able to get up",
+    "my gums are bleeding", "dad lives on the floor above me", "I nearly fainted at the price",
+    "i worry i'll fall and be stuck on the floor for hours", "she could be lying on the floor and nobody would know",
+    "my feet are on fire at night", "i smoke in bed", "the bathroom ceiling collapsed after a leak",
+    "i can't speak to my doctor and my arm hurts", "my mum is bleeding money to scammers",
 ])
 def test_ordinary_messages_do_not_match(text):
     assert emergency.match(text) is None, emergency.explain(text)
