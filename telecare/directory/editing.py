@@ -22,7 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .export import directory_data, dump, service_yaml
-from .loader import DirectoryError, LoadReport, Problem, _check, _line_for, load_directory, parse_directory
+from telecare.yamlcheck import Problem, line_for
+
+from .loader import DirectoryError, LoadReport, _check, load_directory, parse_directory
 from .models import Service
 
 
@@ -45,12 +47,12 @@ def apply_service_snippet(session: Session, text: str, now: datetime, *, ext_id:
     parsed, lines = parse_directory(text, source)
     if parsed.council is not None:
         _refuse("this form edits services only; change the council in the whole directory file",
-                _line_for(lines, ("council",)), source)
+                line_for(lines, ("council",)), source)
     ids = [svc.id for svc in parsed.services]
     if not ids:
-        _refuse("nothing to save: write a service under 'services:'", _line_for(lines, ("services",)) or 1, source)
+        _refuse("nothing to save: write a service under 'services:'", line_for(lines, ("services",)) or 1, source)
     if ext_id is not None and ids != [ext_id]:
-        where = _line_for(lines, ("services", 0, "id")) if len(ids) == 1 else _line_for(lines, ("services",))
+        where = line_for(lines, ("services", 0, "id")) if len(ids) == 1 else line_for(lines, ("services",))
         _refuse(f"this form edits service '{ext_id}' only (its id cannot change: enquiries refer to it); "
                 "to add another, use 'Add a service'", where, source)
     if ext_id is None:
@@ -59,7 +61,7 @@ def apply_service_snippet(session: Session, text: str, now: datetime, *, ext_id:
         for i, new_id in enumerate(ids):
             if new_id in active:
                 _refuse(f"services[{i}] ({new_id}): the directory already has '{new_id}'; edit it instead",
-                        _line_for(lines, ("services", i, "id")), source)
+                        line_for(lines, ("services", i, "id")), source)
     _check(session, parsed, lines, source)  # areas, contact details, ids twice: the loader's own checks
 
     raw = yaml.safe_load(text)["services"]

@@ -16,24 +16,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
+
+from telecare import yamlcheck
+from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import COUNCIL, NATIONAL, Council, Service
 from .schema import DirectoryIn
-
-
-@dataclass
-class Problem:
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 class DirectoryError(Exception):
@@ -62,84 +54,22 @@ class LoadReport:
         return "; ".join(parts) if parts else "empty directory file"
 
 
-# -- YAML with line numbers ---------------------------------------------------------------------
-def _line_map(node, problems: list[Problem], path=(), out=None) -> dict[tuple, int]:
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for k, v in node.value:
-            key = k.value
-            if key in seen:
-                problems.append(Problem(k.start_mark.line + 1,
-                                        f"'{key}' appears twice in this block (first on line {seen[key]})"))
-            seen[key] = k.start_mark.line + 1
-            out[path + (key,)] = k.start_mark.line + 1
-            _line_map(v, problems, path + (key,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_map(item, problems, path + (i,), out)
-    return out
-
-
-def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
-
-
-def _describe(data, loc: tuple) -> str:
-    """'services[3] (age-uk-befriending) > needs[1]' for an error message."""
-    parts: list[str] = []
-    cur = data
-    for p in loc:
-        if isinstance(p, int):
-            label = f"[{p}]"
-            try:
-                cur = cur[p]
-                if isinstance(cur, dict) and "id" in cur:
-                    label += f" ({cur['id']})"
-            except (IndexError, KeyError, TypeError):
-                cur = None
-            if parts:
-                parts[-1] += label
-            else:
-                parts.append(label)
-        else:
-            parts.append(str(p))
-            try:
-                cur = cur[p]
-            except (KeyError, TypeError, IndexError):
-                cur = None
-    return " > ".join(parts)
-
-
 def parse_directory(text: str, source: str = "directory file") -> tuple[DirectoryIn, dict[tuple, int]]:
     """The file's content, checked field by field, and the line of every key. Raises DirectoryError."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DirectoryError([Problem(mark.line + 1 if mark else None, f"not valid YAML: {problem}")], source) from None
+        root, data = yamlcheck.read(text)
+    except yamlcheck.YamlSyntaxError as exc:
+        raise DirectoryError([exc.problem], source) from None
     if root is None or not isinstance(data, dict):
         raise DirectoryError([Problem(1, "the file must be a mapping with council: and services:")], source)
     problems: list[Problem] = []
-    lines = _line_map(root, problems)
+    lines = line_map(root, problems)
     if problems:
         raise DirectoryError(problems, source)
     try:
         directory = DirectoryIn.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown field '{loc[-1]}' (is it misspelt?)"
-            problems.append(Problem(_line_for(lines, loc), f"{_describe(data, loc)}: {msg}"))
-        problems.sort(key=lambda p: p.line or 0)
+        problems = sorted(validation_problems(exc, data, lines), key=lambda p: p.line or 0)
         raise DirectoryError(problems, source) from None
     return directory, lines
 
@@ -152,14 +82,14 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
         seen_d: set[str] = set()
         for i, code in enumerate(districts):
             if code in seen_d:
-                problems.append(Problem(_line_for(lines, ("council", "districts", i)),
+                problems.append(Problem(line_for(lines, ("council", "districts", i)),
                                         f"council > districts: '{code}' is listed twice"))
             seen_d.add(code)
     else:
         row = session.get(Council, 1)
         districts = list(row.districts) if row else []
     if not d.services:
-        problems.append(Problem(_line_for(lines, ("services",)),
+        problems.append(Problem(line_for(lines, ("services",)),
                                 "the file lists no services (the file is the whole directory: loading it "
                                 "would retire every service)"))
     ids: dict[str, int] = {}
@@ -167,7 +97,7 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
         where = f"services[{i}] ({svc.id})"
 
         def at(*loc):
-            return _line_for(lines, ("services", i) + loc)
+            return line_for(lines, ("services", i) + loc)
 
         if svc.id in ids:
             problems.append(Problem(at("id"), f"{where}: id '{svc.id}' is used twice (also services[{ids[svc.id]}])"))

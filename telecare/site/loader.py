@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
+
+from telecare import yamlcheck
+from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,15 +25,6 @@ from .models import Contact, Device, Home, Policy, Resident, ResidentContact, Ro
 from .schema import SiteIn
 
 STEP_TARGETS_FIXED = ("resident.contacts", "resident.befriender", "console")
-
-
-@dataclass
-class Problem:
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 class SiteError(Exception):
@@ -57,94 +50,30 @@ class LoadReport:
         return "; ".join(parts) if parts else "empty site file"
 
 
-# -- YAML with line numbers ---------------------------------------------------------------
-def _line_map(node, path=(), out=None) -> dict[tuple, int]:
-    out = {} if out is None else out
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for k, v in node.value:
-            key = k.value
-            if key in seen:
-                raise SiteError([Problem(k.start_mark.line + 1,
-                                         f"'{key}' appears twice in this block (first on line {seen[key]})")])
-            seen[key] = k.start_mark.line + 1
-            out[path + (key,)] = k.start_mark.line + 1
-            _line_map(v, path + (key,), out)
-            # the value's own line, for errors about the value
-            out[path + (key, "__value__")] = v.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_map(item, path + (i,), out)
-    return out
+ALIASES = {"from_": "from", "for_": "for"}  # pydantic field names -> the file's keys
 
 
 def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
-    loc = tuple("from" if p == "from_" else "for" if p == "for_" else p for p in loc)
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
-
-
-def _describe_loc(data, loc: tuple) -> str:
-    """'residents[0] (betty) > home > devices[2] (bed-1) > watch' for an error message."""
-    parts, cur = [], data
-    for p in loc:
-        p = "from" if p == "from_" else "for" if p == "for_" else p
-        if isinstance(p, int):
-            label = f"[{p}]"
-            try:
-                cur = cur[p]
-                if isinstance(cur, dict) and "id" in cur:
-                    label += f" ({cur['id']})"
-            except (IndexError, KeyError, TypeError):
-                cur = None
-            if parts:
-                parts[-1] += label
-            else:
-                parts.append(label)
-        else:
-            parts.append(str(p))
-            try:
-                cur = cur[p]
-            except (KeyError, TypeError, IndexError):
-                cur = None
-    return " > ".join(parts)
+    return line_for(lines, loc, ALIASES)
 
 
 def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple, int]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SiteError([Problem(line, f"not valid YAML: {problem}")], source) from None
+        root, data = yamlcheck.read(text)
+    except yamlcheck.YamlSyntaxError as exc:
+        raise SiteError([exc.problem], source) from None
     if root is None:
         return SiteIn(), {}
-    try:
-        lines = _line_map(root)
-    except SiteError as exc:
-        exc.source = source
-        raise SiteError(exc.problems, source) from None
+    problems: list[Problem] = []
+    lines = line_map(root, problems)
+    if problems:
+        raise SiteError(problems, source)
     if not isinstance(data, dict):
         raise SiteError([Problem(1, "the file must be a mapping with contacts, teams, policies and residents")], source)
     try:
         site = SiteIn.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown field '{loc[-1]}' (is it misspelt?)"
-            elif err["type"] == "literal_error":
-                msg = f"{err.get('input')!r} is not allowed; {err['msg'].lower()}"
-            where = _describe_loc(data, loc)
-            problems.append(Problem(_line_for(lines, loc), f"{where}: {msg}"))
-        raise SiteError(problems, source) from None
+        raise SiteError(validation_problems(exc, data, lines, ALIASES), source) from None
     return site, lines
 
 
