@@ -19,6 +19,7 @@ from telecare.directory.export import export_directory, service_yaml
 from telecare.directory.loader import DirectoryError, load_directory
 from telecare.directory.models import Service
 
+from .uploads import yaml_text
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
 
@@ -169,13 +170,7 @@ def directory_export(request: Request, user=Depends(staff_required)):
 @router.post("/console/directory/import")
 async def directory_import(request: Request, user=Depends(staff_required)):
     await check_csrf(request, user)
-    form = await request.form()
-    upload = form.get("file")
-    text = ""
-    if upload is not None and hasattr(upload, "read"):
-        text = (await upload.read()).decode("utf-8", errors="replace")
-    if not text.strip():
-        text = str(form.get("yaml") or "")
+    text = await yaml_text(await request.form())
     hub = _hub(request)
     try:
         with hub.sessions() as s, s.begin():

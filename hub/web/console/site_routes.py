@@ -19,6 +19,7 @@ from telecare.site.export import KINDS, export_items, export_site
 from telecare.site.loader import SiteError, load_site
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 
+from .uploads import yaml_text
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
 
@@ -207,13 +208,7 @@ def site_export(request: Request, user=Depends(staff_required)):
 @router.post("/console/site/import")
 async def site_import(request: Request, user=Depends(staff_required)):
     await check_csrf(request, user)
-    form = await request.form()
-    upload = form.get("file")
-    text = ""
-    if upload is not None and hasattr(upload, "read"):
-        text = (await upload.read()).decode("utf-8", errors="replace")
-    if not text.strip():
-        text = str(form.get("yaml") or "")
+    text = await yaml_text(await request.form())
     hub = _hub(request)
     try:
         with hub.sessions() as s, s.begin():
