@@ -16,7 +16,7 @@ import yaml
 
 from hub import assistant_runner as runner
 
-from .conftest import _rasa_available
+from ..assistant_stack import _rasa_available
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "assistant.md"
