@@ -1,7 +1,7 @@
 """``make run``: the whole system for a demo on embedded defaults.
 
-Loads the sample site, makes an admin token, starts the hub (with the embedded broker if
-no broker answers, the sample directory of services), the Rasa assistant (trained by
+Loads the sample site, makes an admin token (or reuses var/demo-token while it is live),
+starts the hub (with the embedded broker if no broker answers: LINKAGE_EMBEDDED_BROKER=on, which only this sets; the sample directory of services), the Rasa assistant (trained by
 ``make model`` before this runs) and a gentle simulator, prints where to look, and stops
 everything on Ctrl-C.
 """
@@ -20,17 +20,42 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def demo_token(linkage: list[str], env: dict) -> str:
+    """The demo's admin token: the one in var/demo-token while it is still live, else a new one
+    (the old "demo" token revoked), written there with mode 0600."""
+    path = ROOT / "var" / "demo-token"
+    if path.exists():
+        kept = path.read_text().strip()
+        if kept and subprocess.run(linkage + ["token", "check"], input=kept + "\n", env=env, capture_output=True,
+                                   text=True).returncode == 0:
+            return kept
+    subprocess.run(linkage + ["token", "revoke", "demo"], env=env, capture_output=True, text=True)
+    token = subprocess.run(linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env,
+                           capture_output=True, text=True).stdout.strip()
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return token
+
+
 def main() -> int:
     os.chdir(ROOT)
     env = dict(os.environ)
     env.setdefault("LINKAGE_LOG_FORMAT", "console")
+    # the demo asks for the embedded broker (anonymous, loopback only) when none answers at MQTT_URL;
+    # `linkage hub` on its own never starts one (docs/security.md, "Failing closed")
+    env.setdefault("LINKAGE_EMBEDDED_BROKER", "on")
     env.setdefault("LINKAGE_ACTIONS_TOKEN", secrets.token_urlsafe(16))  # the hub serves only our Rasa server
+    env.setdefault("LINKAGE_RASA_TOKEN", secrets.token_urlsafe(32))  # Rasa's HTTP API: fresh each run, never printed
     port = int(env.get("LINKAGE_PORT", "8080"))
     rasa_port = int(env.get("LINKAGE_ASSISTANT_PORT", "5005"))
     linkage = [sys.executable, "-m", "hub.cli"]
     subprocess.run(linkage + ["load", "data/sample/site.yml"], check=True, env=env)
-    token = subprocess.run(linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env,
-                           capture_output=True, text=True).stdout.strip()
+    token = demo_token(linkage, env)  # kept in var/demo-token (0600) and reused while it is live
     console_password = secrets.token_urlsafe(9)  # a console login for the demo, new each run
     made = subprocess.run(linkage + ["user", "create", "demo", "--role", "admin", "--password", console_password],
                           env=env, capture_output=True, text=True)

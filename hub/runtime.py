@@ -27,6 +27,11 @@ from .wellbeing import WellbeingLoop
 log = logging.getLogger("linkage.hub")
 
 
+class HubStartError(RuntimeError):
+    """The hub cannot start as configured (no broker, the broker refused it, ...): it stops, with
+    this message, rather than run without ingest (docs/security.md, "Failing closed")."""
+
+
 class HubRuntime:
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None, *, with_mqtt: bool = True):
         self.settings = settings or Settings()
@@ -42,11 +47,11 @@ class HubRuntime:
         load_directory_if_empty(self.sessions, self.settings.directory_file, self.clock)  # services, for the assistant
         self.ingest = IngestService(self.sessions, self.directory, self.clock, on_alert=self._alerts_opened)
         self.supervisor = Supervisor(self.sessions, self.directory, self.clock)
-        self.with_mqtt = with_mqtt
+        self.with_mqtt = with_mqtt and self.settings.mqtt is not None  # MQTT_URL=off: no ingest, said in health
         self.broker: EmbeddedBroker | None = None
         self.consumer: MqttConsumer | None = None
         self.publisher: OutboxPublisher | None = None
-        self.notifier = make_notifier()
+        self.notifier = make_notifier(self.settings)  # a partial Twilio configuration raises here
         self.dispatcher = Dispatcher(self.sessions, self.notifier, self.clock)
         self.timers: Timers | None = None
         self.wellbeing: WellbeingLoop | None = None  # check-in timers and the wellbeing watch
@@ -56,21 +61,49 @@ class HubRuntime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "HubRuntime":
+        """Start everything; a HubStartError (everything stopped again) when the broker does not
+        answer or does not accept the hub within settings.mqtt_start_wait seconds."""
+        deadline = time.monotonic() + self.settings.mqtt_start_wait
+        if self.with_mqtt:
+            self._find_broker(deadline)
         self.dispatcher.start()
         self.timers = Timers(self).start()
         self.wellbeing = WellbeingLoop(self).start()
         if self.with_mqtt:
             m = self.settings.mqtt
-            if not broker_answers(m.host, m.port) and self.settings.embedded_broker and m.host in ("127.0.0.1", "localhost"):
-                log.warning("no MQTT broker answers at %s; starting the embedded one", m.url)
-                self.broker = EmbeddedBroker(m.host, m.port).start()
             self.consumer = MqttConsumer(m, self.ingest, client_id=self.settings.mqtt_client_id).start()
             client, connected = publishing_client(m, f"{self.settings.mqtt_client_id}-out")
             self.publisher = OutboxPublisher(client, connected, self.sessions, self.clock).start()
+            if not self.consumer.connected.wait(max(deadline - time.monotonic(), 5.0)):
+                why = self.consumer.last_error or "no answer to CONNECT"
+                self.stop()
+                raise HubStartError(
+                    f"the MQTT broker at {m.url} did not accept the hub ({why}). Check MQTT_URL's username and "
+                    "password (hub.env from `linkage mqtt broker-config`), and MQTT_CA_FILE for mqtts://.")
         t = threading.Thread(target=self._supervise, name="supervision", daemon=True)
         t.start()
         self._threads.append(t)
         return self
+
+    def _find_broker(self, deadline: float) -> None:
+        """A broker at MQTT_URL, or the embedded one when asked for (LINKAGE_EMBEDDED_BROKER=on;
+        loopback only, for the demo). Never a broker nobody asked for."""
+        m = self.settings.mqtt
+        if self.settings.embedded_broker:
+            if broker_answers(m.host, m.port, timeout=0.5):
+                log.info("a broker already answers at %s; the embedded one is not needed", m.url)
+                return
+            log.warning("starting the embedded MQTT broker on 127.0.0.1:%s (LINKAGE_EMBEDDED_BROKER=on: "
+                        "anonymous, loopback only, for a demo)", m.port)
+            self.broker = EmbeddedBroker("127.0.0.1", m.port).start()
+            return
+        while not broker_answers(m.host, m.port, timeout=min(1.0, max(deadline - time.monotonic(), 0.1))):
+            if time.monotonic() >= deadline:
+                raise HubStartError(
+                    f"no MQTT broker answers at {m.url} (waited {self.settings.mqtt_start_wait:g}s); the hub does "
+                    "not run without ingest. Start Mosquitto (`linkage mqtt broker-config`, docs/operations.md), "
+                    "or for a demo on this machine set LINKAGE_EMBEDDED_BROKER=on.")
+            time.sleep(0.25)
 
     def stop(self) -> None:
         self._stop.set()
@@ -136,10 +169,11 @@ class HubRuntime:
     # -- health ------------------------------------------------------------------------------------
     def broker_status(self) -> dict:
         if not self.with_mqtt:
-            return {"ok": True, "url": None, "connected": False, "note": "MQTT disabled"}
+            return {"ok": True, "url": None, "connected": False, "embedded": False, "tls": False,
+                    "note": "MQTT disabled"}
         connected = bool(self.consumer and self.consumer.connected.is_set())
         return {"ok": connected, "url": self.settings.mqtt.url, "connected": connected,
-                "embedded": self.broker is not None,
+                "embedded": self.broker is not None, "tls": self.settings.mqtt.tls,
                 "queue": self.consumer.queue.qsize() if self.consumer else 0}
 
     def scheduler_status(self) -> dict:

@@ -3,6 +3,11 @@
 Most of it is heartbeats from home units; then raw activity (motion, bed, door), the
 occasional alarm (pendant or fall, later help arriving), low batteries, and now and
 then a home unit that drops off without a goodbye so the broker sends its Last Will.
+
+With ``credentials`` (``--credentials DIR/credentials.csv`` from ``linkage mqtt broker-config``)
+each simulated home connects as itself, with its own user, as real home units do under the
+broker's ACL; without, one connection carries every home (MQTT_URL's user). ``mqtts://`` with
+MQTT_CA_FILE (and MQTT_CERT_FILE/MQTT_KEY_FILE) works as for the hub.
 """
 from __future__ import annotations
 
@@ -47,6 +52,14 @@ class SimStats:
                 f"home units dropped {self.unit_drops}")
 
 
+def read_credentials(path) -> dict[str, tuple[str, str]]:
+    """home -> (username, password) from broker-config's credentials.csv."""
+    from hub.mqtt.broker_config import read_credentials as read
+    from pathlib import Path
+
+    return read(Path(path))
+
+
 def _ts() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -55,11 +68,21 @@ class Simulator:
     def __init__(self, homes: int, rate: float, duration: float, *, settings: MqttSettings | None = None,
                  alarm_share: float = 0.005, drop_every: float = 20.0, seed: int | None = None,
                  max_messages: int = 10_000_000, progress=sys.stderr, run_id: str | None = None,
-                 heartbeats_only: bool = False):
+                 heartbeats_only: bool = False, credentials: dict[str, tuple[str, str]] | None = None):
         if homes < 1 or rate <= 0 or duration <= 0:
             raise ValueError("homes, rate and duration must be positive")
         self.homes, self.rate, self.duration = homes, rate, duration
-        self.settings = settings or MqttSettings.from_url(__import__("os").environ.get("MQTT_URL", "mqtt://127.0.0.1:1883"))
+        self.settings = settings or MqttSettings.from_env()
+        self.settings.check_transport()  # no passwords in clear to another machine (LINKAGE_MQTT_INSECURE=1)
+        self.credentials = credentials
+        if credentials is not None:
+            missing = [sim_home_id(i) for i in range(homes) if sim_home_id(i) not in credentials]
+            if missing:
+                raise ValueError(f"no credentials for {len(missing)} of the {homes} simulated homes (e.g. {missing[0]}): "
+                                 "register them (linkage simulate --register), then run `linkage mqtt broker-config` "
+                                 "again and reload Mosquitto")
+        self._home_clients: dict[str, mqtt.Client] = {}
+        self._last: dict[int, object] = {}  # id(client) -> its last publication, to wait for at the end
         self.alarm_share = alarm_share
         self.drop_every = drop_every
         self.rng = random.Random(seed)
@@ -71,12 +94,23 @@ class Simulator:
         self._seq = 0
         self._pending_help: list[tuple[float, int]] = []
 
-    def _client(self, client_id: str) -> mqtt.Client:
+    def _client(self, client_id: str, home: str | None = None) -> mqtt.Client:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)
-        if self.settings.username:
-            c.username_pw_set(self.settings.username, self.settings.password)
+        self.settings.configure(c)  # MQTT_URL's user, TLS
+        if self.credentials is not None and home is not None:
+            c.username_pw_set(*self.credentials[home])  # the home's own user
+        return c
+
+    def _home_client(self, home: str) -> mqtt.Client:
+        """The home's own connection (credentials mode), made on first use."""
+        c = self._home_clients.get(home)
+        if c is None:
+            c = self._client(f"sim-{home}-{self.run_id}", home)
+            c.connect(self.settings.host, self.settings.port, keepalive=30)
+            c.loop_start()
+            self._home_clients[home] = c
         return c
 
     def _event(self, home: int, etype: str, battery: int | None = None) -> tuple[str, bytes]:
@@ -110,7 +144,17 @@ class Simulator:
     def _drop_unit(self) -> None:
         """A home unit connects with its Last Will, says online, then its line goes dead."""
         home = sim_home_id(self.rng.randrange(self.homes))
-        c = self._client(f"sim-unit-{home}-{self.run_id}")
+        old = self._home_clients.pop(home, None) if self.credentials is not None else None
+        if old is not None:  # one connection per home (the broker makes its client id its username)
+            info = self._last.pop(id(old), None)
+            try:
+                if info is not None:
+                    info.wait_for_publish(10)
+            except (RuntimeError, ValueError):
+                pass
+            old.disconnect()
+            old.loop_stop()
+        c = self._client(f"sim-unit-{home}-{self.run_id}", home)
         c.will_set(status_topic(home), b"offline", qos=1, retain=True)
         c.connect(self.settings.host, self.settings.port, keepalive=5)
         c.loop_start()
@@ -125,16 +169,17 @@ class Simulator:
         self.stats.by_type["unit_drop"] = self.stats.by_type.get("unit_drop", 0) + 1
 
     def run(self) -> SimStats:
-        c = self._client(f"linkage-sim-{self.run_id}")
-        c.connect(self.settings.host, self.settings.port, keepalive=30)
-        c.loop_start()
+        shared = None
+        if self.credentials is None:
+            shared = self._client(f"linkage-sim-{self.run_id}")
+            shared.connect(self.settings.host, self.settings.port, keepalive=30)
+            shared.loop_start()
         start = time.monotonic()
         end = start + self.duration
         next_drop = start + self.drop_every
         last_progress = start
         interval = 1.0 / self.rate
         next_send = start
-        last = None
         try:
             while self.stats.sent < self.max_messages:
                 now = time.monotonic()
@@ -149,7 +194,8 @@ class Simulator:
                 else:
                     home, etype, battery = self._pick()
                     topic, payload = self._event(home, etype, battery)
-                last = c.publish(topic, payload, qos=1)
+                c = shared or self._home_client(sim_home_id(home))
+                self._last[id(c)] = c.publish(topic, payload, qos=1)
                 self.stats.sent += 1
                 next_send += interval
                 if self.drop_every and now >= next_drop:
@@ -162,13 +208,14 @@ class Simulator:
                           f"({self.stats.sent / el:.0f}/s)  alarms {self.stats.by_type.get('pendant', 0) + self.stats.by_type.get('fall', 0)}"
                           f"  units dropped {self.stats.unit_drops}", end="", file=self.progress, flush=True)
         finally:
-            if last is not None:
+            for info in self._last.values():
                 try:
-                    last.wait_for_publish(10)
+                    info.wait_for_publish(10)
                 except (RuntimeError, ValueError):
                     pass
-            c.disconnect()
-            c.loop_stop()
+            for c in ([shared] if shared else []) + list(self._home_clients.values()):
+                c.disconnect()
+                c.loop_stop()
             self.stats.elapsed = time.monotonic() - start
             if self.progress:
                 print(file=self.progress)

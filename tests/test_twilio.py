@@ -320,6 +320,7 @@ def count(hub, model, *where) -> int:
 @pytest.fixture
 def runtime(db_url, sample_site_text, monkeypatch):
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)  # webhooks need only the token and URL
+    monkeypatch.setenv("LINKAGE_NOTIFIER", "sandbox")  # said outright: a token alone is otherwise half a Twilio set-up
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
     hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(), with_mqtt=False)

@@ -38,6 +38,7 @@ class MqttConsumer:
         self.batch_wait = batch_wait
         self.queue: queue.SimpleQueue = queue.SimpleQueue()  # chunks of items from the link
         self.connected = threading.Event()
+        self.last_error: str | None = None  # why the last connection failed (bad credentials, TLS, ...)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._reader: threading.Thread | None = None
@@ -55,7 +56,7 @@ class MqttConsumer:
         parent, child = self._ctx.Pipe()
         m = self.settings
         proc = self._ctx.Process(target=run_link, name="linkage-mqtt-link", daemon=True,
-                                 args=(child, m.host, m.port, m.username, m.password, self.client_id))
+                                 args=(child, m, self.client_id))
         proc.start()
         child.close()
         self._link += 1
@@ -78,6 +79,7 @@ class MqttConsumer:
                 metrics.MQTT_CONNECTED.set(1)
                 log.info("connected to MQTT %s (session present: %s)", self.settings.url, msg[2])
             elif kind == "down":
+                self.last_error = str(msg[1])
                 self.connected.clear()
                 metrics.MQTT_CONNECTED.set(0)
                 log.warning("MQTT disconnected (%s); reconnecting", msg[1])

@@ -32,8 +32,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_link(conn, host: str, port: int, username: str | None, password: str | None, client_id: str,
-             max_inflight: int = 1000, chunk_wait: float = 0.002) -> None:
+def run_link(conn, settings, client_id: str, max_inflight: int = 1000, chunk_wait: float = 0.002) -> None:
+    """``settings`` is the hub's MqttSettings (host, port, credentials, TLS)."""
     _die_with_parent()
     send_lock = threading.Lock()
     buf: list = []
@@ -47,8 +47,7 @@ def run_link(conn, host: str, port: int, username: str | None, password: str | N
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                          manual_ack=True, protocol=mqtt.MQTTv311)
-    if username:
-        client.username_pw_set(username, password)
+    settings.configure(client)  # username/password, and TLS for mqtts:// (MQTT_CA_FILE, client cert)
     client.reconnect_delay_set(1, 30)
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
@@ -70,7 +69,12 @@ def run_link(conn, host: str, port: int, username: str | None, password: str | N
             buf.append((msg._topic, msg.payload, msg.mid, msg.qos, state["gen"]))
         wake.set()
 
+    def on_connect_fail(c, userdata):  # TCP refused, TLS handshake failed, ...
+        if not state["stop"]:
+            send(("down", "could not connect (no broker answering, or the TLS handshake failed)"))
+
     client.on_connect, client.on_disconnect, client.on_message = on_connect, on_disconnect, on_message
+    client.on_connect_fail = on_connect_fail
 
     def forward() -> None:
         nonlocal buf
@@ -88,7 +92,7 @@ def run_link(conn, host: str, port: int, username: str | None, password: str | N
                     state["stop"] = True
 
     threading.Thread(target=forward, name="link-forward", daemon=True).start()
-    client.connect_async(host, port, keepalive=30)
+    client.connect_async(settings.host, settings.port, keepalive=30)
     client.loop_start()
     try:
         while True:

@@ -20,8 +20,7 @@ def publishing_client(settings, client_id: str) -> tuple[mqtt.Client, threading.
     connected = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
                          protocol=mqtt.MQTTv311)
-    if settings.username:
-        client.username_pw_set(settings.username, settings.password)
+    settings.configure(client)  # credentials, and TLS for mqtts://
     client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
     client.on_disconnect = lambda c, u, f, rc, p: connected.clear()
     client.reconnect_delay_set(1, 30)

@@ -1,12 +1,15 @@
 """Notifiers (sandbox, Twilio) and the dispatcher that hands queued notifications to them."""
 from __future__ import annotations
 
-import os
-
 
 def make_notifier(settings=None):
-    """Twilio when an account is configured, else the sandbox."""
-    if os.environ.get("TWILIO_ACCOUNT_SID") and os.environ.get("TWILIO_AUTH_TOKEN"):
+    """The notifier the configuration asks for (hub.config.notifier_choice): Twilio when it is
+    configured, the sandbox when no Twilio variable is set (or LINKAGE_NOTIFIER=sandbox). A partial
+    Twilio configuration is a ConfigError naming what is missing: never a silent sandbox."""
+    from hub.config import notifier_choice
+
+    choice = settings.notifier if settings is not None and getattr(settings, "notifier", None) else notifier_choice()
+    if choice == "twilio":
         from .twilio import TwilioNotifier
         return TwilioNotifier.from_env()
     from .sandbox import SandboxNotifier

@@ -20,15 +20,12 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from hub.config import TwilioConfigError  # noqa: F401  (half configured: the hub refuses to start)
 from telecare.notification.ports import Sent
 
 log = logging.getLogger("linkage.notify.twilio")
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
-
-
-class TwilioConfigError(ValueError):
-    """Twilio is half configured: the hub refuses to start rather than drop alerts."""
 
 
 class BaseUrlHttpClient(TwilioHttpClient):
