@@ -43,7 +43,9 @@ def test_fall_to_acceptance_through_the_sandbox(runtime, client, staff):
 
     to_sue = client.get("/api/notifications", params={"to": SUE}, headers=staff).json()
     access = [n for n in to_sue if n["purpose"] == "access"]
-    assert len(access) == 1 and "Key safe" in access[0]["body"]
+    # the access notes went to Sue alone; the control room reads "[access note]" (tests/security/test_roles.py
+    # shows Sue's own token reading them)
+    assert len(access) == 1 and "Key safe" not in access[0]["body"] and "[access note]" in access[0]["body"]
     to_jim = client.get("/api/notifications", params={"to": JIM}, headers=staff).json()
     assert not any("Key safe" in n["body"] for n in to_jim)  # access notes to the acceptor only
 
@@ -60,7 +62,7 @@ def test_a_stranger_is_helped_not_ignored(runtime, client, staff):
 
 def test_sandbox_reply_needs_words_or_digits(client, staff):
     response = client.post("/api/sandbox/reply", json={"from": SUE}, headers=staff)
-    assert response.status_code == 422 and "body" in response.json()["detail"]
+    assert response.status_code == 422 and "body" in response.json()["detail"][0]["msg"]
 
 
 def test_sandbox_reply_needs_a_token(client):

@@ -44,9 +44,9 @@ def client(runtime):
         yield c
 
 
-def token(runtime, name: str, role: str) -> dict[str, str]:
+def token(runtime, name: str, role: str, contact: str | None = None) -> dict[str, str]:
     with runtime.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now())}"}
+        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact)}"}
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def staff(runtime):
 
 @pytest.fixture
 def responder(runtime):
-    return token(runtime, "Rhys", "responder")
+    return token(runtime, "Rhys", "responder", contact="rhys")
 
 
 def record(runtime, channel="sms", needs=(), outcome="unresolved", phone=STRANGER, resident_id=None) -> int:
@@ -97,9 +97,10 @@ def test_with_a_postcode_the_services_for_that_district_local_first(client, resp
 def test_a_bad_need_or_postcode_is_422_naming_the_field(client, responder, params, field):
     response = client.get("/api/services", params=params, headers=responder)
     assert response.status_code == 422
-    assert response.json()["detail"].startswith(f"{field}: ")
+    (error,) = response.json()["detail"]  # the documented shape: [{"loc", "msg", "type"}]
+    assert error["loc"] == ["query", field] and error["msg"].startswith(f"{field}: ")
     if field == "need":
-        assert all(n in response.json()["detail"] for n in NEEDS)
+        assert all(n in error["msg"] for n in NEEDS)
 
 
 # -- who may read and change the helpline's records ----------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_enquiries_and_their_summary(runtime, client, staff):
     since = client.get("/api/enquiries", params={"since": "2026-11-23T11:30:00Z"}, headers=staff).json()
     assert [e["id"] for e in since] == [second]
     bad = client.get("/api/enquiries", params={"since": "yesterday"}, headers=staff)
-    assert bad.status_code == 422 and bad.json()["detail"].startswith("since: ")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["msg"].startswith("since: ")
 
     summary = client.get("/api/enquiries/summary", headers=staff).json()
     assert summary["total"] == 2 and summary["resolved_first_contact_share"] == 1.0

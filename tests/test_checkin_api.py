@@ -51,9 +51,9 @@ def client(runtime):
         yield c
 
 
-def token(runtime, name: str, role: str) -> dict[str, str]:
+def token(runtime, name: str, role: str, contact: str | None = None) -> dict[str, str]:
     with runtime.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now())}"}
+        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact)}"}
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def staff(runtime):
 
 @pytest.fixture
 def responder(runtime):
-    return token(runtime, "Rhys", "responder")
+    return token(runtime, "Rhys", "responder", contact="rhys")
 
 
 def sandbox(client, headers, phone, **answer):
@@ -89,10 +89,11 @@ def test_start_now_then_the_attempts_and_outcome_are_listed(runtime, client, sta
     assert client.post("/api/checkins/nobody/start", headers=staff).status_code == 404
 
     runtime.dispatcher.run_once()  # the sandbox "calls" her
-    answer = sandbox(client, responder, BETTY, digits="1")
+    answer = sandbox(client, staff, BETTY, digits="1")  # the sandbox is staff's: a responder gets 403
     assert answer["meaning"] == "fine" and answer["answer"].startswith("Thank you, Betty.")
 
-    listed = client.get("/api/checkins", params={"resident": "betty"}, headers=responder).json()
+    assert client.get("/api/checkins", params={"resident": "betty"}, headers=responder).status_code == 403
+    listed = client.get("/api/checkins", params={"resident": "betty"}, headers=staff).json()
     (c,) = listed
     assert (c["state"], c["outcome"], c["late"], c["answered_by"]) == ("answered", "fine", False, "Betty Smith")
     assert [(a["outcome"], a["status"]) for a in c["attempts"]] == [("answered", "replied")]
@@ -140,7 +141,8 @@ def test_the_timer_loop_starts_what_is_due(runtime, client, staff):
 
 # -- the schedule and pauses --------------------------------------------------------------------------------
 def test_schedule_read_and_changed_by_staff_only(client, staff, responder):
-    got = client.get("/api/checkins/betty/schedule", headers=responder).json()
+    assert client.get("/api/checkins/betty/schedule", headers=responder).status_code == 403
+    got = client.get("/api/checkins/betty/schedule", headers=staff).json()
     assert got["checkin"] == {"at": "10:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                               "via": "voice", "attempts": 3, "retry": 600, "policy": "wellbeing"}
     assert got["next_due_at"] == "2026-11-23T10:00:00Z" and got["next_due_local"] == "Mon 2026-11-23 10:00 GMT"
@@ -188,7 +190,8 @@ def test_drift_flags_listed_and_cleared(runtime, client, staff, responder):
         assert client.post("/api/checkins/betty/start", headers=staff).status_code == 201
         sandbox(client, staff, BETTY, body="not too good")
 
-    (flag,) = client.get("/api/wellbeing/drift", headers=responder).json()
+    assert client.get("/api/wellbeing/drift", headers=responder).status_code == 403
+    (flag,) = client.get("/api/wellbeing/drift", headers=staff).json()
     assert (flag["resident"], flag["kind"], flag["befriender_told"]) == ("betty", "low_mood", True)
     assert len(flag["evidence"]) == 3
     assert client.post(f"/api/wellbeing/drift/{flag['id']}/clear", headers=responder).status_code == 403

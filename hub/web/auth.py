@@ -1,4 +1,9 @@
-"""Bearer tokens and roles for the API."""
+"""Bearer tokens and roles for the API.
+
+``caller`` proves who is asking (a live token: not unknown, revoked or expired: else 401);
+``staff_only`` and ``configurer`` add the role (403). A responder token carries its contact id:
+routes that show alerts and notifications narrow to that contact (telecare.auth.scope).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +20,11 @@ bearer = HTTPBearer(auto_error=False, description="a token from `linkage token c
 class Caller:
     name: str
     role: str
+    contact_id: int | None = None  # a responder's own contact record
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in CAN_CONFIGURE
 
 
 def caller(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
@@ -22,12 +32,24 @@ def caller(request: Request, cred: HTTPAuthorizationCredentials | None = Depends
         raise HTTPException(401, "an API token is needed: Authorization: Bearer <token> "
                                  "(make one with `linkage token create NAME --role staff`)",
                             headers={"WWW-Authenticate": "Bearer"})
-    with request.app.state.hub.sessions() as s:
-        row = verify(s, cred.credentials)
+    hub = request.app.state.hub
+    with hub.sessions() as s:
+        row = verify(s, cred.credentials, hub.clock.now())
         if row is None:
-            raise HTTPException(401, "that token is not valid or has been revoked",
+            raise HTTPException(401, "that token is not valid, has expired or has been revoked",
                                 headers={"WWW-Authenticate": "Bearer"})
-        return Caller(row.name, row.role)
+        if row.role == "responder" and row.contact_id is None:  # made before tokens were bound, or contact removed
+            raise HTTPException(401, "this responder token is not bound to a contact; ask for a new one "
+                                     "(`linkage token create NAME --role responder --contact ID`)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return Caller(row.name, row.role, row.contact_id)
+
+
+def staff_only(who: Caller = Depends(caller)) -> Caller:
+    """Check-ins, wellbeing, dead letters, devices, settings, metrics: the control room's, not a responder's."""
+    if who.role not in CAN_CONFIGURE:
+        raise HTTPException(403, f"a {who.role} token cannot see this; staff or admin can")
+    return who
 
 
 def configurer(who: Caller = Depends(caller)) -> Caller:

@@ -1,4 +1,5 @@
-"""Check-ins and the wellbeing picture for staff (routes stay thin; telecare.checkin decides).
+"""Check-ins and the wellbeing picture for staff and admins: a responder token gets 403 on every route here
+(routes stay thin; telecare.checkin decides).
 
 - ``GET  /api/checkins?resident=ID``                   attempts and outcomes, newest first
 - ``POST /api/checkins/{resident}/start``              call (or text) now; staff only
@@ -29,7 +30,7 @@ from telecare.site.schema import CheckinIn
 from telecare.watch import service as watch
 from telecare.watch.models import WatchState
 
-from .auth import Caller, caller, configurer
+from .auth import Caller, configurer, staff_only
 
 router = APIRouter()
 
@@ -196,7 +197,7 @@ def _hub(request: Request):
 @router.get("/api/checkins", response_model=list[CheckinOut], tags=["check-ins"])
 def list_checkins(request: Request, resident: str | None = None, state: str | None = None,
                   since: datetime | None = Query(None, description="due at or after (RFC 3339)"),
-                  limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(caller)):
+                  limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(staff_only)):
     hub = _hub(request)
     q = select(Checkin, Resident).join(Resident, Resident.id == Checkin.resident_id)
     if resident:
@@ -230,7 +231,7 @@ def start(resident: str, request: Request, who: Caller = Depends(configurer)):
 
 
 @router.get("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"])
-def get_schedule(resident: str, request: Request, who: Caller = Depends(caller)):
+def get_schedule(resident: str, request: Request, who: Caller = Depends(staff_only)):
     with _hub(request).sessions() as s:
         return _schedule_out(s, _resident(s, resident))
 
@@ -270,7 +271,7 @@ def delete_schedule(resident: str, request: Request, who: Caller = Depends(confi
 
 @router.get("/api/checkins/{resident}/pauses", response_model=list[PauseOut], tags=["check-ins"])
 def get_pauses(resident: str, request: Request, removed: bool = Query(False, description="include removed ones"),
-               who: Caller = Depends(caller)):
+               who: Caller = Depends(staff_only)):
     with _hub(request).sessions() as s:
         return _schedule_out(s, _resident(s, resident), include_removed=removed).pauses
 
@@ -308,7 +309,7 @@ def remove_pause(resident: str, pause_id: int, request: Request, who: Caller = D
 # -- wellbeing ------------------------------------------------------------------------------------------
 @router.get("/api/wellbeing/drift", response_model=list[DriftOut], tags=["wellbeing"])
 def drift_flags(request: Request, state: str = Query("open", pattern="^(open|all)$"), resident: str | None = None,
-                who: Caller = Depends(caller)):
+                who: Caller = Depends(staff_only)):
     q = select(DriftFlag, Resident).join(Resident, Resident.id == DriftFlag.resident_id)
     if state == "open":
         q = q.where(DriftFlag.cleared_at.is_(None))
@@ -335,7 +336,7 @@ def clear_drift(flag_id: int, request: Request, body: ClearIn | None = None, who
             summary="Residents who often press the pendant without an emergency (the Betty pattern)")
 def betty_pattern(request: Request, days: int = Query(betty.DAYS, ge=1, le=366),
                   at_least: int = Query(betty.AT_LEAST, ge=1), resident: str | None = None,
-                  who: Caller = Depends(caller)):
+                  who: Caller = Depends(staff_only)):
     hub = _hub(request)
     with hub.sessions() as s:
         return betty.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least, resident=resident)
@@ -343,7 +344,7 @@ def betty_pattern(request: Request, days: int = Query(betty.DAYS, ge=1, le=366),
 
 @router.get("/api/wellbeing/watch", response_model=list[WatchOut], tags=["wellbeing"])
 def watch_states(request: Request, home: str | None = None, limit: int = Query(1000, ge=1, le=100000),
-                 who: Caller = Depends(caller)):
+                 who: Caller = Depends(staff_only)):
     q = (select(WatchState, Device, Home.ext_id).join(Device, Device.id == WatchState.device_id)
          .join(Home, Home.id == WatchState.home_id).order_by(Home.ext_id, Device.ext_id).limit(limit))
     if home:

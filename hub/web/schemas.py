@@ -71,9 +71,10 @@ class DeviceOut(BaseModel):
 class Health(BaseModel):
     status: str
     database: dict
-    broker: dict
+    broker: dict = Field(description="connected, url (never the password), tls, embedded (the demo's own broker)")
     scheduler: dict
     devices_registered: int
+    notifier: str = Field("sandbox", description="the notifier in use: sandbox (nothing leaves the machine) or twilio")
 
 
 class NotificationOut(BaseModel):

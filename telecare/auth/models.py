@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from telecare.storage.base import Base, UTCDateTime
@@ -16,6 +16,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a responder's token is bound to their contact record: it sees only the alerts they were asked to take
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: never (admin, when asked)
 
 
 class User(Base):
@@ -44,3 +47,23 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # absolute limit
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Consecutive failed logins for one key: ``user:<username>`` (known or not) or ``addr:<client address>``.
+    Kept in the database so it survives a restart and holds across hub processes."""
+    __tablename__ = "login_throttle"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no attempt before this (increasing delay)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the lock after repeated failures
+
+
+class UsedLoginNonce(Base):
+    """A login form's nonce once it has been used: each form logs in (or fails) once."""
+    __tablename__ = "login_nonces_used"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # forgotten after this (the form is stale)

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telecare.site.models import Contact
 
-from .models import User, WebSession
+from .models import UsedLoginNonce, User, WebSession
 from .tokens import ROLES
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -56,6 +57,9 @@ def create_user(session: Session, username: str, role: str, password: str, now: 
     if session.scalars(select(User).where(User.username == username)).first() is not None:
         raise UserError(f"there is already a user called {username!r}")
     contact_id = None
+    if role == "responder" and not contact:
+        raise UserError("a responder's login must be bound to their own contact record: give the contact's id "
+                        "from the site file (e.g. rhys)")
     if contact:
         c = session.scalars(select(Contact).where(Contact.ext_id == contact)).first()
         if c is None:
@@ -90,6 +94,29 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
         user.password_hash = hash_password(password)
     user.last_login_at = now
     return user
+
+
+# -- the login form's single-use nonce ------------------------------------------------------------------------
+NONCE_MAX_AGE = timedelta(hours=1)
+
+
+def consume_nonce(session: Session, nonce: str, now: datetime, max_age: timedelta = NONCE_MAX_AGE) -> bool:
+    """Use a login form's nonce (``<epoch seconds>.<random>``, signed by the caller): False if it is
+    malformed, too old, from the future, or used before. Old used nonces are forgotten."""
+    stamp, _, rest = (nonce or "").partition(".")
+    if not stamp.isdigit() or len(rest) < 16 or len(nonce) > 100:
+        return False
+    issued = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    if issued > now + timedelta(minutes=1) or now - issued > max_age:
+        return False
+    session.execute(delete(UsedLoginNonce).where(UsedLoginNonce.expires_at < now))
+    try:
+        with session.begin_nested():
+            session.add(UsedLoginNonce(nonce_hash=_hash(nonce), expires_at=issued + max_age + timedelta(minutes=1)))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 # -- sessions ----------------------------------------------------------------------------------------

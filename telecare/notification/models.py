@@ -14,7 +14,8 @@ FINAL_FAILURES = ("failed", "undelivered", "no-answer", "busy", "machine", "canc
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_to_created", "to", "created_at"),
-                      Index("ix_notifications_status", "status"))
+                      Index("ix_notifications_status", "status"),
+                      Index("ix_notifications_contact_alert", "contact_id", "alert_id"))  # a responder's alerts
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))

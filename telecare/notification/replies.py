@@ -141,6 +141,7 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
         return ReplyResult(meaning, f"Thank you, {who} already accepted alert {alert.id}"
                                     + (f" at {when}" if when else "") + ". You don't need to go.", alert.id)
     alerts.acknowledge(s, alert.id, name, now, via=channel)
+    alert.acknowledged_contact_id = n.contact_id  # who may read the access notes (telecare.auth.scope)
     n.status, n.updated_at = "accepted", now
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     access = messages.access_sms(alert, resident, name)

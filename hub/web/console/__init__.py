@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from .live import LiveFeed
-from .security import ConsoleConfig, Forbidden, LoginRequired
+from .security import ConsoleConfig, Forbidden, LoginGate, LoginRequired
 from .templating import render
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -27,6 +27,7 @@ def _wants_html(request: Request) -> bool:
 def install(app: FastAPI) -> None:
     hub = app.state.hub
     app.state.console_config = ConsoleConfig.from_env()
+    app.state.login_gate = LoginGate(app.state.console_config.login_concurrency)
     app.state.live = LiveFeed(hub)
     hub.change_listeners.append(app.state.live.poke)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -46,6 +47,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
-        heading = {403: "Not allowed", 404: "Not found"}.get(exc.status, "Refused")
+        heading = {403: "Not allowed", 404: "Not found", 429: "Too many"}.get(exc.status, "Refused")
         return render(request, "console/error.html", {"status": exc.status, "heading": heading,
                                                        "message": exc.message}, status=exc.status)

@@ -23,7 +23,8 @@ def alert_action(hub, user: ConsoleUser, alert_id: int, action: str, *, outcome:
     with hub.sessions() as s, s.begin():
         now = hub.clock.now()
         if action == "acknowledge":
-            alerts.acknowledge(s, alert_id, user.name, now, via=via)
+            a = alerts.acknowledge(s, alert_id, user.name, now, via=via)
+            a.acknowledged_contact_id = user.contact_id  # who may read the access notes (telecare.auth.scope)
             summary = "accepted"
         elif action == "arrived":
             alerts.arrived(s, alert_id, user.name, now, via=via)

@@ -1,8 +1,10 @@
 """The live alert board, an alert's page and its actions, and the notifications list."""
 from __future__ import annotations
 
+import weakref
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sse_starlette.sse import EventSourceResponse
@@ -13,6 +15,7 @@ from telecare.notification.models import Notification
 from telecare.site.models import Contact, Device, Home, Resident
 
 from .actions import alert_action
+from .redaction import shown_rows
 from .security import Forbidden, check_csrf, login_required, staff_required
 from .templating import render
 
@@ -47,10 +50,16 @@ def board_fragment(request: Request, user=Depends(staff_required)):
 @router.get("/console/events")
 async def events(request: Request, user=Depends(login_required)):
     feed = request.app.state.live
-    return EventSourceResponse(feed.events(request), headers={"Cache-Control": "no-store"})
+    slot = feed.open_slot(user.id)
+    if slot is None:
+        return JSONResponse({"detail": f"at most {feed.max_per_user} live streams per user; close another tab"},
+                            status_code=429, headers={"Retry-After": "30"})
+    stream = feed.events(request, slot=slot)
+    weakref.finalize(stream, slot.release)  # given back even if the stream never starts
+    return EventSourceResponse(stream, headers={"Cache-Control": "no-store"})
 
 
-def alert_context(s, alert_id: int) -> dict:
+def alert_context(s, alert_id: int, viewer_contact_id: int | None = None) -> dict:
     a = s.get(Alert, alert_id)
     if a is None:
         raise AlertNotFound(f"alert {alert_id} does not exist")
@@ -59,6 +68,7 @@ def alert_context(s, alert_id: int) -> dict:
     device = s.get(Device, a.device_id) if a.device_id else None
     notes = list(s.execute(select(Notification, Contact.name).outerjoin(Contact, Contact.id == Notification.contact_id)
                            .where(Notification.alert_id == alert_id).order_by(Notification.id)).all())
+    notes = shown_rows(s, notes, viewer_contact_id)  # access notes: "[access note]" but for their recipient
     devices = list(home.devices) if home else []
     return dict(alert=a, home=home, resident=resident, device=device, timeline=list(a.timeline),
                 notifications=notes, devices=devices, outcomes=OUTCOMES,
@@ -70,7 +80,7 @@ def alert_page(request: Request, alert_id: int, ok: str = "", user=Depends(staff
     hub = request.app.state.hub
     with hub.sessions() as s:
         try:
-            ctx = alert_context(s, alert_id)
+            ctx = alert_context(s, alert_id, user.contact_id)
         except AlertNotFound as exc:
             raise Forbidden(str(exc), status=404) from None
         return render(request, "console/alert.html", dict(ctx, ok=ok))
@@ -85,7 +95,7 @@ async def alert_post(request: Request, alert_id: int, action: str, user=Depends(
         alert_action(hub, user, alert_id, action, outcome=form.get("outcome") or None, note=form.get("note") or "")
     except (InvalidTransition, ValueError) as exc:
         with hub.sessions() as s:
-            ctx = alert_context(s, alert_id)
+            ctx = alert_context(s, alert_id, user.contact_id)
             return render(request, "console/alert.html", dict(ctx, error=str(exc)),
                           status=409 if isinstance(exc, InvalidTransition) else 422)
     except AlertNotFound as exc:
@@ -103,5 +113,5 @@ def notifications(request: Request, alert: int | None = None, to: str | None = N
     if to:
         q = q.where(Notification.to == to.replace(" ", ""))
     with hub.sessions() as s:
-        rows = list(s.execute(q).all())
+        rows = shown_rows(s, s.execute(q).all(), user.contact_id)
     return render(request, "console/notifications.html", {"rows": rows, "alert_filter": alert, "to_filter": to or ""})

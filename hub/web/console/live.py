@@ -5,6 +5,10 @@ itself (API and console actions, ingest opening alerts, escalation timers, repli
 while anyone is watching it also looks at the newest timeline entry once a second, which
 catches changes made by another process too. Browsers get an ``alerts`` event and fetch the
 board's fragment again; they also refresh every 30 s so ages stay right.
+
+Each console user may hold at most ``MAX_STREAMS_PER_USER`` streams at once (a few tabs and a
+wall screen); the next is refused with 429 until one closes, so one login cannot tie up the
+hub's connections.
 """
 from __future__ import annotations
 
@@ -20,6 +24,24 @@ from telecare.alert.models import Alert, TimelineEntry
 log = logging.getLogger("linkage.console")
 POLL_S = 1.0
 IDLE_STOP_S = 30.0
+MAX_STREAMS_PER_USER = 4
+
+
+class Slot:
+    """One stream's place in its user's allowance; given back once, however the stream ends."""
+
+    def __init__(self, feed: "LiveFeed", user_id: int):
+        self.feed, self.user_id, self._open = feed, user_id, True
+
+    def release(self) -> None:
+        with self.feed._lock:
+            if self._open:
+                self._open = False
+                n = self.feed._streams.get(self.user_id, 0) - 1
+                if n > 0:
+                    self.feed._streams[self.user_id] = n
+                else:
+                    self.feed._streams.pop(self.user_id, None)
 
 
 class LiveFeed:
@@ -31,6 +53,16 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._watchers = 0
         self._thread: threading.Thread | None = None
+        self._streams: dict[int, int] = {}  # console user id -> open streams
+        self.max_per_user = MAX_STREAMS_PER_USER
+
+    def open_slot(self, user_id: int) -> Slot | None:
+        """A place for one more stream for this user, or None if they have ``max_per_user`` open."""
+        with self._lock:
+            if self._streams.get(user_id, 0) >= self.max_per_user:
+                return None
+            self._streams[user_id] = self._streams.get(user_id, 0) + 1
+        return Slot(self, user_id)
 
     def poke(self) -> None:
         self._poke.set()
@@ -74,7 +106,7 @@ class LiveFeed:
         with self._lock:
             self._watchers -= 1
 
-    async def events(self, request, heartbeat_s: float = 15.0):
+    async def events(self, request, heartbeat_s: float = 15.0, slot: Slot | None = None):
         """An async generator of SSE dicts for one browser."""
         self._ensure()
         try:
@@ -95,3 +127,5 @@ class LiveFeed:
                     yield {"comment": "keep-alive"}
         finally:
             self._leave()
+            if slot is not None:
+                slot.release()

@@ -6,6 +6,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from telecare.audit.service import recent, record
+from telecare.auth import throttle
 from telecare.auth.models import User
 from telecare.auth.tokens import ROLES
 from telecare.auth.users import UserError, create_user, end_all_sessions
@@ -19,6 +20,7 @@ from telecare.site.models import Contact
 
 from . import charts
 from .actions import sandbox_reply
+from .redaction import shown
 from .security import Forbidden, admin_required, check_csrf, staff_required
 from .templating import CHANNEL_WORDS, NEED_WORDS, OUTCOME_WORDS, render
 
@@ -68,7 +70,9 @@ def sandbox(request: Request, user=Depends(staff_required)):
                          .where(Notification.to != "console").group_by(Notification.to)
                          .order_by(func.max(Notification.id).desc())).all()
         names = dict(s.execute(select(Contact.phone, Contact.name).where(Contact.phone.is_not(None))).all())
-        phones = [(to, names.get(to), n, s.get(Notification, last)) for to, n, last in rows]
+        last_ids = [last for _, _, last in rows]
+        lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None)))
+        phones = [(to, names.get(to), n, lasts[last]) for to, n, last in rows]
     return render(request, "console/sandbox.html", {"phones": phones})
 
 
@@ -76,6 +80,7 @@ def _phone_page(request: Request, phone: str, result=None, error: str | None = N
     hub = request.app.state.hub
     with hub.sessions() as s:
         received = list(s.scalars(select(Notification).where(Notification.to == phone).order_by(Notification.id)))
+        received = shown(s, received, None)  # the control room sees "[access note]", not the key-safe code
         sent = list(s.scalars(select(Reply).where(Reply.from_ == phone).order_by(Reply.id)))
         name = s.scalar(select(Contact.name).where(Contact.phone == phone))
     thread = sorted([("in", n.created_at, n) for n in received] + [("out", r.received_at, r) for r in sent],
@@ -164,13 +169,39 @@ def audit(request: Request, action: str = "", actor: str = "", user=Depends(staf
 
 
 # -- users (admin) ---------------------------------------------------------------------------------------------------
+def _users_context(s, now) -> dict:
+    rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
+                     .order_by(User.username)).all()
+    return {"rows": rows, "roles": ROLES, "held": throttle.held(s, now),
+            "known": {u.username.lower() for u, _ in rows}, "free": throttle.FREE, "lock_after": throttle.LOCK_AFTER,
+            "lock_minutes": int(throttle.LOCK_FOR.total_seconds() // 60)}
+
+
 @router.get("/console/users")
 def users(request: Request, ok: str = "", user=Depends(admin_required)):
     hub = request.app.state.hub
     with hub.sessions() as s:
-        rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
-                         .order_by(User.username)).all()
-    return render(request, "console/users.html", {"rows": rows, "roles": ROLES, "ok": ok, "form": {}})
+        ctx = _users_context(s, hub.clock.now())
+    return render(request, "console/users.html", dict(ctx, ok=ok, form={}))
+
+
+@router.post("/console/users/unlock")
+async def users_unlock(request: Request, user=Depends(admin_required)):
+    """Let a locked account or client address try again now (audited)."""
+    await check_csrf(request, user)
+    form = await request.form()
+    key = str(form.get("key") or "")[:120]
+    if not key.startswith(("user:", "addr:")):
+        raise Forbidden("Choose an account or address from the list.", status=422)
+    hub = request.app.state.hub
+    with hub.sessions() as s, s.begin():
+        if not throttle.unlock(s, key):
+            raise Forbidden("That account or address is not locked.", status=404)
+        kind, _, who = key.partition(":")
+        record(s, actor=user.name, role=user.role, action="login.unlock",
+               target=f"{'user' if kind == 'user' else 'address'}:{who}", summary=f"unlocked {key}",
+               now=hub.clock.now())
+    return RedirectResponse("/console/users?ok=unlocked#locked", status_code=303)
 
 
 @router.post("/console/users")
@@ -188,11 +219,10 @@ async def users_create(request: Request, user=Depends(admin_required)):
                    summary=f"{new.username} ({new.role})", now=now)
     except UserError as exc:
         with hub.sessions() as s:
-            rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
-                             .order_by(User.username)).all()
-        return render(request, "console/users.html", {"rows": rows, "roles": ROLES, "ok": "", "error": str(exc),
-                                                       "form": {k: str(v) for k, v in form.items()
-                                                                if k != "password"}}, status=422)
+            ctx = _users_context(s, hub.clock.now())
+        return render(request, "console/users.html", dict(ctx, ok="", error=str(exc),
+                                                          form={k: str(v) for k, v in form.items()
+                                                                if k != "password"}), status=422)
     return RedirectResponse("/console/users?ok=created", status_code=303)
 
 

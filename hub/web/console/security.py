@@ -5,7 +5,12 @@
 * Every POST must carry the session's CSRF token, as the form field ``csrf_token`` or the
   ``X-CSRF-Token`` header (the board's script), and a foreign ``Origin`` is refused too.
 * The login form, before there is a session, carries an HMAC of a random cookie (signed
-  double submit), so a login cannot be forced from another site either.
+  double submit), so a login cannot be forced from another site either. The cookie's nonce
+  carries the time it was issued and is used once (``telecare.auth.users.consume_nonce``):
+  a form posted a second time, or after an hour, is refused.
+* Logins are throttled per account and per client address (``telecare.auth.throttle``), and
+  at most ``login_concurrency`` password checks run at once in a process (``LoginGate``):
+  when they are all busy a login is refused at once (503), it never queues a worker.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,6 +68,7 @@ class ConsoleConfig:
     max_age: timedelta
     secret: bytes
     secure_cookies: bool
+    login_concurrency: int = 2
 
     @classmethod
     def from_env(cls) -> "ConsoleConfig":
@@ -68,10 +76,30 @@ class ConsoleConfig:
         max_age = os.environ.get("LINKAGE_SESSION_MAX")
         secret = os.environ.get("LINKAGE_SECRET_KEY")
         base = os.environ.get("PUBLIC_BASE_URL", "")
+        concurrency = os.environ.get("LINKAGE_LOGIN_CONCURRENCY", "2").strip() or "2"
+        if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
+            raise ValueError("LINKAGE_LOGIN_CONCURRENCY must be a whole number from 1 to 64 "
+                             "(password checks at once; each takes ~0.2 s and ~64 MiB)")
         return cls(idle=timedelta(seconds=parse_duration(idle)) if idle else DEFAULT_IDLE,
                    max_age=timedelta(seconds=parse_duration(max_age)) if max_age else DEFAULT_MAX_AGE,
                    secret=secret.encode() if secret else secrets.token_bytes(32),
-                   secure_cookies=base.startswith("https://"))
+                   secure_cookies=base.startswith("https://"), login_concurrency=int(concurrency))
+
+
+class LoginGate:
+    """At most ``n`` Argon2 verifications at once; the next is refused, not queued."""
+
+    def __init__(self, n: int):
+        self._sem = threading.BoundedSemaphore(n)
+
+    @contextmanager
+    def slot(self):
+        got = self._sem.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                self._sem.release()
 
 
 def config(request: Request) -> ConsoleConfig:
@@ -136,21 +164,25 @@ async def check_csrf(request: Request, user: ConsoleUser) -> None:
 
 
 # -- the login form's own CSRF (no session yet) ----------------------------------------------------------
-def login_nonce() -> str:
-    return secrets.token_urlsafe(24)
+def login_nonce(request: Request) -> str:
+    """``<issued, epoch seconds>.<random>``: the form may be used once, within the hour."""
+    issued = int(request.app.state.hub.clock.now().timestamp())
+    return f"{issued}.{secrets.token_urlsafe(24)}"
 
 
 def login_token(request: Request, nonce: str) -> str:
     return hmac.new(config(request).secret, nonce.encode(), hashlib.sha256).hexdigest()
 
 
-def login_token_ok(request: Request, presented: str | None) -> bool:
+def login_token_ok(request: Request, presented: str | None) -> str | None:
+    """The form's nonce if the token matches the cookie and the origin is ours (it is not used up yet:
+    the caller consumes it, telecare.auth.users.consume_nonce)."""
     nonce = request.cookies.get(LOGIN_COOKIE)
-    if not nonce or not presented or not _same_origin(request):
-        return False
-    return hmac.compare_digest(login_token(request, nonce), presented)
+    if not nonce or not presented or len(presented) > 200 or not _same_origin(request):
+        return None
+    return nonce if hmac.compare_digest(login_token(request, nonce), presented) else None
 
 
 __all__ = ["COOKIE", "LOGIN_COOKIE", "ConsoleUser", "ConsoleConfig", "LoginRequired", "Forbidden", "current_user",
            "login_required", "staff_required", "admin_required", "check_csrf", "login_nonce", "login_token",
-           "login_token_ok", "csrf_matches"]
+           "login_token_ok", "csrf_matches", "LoginGate"]
