@@ -1,10 +1,14 @@
 """One action per kind of request; each is a thin call of ``telecare.assistant.frontdoor.turn``.
 
-The conversation's state lives in the unfeaturized slot ``conversation``; what the person
-said, and on which channel, comes from the tracker.
+The conversation's harmless state (what was asked last, postcode, needs) lives in the
+unfeaturized slot ``conversation``; what the person said, and on which channel, comes from the
+tracker. Who the caller is never comes from the slot: the phone from ``caller`` (signed Twilio
+only), and the enquiry and resident from the hub's own record of the conversation id
+(``telecare.assistant.frontdoor``).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,15 +21,27 @@ from .context import current
 
 # Rasa input channel -> the enquiry's channel
 CHANNELS = {"twilio_sms": "sms", "twilio_voice": "voice", "socketio": "web", "webchat": "web", "rest": "rest"}
+# the signed Twilio channels, and the conversation ids only they make
+SIGNED = {"sms": "twilio_sms", "voice": "twilio_voice"}
+PHONE = re.compile(r"\+[1-9][0-9]{6,15}")
 
 
 def caller(tracker: Tracker) -> tuple[str, str | None]:
-    """(channel, phone). Twilio connectors name conversations ``sms:+44…`` and ``voice:+44…:CA…``."""
+    """(channel, phone). A phone number is believed only when BOTH the conversation id has the
+    form the signed Twilio channels give it (``sms:+44…``, ``voice:+44…:CA…``) AND the latest
+    message came in on that signed channel. Every other conversation is anonymous: REST
+    (``rest:…``) and web chat (``web:…``) ids are made by our channels, so a caller cannot
+    choose ``sms:+44…``, and the channel check stands even if an id were forged some other way."""
     sender = tracker.sender_id or ""
+    latest = tracker.get_latest_input_channel() or ""
     prefix, _, rest = sender.partition(":")
-    if prefix in ("sms", "voice") and rest.startswith("+"):
-        return prefix, rest.split(":")[0]
-    channel = CHANNELS.get(tracker.get_latest_input_channel() or "rest", "web")
+    if prefix in SIGNED and latest == SIGNED[prefix]:
+        number = rest.split(":")[0]
+        if PHONE.fullmatch(number) and (prefix == "sms" or rest.count(":") == 1):
+            return prefix, number
+    channel = CHANNELS.get(latest, "rest" if sender.startswith("rest:") else "web")
+    if channel in SIGNED:  # a Twilio channel's name on a conversation that is not its own
+        channel = "rest" if sender.startswith("rest:") else "web"
     return channel, None
 
 

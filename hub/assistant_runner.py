@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -41,14 +42,41 @@ def rasa_bin() -> Path:
     return path
 
 
+# Sanic (Rasa's web server) reads SANIC_* from the environment. A chat message is cut at 1,000
+# characters and a Twilio webhook is a small form, so 64 KiB is plenty for any request or
+# WebSocket frame; the access log is off because its lines would carry conversation ids (phone
+# numbers) and the API token (Rasa takes it in the query string).
+SANIC_DEFAULTS = {"SANIC_REQUEST_MAX_SIZE": str(64 * 1024), "SANIC_WEBSOCKET_MAX_SIZE": str(64 * 1024),
+                  "SANIC_ACCESS_LOG": "False"}
+TOKEN_ENV = "LINKAGE_RASA_TOKEN"
+MIN_TOKEN_CHARS = 16
+
+
 def rasa_env(**extra: str) -> dict[str, str]:
-    """The environment for the ``rasa`` command: no telemetry (no internet), quiet TensorFlow."""
+    """The environment for the ``rasa`` command: no telemetry (no internet), quiet TensorFlow,
+    Sanic's request size capped (an operator's own SANIC_* values win)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0",
                SQLALCHEMY_SILENCE_UBER_WARNING="1")
+    for key, value in SANIC_DEFAULTS.items():
+        env.setdefault(key, value)
     env.update(extra)
     return env
+
+
+def api_token(environ=None) -> tuple[str, bool]:
+    """(the Rasa HTTP API's token, whether it was generated now): ``LINKAGE_RASA_TOKEN``, else a
+    fresh random one, so the API is never open. A token shorter than 16 characters is refused."""
+    environ = os.environ if environ is None else environ
+    token = (environ.get(TOKEN_ENV) or "").strip()
+    if not token:
+        return secrets.token_urlsafe(32), True
+    if len(token) < MIN_TOKEN_CHARS:
+        raise AssistantError(f"{TOKEN_ENV} is too short ({len(token)} characters): use at least "
+                             f"{MIN_TOKEN_CHARS} random characters, e.g. "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return token, False
 
 
 def training_inputs(root: Path = ROOT) -> list[Path]:
@@ -107,19 +135,39 @@ def ensure_model(*, force: bool = False, quiet: bool = False) -> Path:
         return target
 
 
-def server_command(model: Path, port: int, *, host: str = "127.0.0.1", auth_token: str | None = None) -> list[str]:
-    cmd = [str(rasa_bin()), "run", "--model", str(model), "--port", str(port), "--interface", host,
-           "--credentials", CREDENTIALS, "--endpoints", ENDPOINTS, "--enable-api", "--cors", "*"]
-    if auth_token:
-        cmd += ["--auth-token", auth_token]
-    return cmd
+# Rasa's CLI takes the API token only as --auth-token; the launcher adds it from the environment
+# inside the Rasa process so that it never shows in a process listing (ps, /proc/*/cmdline).
+LAUNCHER = ("import os, sys\n"
+            "token = os.environ.pop('LINKAGE_RASA_TOKEN', '')\n"
+            "if not token:\n"
+            "    sys.exit('LINKAGE_RASA_TOKEN is not set: the Rasa server never runs its HTTP API without a token')\n"
+            "sys.argv = ['rasa'] + sys.argv[1:] + ['--auth-token', token]\n"
+            "from rasa.__main__ import main\n"
+            "sys.exit(main())\n")
 
 
-def server_env(*, hub_url: str, actions_token: str, public_base_url: str | None = None, **extra: str) -> dict[str, str]:
-    """What assistant/endpoints.yml and credentials.yml read: where the hub's actions are."""
+def server_command(model: Path, port: int, *, host: str = "127.0.0.1") -> list[str]:
+    """``rasa run`` with the HTTP API on (it is how staff tools and the tests read a tracker),
+    its token added by ``LAUNCHER`` from ``LINKAGE_RASA_TOKEN`` (``server_env``), and no CORS:
+    the web chat page is served by this same server, so it needs none, and no other site may
+    call the API from a browser. Bound to loopback unless asked otherwise; even then the API
+    answers only direct local clients (``assistant/connectors/__init__.py``, ``api_guard``)."""
+    python = rasa_bin().parent / "python"
+    return [str(python), "-c", LAUNCHER, "run", "--model", str(model), "--port", str(port), "--interface", host,
+            "--credentials", CREDENTIALS, "--endpoints", ENDPOINTS, "--enable-api"]
+
+
+def server_env(*, hub_url: str, actions_token: str, auth_token: str, public_base_url: str | None = None,
+               **extra: str) -> dict[str, str]:
+    """What assistant/endpoints.yml and credentials.yml read (where the hub's actions are, the
+    Twilio secrets) and the API token for ``LAUNCHER``."""
+    if not auth_token or len(auth_token) < MIN_TOKEN_CHARS:
+        raise AssistantError(f"the Rasa server needs an API token of at least {MIN_TOKEN_CHARS} characters "
+                             f"({TOKEN_ENV}); it never runs its HTTP API without one")
     env = rasa_env(**extra)
     env["LINKAGE_ACTIONS_URL"] = hub_url.rstrip("/") + "/assistant/actions/webhook"
     env["LINKAGE_ACTIONS_TOKEN"] = actions_token
+    env[TOKEN_ENV] = auth_token
     env.setdefault("TWILIO_AUTH_TOKEN", os.environ.get("TWILIO_AUTH_TOKEN", ""))
     if public_base_url:
         env["PUBLIC_BASE_URL"] = public_base_url
@@ -127,12 +175,12 @@ def server_env(*, hub_url: str, actions_token: str, public_base_url: str | None 
     return env
 
 
-def start_server(model: Path, port: int, *, hub_url: str, actions_token: str, log_file=None,
-                 auth_token: str | None = None, host: str = "127.0.0.1", public_base_url: str | None = None,
+def start_server(model: Path, port: int, *, hub_url: str, actions_token: str, auth_token: str, log_file=None,
+                 host: str = "127.0.0.1", public_base_url: str | None = None,
                  extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = server_env(hub_url=hub_url, actions_token=actions_token, public_base_url=public_base_url,
-                     **(extra_env or {}))
-    return subprocess.Popen(server_command(model, port, host=host, auth_token=auth_token), cwd=ROOT, env=env,
+    env = server_env(hub_url=hub_url, actions_token=actions_token, auth_token=auth_token,
+                     public_base_url=public_base_url, **(extra_env or {}))
+    return subprocess.Popen(server_command(model, port, host=host), cwd=ROOT, env=env,
                             stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 

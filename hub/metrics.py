@@ -12,3 +12,8 @@ OUTBOX_PUBLISHED = Counter("linkage_outbox_published_total", "Alert changes publ
 DEVICES_OFFLINE_RAISED = Counter("linkage_devices_offline_total", "device_offline alerts raised by supervision")
 ASSISTANT_ACTION_SECONDS = Histogram("linkage_assistant_action_seconds", "Time to run one of the assistant's actions",
                                      ["action"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+ASSISTANT_ANONYMOUS_CAPPED = Counter(
+    "linkage_assistant_anonymous_capped_total",
+    "Call-back requests and introductions an anonymous assistant conversation asked for and the hub did not "
+    "queue (what: callback|introduction; why: conversation|hourly); the person was told to ring instead",
+    ["what", "why"])

@@ -14,18 +14,27 @@ so the same file serves a developer's machine, the tests and production:
                  the request's path (+ ``?query``). Without it, the URL as this server saw it.
 ``helpline``     the helpline number said when a call ends in silence; else ``LINKAGE_HELPLINE``.
 
-This module holds what the two Twilio channels share; it is imported only by the Rasa
-server (``.venv-rasa``).
+This module holds what the channels share (Twilio signatures, the client's address, the guard
+that keeps Rasa's HTTP API to this machine); it is imported only by the Rasa server
+(``.venv-rasa``).
+
+Conversation ids are made here, never taken from the caller: ``rest:<sender>`` (REST),
+``web:<session>`` (web chat), and only the signed Twilio channels make ``sms:<From>`` and
+``voice:<From>:<CallSid>``. The actions treat a conversation as a phone number's only when its
+id has that form *and* its latest message came in on the signed channel.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections import OrderedDict
 from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from sanic import response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 logger = logging.getLogger(__name__)
@@ -173,3 +182,67 @@ def user_text(text: Optional[str]) -> str:
     """What a caller typed or said, never read as a Rasa command: "/intent{…}" would skip NLU
     and the emergency rules, so leading slashes are dropped."""
     return (text or "").strip().lstrip("/").strip()
+
+
+GREET = "/greet"  # what a channel says to start a conversation (the web chat page, a call's first request)
+
+
+def chat_text(text: Optional[str]) -> str:
+    """What someone typed in the web chat or sent over REST: like ``user_text``, except that the
+    page's own opening "/greet" passes as it is."""
+    raw = (text or "").strip() if isinstance(text, str) else ""
+    return GREET if raw == GREET else user_text(raw)
+
+
+def client_address(request: Request) -> str:
+    """The client's address for rate limits: Sanic's ``remote_addr`` when it is configured to
+    trust a proxy (``SANIC_PROXIES_COUNT`` / ``SANIC_REAL_IP_HEADER`` / ``SANIC_FORWARDED_SECRET``),
+    else the socket's peer. Forwarded headers are never read on their own (they are forgeable)."""
+    try:
+        return request.remote_addr or request.ip or "unknown"
+    except Exception:  # noqa: BLE001 - a request without a transport (tests)
+        return "unknown"
+
+
+# --- Rasa's HTTP API: this machine only -----------------------------------------------------------
+PUBLIC_PATHS = ("/webhooks/", "/socket.io")  # the channels; everything else is Rasa's HTTP API
+FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "x-forwarded-host")
+
+
+def is_public_path(path: str) -> bool:
+    return path.startswith(PUBLIC_PATHS)
+
+
+def is_loopback(address: Optional[str]) -> bool:
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def api_guard(request: Request) -> Optional[HTTPResponse]:
+    """A Sanic request middleware: Rasa's HTTP API (everything but the channels) answers only a
+    client on this machine that came directly, not through a reverse proxy (a proxy adds
+    X-Forwarded-For / Forwarded). The API's token is checked by Rasa as well."""
+    if is_public_path(request.path):
+        return None
+    if is_loopback(request.ip) and not any(h in request.headers for h in FORWARDED_HEADERS):
+        return None
+    logger.warning("refused %s %s from a non-local client: Rasa's HTTP API answers only on this machine",
+                   request.method, request.path.split("/")[1] if "/" in request.path else "")
+    return response.json({"status": "failure", "reason": "Forbidden",
+                          "message": "Rasa's HTTP API answers only on this machine; the channels are under "
+                                     "/webhooks/ and /socket.io/"}, status=403)
+
+
+def guard_api(bp) -> None:
+    """Install ``api_guard`` on the whole app from a channel's blueprint (once per app)."""
+
+    @bp.listener("before_server_start")
+    async def _install(app, _loop) -> None:
+        if getattr(app.ctx, "linkage_api_guard", False):
+            return
+        app.ctx.linkage_api_guard = True
+        app.register_middleware(api_guard, "request")
+        logger.info("Rasa's HTTP API is limited to direct local clients; channels under %s",
+                    " and ".join(PUBLIC_PATHS))

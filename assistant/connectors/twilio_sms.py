@@ -3,7 +3,10 @@
 * ``X-Twilio-Signature`` is checked first (see ``assistant/connectors/__init__.py``): missing or
   wrong is 403 and nothing reaches the assistant.
 * The conversation is the number's: sender id ``sms:<From>``, metadata ``phone``, ``channel``
-  and ``message_sid``.
+  and ``message_sid``. Only this channel (and the voice one) makes ``sms:`` ids, and the actions
+  believe the number only when the message came in on this channel.
+* A message is cut at ``limits.MAX_MESSAGE_CHARS`` before NLU; the reply starts with
+  ``limits.CUT_NOTICE``. (No rate limit: Twilio signs every request.)
 * The bot's replies are joined and split into <Message> parts of at most 153 characters at
   sentence and line ends (``telecare.assistant.sms.split``), at most 6 parts.
 * Twilio retries a webhook that timed out or failed: a MessageSid already seen is not given to
@@ -26,6 +29,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from telecare.assistant import sms
 
 from . import DEFAULT_HELPLINE, LRU, TwilioSignature, bot_texts, setting, user_text
+from .limits import CUT_NOTICE, cut
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +73,8 @@ class TwilioSmsInput(InputChannel):
         return (f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
                 "In an emergency call 999.")
 
-    def reply_twiml(self, messages: List[Dict[str, Any]]) -> str:
-        texts = [sms.plain(t) for t in bot_texts(messages)]
+    def reply_twiml(self, messages: List[Dict[str, Any]], notice: Optional[str] = None) -> str:
+        texts = [sms.plain(t) for t in ([notice] if notice else []) + bot_texts(messages)]
         if not texts:
             return EMPTY_TWIML
         return twiml(sms.split("\n".join(texts), limit=SMS_LIMIT, max_parts=MAX_PARTS))
@@ -78,7 +82,7 @@ class TwilioSmsInput(InputChannel):
     async def answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], form) -> str:
         sender = form.first("From", "").strip()
         sid = form.first("MessageSid") or form.first("SmsSid")
-        text = user_text(form.first("Body"))
+        text, was_cut = cut(user_text(form.first("Body")))
         if not text:
             media = (form.first("NumMedia") or "0").strip()
             if media.isdigit() and int(media) > 0:
@@ -96,7 +100,7 @@ class TwilioSmsInput(InputChannel):
         if not collector.messages:
             logger.warning("twilio_sms: the assistant said nothing to %s (%s)", sid, sender)
             return twiml([self.apology()])
-        return self.reply_twiml(collector.messages)
+        return self.reply_twiml(collector.messages, CUT_NOTICE if was_cut else None)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("linkage_twilio_sms", __name__)

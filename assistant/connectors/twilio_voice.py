@@ -4,6 +4,8 @@
   wrong is 403 and nothing reaches the assistant.
 * A call is its own conversation: sender id ``voice:<From>:<CallSid>`` (an SMS conversation
   with the same number carries on undisturbed). Metadata ``phone``, ``channel``, ``call_sid``.
+* What the caller said is cut at ``limits.MAX_MESSAGE_CHARS`` before NLU (the answer first says
+  ``limits.CUT_NOTICE``).
 * The call's first request (no SpeechResult or Digits) says "/greet" to the assistant; later
   requests carry what the caller said (SpeechResult) or keyed (Digits).
 * Each bot message is a <Say voice="Polly.Amy" language="en-GB"> at 85% speed, made speakable
@@ -34,6 +36,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from telecare.assistant import sms
 
 from . import DEFAULT_HELPLINE, LRU, TwilioSignature, bot_texts, setting, user_text, wants_hangup
+from .limits import CUT_NOTICE, cut
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ class TwilioVoiceInput(InputChannel):
                 state = CallState(started=await self.call_has_started(request, sender_id))
                 self.calls.put(call_sid, state)
 
-            said = user_text(form.first("SpeechResult")) or user_text(form.first("Digits"))
+            said, was_cut = cut(user_text(form.first("SpeechResult")) or user_text(form.first("Digits")))
             if said:
                 state.silences = 0
                 messages = await self.ask(on_new_message, said, sender_id, caller, call_sid)
@@ -193,11 +196,13 @@ class TwilioVoiceInput(InputChannel):
 
             state.started = True
             texts = bot_texts(messages or [])
+            if said and was_cut and texts:
+                texts.insert(0, CUT_NOTICE)
             if not texts:
                 logger.warning("twilio_voice: the assistant said nothing on call %s", call_sid)
                 self.calls.pop(call_sid)
                 return xml(self.ending([self.apology_text()]))
-            state.last = texts
+            state.last = [t for t in texts if t != CUT_NOTICE]  # said again after a silence
             if wants_hangup(messages or []):
                 self.calls.pop(call_sid)
                 return xml(self.ending(texts))

@@ -14,17 +14,31 @@ fixes for the python-socketio that Rasa 3.6.21 installs (5.18):
 * Rasa's output sends custom JSON as keyword arguments of ``emit`` (a TypeError); ours sends
   ``{"custom": …}`` as the message.
 
+and with the server, not the browser, deciding who the conversation is:
+
+* The conversation id is ``web:<session>``. A session id the browser kept (so a reload carries
+  on) is accepted only if it looks like one this server issued (32-128 url-safe characters;
+  ``new_session`` makes 43); anything else (``voice:+44…:CA…``, ``betty``) gets a new one. Each
+  socket speaks only in the conversation it was confirmed in (``session_request``), whatever
+  ``session_id`` a later message carries, and the browser's ``metadata`` is not passed on.
+* engine.io's origin check is on again (Rasa turns it off): only the page's own origin, or
+  ``PUBLIC_BASE_URL``'s, may connect; no CORS credentials. A packet is at most 64 KiB.
+* A message is cut at ``limits.MAX_MESSAGE_CHARS`` before NLU (the bot first says
+  ``limits.CUT_NOTICE``); turns are rate-limited per conversation and per client address
+  (``LINKAGE_CHAT_LIMITS``): too many gets a bot message asking to wait, and no NLU.
+
 Headers: a Content-Security-Policy allowing only this origin (scripts, styles, the socket),
 no framing, nosniff; the page itself is not cached so a new release is picked up at once.
 """
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import uuid
+import re
+import secrets
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from urllib.parse import urlsplit
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -33,11 +47,16 @@ from sanic.response import HTTPResponse
 from rasa.core.channels import socketio as rasa_socketio
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from . import chat_text, client_address, guard_api, setting
+from .limits import CUT_NOTICE, ChatLimits, cut
+from .rest import wait_text
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_DIR = ROOT / "assistant" / "webchat"
 SOCKET_IO_DIST = ROOT / "node_modules" / "socket.io-client" / "dist"
+MAX_PACKET_BYTES = 64 * 1024  # one Socket.IO packet (a chat message is cut at 1,000 characters anyway)
 
 FILES = {
     "chat.css": (PAGE_DIR / "chat.css", "text/css; charset=utf-8"),
@@ -109,12 +128,71 @@ class SocketIOOutput(rasa_socketio.SocketIOOutput):
         await self._send_message(recipient_id, {"custom": json_message})
 
 
+# A session id the browser keeps is accepted only if it looks like one this server issued
+# (``new_session``: 32 random bytes, url-safe base64, 43 characters); anything else (another
+# channel's id such as "sms:+44…", a guessable word) is replaced by a new one.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,128}")
+PREFIX = "web:"
+
+
+def new_session() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def valid_session(session_id: Any) -> bool:
+    return isinstance(session_id, str) and SESSION_ID.fullmatch(session_id) is not None
+
+
+def origin_of(url: Optional[str]) -> Optional[str]:
+    parts = urlsplit((url or "").strip())
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return None
+
+
+def same_origin(public_url: Optional[str]) -> Callable[..., bool]:
+    """engine.io's origin check: the page's own origin (the Host it was asked for, over http or
+    https, or the proxy's X-Forwarded-Host) or ``PUBLIC_BASE_URL``'s origin; never another site."""
+    public = origin_of(public_url)
+
+    def allowed(origin: Optional[str], environ: Optional[Dict[str, Any]] = None) -> bool:
+        if not origin:
+            return True  # not a browser: the Origin check is a browser's protection
+        origin = origin.strip().lower()
+        if public and origin == public:
+            return True
+        environ = environ or {}
+        hosts = {environ.get("HTTP_HOST", "")}
+        forwarded = environ.get("HTTP_X_FORWARDED_HOST")
+        if forwarded:
+            hosts.add(forwarded.split(",")[0].strip())
+        return any(h and origin in (f"http://{h}".lower(), f"https://{h}".lower()) for h in hosts)
+
+    return allowed
+
+
 class SocketIOInput(rasa_socketio.SocketIOInput):
-    """Rasa's socketio channel, fixed for python-socketio >= 5.10 (see the module's docstring)."""
+    """Rasa's socketio channel, fixed for python-socketio >= 5.10 and with a conversation id the
+    server makes (``web:<session>``, see the module's docstring)."""
 
     @classmethod
     def name(cls) -> Text:
         return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        channel = super().from_credentials(credentials)
+        channel.public_url = setting(credentials, "public_url", "PUBLIC_BASE_URL")
+        channel.limits = ChatLimits.from_env()
+        return channel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.public_url: Optional[str] = None
+        self.limits: Optional[ChatLimits] = None
+        # per socket (sid): the conversation it was confirmed and the client's address
+        self.sessions: Dict[str, str] = {}
+        self.clients: Dict[str, str] = {}
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         if self.sio is None:
@@ -123,42 +201,76 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = super().blueprint(on_new_message)
+        guard_api(bp)
         sio = self.sio
         namespace = self.namespace
+        if self.limits is None:
+            self.limits = ChatLimits.from_env()
+        limits = self.limits
+        # Rasa disables engine.io's origin check (cors_allowed_origins=[]): any web site could
+        # script a visitor's browser into the chat. Only the page's own origin may connect.
+        sio.eio.cors_allowed_origins = same_origin(self.public_url)
+        sio.eio.cors_credentials = False
+        sio.eio.max_http_buffer_size = MAX_PACKET_BYTES
+
+        async def bot_says(room: str, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, room=room, namespace=namespace)
 
         # registering an event again replaces Rasa's handler
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            if self.jwt_key:
+                logger.error("socketio: jwt_key is not supported by Linkage's web chat; refusing connections")
+                return False
+            request = (environ or {}).get("sanic.request")
+            self.clients[sid] = client_address(request) if request is not None else "unknown"
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: Text, *_: Any) -> None:
+            self.sessions.pop(sid, None)
+            self.clients.pop(sid, None)
+
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 128:
-                session_id = uuid.uuid4().hex
-            if self.session_persistence:
-                entered = sio.enter_room(sid, session_id, namespace=namespace)
-                if inspect.isawaitable(entered):
-                    await entered
+            if not valid_session(session_id):
+                session_id = new_session()
+            conversation = PREFIX + session_id
+            old = self.sessions.get(sid)
+            if old and old != conversation:
+                left = sio.leave_room(sid, old, namespace=namespace)
+                if inspect.isawaitable(left):
+                    await left
+            entered = sio.enter_room(sid, conversation, namespace=namespace)
+            if inspect.isawaitable(entered):
+                await entered
+            self.sessions[sid] = conversation
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
-            logger.debug("socketio: %s joined session %s", sid, session_id)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Dict) -> None:
             data = data if isinstance(data, dict) else {}
-            if self.session_persistence:
-                if not data.get("session_id"):
-                    logger.warning("socketio: a message without a session_id was ignored (send session_request first)")
-                    return
-                sender_id = str(data["session_id"])
-            else:
-                sender_id = sid
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                try:
-                    metadata = json.loads(metadata)
-                except ValueError:
-                    metadata = {}
+            conversation = self.sessions.get(sid)
+            if conversation is None:
+                logger.warning("socketio: a message before session_request was ignored")
+                return
+            message = data.get("message")
+            if not isinstance(message, str):
+                return
+            wait = limits.admit(conversation, self.clients.get(sid, "unknown"))
+            if wait is not None:
+                logger.info("socketio: a turn was refused by the chat limits (retry in %.0f s)", wait)
+                await sio.emit(self.bot_message_evt, {"text": wait_text(wait)}, room=sid, namespace=namespace)
+                return
+            text, was_cut = cut(chat_text(message))
+            if was_cut:
+                await bot_says(conversation, CUT_NOTICE)
+            # the browser's metadata is not passed on: nothing it sends says who the person is
             await on_new_message(UserMessage(
-                str(data.get("message") or ""), SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                input_channel=self.name(), metadata=metadata if isinstance(metadata, dict) else {},
+                text, SocketIOOutput(sio, self.bot_message_evt), conversation,
+                input_channel=self.name(), metadata={},
             ))
 
         return bp

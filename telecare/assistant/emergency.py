@@ -22,10 +22,21 @@ How the rules think:
   happening now (``now``, ``still``, ``for hours``, ``ambulance``); and, for some patterns,
   when the words just before it make it about a thing, not a person (``my pendant is not
   responding``, ``the ceiling collapsed``, ``my feet are on fire``).
+
+Cost: linear in the length of the text. Each hit looks back a bounded window (40 or 80
+characters) and the whole-message questions (past? now? an alarm's signs later on?) are
+answered once per message, not once per hit; no pattern can rescan the rest of the message
+from each of many starting points (repetitions that could are bounded, the one unbounded
+lookahead became ``later``). Only the first ``MAX_TEXT`` characters are read at all.
 """
 from __future__ import annotations
 
 import re
+
+# The matcher reads at most this much of a message. The channels already cut a message to
+# 1,000 characters before NLU (assistant/connectors/limits.py); this bounds the work whatever
+# calls it. The matcher is linear in the length of what it reads (no hit rescans the message).
+MAX_TEXT = 5_000
 
 KINDS = ("fall", "chest_pain", "breathing", "fire", "unconscious", "bleeding", "stroke", "danger")
 
@@ -146,16 +157,21 @@ _SMOKER = re.compile(r"\b(?:i|you|we|they|he|she|dont|doesnt|to|can|still|never|
                      r"mum|dad|husband|wife|to stop|cigarettes?|smoking)\s*$")
 
 
+# an alarm going off is an emergency when one of these words comes after it in the message
+_ALARM_SIGNS = re.compile(r"\b(?:dizzy|sick|smoke|smell|fire|headache|faint|burning|gas)\b")
+
+
 class _Rule:
-    __slots__ = ("kind", "pattern", "timeless", "iffy", "not_after")
+    __slots__ = ("kind", "pattern", "timeless", "iffy", "not_after", "later")
 
     def __init__(self, kind: str, pattern: str, *, timeless: bool = False, iffy: bool = True,
-                 not_after: tuple[re.Pattern[str], ...] = ()) -> None:
+                 not_after: tuple[re.Pattern[str], ...] = (), later: re.Pattern[str] | None = None) -> None:
         self.kind = kind
         self.pattern = re.compile(pattern)
         self.timeless = timeless  # a past marker elsewhere in the message does not cancel it
         self.iffy = iffy  # a possibility earlier in the sentence cancels it
         self.not_after = not_after  # the hit is about a thing when the text before it ends like this
+        self.later = later  # the hit counts only if this matches somewhere after it in the message
 
 
 _CANT = r"(?:cant|couldnt|struggling to|trying to|tried to|wont let me)"
@@ -192,7 +208,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("danger", r"\b(?:smell|smelling|smells|strong smell of|stink of|stinks of|reek of|reeks of) (?:of )?gas\b"
                     r"|\bgas leak(?:ing)?\b|\bleaking gas\b|\bgas is leaking\b"),
     _Rule("danger", r"\b(?:carbon monoxide|co|gas|smoke|fire) (?:alarm|detector) (?:is |s )?(?:going off|sounding|"
-                    r"screaming|wont stop)\b(?=.*\b(?:dizzy|sick|smoke|smell|fire|headache|faint|burning|gas)\b)"),
+                    r"screaming|wont stop)\b", later=_ALARM_SIGNS),
     # -- falls, on the floor ------------------------------------------------------------
     _Rule("fall", r"\b" + _FALLEN + _FALLEN_NOT + r"[^.!?;]{0,70}\b" + _CANT + r" " + _GET_UP + r"\b"
                   r"(?! (?:\w+ )?(?:stairs|steps|hill|hills|bus|in the morning))"),
@@ -204,7 +220,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("fall", r"(?:^|\b(?:" + _WHO + r"(?: is| s| are| has been| have been| been)?|im|ive been|been|am|lying|laid|laying|stuck|"
                   r"sat|sitting|slumped|collapsed|still|fallen|fell|ended up|landed|lay|lays|lies) )"
                   r"(?:(?:still|stuck|lying|laying|laid|sat|sitting|just|now|down|flat out|face down|out|collapsed|"
-                  r"sprawled|curled up|here|there|again|lying down|helpless) )*(?:on|onto|across|in a heap on) "
+                  r"sprawled|curled up|here|there|again|lying down|helpless) ){0,8}(?:on|onto|across|in a heap on) "
                   r"(?:the|my|his|her|their|our) (?:(?!first|second|third|fourth|fifth|sixth|top|upper|lower|ground|"
                   r"\d)\w+ ){0,2}?" + _FLOOR + r"\b(?! (?:floor|level|flat|above|below|beneath|under|upstairs|downstairs|needs?|was|is slippery|is uneven|tiles|fitting|fitted|cleaning|covering|"
                   r"mat|rug|a lot|doing|to do|exercis\w*|playing|with (?:the|his|her|my) (?:grand)?(?:kids|children|dog|cat)))"),
@@ -311,7 +327,7 @@ _RULES: tuple[_Rule, ...] = (
                     r"dentist|card|payment|grant|loan|housing|food|parcel))|^(?:help ?)*(?:its an? )?emergency"
                     r"(?: ?help)*[.! ]*$"),
     _Rule("danger", r"^(?:please ?)?(?:help ?(?:me ?)?){2,}(?:please)?[.! ]*$|^(?:please ?)?help me(?: please)?[.! ]*$"
-                    r"|^(?:please ?)?(?:help ?)+!+[ !]*$|\bhelp (?:me |us )?(?:please )?(?:quick|quickly|now|fast|hurry|im scared|im frightened|right now"
+                    r"|^(?:please ?)?(?:help ?)+![ !]*$|\bhelp (?:me |us )?(?:please )?(?:quick|quickly|now|fast|hurry|im scared|im frightened|right now"
                     r"|asap|urgently|someone please)\b(?! (?:at|in|for|getting|and then|with|to|get|find|fill|sort|understand|apply|claim|learn|"
                     r"use|set|do|make|cook|clean|shop|go|pay|about|out|look|choose|on))", timeless=True),
     _Rule("danger", r"\bsos\b|\bmayday\b", timeless=True),
@@ -323,30 +339,74 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
-def _cancelled(rule: _Rule, norm: str, start: int) -> bool:
-    before = norm[:start]
-    for pattern in rule.not_after:
-        if pattern.search(before[-40:]):
-            return True
-    if rule.iffy and _MAYBE.search(before):
+# How far before a hit each check looks. Every window is bounded, so a message with many
+# hits costs time in proportion to its length, never to its length squared (issue 10).
+_NOT_AFTER_WINDOW = 40  # the words just before a hit (``_after`` patterns)
+_MAYBE_WINDOW = 40  # "could be " / "might end up " just before a hit (at most 13 characters)
+_IFFY_WINDOW = 80  # a possibility earlier in the same sentence, at most this far back
+_SENTENCE_ENDS = ".!?;"  # the characters ``_SENTENCE_END`` matches
+
+
+class _Message:
+    """The normalised text of one message, with what is asked of the whole message worked
+    out once (not once per hit)."""
+
+    __slots__ = ("norm", "_past", "_later")
+
+    def __init__(self, norm: str) -> None:
+        self.norm = norm
+        self._past: bool | None = None
+        self._later: dict[re.Pattern[str], int] = {}
+
+    def past(self) -> bool:
+        """The message is about the past or something that keeps happening, not now."""
+        if self._past is None:
+            self._past = bool(_PAST.search(self.norm)) and not _NOW.search(self.norm)
+        return self._past
+
+    def last_start(self, pattern: re.Pattern[str]) -> int:
+        """Where the last match of ``pattern`` (whole words) starts, or -1."""
+        if pattern not in self._later:
+            last = -1
+            for m in pattern.finditer(self.norm):
+                last = m.start()
+            self._later[pattern] = last
+        return self._later[pattern]
+
+
+def _cancelled(rule: _Rule, msg: _Message, start: int, end: int) -> bool:
+    norm = msg.norm
+    if rule.later is not None and msg.last_start(rule.later) < end:
         return True
+    if rule.not_after:
+        before = norm[max(0, start - _NOT_AFTER_WINDOW):start]
+        for pattern in rule.not_after:
+            if pattern.search(before):
+                return True
     if rule.iffy:
-        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(norm, 0, start)), default=0)
-        if _IFFY.search(norm[max(sentence_start, start - 80):start]):
+        # pos/endpos, not a slice: the words before the window still count for \b
+        if _MAYBE.search(norm, max(0, start - _MAYBE_WINDOW), start):
             return True
-    if not rule.timeless and _PAST.search(norm) and not _NOW.search(norm):
+        lo = max(0, start - _IFFY_WINDOW - 1)
+        sentence_start = max(norm.rfind(c, lo, start) for c in _SENTENCE_ENDS) + 1  # 0 when none
+        if _IFFY.search(norm[max(sentence_start, start - _IFFY_WINDOW):start]):
+            return True
+    if not rule.timeless and msg.past():
         return True
     return False
 
 
-def match(text: str) -> str | None:
-    """The kind of emergency the text describes as happening now, or None."""
+def match(text: str, *, limit: int | None = MAX_TEXT) -> str | None:
+    """The kind of emergency the text describes as happening now, or None. Only the first
+    ``limit`` characters are read (``None``: all of it; the time is linear either way)."""
     if not text or not text.strip():
         return None
-    norm = normalise(text)
+    if limit is not None:
+        text = text[:limit]
+    msg = _Message(normalise(text))
     for rule in _RULES:
-        for m in rule.pattern.finditer(norm):
-            if not _cancelled(rule, norm, m.start()):
+        for m in rule.pattern.finditer(msg.norm):
+            if not _cancelled(rule, msg, m.start(), m.end()):
                 return rule.kind
     return None
 
@@ -355,8 +415,8 @@ def is_emergency(text: str) -> bool:
     return match(text) is not None
 
 
-def explain(text: str) -> list[tuple[str, str, bool]]:
+def explain(text: str, *, limit: int | None = MAX_TEXT) -> list[tuple[str, str, bool]]:
     """Every (kind, matched words, cancelled) a message triggers: for tuning the rules."""
-    norm = normalise(text)
-    return [(rule.kind, m.group(0), _cancelled(rule, norm, m.start()))
-            for rule in _RULES for m in rule.pattern.finditer(norm)]
+    msg = _Message(normalise(text if limit is None else text[:limit]))
+    return [(rule.kind, m.group(0), _cancelled(rule, msg, m.start(), m.end()))
+            for rule in _RULES for m in rule.pattern.finditer(msg.norm)]

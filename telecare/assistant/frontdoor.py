@@ -8,7 +8,8 @@ written in the caller's transaction.
 
 Precedence on every turn, whatever the model said:
 1. an emergency (the rules in ``emergency.py`` or the model): 999 advice at once, and an
-   alert through the hub for a known resident;
+   alert through the hub for a resident whose number a signed Twilio request proved; anyone
+   else gets an urgent call-back, and is asked for a number to call;
 2. safeguarding: a person calls back;
 3. an answer to the question we asked (postcode, yes/no, consent, name, phone);
 4. what the message asks for (a person, daily calls, needs...).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ from telecare.alert import service as alerts
 from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
 from telecare.enquiry import service as enquiries
+from telecare.enquiry.models import Enquiry
 from telecare.site.models import Home, Resident
 
 from . import emergency as emergency_rules
@@ -41,6 +44,22 @@ MAX_NEEDS = 3
 PER_NEED = {"voice": 1}  # services per need by channel (default 2)
 MAX_SERVICES = {"voice": 2}  # services in all (default 4)
 EMERGENCY_PRIORITY = "P1"
+
+
+@dataclass
+class Caps:
+    """What an anonymous conversation (no phone proven by a signed Twilio request) may queue for
+    staff; beyond it the person is told to ring the helpline (or 999) and nothing is queued.
+    The hub sets ``CAPS`` from ``LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR`` and counts each refusal
+    (``on_capped(what, why)``: the Prometheus counter); the counting itself is in the database
+    (``enquiries.anonymous_allowance``), so it holds across processes."""
+    per_hour: int = enquiries.ANONYMOUS_PER_HOUR  # call-backs + introductions, all anonymous conversations
+    urgent_per_conversation: int = enquiries.URGENT_PER_CONVERSATION
+    introductions_per_conversation: int = enquiries.INTRODUCTIONS_PER_CONVERSATION
+    on_capped: Callable[[str, str], None] | None = None
+
+
+CAPS = Caps()
 
 
 @dataclass
@@ -70,8 +89,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     text = (t.text or "").strip()
     if text.startswith("/"):  # "/greet" from a channel starting a conversation
         text = ""
-    if "enquiry" not in st:
-        _begin(s, t, st, text, now)
+    _record(s, t, st, text, now)
     st["turns"] = st.get("turns", 0) + 1
     facts = reading.read(text)
     if facts.age:
@@ -97,9 +115,39 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     return out
 
 
-# -- the start of a conversation -----------------------------------------------------------------------
-def _begin(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
-    resident = _resident_by_phone(s, t.phone)
+# -- the start of a conversation, and the hub's record of it ----------------------------------------
+def _record(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
+    """Which enquiry this turn belongs to, and whether the caller is a resident: from the hub's
+    own record (the ``enquiries`` row: conversation id, proven phone, resident), never from the
+    state the Rasa slot carries back, which a caller with the Rasa API could have written.
+
+    The state's ``enquiry`` only says "carry on": it is believed when that enquiry was started
+    under this same conversation id (a conversation id is made by the channel: ``rest:…``,
+    ``web:…``, or ``sms:+44…`` / ``voice:+44…:CA…`` from a signed Twilio request only). Anything
+    else (none, or another conversation's) starts a new enquiry with a clean state. ``resident``
+    in the state is then always the hub's answer, rewritten every turn: the resident of a
+    conversation whose number a signed request proved, or nobody."""
+    e = None
+    ref = st.get("enquiry")
+    if isinstance(ref, int) and not isinstance(ref, bool) and 0 < ref < 2**63:
+        e = s.get(Enquiry, ref)
+        if e is not None and (e.conversation_id or "") != (t.conversation_id or ""):
+            log.warning("assistant: a conversation's state named another conversation's enquiry %s; "
+                        "starting afresh", ref)
+            e = None
+    if e is None:
+        st.clear()
+        e = _begin(s, t, st, text, now)
+    resident = s.get(Resident, e.resident_id) if e.resident_id is not None and t.phone else None
+    if resident is not None and e.phone == "".join(t.phone.split()):
+        st["resident"] = resident.ext_id
+    else:
+        st.pop("resident", None)
+    st["enquiry"] = e.id
+
+
+def _begin(s: Session, t: Turn, st: dict, text: str, now: datetime) -> Enquiry:
+    resident = _resident_by_phone(s, t.phone)  # t.phone: only ever from a signed Twilio request
     if resident is not None:
         st["resident"] = resident.ext_id
         st["name"] = resident.name
@@ -113,6 +161,7 @@ def _begin(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
                         resident_id=resident.id if resident else None, now=now, first_message=text[:500] or None)
     st["enquiry"] = e.id
     st["outcome"] = "unresolved"
+    return e
 
 
 def _resident_by_phone(s: Session, phone: str | None) -> Resident | None:
@@ -155,17 +204,33 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
         st["alert"] = alert.id
         out.say(say.emergency_alerted(resident.name))
         log.warning("assistant emergency from resident %s: alert %s", resident.ext_id, alert.id)
-    elif not st.get("emergency_callback"):
-        who = resident.name if resident else (st.get("name") or t.phone or "an unknown person")
-        enquiries.request_callback(s, enquiry_id=st["enquiry"], reason="emergency", urgent=True,
-                                   name=st.get("name"), phone=st.get("phone"),
-                                   resident_id=resident.id if resident else None,
-                                   detail=f"{who} described an emergency to the assistant by {t.channel}{said}",
-                                   now=now)
-        st["emergency_callback"] = True
-        if st.get("phone"):
-            out.say(say.emergency_flagged())
-        log.warning("assistant emergency from %s (no resident's home to alert): urgent callback", who)
+    else:
+        # Nobody's home to alert (an anonymous caller: web chat, REST, or a number that is not a
+        # resident's): an urgent call-back, and a number to call if we have none. The reply is the
+        # same whoever the caller claims to be, and never says whose a number is.
+        if not st.get("emergency_callback"):
+            why = _refused(s, t, st, "callback", now, urgent=True, reason="emergency")
+            if why is not None:
+                helpline = directory.council(s).helpline
+                out.say(_CAPPED_URGENT.format(helpline=helpline) if why == "conversation"
+                        else _CAPPED_EMERGENCY.format(helpline=helpline))
+                return
+            who = resident.name if resident else (st.get("name") or "someone who gave no name")
+            enquiries.request_callback(s, enquiry_id=st["enquiry"], reason="emergency", urgent=True,
+                                       name=st.get("name"), phone=st.get("phone"),
+                                       resident_id=resident.id if resident else None,
+                                       detail=f"{who} described an emergency to the assistant by {t.channel}{said}",
+                                       now=now)
+            st["emergency_callback"] = True
+            log.warning("assistant emergency by %s with no resident's home to alert: urgent call-back, enquiry %s",
+                        t.channel, st["enquiry"])
+            if st.get("phone"):
+                out.say(say.emergency_flagged())
+        if not st.get("phone"):
+            st["callback"] = {"reason": "emergency", "urgent": True, "detail": text[:500]}
+            st["awaiting"] = "callback_phone"
+            st["asked"] = 0
+            out.say(say.emergency_ask_phone(t.channel))
 
 
 # -- 2. safeguarding and asking for a person --------------------------------------------------------------
@@ -173,13 +238,28 @@ def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: dat
     _add_needs(st, "safeguarding")
     _raise(st, "handoff")
     has_phone = bool(st.get("phone"))
-    out.say(say.safeguarding(has_phone, t.channel))
-    _callback(s, t, st, out, "safeguarding", True, text, now)
+    why = _refused(s, t, st, "callback", now, urgent=True, reason="safeguarding")
+    out.say(say.safeguarding(has_phone and why is None, t.channel))
+    _callback(s, t, st, out, "safeguarding", True, text, now, why=why)
+
+
+_ASK = object()
 
 
 def _callback(s: Session, t: Turn, st: dict, out: Reply, reason: str, urgent: bool, text: str,
-              now: datetime) -> None:
-    """A person calls back: now, if we have a number; else we ask for one first."""
+              now: datetime, why=_ASK) -> bool:
+    """A person calls back: now, if we have a number; else we ask for one first. False when an
+    anonymous conversation may queue no more (the person has been told to ring instead).
+    ``why``: the caller's own ``_refused`` answer for this request, if it already asked."""
+    if why is _ASK:
+        why = _refused(s, t, st, "callback", now, urgent=urgent, reason=reason)
+    if why is not None:
+        st["awaiting"] = None
+        st.pop("callback", None)
+        helpline = directory.council(s).helpline
+        out.say(_CAPPED_URGENT.format(helpline=helpline) if why == "conversation" and urgent
+                else _CAPPED_CALLBACK.format(helpline=helpline))
+        return False
     if st.get("phone"):
         resident = _resident(s, st)
         enquiries.request_callback(s, enquiry_id=st["enquiry"], reason=reason, urgent=urgent, name=st.get("name"),
@@ -192,6 +272,41 @@ def _callback(s: Session, t: Turn, st: dict, out: Reply, reason: str, urgent: bo
         st["awaiting"] = "callback_phone"
         st["asked"] = 0
         out.say(say.ask_callback_phone(t.channel))
+    return True
+
+
+# -- caps on anonymous conversations ------------------------------------------------------------------------
+_CAPPED_EMERGENCY = ("I can't pass this on to our team from here just now, so please call 999 yourself if you "
+                     "haven't. You can also ring us on {helpline}.")
+_CAPPED_URGENT = ("Our team already has an urgent request from this conversation. If anyone is in danger "
+                  "right now, call 999. You can also ring us on {helpline}.")
+_CAPPED_CALLBACK = ("I can't book a call back from here just now. Please ring us on {helpline}, Monday to Friday "
+                    "9am to 5pm. If anyone is in danger right now, call 999.")
+
+
+def _capped_intro(svc) -> str:
+    how = f" on {svc.phone}" if svc.phone else (f" at {svc.web}" if svc.web else "")
+    return (f"I can't pass your details on from here just now, so I haven't shared anything. You can contact "
+            f"{svc.name} yourself{how}. Is there anything else?")
+
+
+def _refused(s: Session, t: Turn, st: dict, what: str, now: datetime, **kw) -> str | None:
+    """Why this conversation may not queue ``what`` now ("conversation" or "hourly"), or None.
+    Only anonymous conversations are capped: a phone proven by a signed Twilio request is not."""
+    if t.phone:
+        return None
+    caps = CAPS
+    why = enquiries.anonymous_allowance(s, st["enquiry"], what=what, now=now, per_hour=caps.per_hour,
+                                        urgent_per_conversation=caps.urgent_per_conversation,
+                                        introductions_per_conversation=caps.introductions_per_conversation, **kw)
+    if why is not None:
+        limit = (f"{caps.per_hour} an hour from anonymous conversations" if why == "hourly"
+                 else "the most one anonymous conversation may ask for")
+        log.warning("assistant: a %s from an anonymous %s conversation was not queued (%s); enquiry %s",
+                    what, t.channel, limit, st["enquiry"])
+        if caps.on_capped is not None:
+            caps.on_capped(what, why)
+    return why
 
 
 # -- 3. answers to what we asked ----------------------------------------------------------------------------
@@ -240,8 +355,8 @@ def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
             _continue_intro(s, t, st, out, now)
         else:
             cb = st.get("callback") or {"reason": "person", "urgent": False, "detail": ""}
-            _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now)
-            out.say(say.callback_booked(directory.council(s).helpline))
+            if _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now):
+                out.say(say.callback_booked(directory.council(s).helpline))
         return True
     return False
 
@@ -299,8 +414,8 @@ def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime
     elif awaiting == "handoff":
         _add_needs(st, "other")
         _raise(st, "handoff")
-        _callback(s, t, st, out, st.get("handoff_reason", "cannot_help"), False, st.get("first", ""), now)
-        if st.get("awaiting") != "callback_phone":
+        queued = _callback(s, t, st, out, st.get("handoff_reason", "cannot_help"), False, st.get("first", ""), now)
+        if queued and st.get("awaiting") != "callback_phone":
             out.say(say.handoff(True, directory.council(s).helpline, t.channel))
 
 
@@ -318,6 +433,10 @@ def _no(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime)
 
 def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> None:
     """After consent: ask what we still need (a name, a number), then record the introduction."""
+    if _refused(s, t, st, "introduction", now, service_ext_id=st.get("intro")) is not None:
+        st["awaiting"] = None  # asked before the name and number: no details taken that cannot be used
+        out.say(_capped_intro(directory.get(s, st["intro"])))
+        return
     if not st.get("name"):
         st["awaiting"], st["asked"] = "name", 0
         out.say(say.ask_name(st.get("on_behalf", False)))
@@ -354,8 +473,10 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
     elif intent == "request_human":
         _add_needs(st, *facts.needs[:MAX_NEEDS])
         _raise(st, "handoff")
-        _callback(s, t, st, out, "person", False, text, now)
-        if st.get("awaiting") != "callback_phone":
+        queued = _callback(s, t, st, out, "person", False, text, now)
+        if not queued:
+            pass
+        elif st.get("awaiting") != "callback_phone":
             out.say(say.handoff(True, directory.council(s).helpline, t.channel))
         else:
             out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")

@@ -100,6 +100,14 @@ def emergency_flagged() -> str:
     return "I've also told our team straight away."
 
 
+def emergency_ask_phone(channel: str) -> str:
+    """To someone in an emergency whose number we do not have: the same words whoever they say they are."""
+    if channel == "voice":
+        return "I've also told our team. What phone number can they call you back on?"
+    return ("I've also told our team, so someone can call you back urgently. "
+            "What phone number can they call you on?")
+
+
 def safeguarding(has_phone: bool, channel: str) -> str:
     first = "Thank you for telling me. This needs a person: someone from our team will call you back today"
     if has_phone:

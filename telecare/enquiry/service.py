@@ -203,6 +203,70 @@ def decide_checkin_request(s: Session, id: int, by: str, now: datetime, confirme
     return req
 
 
+# -- caps on what anonymous conversations may queue (docs/security.md, "The assistant") ----------------------
+ANONYMOUS_WINDOW = timedelta(hours=1)
+ANONYMOUS_PER_HOUR = 30  # call-back requests and introductions, all anonymous conversations together
+URGENT_PER_CONVERSATION = 1
+INTRODUCTIONS_PER_CONVERSATION = 3
+
+
+def _anonymous(s: Session, model, since: datetime) -> int:
+    return s.scalar(select(func.count()).select_from(model).join(Enquiry, model.enquiry_id == Enquiry.id)
+                    .where(Enquiry.phone.is_(None), model.created_at >= since)) or 0
+
+
+def anonymous_requests_since(s: Session, since: datetime) -> int:
+    """Call-back requests and introductions queued since ``since`` by anonymous conversations
+    (an enquiry with no phone proven by a signed Twilio request: ``Enquiry.phone`` is None).
+    Counted from the database, so the cap holds across processes."""
+    return _anonymous(s, CallbackRequest, since) + _anonymous(s, Introduction, since)
+
+
+def _conversation(e: Enquiry):
+    """The enquiries of ``e``'s conversation (a conversation may start afresh: several enquiries)."""
+    if e.conversation_id:
+        return Enquiry.conversation_id == e.conversation_id
+    return Enquiry.id == e.id
+
+
+def anonymous_allowance(s: Session, enquiry_id: int, *, what: str, now: datetime, urgent: bool = False,
+                        reason: str | None = None, service_ext_id: str | None = None,
+                        per_hour: int = ANONYMOUS_PER_HOUR, urgent_per_conversation: int = URGENT_PER_CONVERSATION,
+                        introductions_per_conversation: int = INTRODUCTIONS_PER_CONVERSATION) -> str | None:
+    """May an anonymous conversation queue this ``what`` ("callback" or "introduction")? None: yes;
+    else why not: "conversation" (this conversation already has its urgent call-back, or its
+    introductions) or "hourly" (``per_hour`` reached across all anonymous conversations).
+
+    Asking again for what is already queued (the same open call-back reason, the same service)
+    adds no row and is always allowed: it only updates the request staff already have."""
+    if what not in ("callback", "introduction"):
+        raise ValueError(f"what must be callback or introduction, not {what!r}")
+    e = _enquiry(s, enquiry_id)
+    if what == "callback":
+        same = s.scalar(select(func.count()).select_from(CallbackRequest).where(
+            CallbackRequest.enquiry_id == e.id, CallbackRequest.reason == reason, CallbackRequest.status == "open"))
+        if same:
+            return None
+        if urgent:
+            had = s.scalar(select(func.count()).select_from(CallbackRequest)
+                           .join(Enquiry, CallbackRequest.enquiry_id == Enquiry.id)
+                           .where(_conversation(e), CallbackRequest.urgent.is_(True)))
+            if had >= urgent_per_conversation:
+                return "conversation"
+    else:
+        svc = s.scalars(select(Service).where(Service.ext_id == service_ext_id)).first()
+        if svc is not None and s.scalar(select(func.count()).select_from(Introduction).where(
+                Introduction.enquiry_id == e.id, Introduction.service_id == svc.id)):
+            return None
+        had = s.scalar(select(func.count()).select_from(Introduction)
+                       .join(Enquiry, Introduction.enquiry_id == Enquiry.id).where(_conversation(e)))
+        if had >= introductions_per_conversation:
+            return "conversation"
+    if anonymous_requests_since(s, now - ANONYMOUS_WINDOW) >= per_hour:
+        return "hourly"
+    return None
+
+
 def list_enquiries(s: Session, since: datetime | None = None, limit: int = 500) -> list[Enquiry]:
     """Newest first; ``since``: those started at or after it."""
     q = select(Enquiry).order_by(Enquiry.started_at.desc(), Enquiry.id.desc()).limit(limit)
@@ -248,4 +312,5 @@ def summary(s: Session, since: datetime | None = None) -> dict:
 
 
 __all__ = ["OUTCOME_RANK", "start", "update", "introduce", "request_callback", "request_checkins", "close_callback",
-           "decide_checkin_request", "list_enquiries", "summary", "EnquiryError", "NotFound"]
+           "decide_checkin_request", "list_enquiries", "summary", "EnquiryError", "NotFound",
+           "anonymous_requests_since", "anonymous_allowance"]

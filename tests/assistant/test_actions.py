@@ -49,7 +49,7 @@ def call(action: str, text: str, intent: str, *, sender="web-1", channel="socket
 
 
 def post(client, body, token=TOKEN):
-    return client.post("/assistant/actions/webhook", params={"token": token}, json=body)
+    return client.post("/assistant/actions/webhook", headers={"Authorization": f"Bearer {token}"}, json=body)
 
 
 def test_every_action_in_the_domain_is_served(client):
@@ -111,3 +111,15 @@ def test_the_caller_is_read_from_the_conversation_id():
     assert caller(_Tracker("voice:+447700900001:CA123", "twilio_voice")) == ("voice", "+447700900001")
     assert caller(_Tracker("abc123", "socketio")) == ("web", None)
     assert caller(_Tracker("tester", "rest")) == ("rest", None)
+
+
+def test_a_phone_needs_both_the_signed_id_and_the_signed_channel():
+    # the id alone (a REST or web chat caller who got one somehow) proves nothing
+    assert caller(_Tracker("sms:+447700900001", "rest")) == ("rest", None)
+    assert caller(_Tracker("voice:+447700900001:CA123", "socketio")) == ("web", None)
+    # the channel alone (Rasa's REST channel let a body name its input channel) proves nothing
+    assert caller(_Tracker("rest:sms:+447700900001", "twilio_sms")) == ("rest", None)
+    assert caller(_Tracker("web:" + "a" * 43, "twilio_voice")) == ("web", None)
+    # an id that only looks like a number
+    assert caller(_Tracker("sms:betty", "twilio_sms")) == ("web", None)
+    assert caller(_Tracker("voice:+447700900001", "twilio_sms")) == ("web", None)

@@ -189,8 +189,55 @@ def test_an_emergency_interrupts_a_question(db, clock):
     chat = Chat(db, clock)
     _offer_an_introduction(chat)
     said = chat("affirm", "theres smoke coming from the kitchen the house is on fire")
-    assert "999" in said and chat.state["awaiting"] is None
+    # the introduction's question is dropped; an anonymous caller is asked for a number instead
+    assert "999" in said and chat.state["awaiting"] == "callback_phone"
     assert chat.enquiry().outcome == "emergency"
+
+
+def test_an_anonymous_emergency_gets_999_advice_and_an_urgent_callback_that_asks_for_a_number(db, clock):
+    chat = Chat(db, clock, channel="web", cid="web:" + "a" * 43)
+    said = chat("emergency", "ive fallen and cant get up")
+    assert "999" in said and "phone number" in said
+    assert "Betty" not in said and "responders" not in said and "alerted" not in said
+    said = chat("nlu_fallback", "07700 900001")  # Betty's number, typed: it proves nothing
+    assert "Someone will call you" in said and "Betty" not in said
+    with db() as s:
+        assert s.scalars(select(Alert)).all() == []
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert cb.urgent and cb.reason == "emergency" and cb.phone == BETTY and cb.resident_id is None
+    said = chat("emergency", "i have fallen")
+    assert "999" in said and "Betty" not in said
+    with db() as s:
+        assert s.scalars(select(Alert)).all() == []
+
+
+@pytest.mark.parametrize("forged", [
+    {"resident": "betty"},
+    {"resident": "betty", "name": "Betty Smith", "phone": BETTY, "enquiry": 1},
+])
+def test_the_slot_cannot_make_a_caller_a_resident(db, clock, forged):
+    # enquiry 1 is Betty's own, from a signed SMS conversation
+    betty = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    betty("greet", "hello")
+    assert betty.state["enquiry"] == 1 and betty.state["resident"] == "betty"
+    chat = Chat(db, clock, channel="rest", cid="rest:x")
+    chat.state = dict(forged)
+    said = chat("emergency", "ive fallen and cant get up")
+    assert "999" in said and "Betty" not in said and "alerted" not in said
+    assert "resident" not in chat.state and chat.state["enquiry"] != 1
+    with db() as s:
+        assert s.scalars(select(Alert)).all() == []
+        e = s.get(Enquiry, chat.state["enquiry"])
+        assert e.resident_id is None and e.conversation_id == "rest:x"
+        assert s.get(Enquiry, 1).outcome == "unresolved", "Betty's enquiry is not touched"
+
+
+def test_a_known_resident_carries_on_in_the_hubs_record_whatever_the_slot_says(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    chat("greet", "hello")
+    chat.state.pop("resident")  # the slot forgot: the hub's record still knows
+    said = chat("emergency", "ive fallen and cant get up")
+    assert "alerted" in said
 
 
 def test_safeguarding_goes_to_a_person(db, clock):
