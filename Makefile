@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 # Rasa 3.6 needs Python 3.10 and lives in its own venv (DESIGN.md: two environments)
@@ -14,16 +16,24 @@ PYTHON310 ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin/p
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 
-.PHONY: run test bench venv assistant-env model clean
+.PHONY: run test bench venv assistant-env model clean lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# exact versions (with hashes) from requirements.lock, then the project itself without resolving again
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed (set PYTHON=python3.11)"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.3'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# refresh requirements.lock from pyproject.toml (the newest versions its bounds allow), then `make venv`
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet uv; }
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --quiet --custom-compile-command 'make lock' -o $(LOCK)
 
 assistant-env: $(RASA_STAMP)
 
@@ -58,4 +68,4 @@ bench: $(STAMP) model
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) var .pytest_cache node_modules models .rasa
+	rm -rf $(VENV) $(RASA_VENV) $(LOCK_VENV) var .pytest_cache node_modules models .rasa

@@ -165,6 +165,10 @@ def start_now(s: Session, resident_ext: str, now: datetime, actor: str) -> Check
         raise CheckinError(f"a check-in for {r.name} is already under way (check-in {under_way.id}, started "
                            f"{_local(under_way.started_at, r)}, attempt {under_way.attempts_made} of "
                            f"{under_way.attempts_allowed})")
+    same_moment = s.scalars(select(Checkin.id).where(Checkin.resident_id == r.id, Checkin.kind == "manual",
+                                                     Checkin.due_at == now)).first()
+    if same_moment is not None:  # (resident, kind, due_at) is unique: a double start is a conflict, not a crash
+        raise CheckinError(f"a check-in for {r.name} was started at this same moment (check-in {same_moment})")
     from .schedule import DEFAULTS, policy_id
     cfg = config(r) or dict(DEFAULTS)
     c = Checkin(resident_id=r.id, kind="manual", due_at=now, local_date=now.astimezone(ZoneInfo(_tz(r))).date()

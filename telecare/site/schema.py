@@ -39,6 +39,8 @@ def _days(v) -> list[str]:
         if v in DAY_SETS:
             return DAY_SETS[v]
         v = [v]
+    if not isinstance(v, (list, tuple)):  # e.g. null: a validation error, not a TypeError (a 500 in the API)
+        raise ValueError(f"{v!r} is not a day or a list of days (mon, tue, ..., daily, weekdays, weekends)")
     out = []
     for d in v:
         d2 = str(d).lower()[:3]
