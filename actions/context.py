@@ -1,6 +1,7 @@
 """What the actions need from the process that hosts them: database sessions and a clock."""
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,6 +15,17 @@ class ActionContext:
 
 
 _current: ActionContext | None = None
+# the hub running this action call (set per call by the hub that hosts the actions), so two hubs
+# in one process (tests) never write into each other's database; else the configured one
+_scoped: ContextVar[ActionContext | None] = ContextVar("linkage_action_context", default=None)
+
+
+def use(ctx: ActionContext) -> Token:
+    return _scoped.set(ctx)
+
+
+def reset(token: Token) -> None:
+    _scoped.reset(token)
 
 
 def configure(sessions, clock: Clock | None = None) -> ActionContext:
@@ -23,6 +35,9 @@ def configure(sessions, clock: Clock | None = None) -> ActionContext:
 
 
 def current() -> ActionContext:
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
     if _current is None:
         raise RuntimeError("the actions have no database: call actions.context.configure(sessions, clock) first")
     return _current

@@ -71,14 +71,14 @@ def _count_capped(what: str, why: str) -> None:
     metrics.ASSISTANT_ANONYMOUS_CAPPED.labels(what=what, why=why).inc()
 
 
-def configure_caps(hub) -> None:
-    """What anonymous conversations may queue (``LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR``), and the
-    Prometheus counter for each refusal."""
+def hub_caps(hub):
+    """What anonymous conversations may queue on this hub (``LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR``),
+    and the Prometheus counter for each refusal."""
     from telecare.assistant import frontdoor
 
     per_hour = getattr(getattr(hub, "settings", None), "anonymous_requests_per_hour", None)
-    frontdoor.CAPS = frontdoor.Caps(per_hour=frontdoor.Caps.per_hour if per_hour is None else per_hour,
-                                    on_capped=_count_capped)
+    return frontdoor.Caps(per_hour=frontdoor.Caps.per_hour if per_hour is None else per_hour,
+                          on_capped=_count_capped)
 
 
 class ActionHost:
@@ -87,6 +87,8 @@ class ActionHost:
     def __init__(self, hub):
         self.hub = hub
         self._executor = None
+        self.context = None  # actions.context.ActionContext: this hub's sessions and clock
+        self.caps = None  # telecare.assistant.frontdoor.Caps for this hub
 
     def executor(self):
         if self._executor is None:
@@ -95,8 +97,9 @@ class ActionHost:
             from actions import context
             from actions.frontdoor import ACTIONS
 
-            context.configure(self.hub.sessions, self.hub.clock)
-            configure_caps(self.hub)
+            # set per call (``_run``), not process-wide: two hubs in one process keep apart
+            self.context = context.ActionContext(self.hub.sessions, self.hub.clock)
+            self.caps = hub_caps(self.hub)
             ex = ActionExecutor()
             for cls in ACTIONS:
                 ex.register_action(cls)
@@ -182,11 +185,19 @@ async def run_action(request: Request):
 def _run(hub, host: ActionHost, action_call: dict):
     from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 
+    from actions import context
+    from telecare.assistant import frontdoor
+
+    executor = host.executor()
+    ctx_token, caps_token = context.use(host.context), frontdoor.use_caps(host.caps)
     try:
-        result = asyncio.run(host.executor().run(action_call))
+        result = asyncio.run(executor.run(action_call))
     except ActionNotFoundException as exc:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=404)
     except ActionExecutionRejection as exc:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
+    finally:
+        context.reset(ctx_token)
+        frontdoor.reset_caps(caps_token)
     hub.changed()
     return result.model_dump() if result else {"events": [], "responses": []}

@@ -18,6 +18,8 @@ offer of a call back) rather than sending anyone round in circles.
 """
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,6 +62,17 @@ class Caps:
 
 
 CAPS = Caps()
+# the caps of the hub running this turn, when one process hosts several hubs (tests); else CAPS
+_HUB_CAPS: ContextVar[Caps | None] = ContextVar("linkage_assistant_caps", default=None)
+
+
+def use_caps(caps: Caps) -> Token:
+    """Make ``caps`` the ones for this context (a hub running an action call); returns the reset token."""
+    return _HUB_CAPS.set(caps)
+
+
+def reset_caps(token: Token) -> None:
+    _HUB_CAPS.reset(token)
 
 
 @dataclass
@@ -295,7 +308,7 @@ def _refused(s: Session, t: Turn, st: dict, what: str, now: datetime, **kw) -> s
     Only anonymous conversations are capped: a phone proven by a signed Twilio request is not."""
     if t.phone:
         return None
-    caps = CAPS
+    caps = _HUB_CAPS.get() or CAPS
     why = enquiries.anonymous_allowance(s, st["enquiry"], what=what, now=now, per_hour=caps.per_hour,
                                         urgent_per_conversation=caps.urgent_per_conversation,
                                         introductions_per_conversation=caps.introductions_per_conversation, **kw)

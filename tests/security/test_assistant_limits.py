@@ -455,14 +455,19 @@ def test_the_hub_sets_the_caps_and_counts_refusals(monkeypatch):
 
     from hub import metrics
     from hub.config import ConfigError, anonymous_requests_per_hour
-    from hub.web.assistant_routes import configure_caps
+    from hub.web.assistant_routes import hub_caps
 
-    monkeypatch.setattr(frontdoor, "CAPS", frontdoor.CAPS)  # restored afterwards
-    configure_caps(SimpleNamespace(settings=SimpleNamespace(anonymous_requests_per_hour=7)))
-    assert frontdoor.CAPS.per_hour == 7
+    caps = hub_caps(SimpleNamespace(settings=SimpleNamespace(anonymous_requests_per_hour=7)))
+    assert caps.per_hour == 7
+    token = frontdoor.use_caps(caps)  # what the hub does around each action call
+    try:
+        assert (frontdoor._HUB_CAPS.get() or frontdoor.CAPS).per_hour == 7
+    finally:
+        frontdoor.reset_caps(token)
+    assert frontdoor.CAPS.per_hour == 30, "one hub's caps never leak into the process-wide default"
     counter = metrics.ASSISTANT_ANONYMOUS_CAPPED.labels(what="callback", why="hourly")
     before = counter._value.get()
-    frontdoor.CAPS.on_capped("callback", "hourly")
+    caps.on_capped("callback", "hourly")
     assert counter._value.get() == before + 1
     assert anonymous_requests_per_hour({}) == 30
     assert anonymous_requests_per_hour({"LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR": "0"}) == 0
