@@ -5,9 +5,10 @@ import logging
 import threading
 import time
 
-from sqlalchemy import event
-
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
+from telecare import bus
 from telecare.clock import Clock, SystemClock
+from telecare.domain_events import AlertChanged, EscalationTimerMoved, NotificationQueued
 from telecare.events.ingest import IngestService
 from telecare.heartbeat.supervision import Supervisor
 from telecare.site.directory import DeviceDirectory
@@ -39,13 +40,19 @@ class HubRuntime:
         self.engine = make_engine(self.settings.database_url)
         upgrade(self.engine)
         self.sessions = make_session_factory(self.engine)
-        event.listen(self.sessions, "after_commit", self._after_commit)
+        # what the adapters do once a transaction has committed (telecare.bus, docs/architecture.md)
+        self.after_commit = (bus.AfterCommit()
+                             .subscribe(EscalationTimerMoved, self._timers_moved)
+                             .subscribe(NotificationQueued, self._wake_dispatcher)
+                             .subscribe(AlertChanged, self._wake_publisher)
+                             .subscribe_any(self._tell_listeners)
+                             .attach(self.sessions))
         self.directory = DeviceDirectory()
         with self.sessions() as s:
             n = self.directory.load(s)
         log.info("schema up to date; %d devices registered", n)
         load_directory_if_empty(self.sessions, self.settings.directory_file, self.clock)  # services, for the assistant
-        self.ingest = IngestService(self.sessions, self.directory, self.clock, on_alert=self._alerts_opened)
+        self.ingest = IngestService(self.sessions, self.directory, self.clock)
         self.supervisor = Supervisor(self.sessions, self.directory, self.clock)
         self.with_mqtt = with_mqtt and self.settings.mqtt is not None  # MQTT_URL=off: no ingest, said in health
         self.broker: EmbeddedBroker | None = None
@@ -127,34 +134,28 @@ class HubRuntime:
                 raised = self.supervisor.run_once()
                 if raised:
                     metrics.DEVICES_OFFLINE_RAISED.inc(len(raised))
-                    self.changed()
             except Exception:  # noqa: BLE001
                 log.exception("supervision run failed")
 
-    # -- notifications between parts -----------------------------------------------------------
-    def _after_commit(self, session) -> None:
-        timers = session.info.pop("linkage.timers", None)
-        dispatch = session.info.pop("linkage.dispatch", None)
-        if timers and self.timers:
-            try:
-                self.timers.changed(timers)
-            except Exception:  # noqa: BLE001  (the sweep will still fire it)
-                log.exception("could not set escalation timers")
-        if dispatch:
-            self.dispatcher.wake.set()
-        if timers or dispatch:
-            self._tell_listeners()
+    # -- after commit (subscribed in __init__) --------------------------------------------------------
+    def _timers_moved(self, events: list[EscalationTimerMoved]) -> None:
+        if self.timers:  # the sweep fires anything due that has no job, should this fail
+            self.timers.changed({e.alert_id: e.due for e in events})
 
-    def _alerts_opened(self, ids: list[int]) -> None:
-        self.changed()
+    def _wake_dispatcher(self, events: list[NotificationQueued]) -> None:
+        self.dispatcher.wake.set()
+
+    def _wake_publisher(self, events: list[AlertChanged]) -> None:
+        if self.publisher:
+            self.publisher.wake.set()
 
     def changed(self) -> None:
-        """Something wrote to the outbox: publish now rather than at the next tick."""
+        """Publish the outbox now rather than at the next tick, and tell the live board."""
         if self.publisher:
             self.publisher.wake.set()
         self._tell_listeners()
 
-    def _tell_listeners(self) -> None:
+    def _tell_listeners(self, events: list | None = None) -> None:
         for listener in self.change_listeners:
             try:
                 listener()

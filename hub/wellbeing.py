@@ -99,10 +99,8 @@ class WellbeingLoop:
     def run_once(self) -> bool:
         """Start what is due, move attempts on, sweep the watch. True if a batch was full."""
         rt = self.runtime
-        changed = False
         with rt.sessions() as s, s.begin():
             started = checkins.start_due(s, rt.clock.now(), limit=self.batch)
-            changed = bool(s.info.get("linkage.outbox"))
         self.started_total += len(started)
         full = len(started) >= self.batch
         with rt.sessions() as s:
@@ -110,13 +108,11 @@ class WellbeingLoop:
         for checkin_id in ids:
             with rt.sessions() as s, s.begin():
                 checkins.fire(s, checkin_id, rt.clock.now())
-                changed = changed or bool(s.info.get("linkage.outbox"))
         full = full or len(ids) >= self.batch
         if time.monotonic() - self._last_watch >= self.watch_every:
             self._last_watch = time.monotonic()
             with rt.sessions() as s, s.begin():
-                raised = watch.sweep(s, rt.clock.now())
-            changed = changed or bool(raised)
+                watch.sweep(s, rt.clock.now())
         if self._last_followup is None or time.monotonic() - self._last_followup >= self.followup_every:
             self._last_followup = time.monotonic()
             try:
@@ -126,7 +122,5 @@ class WellbeingLoop:
                     log.info("sent %d introduction follow-ups", sent)
             except Exception:  # noqa: BLE001  (a follow-up must never hold up the check-ins)
                 log.exception("introduction follow-ups failed")
-        if changed:
-            rt.changed()
         self.last_run = time.time()
         return full

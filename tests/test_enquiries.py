@@ -1,5 +1,5 @@
 """The helpline's records (telecare/enquiry): enquiries, introductions and their follow-ups a
-week later (sent in the daytime, answered by SMS through telecare.notification.inbound),
+week later (sent in the daytime, answered by SMS through telecare.inbound),
 call-back requests and check-in requests. FakeClock, sample site and sample directory, on
 SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -21,7 +21,8 @@ from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.events.ingest import IngestService
-from telecare.notification import inbound
+from telecare import bus, inbound
+from telecare.domain_events import NotificationQueued
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import NOTHING_PENDING
 from telecare.site.directory import DeviceDirectory
@@ -58,7 +59,7 @@ def introduce(db, clock, enquiry_id, service=BEFRIENDING, name="Mary Jones", pho
 def send_due(db, clock) -> tuple[int, bool]:
     with db() as s, s.begin():
         n = followup.send_due(s, clock.now())
-        return n, bool(s.info.get("linkage.dispatch"))
+        return n, bool(bus.recorded(s, NotificationQueued))
 
 
 def reply(db, clock, body=None, phone=STRANGER, digits=None, sid=None):

@@ -188,5 +188,4 @@ def _run(hub, host: ActionHost, action_call: dict):
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=404)
     except ActionExecutionRejection as exc:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
-    hub.changed()
     return result.model_dump() if result else {"events": [], "responses": []}

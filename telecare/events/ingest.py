@@ -21,14 +21,17 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
 from telecare.clock import Clock, SystemClock
+from telecare.domain_events import DeviceWentQuiet
+from telecare.site import last_seen
 from telecare.site.directory import DeviceDirectory, DeviceInfo
 from telecare.site.models import Device, Home
 
-from .catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
+from telecare.catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
 from .models import DeadLetter, Event
 from .validate import EventPayload, Rejected, parse_event, payload_text
 
@@ -83,13 +86,11 @@ def _describe(ev: EventPayload, info: DeviceInfo) -> str:
 
 class IngestService:
     def __init__(self, session_factory: sessionmaker, directory: DeviceDirectory, clock: Clock | None = None,
-                 low_battery: int = LOW_BATTERY, on_alert: Callable[[list[int]], None] | None = None,
-                 flush_every: float = 5.0):
+                 low_battery: int = LOW_BATTERY, flush_every: float = 5.0):
         self.sessions = session_factory
         self.directory = directory
         self.clock = clock or SystemClock()
         self.low_battery = low_battery
-        self.on_alert = on_alert  # called after commit with the ids of alerts opened
         self.flush_every = flush_every  # seconds between bulk writes of last_seen
         self._last_flush = 0.0
 
@@ -194,15 +195,12 @@ class IngestService:
             fn()
         if now_epoch - self._last_flush >= self.flush_every:
             self.flush_seen()
-        if res.alerts_opened and self.on_alert:
-            self.on_alert(res.alerts_opened)
         return res
 
     def flush_seen(self) -> int:
-        """Write pending last_seen times now (see telecare.heartbeat.last_seen)."""
-        from telecare.heartbeat.last_seen import flush
+        """Write pending last_seen times now (see telecare.site.last_seen)."""
         self._last_flush = self.clock.now().timestamp()
-        return flush(self.sessions, self.directory)
+        return last_seen.flush(self.sessions, self.directory)
 
     @staticmethod
     def _insert_activity(s: Session, rows: list[tuple], sqlite: bool) -> int:
@@ -332,6 +330,7 @@ class IngestService:
             after_commit.append(apply)
         alert, opened = alerts.raise_device_care(s, home_id=home_id, resident_id=resident_id, device_id=device_id,
                                                  type="device_offline", priority=priority, now=now, detail=detail)
+        bus.record(s, DeviceWentQuiet(home_id, device_id, alert.id))
         if res is not None and opened:
             res.alerts_opened.append(alert.id)
         return alert

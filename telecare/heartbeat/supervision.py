@@ -8,9 +8,9 @@ from sqlalchemy.orm import sessionmaker
 
 from telecare.clock import Clock, SystemClock, from_epoch
 from telecare.durations import format_duration
-from telecare.events.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
+from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.events.ingest import IngestService
-from telecare.heartbeat.last_seen import flush
+from telecare.site.last_seen import flush
 from telecare.site import settings
 from telecare.site.directory import DeviceDirectory
 from telecare.site.models import Device, Home

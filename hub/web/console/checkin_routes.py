@@ -67,7 +67,6 @@ async def start(request: Request, resident: str, user=Depends(staff_required)):
                    summary=f"check-in {c.id} started", now=now)
     except CheckinError as exc:
         return _page(request, resident=resident, error=str(exc), status=409)
-    hub.changed()
     return RedirectResponse(f"/console/checkins?resident={resident}&ok=started", status_code=303)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from telecare.site.directory import DeviceDirectory
+from .directory import DeviceDirectory
 
 
 def flush(sessions: sessionmaker, directory: DeviceDirectory) -> int:
