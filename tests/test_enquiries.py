@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hub.config import Settings
 from hub.runtime import HubRuntime
-from hub.wellbeing import WellbeingLoop
+from hub.checkin_timer import CheckinTimer
 from telecare.clock import FakeClock
 from telecare.directory.loader import load_directory
 from telecare.directory.models import Service
@@ -25,7 +25,7 @@ from telecare import bus, inbound
 from telecare.domain_events import NotificationQueued
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import NOTHING_PENDING
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.models import Resident
 
 from .escalation_helpers import SUE, alarm, local
@@ -278,7 +278,7 @@ def test_an_alert_waiting_for_an_answer_comes_before_a_follow_up(db, clock):
     introduce(db, clock, new_enquiry(db, clock, phone=SUE), phone=SUE, name="Sue Smith")
     clock.advance(WEEK)
     send_due(db, clock)
-    alert_id = alarm(IngestService(db, DeviceDirectory(), clock))  # Betty's fall: Sue is asked first
+    alert_id = alarm(IngestService(db, DeviceCache(), clock))  # Betty's fall: Sue is asked first
     with db() as s:
         assert s.scalars(select(Notification).where(Notification.to == SUE, Notification.alert_id == alert_id)).all()
 
@@ -380,7 +380,7 @@ def test_the_hub_loads_the_sample_directory_and_sends_follow_ups(db_url):
         e_id = new_enquiry(hub.sessions, clock)
         introduce(hub.sessions, clock, e_id)
         clock.advance(WEEK)
-        loop = WellbeingLoop(hub)
+        loop = CheckinTimer(hub)
         loop.run_once()
         assert [n.to for n in followups(hub.sessions)] == [STRANGER]
         clock.advance(timedelta(hours=1))

@@ -90,7 +90,7 @@ def create_app(hub) -> FastAPI:
         if not ok:
             response.status_code = 503
         return Health(status="ok" if ok else "degraded", database=db, broker=broker, scheduler=sched,
-                      devices_registered=len(hub.directory),
+                      devices_registered=len(hub.devices),
                       notifier=getattr(hub.notifier, "name", None) or type(hub.notifier).__name__)
 
     @app.get("/api/alerts", response_model=list[AlertOut], tags=["alerts"])
@@ -290,6 +290,6 @@ def create_app(hub) -> FastAPI:
             dead = s.scalar(select(func.count()).select_from(DeadLetter))
             helpline = enquiry_summary(s)  # enquiries by channel, need and outcome; resolved at first contact
         return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
-                "devices_registered": len(hub.directory), "enquiries": helpline}
+                "devices_registered": len(hub.devices), "enquiries": helpline}
 
     return app

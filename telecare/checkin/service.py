@@ -1,7 +1,7 @@
 """Check-ins: starting them, their attempts and timers, answers, and what answers lead to.
 
 Timers follow the escalation engine's pattern: a due time on a row, ``due``/``fire`` here,
-the hub calls them (hub/wellbeing.py) and tests call them with a FakeClock.
+the hub calls them (hub/checkin_timer.py) and tests call them with a FakeClock.
 
 * ``checkin_schedules.next_due_at``: the next scheduled start. ``start_due`` starts every
   check-in due by ``now`` in one transaction (batches of ``limit``), each with its first
