@@ -118,11 +118,6 @@ class DeviceWatchChanged:
     at: datetime
 
 
-@dataclass(frozen=True)
-class SiteLoaded:
-    changed: bool
-
-
 # -- the helpline (telecare.enquiry) -----------------------------------------------------------------
 @dataclass(frozen=True)
 class CallbackRequested:
