@@ -5,6 +5,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import Clock, SystemClock
 
 

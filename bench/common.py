@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Sequence
 
 import paho.mqtt.client as mqtt
 
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus: the bench loads sites in-process)
+
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_CONF = ROOT / "deploy" / "mosquitto-bench.conf"
 LOOPBACK = "127.0.0.1"

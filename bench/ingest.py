@@ -17,7 +17,7 @@ the median of the rounds is reported (the 2-core machine is noisy).
 Contenders:
   bare        paho-mqtt 2, MQTTv311, clean_session=False, QoS 1, auto-ack, on_message counts.
   hub-sqlite  the hub's ingest path: MqttConsumer (manual ack after commit) + IngestService +
-              DeviceDirectory on a fresh SQLite file (schema by telecare.storage.upgrade,
+              DeviceCache on a fresh SQLite file (schema by telecare.storage.upgrade,
               homes by register_sim_homes), one per round.
   hub-pg      the same on PostgreSQL (--pg): a fresh schema in database ``test`` at
               127.0.0.1:5432, dropped afterwards.
@@ -228,9 +228,9 @@ def drain_hub(host: str, port: int, client_id: str, db: HubDb, n: int, timeout: 
     from hub.mqtt.consumer import MqttConsumer
     from telecare.clock import SystemClock
     from telecare.events.ingest import IngestService
-    from telecare.site.directory import DeviceDirectory
+    from telecare.site.device_cache import DeviceCache
 
-    directory = DeviceDirectory()
+    directory = DeviceCache()
     with db.sessions() as s:
         directory.load(s)
     service = IngestService(db.sessions, directory, SystemClock())

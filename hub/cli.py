@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import SystemClock
 
 

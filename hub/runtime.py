@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
-from sqlalchemy import event
-
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
+from telecare import bus
 from telecare.clock import Clock, SystemClock
+from telecare.domain_events import AlertChanged, EscalationTimerMoved, NotificationQueued
 from telecare.events.ingest import IngestService
 from telecare.heartbeat.supervision import Supervisor
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.storage import make_engine, make_session_factory, upgrade
 
 from . import metrics
@@ -22,7 +22,8 @@ from .mqtt.publisher import OutboxPublisher, publishing_client
 from .notify import make_notifier
 from .notify.dispatcher import Dispatcher
 from .scheduler import Timers
-from .wellbeing import WellbeingLoop
+from .checkin_timer import CheckinTimer
+from .worker import Worker
 
 log = logging.getLogger("linkage.hub")
 
@@ -39,14 +40,20 @@ class HubRuntime:
         self.engine = make_engine(self.settings.database_url)
         upgrade(self.engine)
         self.sessions = make_session_factory(self.engine)
-        event.listen(self.sessions, "after_commit", self._after_commit)
-        self.directory = DeviceDirectory()
+        # what the adapters do once a transaction has committed (telecare.bus, docs/architecture.md)
+        self.after_commit = (bus.AfterCommit()
+                             .subscribe(EscalationTimerMoved, self._timers_moved)
+                             .subscribe(NotificationQueued, self._wake_dispatcher)
+                             .subscribe(AlertChanged, self._wake_publisher)
+                             .subscribe_any(self._tell_listeners)
+                             .attach(self.sessions))
+        self.devices = DeviceCache()
         with self.sessions() as s:
-            n = self.directory.load(s)
+            n = self.devices.load(s)
         log.info("schema up to date; %d devices registered", n)
         load_directory_if_empty(self.sessions, self.settings.directory_file, self.clock)  # services, for the assistant
-        self.ingest = IngestService(self.sessions, self.directory, self.clock, on_alert=self._alerts_opened)
-        self.supervisor = Supervisor(self.sessions, self.directory, self.clock)
+        self.ingest = IngestService(self.sessions, self.devices, self.clock)
+        self.supervisor = Supervisor(self.sessions, self.devices, self.clock)
         self.with_mqtt = with_mqtt and self.settings.mqtt is not None  # MQTT_URL=off: no ingest, said in health
         self.broker: EmbeddedBroker | None = None
         self.consumer: MqttConsumer | None = None
@@ -54,9 +61,9 @@ class HubRuntime:
         self.notifier = make_notifier(self.settings)  # a partial Twilio configuration raises here
         self.dispatcher = Dispatcher(self.sessions, self.notifier, self.clock)
         self.timers: Timers | None = None
-        self.wellbeing: WellbeingLoop | None = None  # check-in timers and the wellbeing watch
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.checkin_timer: CheckinTimer | None = None  # check-ins, the watch's sweep, introductions' follow-ups
+        self.supervision = Worker("supervision", self._supervise, interval=self.settings.supervision_interval,
+                                  wait_first=True, logger=log)
         self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -68,7 +75,7 @@ class HubRuntime:
             self._find_broker(deadline)
         self.dispatcher.start()
         self.timers = Timers(self).start()
-        self.wellbeing = WellbeingLoop(self).start()
+        self.checkin_timer = CheckinTimer(self).start()
         if self.with_mqtt:
             m = self.settings.mqtt
             self.consumer = MqttConsumer(m, self.ingest, client_id=self.settings.mqtt_client_id).start()
@@ -80,9 +87,7 @@ class HubRuntime:
                 raise HubStartError(
                     f"the MQTT broker at {m.url} did not accept the hub ({why}). Check MQTT_URL's username and "
                     "password (hub.env from `linkage mqtt broker-config`), and MQTT_CA_FILE for mqtts://.")
-        t = threading.Thread(target=self._supervise, name="supervision", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self.supervision.start()
         return self
 
     def _find_broker(self, deadline: float) -> None:
@@ -106,11 +111,11 @@ class HubRuntime:
             time.sleep(0.25)
 
     def stop(self) -> None:
-        self._stop.set()
+        self.supervision.stop()
         if self.timers:
             self.timers.stop()
-        if self.wellbeing:
-            self.wellbeing.stop()
+        if self.checkin_timer:
+            self.checkin_timer.stop()
         self.dispatcher.stop()
         if self.publisher:
             self.publisher.stop()
@@ -121,40 +126,29 @@ class HubRuntime:
         self.engine.dispose()
 
     def _supervise(self) -> None:
-        interval = self.settings.supervision_interval
-        while not self._stop.wait(interval):
-            try:
-                raised = self.supervisor.run_once()
-                if raised:
-                    metrics.DEVICES_OFFLINE_RAISED.inc(len(raised))
-                    self.changed()
-            except Exception:  # noqa: BLE001
-                log.exception("supervision run failed")
+        raised = self.supervisor.run_once()
+        if raised:
+            metrics.DEVICES_OFFLINE_RAISED.inc(len(raised))
 
-    # -- notifications between parts -----------------------------------------------------------
-    def _after_commit(self, session) -> None:
-        timers = session.info.pop("linkage.timers", None)
-        dispatch = session.info.pop("linkage.dispatch", None)
-        if timers and self.timers:
-            try:
-                self.timers.changed(timers)
-            except Exception:  # noqa: BLE001  (the sweep will still fire it)
-                log.exception("could not set escalation timers")
-        if dispatch:
-            self.dispatcher.wake.set()
-        if timers or dispatch:
-            self._tell_listeners()
+    # -- after commit (subscribed in __init__) --------------------------------------------------------
+    def _timers_moved(self, events: list[EscalationTimerMoved]) -> None:
+        if self.timers:  # the sweep fires anything due that has no job, should this fail
+            self.timers.changed({e.alert_id: e.due for e in events})
 
-    def _alerts_opened(self, ids: list[int]) -> None:
-        self.changed()
+    def _wake_dispatcher(self, events: list[NotificationQueued]) -> None:
+        self.dispatcher.wake.set()
+
+    def _wake_publisher(self, events: list[AlertChanged]) -> None:
+        if self.publisher:
+            self.publisher.wake.set()
 
     def changed(self) -> None:
-        """Something wrote to the outbox: publish now rather than at the next tick."""
+        """Publish the outbox now rather than at the next tick, and tell the live board."""
         if self.publisher:
             self.publisher.wake.set()
         self._tell_listeners()
 
-    def _tell_listeners(self) -> None:
+    def _tell_listeners(self, events: list | None = None) -> None:
         for listener in self.change_listeners:
             try:
                 listener()
@@ -162,9 +156,9 @@ class HubRuntime:
                 log.exception("change listener failed")
 
     def site_changed(self) -> None:
-        self.directory.forget_missing()
+        self.devices.forget_missing()
         with self.sessions() as s:
-            self.directory.load(s)
+            self.devices.load(s)
 
     # -- health ------------------------------------------------------------------------------------
     def broker_status(self) -> dict:
@@ -179,10 +173,10 @@ class HubRuntime:
     def scheduler_status(self) -> dict:
         last = self.supervisor.last_run
         interval = self.settings.supervision_interval
-        alive = bool(self._threads) and all(t.is_alive() for t in self._threads)
+        alive = self.supervision.alive
         timers = bool(self.timers and self.timers.scheduler.running)
         stale = isinstance(self.clock, SystemClock) and last is not None and time.time() - last.timestamp() > 3 * interval + 5
-        checkins = bool(self.wellbeing and self.wellbeing.alive)
+        checkins = bool(self.checkin_timer and self.checkin_timer.alive)
         return {"ok": alive and timers and checkins and not stale, "supervision_running": alive,
                 "timers_running": timers, "checkin_timer_running": checkins,
                 "supervision_last_run": last.isoformat() if last else None, "supervision_interval_s": interval,

@@ -85,7 +85,8 @@ class Timers:
             return
         self.scheduler.add_job(fire_alert, "date", run_date=when, args=[alert_id], id=job_id, replace_existing=True)
 
-    def changed(self, alerts: dict) -> None:
-        """After a commit: the alerts whose escalation timer moved (objects, still loaded)."""
-        for alert_id, alert in alerts.items():
-            self.set(alert_id, alert.esc_next_at if alert.state in ACTIVE_STATES else None)
+    def changed(self, due: dict[int, datetime | None]) -> None:
+        """After a commit: the alerts whose escalation timer moved, and when it is due now
+        (None: no timer), from the ``EscalationTimerMoved`` events."""
+        for alert_id, when in due.items():
+            self.set(alert_id, when)

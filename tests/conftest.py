@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
+import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import FakeClock
 from telecare.site.loader import load_site
 from telecare.storage import make_engine, make_session_factory, upgrade

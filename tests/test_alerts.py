@@ -11,7 +11,7 @@ from telecare.alert.models import Alert, OutboxMessage
 from telecare.alert.states import AlertNotFound, InvalidTransition
 from telecare.events.ingest import IngestService, Inbound
 from telecare.events.models import DeadLetter, Event
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.models import Device
 
 HOME = "home-0001"
@@ -19,7 +19,7 @@ HOME = "home-0001"
 
 @pytest.fixture
 def ingest(site, clock):
-    return IngestService(site, DeviceDirectory(), clock)
+    return IngestService(site, DeviceCache(), clock)
 
 
 def event(device: str, type: str, event_id: str, home: str = HOME, **fields) -> Inbound:

@@ -305,7 +305,7 @@ def test_staff_can_load_a_site(runtime, client, staff, sample_site_text):
     assert response.status_code == 200
     assert response.json()["changed"] is True
     assert "devices: 1 new" in response.json()["summary"]
-    assert len(runtime.directory) == 6
+    assert len(runtime.devices) == 6
 
 
 def test_loading_the_same_site_again_changes_nothing(client, staff, sample_site_text):

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from hub.config import Settings
 from hub.runtime import HubRuntime
 from hub.web.app import create_app
-from hub.wellbeing import WellbeingLoop
+from hub.checkin_timer import CheckinTimer
 from telecare.alert import service as alerts
 from telecare.auth.tokens import create_token
 from telecare.checkin import service as checkins
@@ -120,7 +120,7 @@ def test_the_timer_loop_starts_what_is_due(runtime, client, staff):
     """The hub's loop, one round at a time (no thread, no sleeping): 10:00 falls due."""
     with runtime.sessions() as s, s.begin():  # as if the site had been loaded before check-ins existed
         s.execute(delete(CheckinSchedule))
-    loop = WellbeingLoop(runtime)
+    loop = CheckinTimer(runtime)
     loop.sync()
     assert client.get("/api/checkins/betty/schedule", headers=staff).json()["next_due_at"] == "2026-11-23T10:00:00Z"
     assert loop.run_once() is False and client.get("/api/checkins", headers=staff).json() == []
@@ -295,7 +295,7 @@ def test_a_new_hub_on_the_same_database_carries_on(runtime, db_url, staff, clien
     runtime.stop()  # the first hub goes away without a word
     again = HubRuntime(Settings(database_url=db_url), clock=FakeClock(utc("2026-11-23 10:00:30")), with_mqtt=False)
     try:
-        loop = WellbeingLoop(again)
+        loop = CheckinTimer(again)
         loop.sync()
         loop.run_once()
         with again.sessions() as s:

@@ -6,13 +6,13 @@ from datetime import timedelta
 from telecare.alert import service as alerts
 from telecare.events.ingest import IngestService
 from telecare.reports.dashboard import dashboard
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 
 from .escalation_helpers import alarm
 
 
 def test_time_to_answer_against_the_tsa_standard(site, clock):
-    directory = DeviceDirectory()
+    directory = DeviceCache()
     with site() as s:
         directory.load(s)
     ingest = IngestService(site, directory, clock)

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from telecare import bus
 from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
+from telecare.domain_events import EscalationTimerMoved, NotificationQueued
 from telecare.escalation import engine
 from telecare.escalation.coverage import coverage_report
 from telecare.escalation.dryrun import DryRunError, dry_run
@@ -49,7 +51,7 @@ def test_a_weekday_daytime_run_reaches_rhys(site, clock):
 def test_dry_run_leaves_nothing_behind(site, clock):
     with site() as s:
         dry_run(s, resident="betty", event_type="fall", at=SATURDAY_2AM)
-        assert not s.info.get("linkage.timers") and not s.info.get("linkage.dispatch")
+        assert not bus.recorded(s, EscalationTimerMoved) and not bus.recorded(s, NotificationQueued)
 
     with site() as s:
         for model in (Alert, TimelineEntry, Notification, OutboxMessage):

@@ -1,5 +1,5 @@
 """The helpline's records (telecare/enquiry): enquiries, introductions and their follow-ups a
-week later (sent in the daytime, answered by SMS through telecare.notification.inbound),
+week later (sent in the daytime, answered by SMS through telecare.inbound),
 call-back requests and check-in requests. FakeClock, sample site and sample directory, on
 SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from hub.config import Settings
 from hub.runtime import HubRuntime
-from hub.wellbeing import WellbeingLoop
+from hub.checkin_timer import CheckinTimer
 from telecare.clock import FakeClock
 from telecare.directory.loader import load_directory
 from telecare.directory.models import Service
@@ -21,10 +21,11 @@ from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.events.ingest import IngestService
-from telecare.notification import inbound
+from telecare import bus, inbound
+from telecare.domain_events import NotificationQueued
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import NOTHING_PENDING
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.models import Resident
 
 from .escalation_helpers import SUE, alarm, local
@@ -58,7 +59,7 @@ def introduce(db, clock, enquiry_id, service=BEFRIENDING, name="Mary Jones", pho
 def send_due(db, clock) -> tuple[int, bool]:
     with db() as s, s.begin():
         n = followup.send_due(s, clock.now())
-        return n, bool(s.info.get("linkage.dispatch"))
+        return n, bool(bus.recorded(s, NotificationQueued))
 
 
 def reply(db, clock, body=None, phone=STRANGER, digits=None, sid=None):
@@ -277,7 +278,7 @@ def test_an_alert_waiting_for_an_answer_comes_before_a_follow_up(db, clock):
     introduce(db, clock, new_enquiry(db, clock, phone=SUE), phone=SUE, name="Sue Smith")
     clock.advance(WEEK)
     send_due(db, clock)
-    alert_id = alarm(IngestService(db, DeviceDirectory(), clock))  # Betty's fall: Sue is asked first
+    alert_id = alarm(IngestService(db, DeviceCache(), clock))  # Betty's fall: Sue is asked first
     with db() as s:
         assert s.scalars(select(Notification).where(Notification.to == SUE, Notification.alert_id == alert_id)).all()
 
@@ -379,7 +380,7 @@ def test_the_hub_loads_the_sample_directory_and_sends_follow_ups(db_url):
         e_id = new_enquiry(hub.sessions, clock)
         introduce(hub.sessions, clock, e_id)
         clock.advance(WEEK)
-        loop = WellbeingLoop(hub)
+        loop = CheckinTimer(hub)
         loop.run_once()
         assert [n.to for n in followups(hub.sessions)] == [STRANGER]
         clock.advance(timedelta(hours=1))

@@ -18,7 +18,7 @@ from telecare.notification import service as notify
 from telecare.notification.ports import Sent
 from telecare.schedule.rota import on_call_by_id
 from telecare.schedule.windows import covers
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.loader import load_site
 from telecare.site.models import Team
 
@@ -31,7 +31,7 @@ MIN = 60
 
 @pytest.fixture
 def ingest(sessions, clock):
-    return IngestService(sessions, DeviceDirectory(), clock)
+    return IngestService(sessions, DeviceCache(), clock)
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from telecare.events.ingest import Inbound, IngestService
 from telecare.notification import service
 from telecare.notification.models import Notification
 from telecare.notification.ports import Sent
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 
 
 def _fall(site, clock):
-    ingest = IngestService(site, DeviceDirectory(), clock)
+    ingest = IngestService(site, DeviceCache(), clock)
     body = orjson.dumps({"event_id": "f-1", "type": "fall", "ts": clock.now().isoformat()})
     ingest.process([Inbound("event", "telecare/v1/home-0001/fall-1/event", body, "home-0001", "fall-1")])
 

@@ -14,7 +14,7 @@ from telecare.alert import service as alerts
 from telecare.events.ingest import IngestService
 from telecare.notification.models import Reply
 from telecare.notification.replies import NOTHING_PENDING, interpret
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 
 from .escalation_helpers import (JIM, PRIYA, SUE, alarm, event, get_alert, local, notifications, reply, run_until,
                                  sent_log, timeline)
@@ -22,7 +22,7 @@ from .escalation_helpers import (JIM, PRIYA, SUE, alarm, event, get_alert, local
 
 @pytest.fixture
 def ingest(site, clock):
-    return IngestService(site, DeviceDirectory(), clock)
+    return IngestService(site, DeviceCache(), clock)
 
 
 # -- the parser ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from telecare.alert.models import Alert
 from telecare.events.ingest import IngestService, Inbound
 from telecare.heartbeat.supervision import Supervisor
 from telecare.site import settings
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.loader import load_site
 from telecare.site.models import Device
 
@@ -26,7 +26,7 @@ _ids = itertools.count()
 
 @pytest.fixture
 def directory():
-    return DeviceDirectory()  # shared by ingest and supervision, as in the hub
+    return DeviceCache()  # shared by ingest and supervision, as in the hub
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_other_devices_go_offline_at_p4(site, clock, sample_site_text):
         load_site(s, text, clock.now())
     clock.advance(timedelta(hours=1, minutes=5, seconds=1))
 
-    Supervisor(site, DeviceDirectory(), clock, started=clock.now() - timedelta(days=1)).run_once()
+    Supervisor(site, DeviceCache(), clock, started=clock.now() - timedelta(days=1)).run_once()
 
     priorities = {a.device_id: a.priority for a in offline_alerts(site)}
     with site() as s:

@@ -184,7 +184,7 @@ class MqttConsumer:
 
     def _idle(self) -> None:
         """Nothing arriving: a good moment to write the last-seen times held in memory."""
-        if self.service.directory.dirty:
+        if self.service.devices.dirty:
             try:
                 self.service.flush_seen()
             except Exception:  # noqa: BLE001  (supervision flushes too)

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from hub import metrics
+from hub.worker import Worker
 from telecare.alert.models import OutboxMessage
 from telecare.clock import Clock, SystemClock
 
@@ -37,33 +38,21 @@ class OutboxPublisher:
         self.sessions = session_factory
         self.clock = clock or SystemClock()
         self.interval = interval
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.worker = Worker("outbox", self._round, interval=interval, wait_first=True, logger=log, join_timeout=5)
+        self.wake = self.worker.wake_event  # set after a commit that wrote to the outbox
 
     def start(self) -> "OutboxPublisher":
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-        self._thread.start()
+        self.worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread:
-            self._thread.join(5)
+        self.worker.stop()
         self.client.disconnect()
         self.client.loop_stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.wake.wait(self.interval)
-            self.wake.clear()
-            if not self.connected.is_set():
-                continue
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001
-                log.exception("outbox flush failed")
+    def _round(self) -> None:
+        if self.connected.is_set():
+            self.flush()
 
     def flush(self, limit: int = 500) -> int:
         with self.sessions() as s:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy.orm import sessionmaker
 
 from telecare.clock import Clock, SystemClock
 from telecare.notification import service
+
+from ..worker import Worker
 
 log = logging.getLogger("linkage.dispatch")
 
@@ -18,34 +19,20 @@ class Dispatcher:
         self.notifier = notifier
         self.clock = clock or SystemClock()
         self.interval = interval
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # a full claim goes round again at once; otherwise it sleeps until woken (NotificationQueued) or a second
+        self.worker = Worker("dispatcher", self.run_once, interval=interval, wait_first=True, logger=log)
+        self.wake = self.worker.wake_event
 
     def start(self) -> "Dispatcher":
         with self.sessions() as s, s.begin():
             n = service.requeue_stuck(s)
         if n:
             log.warning("%d notifications were mid-send at the last stop; sending again", n)
-        self._thread = threading.Thread(target=self._run, name="dispatcher", daemon=True)
-        self._thread.start()
+        self.worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread:
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.wake.wait(self.interval)
-            self.wake.clear()
-            try:
-                while self.run_once():
-                    pass
-            except Exception:  # noqa: BLE001
-                log.exception("dispatch failed")
+        self.worker.stop()
 
     def run_once(self) -> int:
         with self.sessions() as s, s.begin():

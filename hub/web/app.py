@@ -21,7 +21,7 @@ from telecare.events.models import DeadLetter
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
 from telecare.notification.models import Notification
-from telecare.notification import inbound
+from telecare import inbound
 from telecare.site.models import Contact, Device, Home, Resident
 
 from . import console, docs, errors
@@ -90,7 +90,7 @@ def create_app(hub) -> FastAPI:
         if not ok:
             response.status_code = 503
         return Health(status="ok" if ok else "degraded", database=db, broker=broker, scheduler=sched,
-                      devices_registered=len(hub.directory),
+                      devices_registered=len(hub.devices),
                       notifier=getattr(hub.notifier, "name", None) or type(hub.notifier).__name__)
 
     @app.get("/api/alerts", response_model=list[AlertOut], tags=["alerts"])
@@ -151,7 +151,6 @@ def create_app(hub) -> FastAPI:
             if who is not None:  # the audit trail, in the same transaction
                 audit.record(s, actor=who.name, role=who.role, via="api", action=f"alert.{action}",
                              target=f"alert:{alert_id}", now=hub.clock.now())
-        hub.changed()
         return _detail(alert_id, who)
 
     @app.post("/api/alerts/{alert_id}/acknowledge", response_model=AlertDetail, tags=["alerts"])
@@ -272,8 +271,6 @@ def create_app(hub) -> FastAPI:
             if result.answer and not body.digits:
                 s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                    body=result.answer, status="queued", created_at=now))
-                s.info["linkage.dispatch"] = True
-        hub.changed()
         return ReplyOut(meaning=result.meaning, answer=result.answer, alert=result.alert_id, accepted=result.accepted)
 
     if getattr(hub.notifier, "name", "") == "sandbox":  # the route exists only while the sandbox is in use
@@ -293,6 +290,6 @@ def create_app(hub) -> FastAPI:
             dead = s.scalar(select(func.count()).select_from(DeadLetter))
             helpline = enquiry_summary(s)  # enquiries by channel, need and outcome; resolved at first contact
         return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
-                "devices_registered": len(hub.directory), "enquiries": helpline}
+                "devices_registered": len(hub.devices), "enquiries": helpline}
 
     return app

@@ -199,5 +199,4 @@ def _run(hub, host: ActionHost, action_call: dict):
     finally:
         context.reset(ctx_token)
         frontdoor.reset_caps(caps_token)
-    hub.changed()
     return result.model_dump() if result else {"events": [], "responses": []}

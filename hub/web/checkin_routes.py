@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from telecare.audit import service as audit
-from telecare.checkin import betty, drift
+from telecare.checkin import drift, frequent_false_alarms
 from telecare.checkin import schedule as schedules
 from telecare.checkin import service as checkins
 from telecare.checkin.models import STATES, Checkin, CheckinPause, CheckinSchedule, DriftFlag
@@ -334,12 +334,13 @@ def clear_drift(flag_id: int, request: Request, body: ClearIn | None = None, who
 
 @router.get("/api/wellbeing/betty", response_model=list[BettyOut], tags=["wellbeing"],
             summary="Residents who often press the pendant without an emergency (the Betty pattern)")
-def betty_pattern(request: Request, days: int = Query(betty.DAYS, ge=1, le=366),
-                  at_least: int = Query(betty.AT_LEAST, ge=1), resident: str | None = None,
+def betty_pattern(request: Request, days: int = Query(frequent_false_alarms.DAYS, ge=1, le=366),
+                  at_least: int = Query(frequent_false_alarms.AT_LEAST, ge=1), resident: str | None = None,
                   who: Caller = Depends(staff_only)):
     hub = _hub(request)
     with hub.sessions() as s:
-        return betty.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least, resident=resident)
+        return frequent_false_alarms.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least,
+                                                      resident=resident)
 
 
 @router.get("/api/wellbeing/watch", response_model=list[WatchOut], tags=["wellbeing"])

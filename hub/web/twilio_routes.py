@@ -2,7 +2,7 @@
 whose X-Twilio-Signature is missing or wrong (403)").
 
 - ``POST /twilio/sms``                      an inbound SMS: a check-in answer, an alert reply or a follow-up
-                                            answer (telecare.notification.inbound; answered in TwiML)
+                                            answer (telecare.inbound; answered in TwiML)
 - ``POST /twilio/status``                   an SMS's delivery status
 - ``POST /twilio/voice/{id}``               a call we placed has connected: its TwiML
 - ``POST /twilio/voice/{id}/gather``        what the person pressed or said on that call
@@ -32,7 +32,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
 from telecare.escalation import messages
-from telecare.notification import inbound, service
+from telecare import inbound
+from telecare.notification import service
 from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
@@ -115,10 +116,9 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     sid = form.get("MessageSid") or form.get("SmsSid") or None
     with hub.sessions() as s, s.begin():
         # a resident answering their check-in (or a contact on their behalf) first; then an alert reply; then the
-        # answer to an introduction's follow-up (telecare.notification.inbound)
+        # answer to an introduction's follow-up (telecare.inbound)
         result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
                                provider_sid=sid)
-    hub.changed()
     reply = MessagingResponse()
     if result.answer:
         reply.message(result.answer)
@@ -220,7 +220,6 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
                 resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
                 access = messages.access_sms(alert, resident, alert.acknowledged_by or "")
         words = n.body
-    hub.changed()
     if checkin:
         return _twiml(vr)
     if meaning == "accept" and access:

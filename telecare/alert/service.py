@@ -1,5 +1,7 @@
-"""What can happen to an alert. Each function works inside the caller's transaction and
-records the change on the timeline and in the outbox (published after commit)."""
+"""What can happen to an alert. Each function works inside the caller's transaction,
+records the change on the timeline and in the outbox (published after commit), and records
+a domain event (``telecare.domain_events``) for whoever reacts: escalation starts, moves and
+stops on them (``telecare.handlers``), without this module knowing it exists."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +10,10 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telecare.events.catalog import more_urgent
+from telecare import bus
+from telecare.domain_events import (AlertAcknowledged, AlertChanged, AlertClosed, AlertOpened, HelpArrived,
+                                    PriorityRaised)
+from telecare.catalog import more_urgent
 from telecare.site.models import Device, Home, Resident
 
 from .models import Alert, OutboxMessage, TimelineEntry
@@ -36,6 +41,7 @@ def publish(session: Session, alert: Alert, change: str, now: datetime) -> None:
     }
     session.add(OutboxMessage(created_at=now, topic=f"telecare/v1/{home}/alert",
                               payload=orjson.dumps(body).decode()))
+    bus.record(session, AlertChanged(alert.id, change))
 
 
 def find_active(session: Session, home_id: int, category: str, *, device_id: int | None = None,
@@ -63,8 +69,7 @@ def open_alert(session: Session, *, category: str, home_id: int, resident_id: in
     session.flush()
     note(session, alert, "opened", detail, now, actor)
     publish(session, alert, "opened", now)
-    from telecare.escalation import engine  # the policy starts in the same transaction
-    engine.begin(session, alert, now, policy_id=policy_id)
+    bus.record(session, AlertOpened(alert.id, now, policy_id))  # the policy starts in the same transaction
     return alert
 
 
@@ -81,8 +86,7 @@ def raise_alarm(session: Session, *, home_id: int, resident_id: int | None, devi
         note(session, alert, "priority", f"priority raised from {alert.priority} to {new_priority} by {type}", now)
         alert.priority = new_priority
         alert.type = type
-        from telecare.escalation import engine
-        engine.on_priority_raised(session, alert, now)
+        bus.record(session, PriorityRaised(alert.id, now))
     publish(session, alert, "joined", now)
     return alert, False
 
@@ -125,8 +129,7 @@ def acknowledge(session: Session, alert_id: int, actor: str, now: datetime, via:
         alert.no_response = False  # someone has it now; the timeline keeps the history
     note(session, alert, "acknowledged", f"accepted by {actor} via {via}", now, actor)
     publish(session, alert, "acknowledged", now)
-    from telecare.escalation import engine
-    engine.on_acknowledged(session, alert, now)
+    bus.record(session, AlertAcknowledged(alert.id, now))
     return alert
 
 
@@ -136,8 +139,7 @@ def arrived(session: Session, alert_id: int, actor: str, now: datetime, via: str
     alert.state, alert.attending_at = ATTENDING, now
     note(session, alert, "arrived", f"help arrived ({actor} via {via})", now, actor)
     publish(session, alert, "attending", now)
-    from telecare.escalation import engine
-    engine.on_closed(session, alert)
+    bus.record(session, HelpArrived(alert.id, now))
     return alert
 
 
@@ -150,8 +152,7 @@ def resolve(session: Session, alert_id: int, actor: str, outcome: str, now: date
     note(session, alert, "resolved", f"resolved by {actor}: {outcome.replace('_', ' ')}" + (f" — {detail}" if detail else ""),
          now, actor)
     publish(session, alert, "resolved", now)
-    from telecare.escalation import engine
-    engine.on_closed(session, alert)
+    bus.record(session, AlertClosed(alert.id, now, RESOLVED))
     return alert
 
 
@@ -165,8 +166,7 @@ def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: s
     alert.outcome = outcome or alert.outcome or "cancelled"
     note(session, alert, "cancelled", f"cancelled by {actor}" + (f": {reason}" if reason else ""), now, actor)
     publish(session, alert, "cancelled", now)
-    from telecare.escalation import engine
-    engine.on_closed(session, alert)
+    bus.record(session, AlertClosed(alert.id, now, CANCELLED))
     return alert
 
 

@@ -86,7 +86,6 @@ def evaluate(s: Session, r: Resident, now: datetime) -> list[DriftFlag]:
             s.add(n)
             s.flush()
             flag.notification_id = n.id
-            s.info["linkage.dispatch"] = True
         else:
             flag.detail += " (no befriender with a phone to tell)"
         s.add(flag)

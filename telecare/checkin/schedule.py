@@ -17,13 +17,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from telecare.domain_events import ResidentCheckinChanged
+from telecare.notification.models import Notification
 from telecare.schedule.windows import DAYS
 from telecare.site.models import Policy, Resident
 
-from .models import PENDING, Checkin, CheckinPause, CheckinSchedule
+from .models import CANCELLED, PENDING, Checkin, CheckinAttempt, CheckinPause, CheckinSchedule
 
 DEFAULTS = {"via": "voice", "attempts": 3, "retry": 600, "days": list(DAYS), "policy": None}
 HORIZON_DAYS = 400  # a schedule with every day paused for longer than this has no next due time
@@ -147,10 +149,27 @@ def add_pause(s: Session, resident: Resident, start: date, end: date | None, rea
     if start <= today and (end is None or today <= end):
         # today's check-in, if it is under way, stops: nobody is to be rung in hospital
         for c in s.scalars(select(Checkin).where(Checkin.resident_id == resident.id, Checkin.state == PENDING)):
-            from . import service
-            service.cancel(s, c, f"paused: {p.reason}", now)
+            cancel(s, c, f"paused: {p.reason}", now)
     configure(s, resident, now, actor)
     return p
+
+
+def cancel(s: Session, c: Checkin, reason: str, now: datetime) -> None:
+    """Stop a check-in under way (a pause, staff); its queued attempts are withdrawn."""
+    if c.state != PENDING:
+        return
+    c.state, c.next_at, c.note = CANCELLED, None, reason
+    for a in c.attempts:
+        if a.outcome is None:
+            a.outcome, a.ended_at = "closed", now
+            _withdraw(s, a)
+
+
+def _withdraw(s: Session, a: CheckinAttempt) -> None:
+    """An attempt that is over must not be sent late (the dispatcher was behind or down)."""
+    if a.notification_id is not None:
+        s.execute(update(Notification).where(Notification.id == a.notification_id, Notification.status == "queued")
+                  .values(status="canceled", detail="withdrawn: the check-in attempt was over before it was sent"))
 
 
 def remove_pause(s: Session, resident: Resident, pause_id: int, actor: str, now: datetime) -> CheckinPause:
@@ -162,3 +181,10 @@ def remove_pause(s: Session, resident: Resident, pause_id: int, actor: str, now:
         s.flush()
         configure(s, resident, now, actor)
     return p
+
+
+def when_resident_changed(s: Session, e: ResidentCheckinChanged) -> None:
+    """Subscribed to ``ResidentCheckinChanged`` (the site loader): when the next check-in is due."""
+    resident = s.get(Resident, e.resident_id)
+    if resident is not None:
+        configure(s, resident, e.at, actor=e.actor)

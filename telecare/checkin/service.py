@@ -1,7 +1,7 @@
 """Check-ins: starting them, their attempts and timers, answers, and what answers lead to.
 
 Timers follow the escalation engine's pattern: a due time on a row, ``due``/``fire`` here,
-the hub calls them (hub/wellbeing.py) and tests call them with a FakeClock.
+the hub calls them (hub/checkin_timer.py) and tests call them with a FakeClock.
 
 * ``checkin_schedules.next_due_at``: the next scheduled start. ``start_due`` starts every
   check-in due by ``now`` in one transaction (batches of ``limit``), each with its first
@@ -16,8 +16,10 @@ the hub calls them (hub/wellbeing.py) and tests call them with a FakeClock.
   ``attempts`` misses the check-in is ``missed`` and a ``missed_checkin`` alert (P2) goes
   through the check-in's ``policy`` (else the resident's, else whichever covers P2).
 
-Every function works in the caller's transaction and leaves notes for the adapters on the
-session like the escalation engine does (``linkage.dispatch``).
+Every function works in the caller's transaction. Notifications queued through the ORM are
+``NotificationQueued`` events by themselves (``telecare.notification.models``); the bulk start
+records one for its batch. ``when_notification_failed`` is subscribed to the notification's
+``NotificationFailed`` (``telecare.handlers``): the notification package does not know us.
 """
 from __future__ import annotations
 
@@ -29,17 +31,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
-from telecare.events.catalog import HUB_EVENT_PRIORITY
+from telecare.domain_events import CheckinMissed, NotificationFailed, NotificationQueued
+from telecare.catalog import HUB_EVENT_PRIORITY
 from telecare.notification.models import Notification
 from telecare.site.models import Contact, Home, Policy, Resident
 
 from . import drift, words
 from .models import (ANSWERED, CANCELLED, CHAT, HELP, MISSED, OUTCOME_RANK, PENDING, SKIPPED, Checkin, CheckinAttempt,
                      CheckinPause, CheckinSchedule)
-from .schedule import CheckinError, config, config_of, local_at, next_due, paused_on, pauses_for
+from .schedule import (CheckinError, _withdraw, cancel, config, config_of, local_at, next_due, paused_on,
+                       pauses_for)
 
 log = logging.getLogger("linkage.checkin")
 
@@ -47,15 +52,6 @@ MAX_LATE = timedelta(hours=4)  # a start later than this (the hub was down) is r
 HELP_PRIORITY = "P1"  # "I need help" is treated like a pendant press
 MISSED_PRIORITY = HUB_EVENT_PRIORITY["missed_checkin"]  # P2
 OPEN_FOR_REPLIES = timedelta(hours=12)  # a check-in takes answers (late ones, follow-ups) this long after its start
-
-
-def _dispatch(s: Session) -> None:
-    s.info["linkage.dispatch"] = True
-
-
-def _changed(s: Session) -> None:
-    """An alert was opened or changed: the hub publishes its outbox now."""
-    s.info["linkage.outbox"] = True
 
 
 def _tz(resident: Resident) -> str:
@@ -147,7 +143,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
         attempts += [{"checkin_id": new_ids[i], "number": 1, "channel": checkin_rows[i]["via"], "notification_id": n_id,
                       "started_at": now, "outcome": None, "ended_at": None}
                      for (i, _, _), n_id in zip(calls, n_ids)]
-        _dispatch(s)
+        bus.record(s, NotificationQueued("checkin"))  # one for the batch: these rows bypass the ORM
     if attempts:
         conn.execute(insert(A), attempts)
     return new_ids
@@ -196,7 +192,6 @@ def _attempt(s: Session, c: Checkin, r: Resident, now: datetime) -> CheckinAttem
                      status="queued", created_at=now)
     a = CheckinAttempt(checkin=c, number=number, channel=c.via, notification=n, started_at=now)
     s.add_all([n, a])
-    _dispatch(s)
     return a
 
 
@@ -235,13 +230,6 @@ def fire(s: Session, checkin_id: int, now: datetime) -> bool:
     return True
 
 
-def _withdraw(s: Session, a: CheckinAttempt) -> None:
-    """An attempt that is over must not be sent late (the dispatcher was behind or down)."""
-    if a.notification_id is not None:
-        s.execute(update(Notification).where(Notification.id == a.notification_id, Notification.status == "queued")
-                  .values(status="canceled", detail="withdrawn: the check-in attempt was over before it was sent"))
-
-
 def attempt_failed(s: Session, n: Notification, status: str, now: datetime) -> None:
     """A provider said the call or SMS did not reach the resident (no-answer, busy, machine,
     failed, undelivered): a missed attempt now; the next one ``retry`` after this."""
@@ -258,6 +246,14 @@ def attempt_failed(s: Session, n: Notification, status: str, now: datetime) -> N
         c.next_at = now + timedelta(seconds=c.retry_s)
     else:
         _missed(s, c, r, now)
+
+
+def when_notification_failed(s: Session, e: NotificationFailed) -> None:
+    """Subscribed to ``NotificationFailed``: a check-in attempt that did not reach the resident."""
+    if e.purpose == "checkin":
+        n = s.get(Notification, e.notification_id)
+        if n is not None:
+            attempt_failed(s, n, e.status, e.at)
 
 
 def _home(s: Session, r: Resident) -> Home | None:
@@ -284,19 +280,9 @@ def _missed(s: Session, c: Checkin, r: Resident, now: datetime) -> None:
                                       type="missed_checkin", priority=MISSED_PRIORITY, now=now, detail=detail,
                                       actor="check-in", policy_id=c.policy_id)
             c.alert_id = alert.id
-        _changed(s)
+    bus.record(s, CheckinMissed(c.id, c.alert_id))
     log.info("check-in %s for %s missed", c.id, r.ext_id)
     drift.evaluate(s, r, now)
-
-
-def cancel(s: Session, c: Checkin, reason: str, now: datetime) -> None:
-    if c.state != PENDING:
-        return
-    c.state, c.next_at, c.note = CANCELLED, None, reason
-    for a in c.attempts:
-        if a.outcome is None:
-            a.outcome, a.ended_at = "closed", now
-            _withdraw(s, a)
 
 
 # -- answers -----------------------------------------------------------------------------------------------
@@ -381,7 +367,6 @@ def answer(s: Session, c: Checkin, meanings: set[str], now: datetime, *, by: str
         alerts.resolve(s, missed_alert.id, "check-in", "resident_ok", now, f"{by} answered the check-in")
         _all_clear(s, missed_alert, r, by, now)
         out["resolved"] = missed_alert.id
-        _changed(s)
     if CHAT in meanings and not c.chat_requested:
         c.chat_requested = True
         out["chat"] = _tell_befriender(s, c, r, now)
@@ -402,7 +387,6 @@ def _help(s: Session, c: Checkin, r: Resident, now: datetime, by: str, resident:
     alert = alerts.open_alert(s, category="wellbeing", home_id=home.id, resident_id=r.id, device_id=None,
                               type="checkin_help", priority=HELP_PRIORITY, now=now, detail=detail, actor=by)
     c.help_alert_id = alert.id
-    _changed(s)
     return alert
 
 
@@ -415,7 +399,6 @@ def _tell_befriender(s: Session, c: Checkin, r: Resident, now: datetime) -> bool
     s.add(Notification(alert_id=None, contact_id=b.id, to=b.phone, channel="sms", purpose="befriend",
                        body=words.befriender_chat_sms(b.name, r.name, r.phone, _local(c.due_at, r)),
                        status="queued", created_at=now))
-    _dispatch(s)
     return True
 
 
@@ -426,7 +409,6 @@ def _all_clear(s: Session, alert: Alert, r: Resident, by: str, now: datetime) ->
         s.add(Notification(alert_id=alert.id, contact_id=n.contact_id, to=n.to, channel="sms", purpose="info",
                            body=f"Linkage update on alert {alert.id}: {r.name} has answered the check-in "
                                 f"({by}). You don't need to go. Thank you.", status="queued", created_at=now))
-        _dispatch(s)
 
 
 def next_time_words(s: Session, r: Resident, now: datetime) -> str | None:

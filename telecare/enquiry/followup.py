@@ -4,11 +4,11 @@
 for the introductions whose follow-up is due: several introductions due together for one
 phone are one message naming every service, and one answer answers them all. Messages go
 out only between 09:00 and 20:00 UK time (``SEND_HOURS``); a follow-up that falls due at
-night waits for the morning. It sets ``linkage.dispatch`` on the session, as the check-in
-and escalation code do, so the hub's dispatcher sends it after the commit.
+night waits for the morning. A queued notification is a ``NotificationQueued`` event, so
+the hub's dispatcher sends it after the commit.
 
 ``route_reply`` takes an SMS answer to the newest follow-up sent to that phone in the last
-14 days that has not been answered (``telecare.notification.inbound.route`` calls it when
+14 days that has not been answered (``telecare.inbound.route`` calls it when
 the message was not a check-in answer or an alert reply):
 
 * yes ("yes", "they did", "1"): recorded as ``worked``, and a thank-you;
@@ -122,7 +122,6 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
         s.flush()
         for intro, _ in group:
             intro.follow_up_sent_at, intro.follow_up_notification_id = now, n.id
-    s.info["linkage.dispatch"] = True
     return len(by_phone)
 
 

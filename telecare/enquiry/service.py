@@ -27,7 +27,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from telecare import bus
 from telecare.directory.categories import NEEDS
+from telecare.domain_events import CallbackClosed, CallbackRequested
 from telecare.directory.models import Service
 
 from .models import (CALLBACK_REASONS, CHANNELS, OUTCOMES, CallbackRequest, CheckinRequest, Enquiry, Introduction)
@@ -155,11 +157,13 @@ def request_callback(s: Session, *, enquiry_id: int | None, reason: str, urgent:
             same.name = same.name or name
             if detail and detail not in (same.detail or ""):
                 same.detail = f"{same.detail}\n{detail}" if same.detail else detail
+            bus.record(s, CallbackRequested(same.id, same.urgent))
             return same
     cb = CallbackRequest(enquiry_id=enquiry_id, resident_id=resident_id, name=name or None, phone=_phone(phone),
                          reason=reason, urgent=bool(urgent), detail=detail or None, created_at=now, status="open")
     s.add(cb)
     s.flush()
+    bus.record(s, CallbackRequested(cb.id, cb.urgent))  # the board counts the urgent ones waiting
     (log.warning if urgent else log.info)("call-back request %s (%s%s)", cb.id, reason, ", urgent" if urgent else "")
     return cb
 
@@ -188,6 +192,7 @@ def close_callback(s: Session, id: int, by: str, now: datetime, note: str | None
     if cb.status == "done":
         raise EnquiryError(f"call-back request {id} was already done by {cb.done_by}")
     cb.status, cb.done_by, cb.done_at, cb.note = "done", by, now, (note or None)
+    bus.record(s, CallbackClosed(cb.id))
     return cb
 
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from telecare.events.catalog import PRIORITIES
+from telecare.catalog import PRIORITIES
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import DAYS, covers
 from telecare.site.models import Contact, Policy, Resident, ResidentContact, RotaShift, Team

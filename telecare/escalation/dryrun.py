@@ -20,10 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert, TimelineEntry
 from telecare.alert.states import ACTIVE_STATES
-from telecare.events.catalog import EVENT_TYPES, HUB_EVENT_PRIORITY, Handling
+from telecare.catalog import EVENT_TYPES, HUB_EVENT_PRIORITY, Handling
 from telecare.notification.models import Notification
 from telecare.site.loader import load_site
 from telecare.site.models import Contact, Device, Home, Policy, Resident
@@ -40,7 +41,7 @@ KIND_FOR_TYPE = {
     "temperature_low": "temperature_sensor", "bed_absence": "bed_sensor", "inactivity": "motion_sensor",
     "door_exit": "door_sensor", "low_battery": None, "tamper": None, "device_offline": "home_unit",
 }
-_SESSION_HINTS = ("linkage.timers", "linkage.dispatch", "linkage.site_cache")
+_SESSION_HINTS = ("linkage.site_cache",)
 
 
 def alarm_types() -> list[str]:
@@ -111,6 +112,7 @@ def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, d
         raise DryRunError("dry_run needs a session outside a transaction (it rolls its own back)")
     for key in _SESSION_HINTS:
         session.info.pop(key, None)
+    bus.discard(session)
     trans = session.begin()
     try:
         if draft:
@@ -161,6 +163,7 @@ def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, d
         trans.rollback()
         for key in _SESSION_HINTS:
             session.info.pop(key, None)
+        bus.discard(session)  # nothing it recorded happened
 
 
 def _drive(s: Session, alert: Alert, start: datetime, ring_timeout_s: int) -> None:

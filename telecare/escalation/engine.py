@@ -3,9 +3,10 @@
 The cursor lives on the alert (``esc_*`` columns), so a restart carries on where it was:
 ``esc_next_at`` says when the cursor next moves; the hub's scheduler calls ``fire`` then
 (and a sweep calls ``run_due`` as a safety net). Every function works in the caller's
-transaction. Side effects for the adapters are collected on the session:
-``session.info["linkage.timers"]`` (alerts whose timer changed, by id) and
-``session.info["linkage.dispatch"]`` (notifications queued for sending).
+transaction. The engine reacts to the alert's events (``begin`` on ``AlertOpened`` and so on,
+subscribed in ``telecare.handlers``) and records its own for the adapters: an
+``EscalationTimerMoved`` whenever the cursor's timer changes; the notifications it queues
+are ``NotificationQueued`` (``telecare.notification.models``).
 
 Order of work (DESIGN.md, "Alerts and escalation"):
 
@@ -31,9 +32,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACKNOWLEDGED, ACTIVE_STATES, OPEN
+from telecare.domain_events import (AlertAcknowledged, AlertClosed, AlertOpened, HelpArrived, NotificationAnswered,
+                                    EscalationTimerMoved, NotificationFailed, PriorityRaised)
 from telecare.notification.models import FINAL_FAILURES, Notification
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import covers
@@ -48,11 +52,7 @@ DEFAULT_ACK_WITHIN = 300  # a step without ack_within (usually the console) wait
 
 # -- side effects for the adapters ----------------------------------------------------------------
 def _timer_changed(s: Session, alert: Alert) -> None:
-    s.info.setdefault("linkage.timers", {})[alert.id] = alert
-
-
-def _dispatch(s: Session) -> None:
-    s.info["linkage.dispatch"] = True
+    bus.record(s, EscalationTimerMoved(alert.id, alert.esc_next_at if alert.state in ACTIVE_STATES else None))
 
 
 # -- site lookups, kept for the life of one session (one ingest batch, one request) ----------------
@@ -237,8 +237,6 @@ def _attempt(s: Session, alert: Alert, step: dict, member: dict, channel_index: 
     s.add(n)
     alerts.note(s, alert, "notified", f"{channel} to {member['name']}" + (f" ({member['phone']})" if member.get("phone") else ""),
                 now)
-    if channel != "console":
-        _dispatch(s)
     return n
 
 
@@ -358,3 +356,39 @@ def on_closed(s: Session, alert: Alert) -> None:
     """Arrived, resolved or cancelled: no more timers."""
     alert.esc_phase, alert.esc_next_at = "done", None
     _timer_changed(s, alert)
+
+
+# -- what the engine hears (subscribed in telecare.handlers, run in the same transaction) -------------
+def when_alert_opened(s: Session, e: AlertOpened) -> None:
+    begin(s, s.get(Alert, e.alert_id), e.at, policy_id=e.policy_id)
+
+
+def when_priority_raised(s: Session, e: PriorityRaised) -> None:
+    on_priority_raised(s, s.get(Alert, e.alert_id), e.at)
+
+
+def when_acknowledged(s: Session, e: AlertAcknowledged) -> None:
+    on_acknowledged(s, s.get(Alert, e.alert_id), e.at)
+
+
+def when_stood_down(s: Session, e: HelpArrived | AlertClosed) -> None:
+    on_closed(s, s.get(Alert, e.alert_id))
+
+
+def when_notification_failed(s: Session, e: NotificationFailed) -> None:
+    if e.purpose != "escalation":
+        return
+    n = s.get(Notification, e.notification_id)
+    if n is not None and n.alert_id:
+        attempt_failed(s, n, e.why, e.at)
+
+
+def when_answered(s: Session, e: NotificationAnswered) -> None:
+    """The responder who took the alert, and only they, are sent the access notes."""
+    alert = s.get(Alert, e.alert_id)
+    n = s.get(Notification, e.notification_id)
+    resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
+    access = messages.access_sms(alert, resident, e.by)
+    s.add(Notification(alert_id=alert.id, contact_id=n.contact_id if n else None, to=e.phone, channel="sms",
+                       purpose="access", body=access, status="queued", created_at=e.at))
+    alerts.note(s, alert, "access", f"access notes sent to {e.by} only", e.at)

@@ -21,14 +21,17 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
 from telecare.clock import Clock, SystemClock
-from telecare.site.directory import DeviceDirectory, DeviceInfo
+from telecare.domain_events import DeviceWentQuiet
+from telecare.site import last_seen
+from telecare.site.device_cache import DeviceCache, DeviceInfo
 from telecare.site.models import Device, Home
 
-from .catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
+from telecare.catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
 from .models import DeadLetter, Event
 from .validate import EventPayload, Rejected, parse_event, payload_text
 
@@ -82,14 +85,12 @@ def _describe(ev: EventPayload, info: DeviceInfo) -> str:
 
 
 class IngestService:
-    def __init__(self, session_factory: sessionmaker, directory: DeviceDirectory, clock: Clock | None = None,
-                 low_battery: int = LOW_BATTERY, on_alert: Callable[[list[int]], None] | None = None,
-                 flush_every: float = 5.0):
+    def __init__(self, session_factory: sessionmaker, devices: DeviceCache, clock: Clock | None = None,
+                 low_battery: int = LOW_BATTERY, flush_every: float = 5.0):
         self.sessions = session_factory
-        self.directory = directory
+        self.devices = devices
         self.clock = clock or SystemClock()
         self.low_battery = low_battery
-        self.on_alert = on_alert  # called after commit with the ids of alerts opened
         self.flush_every = flush_every  # seconds between bulk writes of last_seen
         self._last_flush = 0.0
 
@@ -97,10 +98,10 @@ class IngestService:
     def process(self, batch: Sequence[Inbound]) -> BatchResult:
         res = BatchResult()
         after_commit: list[Callable[[], None]] = []
-        with self.directory.lock, self.sessions(autoflush=False) as s, s.begin():
+        with self.devices.lock, self.sessions(autoflush=False) as s, s.begin():
             now = self.clock.now()
             now_epoch = now.timestamp()
-            dirty = self.directory.dirty
+            dirty = self.devices.dirty
             activity: list[tuple] = []  # stored, nothing else: one executemany
             rows: list[dict] = []  # events that act (alarms, device care, help arrived, cancel)
             meta: list[tuple[DeviceInfo, EventPayload]] = []
@@ -122,9 +123,9 @@ class IngestService:
                     dead_letter(s, m.topic, m.payload, r.kind, r.reason, now)
                     res.dead += 1
                     continue
-                info = self.directory.device(s, m.home, m.device)
+                info = self.devices.device(s, m.home, m.device)
                 if info is None:
-                    if self.directory.home(s, m.home) is None:
+                    if self.devices.home(s, m.home) is None:
                         kind, reason = "unknown_home", f"home {m.home!r} is not registered"
                     else:
                         kind, reason = "unknown_device", (f"device {m.device!r} is not registered in home {m.home!r}: "
@@ -194,15 +195,12 @@ class IngestService:
             fn()
         if now_epoch - self._last_flush >= self.flush_every:
             self.flush_seen()
-        if res.alerts_opened and self.on_alert:
-            self.on_alert(res.alerts_opened)
         return res
 
     def flush_seen(self) -> int:
-        """Write pending last_seen times now (see telecare.heartbeat.last_seen)."""
-        from telecare.heartbeat.last_seen import flush
+        """Write pending last_seen times now (see telecare.site.last_seen)."""
         self._last_flush = self.clock.now().timestamp()
-        return flush(self.sessions, self.directory)
+        return last_seen.flush(self.sessions, self.devices)
 
     @staticmethod
     def _insert_activity(s: Session, rows: list[tuple], sqlite: bool) -> int:
@@ -291,14 +289,14 @@ class IngestService:
             dead_letter(s, m.topic, m.payload, "bad_status", "status must be 'online' or 'offline'", now)
             res.dead += 1
             return
-        home = self.directory.home(s, m.home)
+        home = self.devices.home(s, m.home)
         if home is None:
             dead_letter(s, m.topic, m.payload, "unknown_home", f"home {m.home!r} is not registered", now)
             res.dead += 1
             return
         s.execute(update(Home).where(Home.id == home.id).values(status=text))
         home.status = text
-        units = [self.directory.device(s, m.home, ext) for ext in s.scalars(
+        units = [self.devices.device(s, m.home, ext) for ext in s.scalars(
             select(Device.ext_id).where(Device.home_id == home.id, Device.kind == "home_unit"))]
         units = [u for u in units if u is not None]
         if text == "online":
@@ -332,6 +330,7 @@ class IngestService:
             after_commit.append(apply)
         alert, opened = alerts.raise_device_care(s, home_id=home_id, resident_id=resident_id, device_id=device_id,
                                                  type="device_offline", priority=priority, now=now, detail=detail)
+        bus.record(s, DeviceWentQuiet(home_id, device_id, alert.id))
         if res is not None and opened:
             res.alerts_opened.append(alert.id)
         return alert

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import orjson
 
-from .catalog import EVENT_TYPES
+from telecare.catalog import EVENT_TYPES
 
 MAX_PAYLOAD = 4096
 ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -8,11 +8,11 @@ from sqlalchemy.orm import sessionmaker
 
 from telecare.clock import Clock, SystemClock, from_epoch
 from telecare.durations import format_duration
-from telecare.events.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
+from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.events.ingest import IngestService
-from telecare.heartbeat.last_seen import flush
+from telecare.site.last_seen import flush
 from telecare.site import settings
-from telecare.site.directory import DeviceDirectory
+from telecare.site.device_cache import DeviceCache
 from telecare.site.models import Device, Home
 
 log = logging.getLogger("linkage.supervision")
@@ -22,10 +22,10 @@ class Supervisor:
     """Finds devices overdue on their heartbeat. ``started`` is when the hub came up: a device
     is not called silent for time the hub itself was not listening."""
 
-    def __init__(self, session_factory: sessionmaker, directory: DeviceDirectory, clock: Clock | None = None,
+    def __init__(self, session_factory: sessionmaker, devices: DeviceCache, clock: Clock | None = None,
                  started: datetime | None = None):
         self.sessions = session_factory
-        self.directory = directory
+        self.devices = devices
         self.clock = clock or SystemClock()
         self.started = (started or self.clock.now()).timestamp()
         self.last_run: datetime | None = None
@@ -33,8 +33,8 @@ class Supervisor:
     def run_once(self) -> list[int]:
         opened: list[int] = []
         after_commit: list = []
-        flush(self.sessions, self.directory)  # the database must know every device heard from
-        with self.directory.lock, self.sessions() as s, s.begin():
+        flush(self.sessions, self.devices)  # the database must know every device heard from
+        with self.devices.lock, self.sessions() as s, s.begin():
             now = self.clock.now()
             now_e = now.timestamp()
             grace = settings.get_seconds(s, "heartbeat_grace")
@@ -46,7 +46,7 @@ class Supervisor:
                  .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
                              seen + allowance < now_e, self.started + allowance < now_e)))
             for (d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
-                info = self.directory.device(s, home_ext, d_ext)
+                info = self.devices.device(s, home_ext, d_ext)
                 since = f"since {from_epoch(last).strftime('%d %b %H:%M')}Z" if last else "since it was registered"
                 detail = (f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "
                           f"grace {format_duration(g if g is not None else grace)})")

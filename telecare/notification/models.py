@@ -3,8 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
+from telecare import bus
+from telecare.domain_events import NotificationQueued
 from telecare.storage.base import Base, UTCDateTime
 
 # status: queued -> sent -> delivered | answered | failed | no-answer | busy | machine | canceled
@@ -33,6 +36,16 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # given to the notifier
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@sa_event.listens_for(Notification, "after_insert")
+def _queued(mapper, connection, target: Notification) -> None:
+    """A notification queued through the ORM is a ``NotificationQueued``, whoever queued it
+    (bulk inserts, like the check-in starts, record it themselves)."""
+    if (target.status or "queued") == "queued":
+        session = object_session(target)
+        if session is not None:
+            bus.record(session, NotificationQueued(target.purpose or "escalation"))
 
 
 class Reply(Base):

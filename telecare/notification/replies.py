@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, OPEN
-from telecare.escalation import engine, messages
+from telecare.domain_events import NotificationAnswered, NotificationFailed
 from telecare.site.models import Contact, Resident
 
 from .models import Notification, Reply
@@ -125,7 +126,7 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
             taken = f"{alert.acknowledged_by} has it" if alert.acknowledged_by else f"it is {alert.state}"
             return ReplyResult(meaning, f"Thank you. Alert {alert.id} is covered: {taken}.", alert.id)
         n.status, n.updated_at = "passed", now
-        engine.attempt_failed(s, n, "passed", now)
+        bus.record(s, NotificationFailed(n.id, n.purpose, "passed", "passed", now))  # escalation asks the next
         return ReplyResult(meaning, "Thank you. We'll ask the next person.", alert.id)
     # accept
     if alert.state in ("resolved", "cancelled"):
@@ -143,11 +144,5 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
     alerts.acknowledge(s, alert.id, name, now, via=channel)
     alert.acknowledged_contact_id = n.contact_id  # who may read the access notes (telecare.auth.scope)
     n.status, n.updated_at = "accepted", now
-    resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-    access = messages.access_sms(alert, resident, name)
-    # the access notes go to this responder only
-    s.add(Notification(alert_id=alert.id, contact_id=n.contact_id, to=phone, channel="sms", purpose="access",
-                       body=access, status="queued", created_at=now))
-    s.info["linkage.dispatch"] = True
-    alerts.note(s, alert, "access", f"access notes sent to {name} only", now)
+    bus.record(s, NotificationAnswered(n.id, alert.id, name, phone, now))  # escalation sends the access notes
     return ReplyResult(meaning, "", alert.id, accepted=True)

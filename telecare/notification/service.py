@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telecare.checkin import service as checkins
-from telecare.escalation import engine
+from telecare import bus
+from telecare.domain_events import NotificationFailed
 
 from .models import FINAL_FAILURES, Notification
 from .ports import Notifier, Sent
@@ -57,10 +57,8 @@ def record_sent(s: Session, n_id: int, sent: Sent, now: datetime) -> None:
         n.status, n.provider_sid, n.detail = "sent", sent.provider_sid, sent.detail
         return
     n.status, n.detail = "failed", sent.detail
-    if n.alert_id and n.purpose == "escalation":
-        engine.attempt_failed(s, n, f"could not be sent ({n.detail})", now)
-    elif n.purpose == "checkin":
-        checkins.attempt_failed(s, n, "failed", now)
+    # escalation tries the next channel or person, a check-in counts a missed attempt (telecare.handlers)
+    bus.record(s, NotificationFailed(n.id, n.purpose, "failed", f"could not be sent ({n.detail})", now))
 
 
 def requeue_stuck(s: Session) -> int:
@@ -95,8 +93,6 @@ def status_update(s: Session, provider_sid: str, provider_status: str, now: date
         status = "no-answer" if n.status != "accepted" else n.status
         n.detail = (n.detail or "") + " call ended without acceptance"
     n.status, n.updated_at = status, now
-    if status in FINAL_FAILURES and n.alert_id and n.purpose == "escalation":
-        engine.attempt_failed(s, n, WHY.get(status, status), now)
-    elif status in FINAL_FAILURES and n.purpose == "checkin":
-        checkins.attempt_failed(s, n, status, now)  # a missed check-in attempt: retry later
+    if status in FINAL_FAILURES:  # escalation moves on at once; a missed check-in attempt is retried later
+        bus.record(s, NotificationFailed(n.id, n.purpose, status, WHY.get(status, status), now))
     return n

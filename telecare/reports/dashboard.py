@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, CANCELLED
+from telecare.checkin.models import Checkin
 from telecare.clock import from_epoch
 from telecare.site.models import Device, Home, Resident
 
@@ -168,8 +169,6 @@ CHECKIN_ORDER = ("fine", "chat", "not_so_good", "help", "missed", "pending", "sk
 
 def checkin_figures(session: Session, now: datetime, *, days: int = 7) -> list[tuple[str, int]]:
     """Check-ins due in the period by outcome (completed ones) or state (missed, pending...)."""
-    from telecare.checkin.models import Checkin
-
     rows = session.execute(select(Checkin.outcome, Checkin.state, func.count())
                            .where(Checkin.due_at >= now - timedelta(days=days), Checkin.due_at <= now)
                            .group_by(Checkin.outcome, Checkin.state)).all()

@@ -18,8 +18,8 @@ from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telecare.checkin import schedule as checkin_schedule
-from telecare.watch import service as wellbeing_watch
+from telecare import bus
+from telecare.domain_events import DeviceWatchChanged, ResidentCheckinChanged
 
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import SiteIn
@@ -259,7 +259,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
             changed = True
         session.flush()
         if checkin_before != (obj.checkin, obj.timezone) and (checkin or not created):
-            checkin_schedule.configure(session, obj, now, actor=source)  # when the next check-in is due
+            bus.record(session, ResidentCheckinChanged(obj.id, now, source))  # check-ins: when the next is due
         count("residents", created, changed)
         if r.home:
             home = homes.get(r.home.id)
@@ -285,5 +285,5 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                     watched.append(dev)
     session.flush()
     for dev in watched:  # the wellbeing watch reads the new windows from now on
-        wellbeing_watch.configure(session, dev, now)
+        bus.record(session, DeviceWatchChanged(dev.id, now))
     return report

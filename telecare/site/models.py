@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from telecare.clock import from_epoch
 from telecare.storage.base import Base, UTCDateTime
 
 
@@ -111,7 +112,6 @@ class Device(Base):
 
     @property
     def last_seen(self) -> datetime | None:
-        from telecare.clock import from_epoch
         return from_epoch(self.last_seen_epoch) if self.last_seen_epoch else None
 
 

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 
 from telecare.alert import service as alerts
 from telecare.checkin.schedule import local_at
+from telecare.domain_events import DeviceWatchChanged
 from telecare.durations import format_duration, parse_duration
-from telecare.events.catalog import EVENT_TYPES
+from telecare.catalog import EVENT_TYPES
 from telecare.events.models import Event
 from telecare.schedule.windows import DAYS, covers
 from telecare.site.models import Device, Home, Resident
@@ -152,8 +153,15 @@ def _recompute(st: WatchState, cfg: dict, tz: str) -> None:
         st.due_at = None
 
 
+def when_watch_changed(s: Session, e: DeviceWatchChanged) -> None:
+    """Subscribed to ``DeviceWatchChanged`` (the site loader)."""
+    device = s.get(Device, e.device_id)
+    if device is not None:
+        configure(s, device, e.at)
+
+
 def configure(s: Session, device: Device, now: datetime) -> WatchState | None:
-    """A device's watch was set or changed (the site loader calls this)."""
+    """A device's watch was set or changed."""
     cfg = watch_config(device)
     st = s.get(WatchState, device.id) if device.id is not None else None
     if cfg is None:

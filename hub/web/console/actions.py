@@ -5,7 +5,7 @@ from telecare.alert import service as alerts
 from telecare.alert.states import OUTCOMES
 from telecare.audit.service import record
 from telecare.notification.models import Notification
-from telecare.notification import inbound
+from telecare import inbound
 
 from .security import ConsoleUser
 
@@ -37,7 +37,6 @@ def alert_action(hub, user: ConsoleUser, alert_id: int, action: str, *, outcome:
             summary = "cancelled" + (f": {note}" if note else "")
         record(s, actor=user.name, role=user.role, via=via, action=f"alert.{action}", target=f"alert:{alert_id}",
                summary=summary, now=now)
-    hub.changed()
 
 
 def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: str | None):
@@ -51,9 +50,7 @@ def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: 
         if result.answer and not digits:
             s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
                                body=result.answer, status="queued", created_at=now))
-            s.info["linkage.dispatch"] = True
         record(s, actor=user.name, role=user.role, action="sandbox.reply", target=f"phone:{phone}",
                summary=f"answered as {phone}: {digits and 'key ' + digits or repr(body)} → {result.meaning}"
                        + (f" (alert {result.alert_id})" if result.alert_id else ""), now=now)
-    hub.changed()
     return result

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from telecare.audit.service import record
-from telecare.checkin import betty, drift
+from telecare.checkin import drift, frequent_false_alarms
 from telecare.checkin import service as checkins
 from telecare.checkin.models import STATES, Checkin, DriftFlag
 from telecare.checkin.schedule import CheckinError
@@ -36,7 +36,7 @@ def _page(request: Request, *, state: str = "", resident: str = "", ok: str = ""
         flags = list(s.execute(select(DriftFlag, Resident).join(Resident, Resident.id == DriftFlag.resident_id)
                                .where(DriftFlag.cleared_at.is_(None))
                                .order_by(DriftFlag.raised_at.desc())).all())
-        frequent = betty.frequent_callers(s, hub.clock.now())
+        frequent = frequent_false_alarms.frequent_callers(s, hub.clock.now())
         week = hub.clock.now() - timedelta(days=7)
         counts: dict[str, int] = {}
         for c in s.scalars(select(Checkin).where(Checkin.due_at >= week)):
@@ -67,7 +67,6 @@ async def start(request: Request, resident: str, user=Depends(staff_required)):
                    summary=f"check-in {c.id} started", now=now)
     except CheckinError as exc:
         return _page(request, resident=resident, error=str(exc), status=409)
-    hub.changed()
     return RedirectResponse(f"/console/checkins?resident={resident}&ok=started", status_code=303)
 
 

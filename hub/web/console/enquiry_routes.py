@@ -168,7 +168,6 @@ async def callback_done(request: Request, callback_id: int, user=Depends(staff_r
         raise Forbidden(f"There is no call-back request {callback_id}.", status=404) from None
     except enquiries.EnquiryError as exc:
         return _callbacks_page(request, error=f"{exc}.", status=409)
-    hub.changed()  # the board shows the urgent ones waiting
     return RedirectResponse(f"/console/callbacks?ok=done-{callback_id}", status_code=303)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from telecare.site.directory import DeviceDirectory
+from .device_cache import DeviceCache
 
 
-def flush(sessions: sessionmaker, directory: DeviceDirectory) -> int:
-    with directory.lock:
-        dirty = directory.dirty
+def flush(sessions: sessionmaker, devices: DeviceCache) -> int:
+    with devices.lock:
+        dirty = devices.dirty
         if not dirty:
             return 0
         snapshot = [(i, i.seen) for i in dirty.values()]

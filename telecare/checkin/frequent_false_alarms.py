@@ -1,6 +1,7 @@
-"""The Betty pattern: a resident who presses the pendant (or sets off another alarm) often
-without an emergency is usually telling us something else: that nobody rings them. Staff see
-it (``GET /api/wellbeing/betty``) and can offer a daily call.
+"""Frequent false alarms (DESIGN.md's "Betty pattern"): a resident who presses the pendant
+(or sets off another alarm) often without an emergency is usually telling us something
+else: that nobody rings them. Staff see it (``GET /api/wellbeing/betty``, a public path
+kept as it was) and can offer a daily call.
 
 Counted per resident over ``days`` (30 by default): alarm alerts closed as ``false_alarm`` or
 ``cancelled_by_resident``. Helpline contacts will count too once the assistant records

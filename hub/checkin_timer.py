@@ -1,5 +1,7 @@
-"""The hub's check-in timer and wellbeing-watch sweep: one thread that calls the domain
-(telecare.checkin.service, telecare.watch.service) when something is due.
+"""The hub's check-in timer: one worker thread (hub/worker.py) that starts the check-ins that
+are due and moves their attempts on (telecare.checkin.service), and on the side sweeps the
+watch (telecare.watch.service) and queues the introductions' follow-ups
+(telecare.enquiry.followup). The URL paths under ``/api/wellbeing`` keep their names.
 
 Why not one APScheduler job per check-in, as for escalation timers: 100,000 daily check-ins
 would be 100,000 pickled jobs in ``apscheduler_jobs``, rewritten every day. The due times
@@ -18,7 +20,6 @@ failure there is logged and never holds up a check-in.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from telecare.checkin import schedule as checkin_schedule
@@ -26,10 +27,12 @@ from telecare.checkin import service as checkins
 from telecare.enquiry import followup
 from telecare.watch import service as watch
 
-log = logging.getLogger("linkage.wellbeing")
+from .worker import Worker
+
+log = logging.getLogger("linkage.checkin_timer")
 
 
-class WellbeingLoop:
+class CheckinTimer:
     def __init__(self, runtime, *, batch: int = 500, max_wait: float = 1.0, watch_every: float = 5.0,
                  followup_every: float = 60.0):
         self.runtime = runtime
@@ -38,28 +41,24 @@ class WellbeingLoop:
         self.watch_every = watch_every
         self.followup_every = followup_every  # introductions' follow-ups (telecare.enquiry.followup)
         self._last_followup: float | None = None
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_watch = 0.0
         self.last_run: float | None = None
         self.started_total = 0
+        # a full batch goes round again at once; otherwise it sleeps until the next due time (at most max_wait)
+        self.worker = Worker("checkin-timer", self.run_once, interval=max_wait, wait=self._wait, logger=log)
+        self.wake = self.worker.wake_event
 
-    def start(self) -> "WellbeingLoop":
+    def start(self) -> "CheckinTimer":
         self.sync()
-        self._thread = threading.Thread(target=self._run, name="wellbeing", daemon=True)
-        self._thread.start()
+        self.worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        if self._thread:
-            self._thread.join(10)
+        self.worker.stop()
 
     @property
     def alive(self) -> bool:
-        return bool(self._thread and self._thread.is_alive())
+        return self.worker.alive
 
     def sync(self) -> None:
         """Schedules and watches for residents and devices loaded before this hub knew of them."""
@@ -70,20 +69,6 @@ class WellbeingLoop:
             w = watch.sync_missing(s, now)
         if n or w:
             log.info("scheduled check-ins for %d residents and watches for %d devices", n, w)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            try:
-                busy = self.run_once()
-            except Exception:  # noqa: BLE001  (the next round tries again)
-                log.exception("check-in timer run failed")
-                self._stop.wait(self.max_wait)
-                continue
-            if busy:
-                continue  # more was due than one batch: carry on at once
-            self.wake.wait(self._wait())
-            self.wake.clear()
 
     def _wait(self) -> float:
         rt = self.runtime
@@ -99,10 +84,8 @@ class WellbeingLoop:
     def run_once(self) -> bool:
         """Start what is due, move attempts on, sweep the watch. True if a batch was full."""
         rt = self.runtime
-        changed = False
         with rt.sessions() as s, s.begin():
             started = checkins.start_due(s, rt.clock.now(), limit=self.batch)
-            changed = bool(s.info.get("linkage.outbox"))
         self.started_total += len(started)
         full = len(started) >= self.batch
         with rt.sessions() as s:
@@ -110,13 +93,11 @@ class WellbeingLoop:
         for checkin_id in ids:
             with rt.sessions() as s, s.begin():
                 checkins.fire(s, checkin_id, rt.clock.now())
-                changed = changed or bool(s.info.get("linkage.outbox"))
         full = full or len(ids) >= self.batch
         if time.monotonic() - self._last_watch >= self.watch_every:
             self._last_watch = time.monotonic()
             with rt.sessions() as s, s.begin():
-                raised = watch.sweep(s, rt.clock.now())
-            changed = changed or bool(raised)
+                watch.sweep(s, rt.clock.now())
         if self._last_followup is None or time.monotonic() - self._last_followup >= self.followup_every:
             self._last_followup = time.monotonic()
             try:
@@ -126,7 +107,5 @@ class WellbeingLoop:
                     log.info("sent %d introduction follow-ups", sent)
             except Exception:  # noqa: BLE001  (a follow-up must never hold up the check-ins)
                 log.exception("introduction follow-ups failed")
-        if changed:
-            rt.changed()
         self.last_run = time.time()
         return full

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from telecare.checkin import replies as checkin_replies
 from telecare.enquiry import followup
 
-from .replies import ReplyResult, handle_reply, pending_notification
+from telecare.notification.replies import ReplyResult, handle_reply, pending_notification
 
 
 def route(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,

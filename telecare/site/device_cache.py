@@ -1,4 +1,5 @@
-"""An in-memory index of registered devices, so ingest resolves a topic without a query.
+"""The device cache: an in-memory index of registered devices, so ingest resolves a topic
+without a query. (Not the directory of services: that is ``telecare.directory``.)
 
 About 100 bytes a device: 100,000 devices fit in a few tens of MB. Devices registered
 after start (``linkage load`` in another process) are found on first sight by one query;
@@ -43,7 +44,7 @@ _COLUMNS = (Device.id, Device.home_id, Home.ext_id, Device.ext_id, Device.kind, 
             Device.battery, Device.heartbeat_s, Device.last_seen_epoch)
 
 
-class DeviceDirectory:
+class DeviceCache:
     NEGATIVE_TTL = 30.0
 
     def __init__(self):

@@ -1,4 +1,8 @@
-"""The event types of the MQTT contract (DESIGN.md) and what each one does."""
+"""The event types of the MQTT contract (DESIGN.md), what each one does, and the priorities.
+
+A leaf that every package may read: the device events (telecare.events), alerts, the site
+file and the watch all speak these words.
+"""
 from __future__ import annotations
 
 from enum import Enum
