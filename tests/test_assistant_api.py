@@ -1,4 +1,4 @@
-"""The directory and the helpline's records over HTTP (hub/web/assistant_api.py): services by
+"""The directory and the helpline's records over HTTP (hub/web/api/helpline.py): services by
 need and postcode, enquiries and their summary, introductions, call-backs and check-in
 requests; who may read and change them. A HubRuntime without MQTT on a FakeClock, which
 loads the sample directory at start, on SQLite and PostgreSQL."""

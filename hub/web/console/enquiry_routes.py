@@ -3,7 +3,7 @@ call-backs waiting for a person, requests for daily check-in calls, and the foll
 introductions. Staff and admin only (the records hold what residents told us).
 
 The decisions are telecare.enquiry's (``close_callback``, ``decide_checkin_request``); these
-routes read, render and audit, as the JSON API (hub/web/assistant_api.py) does."""
+routes read, render and audit, as the JSON API (hub/web/api/helpline.py) does."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
