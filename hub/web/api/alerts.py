@@ -8,15 +8,13 @@ alerts it was asked to take (telecare.auth.scope); an access note only after it 
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
+from telecare.alert import queries
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
-from telecare.alert.states import ACTIVE_STATES, ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.alert.states import ALL_STATES, OUTCOMES, AlertNotFound, InvalidTransition
 from telecare.audit import service as audit
 from telecare.auth import scope
-from telecare.site.models import Device, Home, Resident
 
 from ..auth import Caller, caller
 from ..deps import Runtime
@@ -25,42 +23,17 @@ from .schemas.alerts import AlertDetail, AlertOut, CancelIn, ResolveIn, Timeline
 router = APIRouter(tags=["alerts"])
 
 
-def _alert_query():
-    d = aliased(Device)
-    return (select(Alert, Home.ext_id, Resident.ext_id, d.ext_id)
-            .join(Home, Home.id == Alert.home_id)
-            .outerjoin(Resident, Resident.id == Alert.resident_id)
-            .outerjoin(d, d.id == Alert.device_id))
-
-
-def _alert_out(row) -> dict:
-    a, home, resident, device = row
-    return dict(id=a.id, resident=resident, home=home, device=device, type=a.type, priority=a.priority,
-                state=a.state, category=a.category, no_response=a.no_response, opened_at=a.opened_at,
-                acknowledged_at=a.acknowledged_at, acknowledged_by=a.acknowledged_by, attending_at=a.attending_at,
-                resolved_at=a.resolved_at, outcome=a.outcome)
-
-
 @router.get("/api/alerts", response_model=list[AlertOut])
 def list_alerts(hub: Runtime, state: str = Query("open", description="open (any active state), all, or one state"),
                 resident: str | None = None, priority: str | None = None,
                 limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(caller)):
-    q = _alert_query()
-    if state == "open":
-        q = q.where(Alert.state.in_(ACTIVE_STATES))
-    elif state != "all":
-        if state not in ALL_STATES:
-            raise HTTPException(422, f"state must be open, all or one of {', '.join(ALL_STATES)}")
-        q = q.where(Alert.state == state)
-    if resident:
-        q = q.where(Resident.ext_id == resident)
-    if priority:
-        q = q.where(Alert.priority == priority)
-    if not who.is_staff:  # a responder: only the alerts they were asked to take
-        q = q.where(scope.in_scope(who.contact_id))
-    q = q.order_by(Alert.priority, Alert.opened_at.desc()).limit(limit)
+    if state not in ("open", "all", *ALL_STATES):
+        raise HTTPException(422, f"state must be open, all or one of {', '.join(ALL_STATES)}")
+    # a responder: only the alerts they were asked to take
+    visible = None if who.is_staff else scope.in_scope(who.contact_id)
     with hub.sessions() as s:
-        return [_alert_out(r) for r in s.execute(q).all()]
+        return [r.fields() for r in queries.alerts(s, state=state, resident=resident, priority=priority,
+                                                   visible=visible, limit=limit)]
 
 
 def _visible(s, alert_id: int, who: Caller | None) -> None:
@@ -72,15 +45,15 @@ def _visible(s, alert_id: int, who: Caller | None) -> None:
 def _detail(hub, alert_id: int, who: Caller | None = None) -> dict:
     with hub.sessions() as s:
         _visible(s, alert_id, who)
-        row = s.execute(_alert_query().where(Alert.id == alert_id)).first()
+        row = queries.alert(s, alert_id)
         if row is None:
             raise AlertNotFound(f"alert {alert_id} does not exist")
-        out = _alert_out(row)
-        access = None if (who and scope.accepted_by(row[0], who.contact_id)) else \
+        out = row.fields()
+        access = None if (who and scope.accepted_by(row.alert, who.contact_id)) else \
             scope.access_texts(s, [alert_id]).get(alert_id)
         out["timeline"] = [TimelineOut(at=t.at, kind=t.kind, detail=scope.redact(t.detail, access) or "",
                                        actor=t.actor)
-                           for t in row[0].timeline]
+                           for t in row.alert.timeline]
         return out
 
 

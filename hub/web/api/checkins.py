@@ -15,19 +15,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from sqlalchemy import select
 
 from telecare.audit import service as audit
-from telecare.checkin import betty, drift
+from telecare.checkin import betty, drift, queries
 from telecare.checkin import schedule as schedules
 from telecare.checkin import service as checkins
 from telecare.checkin.models import STATES, Checkin, CheckinPause, CheckinSchedule, DriftFlag
 from telecare.checkin.schedule import CheckinError
-from telecare.notification.models import Notification
-from telecare.site.models import Device, Home, Policy, Resident
+from telecare.notification import queries as notification_queries
+from telecare.site import queries as site_queries
+from telecare.site.models import Resident
 from telecare.site.schema import CheckinIn
+from telecare.watch import queries as watch_queries
 from telecare.watch import service as watch
-from telecare.watch.models import WatchState
 
 from ..auth import Caller, configurer, staff_only
 from ..deps import Runtime
@@ -44,8 +44,7 @@ def _pause_out(p: CheckinPause) -> PauseOut:
 
 
 def _checkin_out(s, c: Checkin, r: Resident) -> CheckinOut:
-    statuses = dict(s.execute(select(Notification.id, Notification.status).where(
-        Notification.id.in_([a.notification_id for a in c.attempts if a.notification_id]))).all()) if c.attempts else {}
+    statuses = notification_queries.statuses(s, [a.notification_id for a in c.attempts])
     return CheckinOut(
         id=c.id, resident=r.ext_id, name=r.name, kind=c.kind, due_at=c.due_at,
         due_local=c.due_at.astimezone(ZoneInfo(r.timezone or "Europe/London")).strftime("%Y-%m-%d %H:%M %Z"),
@@ -59,7 +58,7 @@ def _checkin_out(s, c: Checkin, r: Resident) -> CheckinOut:
 
 
 def _resident(s, ext: str) -> Resident:
-    r = s.scalars(select(Resident).where(Resident.ext_id == ext)).first()
+    r = site_queries.resident(s, ext)
     if r is None:
         raise HTTPException(404, f"there is no resident {ext!r}")
     return r
@@ -69,13 +68,10 @@ def _schedule_out(s, r: Resident, include_removed: bool = False) -> ScheduleOut:
     sched = s.get(CheckinSchedule, r.id)
     tz = ZoneInfo(r.timezone or "Europe/London")
     nxt = sched.next_due_at if sched else None
-    q = select(CheckinPause).where(CheckinPause.resident_id == r.id).order_by(CheckinPause.start, CheckinPause.id)
-    if not include_removed:
-        q = q.where(CheckinPause.removed_at.is_(None))
     return ScheduleOut(resident=r.ext_id, name=r.name, timezone=r.timezone or "Europe/London",
                        checkin=schedules.config(r), next_due_at=nxt,
                        next_due_local=nxt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z") if nxt else None,
-                       pauses=[_pause_out(p) for p in s.scalars(q)])
+                       pauses=[_pause_out(p) for p in queries.pauses(s, r.id, include_removed=include_removed)])
 
 
 def _drift_out(f: DriftFlag, r: Resident) -> DriftOut:
@@ -89,18 +85,11 @@ def _drift_out(f: DriftFlag, r: Resident) -> DriftOut:
 def list_checkins(hub: Runtime, resident: str | None = None, state: str | None = None,
                   since: datetime | None = Query(None, description="due at or after (RFC 3339)"),
                   limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(staff_only)):
-    q = select(Checkin, Resident).join(Resident, Resident.id == Checkin.resident_id)
-    if resident:
-        q = q.where(Resident.ext_id == resident)
-    if state:
-        if state not in STATES:
-            raise HTTPException(422, f"state must be one of {', '.join(STATES)}")
-        q = q.where(Checkin.state == state)
-    if since:
-        q = q.where(Checkin.due_at >= since)
+    if state and state not in STATES:
+        raise HTTPException(422, f"state must be one of {', '.join(STATES)}")
     with hub.sessions() as s:
-        return [_checkin_out(s, c, r) for c, r in s.execute(q.order_by(Checkin.due_at.desc(), Checkin.id.desc())
-                                                                .limit(limit)).all()]
+        return [_checkin_out(s, c, r)
+                for c, r in queries.checkins(s, resident=resident, state=state, since=since, limit=limit)]
 
 
 @router.post("/api/checkins/{resident}/start", response_model=CheckinOut, status_code=201, tags=["check-ins"],
@@ -130,7 +119,7 @@ def get_schedule(resident: str, hub: Runtime, who: Caller = Depends(staff_only))
 def put_schedule(resident: str, body: CheckinIn, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
-        if body.policy and s.scalars(select(Policy.id).where(Policy.ext_id == body.policy)).first() is None:
+        if body.policy and not site_queries.policy_exists(s, body.policy):
             raise HTTPException(422, f"policy {body.policy!r} is not defined")
         before = schedules.config(r)
         r.checkin = body.model_dump(by_alias=True)
@@ -195,13 +184,8 @@ def remove_pause(resident: str, pause_id: int, hub: Runtime, who: Caller = Depen
 @router.get("/api/wellbeing/drift", response_model=list[DriftOut], tags=["wellbeing"])
 def drift_flags(hub: Runtime, state: str = Query("open", pattern="^(open|all)$"), resident: str | None = None,
                 who: Caller = Depends(staff_only)):
-    q = select(DriftFlag, Resident).join(Resident, Resident.id == DriftFlag.resident_id)
-    if state == "open":
-        q = q.where(DriftFlag.cleared_at.is_(None))
-    if resident:
-        q = q.where(Resident.ext_id == resident)
     with hub.sessions() as s:
-        return [_drift_out(f, r) for f, r in s.execute(q.order_by(DriftFlag.raised_at.desc(), DriftFlag.id.desc()))]
+        return [_drift_out(f, r) for f, r in queries.drift_flags(s, open_only=state == "open", resident=resident)]
 
 
 @router.post("/api/wellbeing/drift/{flag_id}/clear", response_model=DriftOut, tags=["wellbeing"],
@@ -228,13 +212,9 @@ def betty_pattern(hub: Runtime, days: int = Query(betty.DAYS, ge=1, le=366),
 @router.get("/api/wellbeing/watch", response_model=list[WatchOut], tags=["wellbeing"])
 def watch_states(hub: Runtime, home: str | None = None, limit: int = Query(1000, ge=1, le=100000),
                  who: Caller = Depends(staff_only)):
-    q = (select(WatchState, Device, Home.ext_id).join(Device, Device.id == WatchState.device_id)
-         .join(Home, Home.id == WatchState.home_id).order_by(Home.ext_id, Device.ext_id).limit(limit))
-    if home:
-        q = q.where(Home.ext_id == home)
     with hub.sessions() as s:
         out = []
-        for st, d, h in s.execute(q).all():
+        for st, d, h in watch_queries.watch_states(s, home=home, limit=limit):
             cfg = watch.watch_config(d) or {}
             out.append(WatchOut(home=h, device=d.ext_id, kind=st.kind,
                                 watch={k: v for k, v in cfg.items() if k != "kind"}, watching_since=st.since_at,

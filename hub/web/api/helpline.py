@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
-from sqlalchemy import select
 
 from telecare.audit import service as audit
 from telecare.auth.tokens import CAN_CONFIGURE
@@ -27,9 +26,10 @@ from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
 from telecare.directory.categories import NEEDS
 from telecare.directory.models import Service
+from telecare.enquiry import queries
 from telecare.enquiry import service as enquiries
-from telecare.enquiry.models import CallbackRequest, CheckinRequest, Introduction
-from telecare.site.models import Resident
+from telecare.enquiry.models import CallbackRequest, CheckinRequest
+from telecare.site import queries as site_queries
 
 from ..auth import Caller, caller
 from ..deps import Runtime
@@ -60,13 +60,6 @@ def _since(since: str | None) -> datetime | None:
     except ValueError:
         raise HTTPException(422, f"since: {since!r} is not a date and time like 2026-11-23T09:00:00Z") from None
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-
-
-def _resident_ids(s, ids) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(s.execute(select(Resident.id, Resident.ext_id).where(Resident.id.in_(ids))).all())
 
 
 # -- the directory ---------------------------------------------------------------------------------------
@@ -115,18 +108,12 @@ def list_introductions(hub: Runtime, service: str | None = None,
                        since: str | None = Query(None, description="made at or after (ISO 8601)"),
                        limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(helpline_staff)):
     when = _since(since)
-    q = (select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
-         .order_by(Introduction.created_at.desc(), Introduction.id.desc()).limit(limit))
-    if service:
-        q = q.where(Service.ext_id == service)
-    if when is not None:
-        q = q.where(Introduction.created_at >= when)
     with hub.sessions() as s:
         return [IntroductionOut(id=i.id, enquiry=i.enquiry_id, service=svc.ext_id, service_name=svc.name, name=i.name,
                                 phone=i.phone, consent_at=i.consent_at, follow_up_due_at=i.follow_up_due_at,
                                 follow_up_sent_at=i.follow_up_sent_at, follow_up_answer=i.follow_up_answer,
                                 answered_at=i.answered_at)
-                for i, svc in s.execute(q).all()]
+                for i, svc in queries.introductions(s, service=service, since=when, limit=limit)]
 
 
 # -- call-backs -------------------------------------------------------------------------------------------
@@ -140,17 +127,9 @@ def _callback_out(cb: CallbackRequest, residents: dict[int, str]) -> CallbackOut
             summary="People to ring back: open ones urgent first, then oldest first")
 def list_callbacks(hub: Runtime, status: Literal["open", "done", "all"] = "open",
                    limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(helpline_staff)):
-    q = select(CallbackRequest).limit(limit)
-    if status == "open":
-        q = q.where(CallbackRequest.status == "open").order_by(CallbackRequest.urgent.desc(),
-                                                               CallbackRequest.created_at, CallbackRequest.id)
-    else:
-        if status == "done":
-            q = q.where(CallbackRequest.status == "done")
-        q = q.order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
     with hub.sessions() as s:
-        rows = list(s.scalars(q))
-        residents = _resident_ids(s, (cb.resident_id for cb in rows))
+        rows = queries.callbacks(s, status=status, limit=limit)
+        residents = site_queries.resident_ext_ids(s, (cb.resident_id for cb in rows))
         return [_callback_out(cb, residents) for cb in rows]
 
 
@@ -169,7 +148,7 @@ def callback_done(callback_id: int, hub: Runtime, body: NoteIn | None = Body(Non
             audit.record(s, actor=who.name, role=who.role, via="api", action="callback.done",
                          target=f"callback:{callback_id}", summary=f"rang back ({cb.reason})"
                          + (f": {note}" if note else ""), now=now)
-            out = _callback_out(cb, _resident_ids(s, [cb.resident_id]))
+            out = _callback_out(cb, site_queries.resident_ext_ids(s, [cb.resident_id]))
     except enquiries.EnquiryError as exc:
         raise _records_error(exc) from None
     return out
@@ -180,12 +159,9 @@ def callback_done(callback_id: int, hub: Runtime, body: NoteIn | None = Body(Non
             summary="Requests for daily check-in calls, oldest first")
 def list_checkin_requests(hub: Runtime, status: Literal["pending", "confirmed", "declined", "all"] = "pending",
                           limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(helpline_staff)):
-    q = select(CheckinRequest).order_by(CheckinRequest.created_at, CheckinRequest.id).limit(limit)
-    if status != "all":
-        q = q.where(CheckinRequest.status == status)
     with hub.sessions() as s:
-        rows = list(s.scalars(q))
-        residents = _resident_ids(s, (r.resident_id for r in rows))
+        rows = queries.checkin_requests(s, status=status, limit=limit)
+        residents = site_queries.resident_ext_ids(s, (r.resident_id for r in rows))
         return [_checkin_request_out(r, residents) for r in rows]
 
 
@@ -207,7 +183,7 @@ def decide_checkin_request(request_id: int, decision: Literal["confirm", "declin
             audit.record(s, actor=who.name, role=who.role, via="api", action=f"checkin_request.{decision}",
                          target=f"checkin_request:{request_id}", summary=req.status + (f": {note}" if note else ""),
                          now=now)
-            out = _checkin_request_out(req, _resident_ids(s, [req.resident_id]))
+            out = _checkin_request_out(req, site_queries.resident_ext_ids(s, [req.resident_id]))
     except enquiries.EnquiryError as exc:
         raise _records_error(exc) from None
     return out

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
-
-from telecare.events.models import DeadLetter
+from telecare.events import queries
 
 from ..auth import Caller, staff_only
 from ..deps import Runtime
@@ -16,9 +14,6 @@ router = APIRouter(tags=["ingest"])
 @router.get("/api/deadletters", response_model=list[DeadLetterOut])
 def deadletters(hub: Runtime, kind: str | None = None, limit: int = Query(200, ge=1, le=5000),
                 who: Caller = Depends(staff_only)):
-    q = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
-    if kind:
-        q = q.where(DeadLetter.kind == kind)
     with hub.sessions() as s:
         return [DeadLetterOut(id=d.id, received_at=d.received_at, topic=d.topic, payload=d.payload, kind=d.kind,
-                              reason=d.reason) for d in s.scalars(q)]
+                              reason=d.reason) for d in queries.dead_letters(s, kind=kind, limit=limit)]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
 
-from telecare.alert.models import Alert
+from telecare.alert import queries as alert_queries
 from telecare.enquiry.service import summary as enquiry_summary
-from telecare.events.models import DeadLetter
-from telecare.site.models import Device
+from telecare.events import queries as event_queries
+from telecare.site import queries as site_queries
 
 from ..auth import Caller, staff_only
 from ..deps import Runtime
@@ -25,9 +24,9 @@ def prometheus(who: Caller = Depends(staff_only)):  # Prometheus: authorization:
 @router.get("/api/metrics/summary")
 def summary(hub: Runtime, who: Caller = Depends(staff_only)):
     with hub.sessions() as s:
-        by_state = dict(s.execute(select(Alert.state, func.count()).group_by(Alert.state)).all())
-        offline = s.scalar(select(func.count()).select_from(Device).where(Device.online.is_(False)))
-        dead = s.scalar(select(func.count()).select_from(DeadLetter))
+        by_state = alert_queries.count_by_state(s)
+        offline = site_queries.offline_count(s)
+        dead = event_queries.dead_letter_count(s)
         helpline = enquiry_summary(s)  # enquiries by channel, need and outcome; resolved at first contact
     return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
             "devices_registered": len(hub.directory), "enquiries": helpline}

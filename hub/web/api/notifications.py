@@ -3,11 +3,8 @@ sees only the messages sent to its own contact; an access note only where it was
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
-
 from telecare.auth import scope
-from telecare.notification.models import Notification
-from telecare.site.models import Contact
+from telecare.notification import queries
 
 from ..auth import Caller, caller
 from ..deps import Runtime
@@ -19,16 +16,10 @@ router = APIRouter(tags=["notifications"])
 @router.get("/api/notifications", response_model=list[NotificationOut])
 def notifications(hub: Runtime, alert: int | None = None, to: str | None = None,
                   limit: int = Query(500, ge=1, le=5000), who: Caller = Depends(caller)):
-    q = (select(Notification, Contact.ext_id).outerjoin(Contact, Contact.id == Notification.contact_id)
-         .order_by(Notification.id).limit(limit))
-    if alert is not None:
-        q = q.where(Notification.alert_id == alert)
-    if to:
-        q = q.where(Notification.to == to)
     with hub.sessions() as s:
-        if not who.is_staff:  # a responder: only the messages sent to them
-            q = q.where(scope.own_notifications(s, who.contact_id))
-        rows = s.execute(q).all()
+        # a responder: only the messages sent to them
+        visible = None if who.is_staff else scope.own_notifications(s, who.contact_id)
+        rows = queries.notifications(s, alert=alert, to=to, visible=visible, limit=limit)
         access = scope.access_texts(s, {n.alert_id for n, _ in rows})
         # an access note is shown only to the contact it was sent to: "[access note]" for everyone else
         return [NotificationOut(id=n.id, alert=n.alert_id, contact=c, to=n.to, channel=n.channel,

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from telecare.audit import service as audit
 from telecare.clock import from_epoch
 from telecare.durations import format_duration
+from telecare.site import queries
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
-from telecare.site.models import Device, Home, Resident
 
 from ..auth import Caller, configurer, staff_only
 from ..deps import Runtime
@@ -28,17 +27,11 @@ router = APIRouter(tags=["site"])
 @router.get("/api/devices", response_model=list[DeviceOut])
 def devices(hub: Runtime, home: str | None = None, offline: bool = False,
             limit: int = Query(1000, ge=1, le=100000), who: Caller = Depends(staff_only)):
-    q = (select(Device, Home.ext_id, Resident.ext_id).join(Home, Home.id == Device.home_id)
-         .outerjoin(Resident, Resident.id == Home.resident_id).order_by(Home.ext_id, Device.ext_id).limit(limit))
-    if home:
-        q = q.where(Home.ext_id == home)
-    if offline:
-        q = q.where(Device.online.is_(False))
     with hub.sessions() as s:
         return [DeviceOut(home=h, id=d.ext_id, kind=d.kind, resident=r, online=d.online, battery=d.battery,
                           last_seen=from_epoch(d.last_seen_epoch) if d.last_seen_epoch else None,
                           heartbeat=format_duration(d.heartbeat_s) if d.heartbeat_s else None)
-                for d, h, r in s.execute(q).all()]
+                for d, h, r in queries.devices(s, home=home, offline=offline, limit=limit)]
 
 
 @router.get("/api/settings")
