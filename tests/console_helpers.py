@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import datetime
 
 import orjson
 
@@ -30,14 +31,20 @@ residents:
 """
 
 
-def make_runtime(db_url: str, site_text: str) -> HubRuntime:
-    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(), with_mqtt=False)
+def make_runtime(db_url: str, site_text: str, *, now: datetime | None = None, bert: bool = True, users: bool = True,
+                 site_changed: bool = True) -> HubRuntime:
+    """A hub without MQTT on a FakeClock (at ``now``, or the clock's default), with the site loaded,
+    and unless told otherwise Bert's home too, a console user of each role, and the device cache filled."""
+    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(now), with_mqtt=False)
     with hub.sessions() as s, s.begin():
         load_site(s, site_text, hub.clock.now())
-        load_site(s, BERT, hub.clock.now())
-        for username, role, name, contact in USERS:
-            create_user(s, username, role, PASSWORD, hub.clock.now(), display_name=name, contact=contact)
-    hub.site_changed()
+        if bert:
+            load_site(s, BERT, hub.clock.now())
+        if users:
+            for username, role, name, contact in USERS:
+                create_user(s, username, role, PASSWORD, hub.clock.now(), display_name=name, contact=contact)
+    if site_changed:
+        hub.site_changed()
     return hub
 
 

@@ -7,60 +7,23 @@ import itertools
 import orjson
 import pytest
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 
-from hub.config import Settings
-from hub.runtime import HubRuntime
-from hub.web.app import create_app
-from telecare.auth.tokens import create_token
-from telecare.clock import FakeClock
 from telecare.events.ingest import Inbound
-from telecare.site.loader import load_site
 
-BERT = """\
-residents:
-  - id: bert
-    name: Bert Brown
-    contacts: [jim]
-    home:
-      id: home-0002
-      devices:
-        - {id: pendant-1, kind: pendant}
-"""
+from .hub_fixtures import bearer
+
 _ids = itertools.count()
 
 
 @pytest.fixture
-def runtime(db_url, sample_site_text):
-    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(), with_mqtt=False)
-    with hub.sessions() as s, s.begin():
-        load_site(s, sample_site_text, hub.clock.now())
-        load_site(s, BERT, hub.clock.now())
-    hub.site_changed()
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def client(runtime):
-    with TestClient(create_app(runtime)) as c:
-        yield c
-
-
-def token(runtime, name: str, role: str, contact: str | None = None) -> dict[str, str]:
-    with runtime.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact)}"}
-
-
-@pytest.fixture
-def staff(runtime):
-    return token(runtime, "Control Room", "staff")
+def hub_options():
+    return {"users": False}  # the sample site and Bert's home; no console users
 
 
 @pytest.fixture
 def responder(runtime):
     # a responder bound to Sue's contact record: Sue is called first for every alarm at Betty's home
-    return token(runtime, "Sue's token", "responder", contact="sue")
+    return bearer(runtime, "Sue's token", "responder", contact="sue")
 
 
 def alarm(runtime, home="home-0001", device="pendant-1", type="pendant") -> int:
@@ -83,10 +46,20 @@ def test_health_needs_no_token(client):
     assert body["devices_registered"] == 5
 
 
+def _api_routes(routes) -> list[APIRoute]:
+    out = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):  # FastAPI >= 0.16x keeps an included router whole
+            out.extend(_api_routes(r.original_router.routes))
+    return out
+
+
 def _protected(app) -> list[tuple[str, str]]:
     out = []
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path != "/api/health":
+    for route in _api_routes(app.routes):
+        if (route.path.startswith("/api/") or route.path == "/metrics") and route.path != "/api/health":
             path = route.path.replace("{alert_id}", "1").replace("{key}", "heartbeat_grace")
             out.extend((method, path) for method in sorted(route.methods))
     return out

@@ -1,4 +1,4 @@
-"""The directory and the helpline's records over HTTP (hub/web/assistant_api.py): services by
+"""The directory and the helpline's records over HTTP (hub/web/api/helpline.py): services by
 need and postcode, enquiries and their summary, introductions, call-backs and check-in
 requests; who may read and change them. A HubRuntime without MQTT on a FakeClock, which
 loads the sample directory at start, on SQLite and PostgreSQL."""
@@ -7,22 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hub.config import Settings
-from hub.runtime import HubRuntime
-from hub.web.app import create_app
 from telecare.audit.models import AuditEntry
-from telecare.auth.tokens import create_token
-from telecare.clock import FakeClock
 from telecare.directory.categories import NEEDS
 from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
-from telecare.site.loader import load_site
 from telecare.site.models import Resident
 
 from .escalation_helpers import local
+from .hub_fixtures import bearer
 
 STRANGER = "+447700900999"
 SERVICE_FIELDS = {"id", "name", "description", "needs", "areas", "phone", "web", "email", "hours", "eligibility",
@@ -30,33 +24,13 @@ SERVICE_FIELDS = {"id", "name", "description", "needs", "areas", "phone", "web",
 
 
 @pytest.fixture
-def runtime(db_url, sample_site_text):
-    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(local("2026-11-23 11:00")), with_mqtt=False)
-    with hub.sessions() as s, s.begin():
-        load_site(s, sample_site_text, hub.clock.now())
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def client(runtime):
-    with TestClient(create_app(runtime)) as c:
-        yield c
-
-
-def token(runtime, name: str, role: str, contact: str | None = None) -> dict[str, str]:
-    with runtime.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact)}"}
+def hub_options():
+    return {"now": local("2026-11-23 11:00"), "bert": False, "users": False, "site_changed": False}
 
 
 @pytest.fixture
 def staff(runtime):
-    return token(runtime, "Carol Control", "staff")
-
-
-@pytest.fixture
-def responder(runtime):
-    return token(runtime, "Rhys", "responder", contact="rhys")
+    return bearer(runtime, "Carol Control", "staff")
 
 
 def record(runtime, channel="sms", needs=(), outcome="unresolved", phone=STRANGER, resident_id=None) -> int:

@@ -17,7 +17,6 @@ from hub.runtime import HubRuntime
 from hub.web.app import create_app
 from hub.checkin_timer import CheckinTimer
 from telecare.alert import service as alerts
-from telecare.auth.tokens import create_token
 from telecare.checkin import service as checkins
 from telecare.checkin.models import Checkin, CheckinSchedule
 from telecare.clock import FakeClock
@@ -34,36 +33,9 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture
-def runtime(db_url, sample_site_text, monkeypatch):
-    for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-        monkeypatch.delenv(k, raising=False)
-    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(utc("2026-11-23 08:00")), with_mqtt=False)
-    with hub.sessions() as s, s.begin():
-        load_site(s, sample_site_text, hub.clock.now())
-    hub.site_changed()
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def client(runtime):
-    with TestClient(create_app(runtime)) as c:
-        yield c
-
-
-def token(runtime, name: str, role: str, contact: str | None = None) -> dict[str, str]:
-    with runtime.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact)}"}
-
-
-@pytest.fixture
-def staff(runtime):
-    return token(runtime, "Control Room", "staff")
-
-
-@pytest.fixture
-def responder(runtime):
-    return token(runtime, "Rhys", "responder", contact="rhys")
+def hub_options():
+    return {"now": utc("2026-11-23 08:00"), "bert": False, "users": False,
+            "env_without": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
 
 
 def sandbox(client, headers, phone, **answer):

@@ -10,10 +10,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hub.web.app import create_app
 from telecare.audit.models import AuditEntry
 from telecare.auth.tokens import create_token
 from telecare.directory import search
@@ -24,8 +22,9 @@ from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import CallbackRequest, CheckinRequest
 from telecare.site.models import Resident
 
-from .console_helpers import csrf_of, log_in, make_runtime
+from .console_helpers import csrf_of
 from .escalation_helpers import local
+from .hub_fixtures import console_client
 
 STRANGER = "+447700900999"
 BEFRIENDING = "age-uk-ashvale-befriending"
@@ -36,34 +35,9 @@ PAGES = ["/console/enquiries", "/console/callbacks", "/console/checkin-requests"
 
 
 @pytest.fixture
-def runtime(db_url, sample_site_text):
-    hub = make_runtime(db_url, sample_site_text)  # the hub loads the sample directory on an empty database
-    hub.clock.set(local("2026-11-23 11:00"))
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def app(runtime):
-    return create_app(runtime)
-
-
-def _client(app):
-    return TestClient(app, base_url="http://testserver")
-
-
-@pytest.fixture
-def staff(app):
-    with _client(app) as c:
-        assert log_in(c, "carol").status_code == 303
-        yield c
-
-
-@pytest.fixture
-def responder(app):
-    with _client(app) as c:
-        assert log_in(c, "priya").status_code == 303
-        yield c
+def runtime(runtime):
+    runtime.clock.set(local("2026-11-23 11:00"))  # after the hub loaded the sample directory (an empty database)
+    return runtime
 
 
 def post(client, url: str, data: dict | None = None, page: str = "/console/callbacks", **kw):
@@ -102,12 +76,12 @@ def waiting_table(html: str) -> str:
 
 
 # -- enquiries ------------------------------------------------------------------------------------------------
-def test_enquiries_newest_first_with_needs_services_and_outcomes_in_plain_words(staff, runtime):
+def test_enquiries_newest_first_with_needs_services_and_outcomes_in_plain_words(console_staff, runtime):
     first = conversation(runtime, channel="voice", needs=["loneliness_befriending", "transport"],
                          services=[BEFRIENDING], outcome="signposted", on_behalf=True, ago=timedelta(hours=1))
     second = conversation(runtime, channel="web", phone="+447700900998", needs=["safeguarding"], outcome="handoff")
 
-    page = staff.get("/console/enquiries")
+    page = console_staff.get("/console/enquiries")
 
     assert page.status_code == 200
     html = page.text
@@ -117,13 +91,13 @@ def test_enquiries_newest_first_with_needs_services_and_outcomes_in_plain_words(
     assert "2 enquiries" in html
 
 
-def test_enquiries_filtered_by_outcome_channel_need_and_dates(staff, runtime):
+def test_enquiries_filtered_by_outcome_channel_need_and_dates(console_staff, runtime):
     sms = conversation(runtime, channel="sms", needs=["money_benefits"], outcome="signposted", ago=timedelta(days=2))
     voice = conversation(runtime, channel="voice", phone="+447700900998", needs=["falls_prevention", "other"],
                          outcome="unresolved")
 
     def shown(query: str) -> set[int]:
-        r = staff.get(f"/console/enquiries?{query}")
+        r = console_staff.get(f"/console/enquiries?{query}")
         assert r.status_code == 200, r.text[:300]
         return {int(n) for n in re.findall(r"<span class=\"muted\">Enquiry (\d+)</span>", r.text)}
 
@@ -136,11 +110,11 @@ def test_enquiries_filtered_by_outcome_channel_need_and_dates(staff, runtime):
     assert shown("date_to=2026-11-21") == {sms}
     assert shown("date_from=2026-11-21&date_to=2026-11-23") == {sms, voice}
     assert shown("date_from=2026-11-22&date_to=2026-11-22") == set()
-    bad = staff.get("/console/enquiries?date_from=soon")
+    bad = console_staff.get("/console/enquiries?date_from=soon")
     assert bad.status_code == 422 and "is not a date" in bad.text
 
 
-def test_an_enquirys_page_shows_its_introductions_callbacks_and_checkin_requests(staff, runtime):
+def test_an_enquirys_page_shows_its_introductions_callbacks_and_checkin_requests(console_staff, runtime):
     eid = conversation(runtime, needs=["loneliness_befriending"], services=[BEFRIENDING])
     with runtime.sessions() as s, s.begin():
         enquiries.introduce(s, eid, BEFRIENDING, name="Mary Jones", phone=STRANGER, now=runtime.clock.now())
@@ -148,37 +122,37 @@ def test_an_enquirys_page_shows_its_introductions_callbacks_and_checkin_requests
                                    preferred_time="mornings", now=runtime.clock.now())
     callback(runtime, eid, reason="person", urgent=False, detail="asked for a person")
 
-    html = staff.get(f"/console/enquiries/{eid}").text
+    html = console_staff.get(f"/console/enquiries/{eid}").text
 
     assert "Age UK Ashvale" in html and "Mary Jones, +447700900999" in html
     assert "Due Mon 30 Nov" in html  # the follow-up, a week later
     assert "Asked for a person" in html and "Waiting" in html
     assert "mornings" in html and "Waiting for staff" in html
-    assert staff.get("/console/enquiries/999999").status_code == 404
+    assert console_staff.get("/console/enquiries/999999").status_code == 404
 
 
 # -- callbacks --------------------------------------------------------------------------------------------------
-def test_urgent_callbacks_come_first_and_are_counted_in_the_navigation_and_on_the_board(staff, runtime):
+def test_urgent_callbacks_come_first_and_are_counted_in_the_navigation_and_on_the_board(console_staff, runtime):
     routine = callback(runtime, reason="person", urgent=False, name="Tom Routine", phone="+447700900998",
                        ago=timedelta(minutes=30))
     urgent = callback(runtime, name="Mary Urgent")
 
-    html = staff.get("/console/callbacks").text
+    html = console_staff.get("/console/callbacks").text
 
     assert html.index(f'id="cb-{urgent}"') < html.index(f'id="cb-{routine}"')
     assert 'class="prio-p1 urgent"' in html and "URGENT" in html
     assert "Safeguarding" in html and "Her son takes her pension" in html
     assert "30 min" in html  # how long the routine one has waited
-    assert "1 urgent</span>" in staff.get("/console/dashboard").text  # the navigation
-    assert "1 urgent callback</a> waiting for a person" in staff.get("/console/board/fragment").text
+    assert "1 urgent</span>" in console_staff.get("/console/dashboard").text  # the navigation
+    assert "1 urgent callback</a> waiting for a person" in console_staff.get("/console/board/fragment").text
 
 
-def test_marking_a_callback_done_is_audited_and_takes_it_off_the_open_list(staff, runtime):
+def test_marking_a_callback_done_is_audited_and_takes_it_off_the_open_list(console_staff, runtime):
     cb = callback(runtime)
 
-    no_note = post(staff, f"/console/callbacks/{cb}/done", {"note": "  "})
-    done = post(staff, f"/console/callbacks/{cb}/done", {"note": "Rang Mary; safeguarding referral made"})
-    again = post(staff, f"/console/callbacks/{cb}/done", {"note": "twice"})
+    no_note = post(console_staff, f"/console/callbacks/{cb}/done", {"note": "  "})
+    done = post(console_staff, f"/console/callbacks/{cb}/done", {"note": "Rang Mary; safeguarding referral made"})
+    again = post(console_staff, f"/console/callbacks/{cb}/done", {"note": "twice"})
 
     assert no_note.status_code == 422 and "Say what happened" in no_note.text
     assert done.status_code == 303 and done.headers["location"].startswith("/console/callbacks?ok=")
@@ -191,13 +165,13 @@ def test_marking_a_callback_done_is_audited_and_takes_it_off_the_open_list(staff
     (entry,) = audit_rows(runtime, "callback.done")
     assert (entry.actor, entry.role, entry.via, entry.target) == ("Carol Control", "staff", "console", f"callback:{cb}")
     assert entry.at == runtime.clock.now() and "safeguarding referral made" in entry.summary
-    page = staff.get("/console/callbacks").text
+    page = console_staff.get("/console/callbacks").text
     assert f'id="cb-{cb}"' not in waiting_table(page) and "Nobody is waiting for a call" in page
     assert "Rang Mary; safeguarding referral made" in page.split('id="h-done"')[1]
     assert "urgent</span>" not in page  # the navigation's count is gone
 
 
-def test_a_forged_csrf_token_is_refused(staff, runtime):
+def test_a_forged_csrf_token_is_refused(console_staff, runtime):
     cb = callback(runtime)
     with runtime.sessions() as s:
         before = export_directory(s)
@@ -207,7 +181,7 @@ def test_a_forged_csrf_token_is_refused(staff, runtime):
                       ("/console/directory/import", {"yaml": before.replace("Ashvale", "Elsewhere")}),
                       (f"/console/directory/services/{HANDYPERSON}/edit", {"yaml": "services: []\n"})]:
         for token in ("forged-token", None):
-            r = staff.post(url, data={**data, **({"csrf_token": token} if token else {})}, follow_redirects=False)
+            r = console_staff.post(url, data={**data, **({"csrf_token": token} if token else {})}, follow_redirects=False)
             assert r.status_code == 403, (url, token)
     with runtime.sessions() as s:
         assert s.get(CallbackRequest, cb).status == "open"
@@ -215,7 +189,7 @@ def test_a_forged_csrf_token_is_refused(staff, runtime):
     assert audit_rows(runtime, "callback.done") == [] and audit_rows(runtime, "directory.import") == []
 
 
-def test_a_responder_cannot_see_or_change_the_helpline(responder, runtime):
+def test_a_responder_cannot_see_or_change_the_helpline(console_responder, runtime):
     eid = conversation(runtime)
     cb = callback(runtime, eid)
     with runtime.sessions() as s, s.begin():
@@ -224,20 +198,20 @@ def test_a_responder_cannot_see_or_change_the_helpline(responder, runtime):
         before = export_directory(s)
 
     for url in PAGES + [f"/console/enquiries/{eid}"]:
-        assert responder.get(url, follow_redirects=False).status_code == 403, url
-    token = csrf_of(responder.get("/m").text)
+        assert console_responder.get(url, follow_redirects=False).status_code == 403, url
+    token = csrf_of(console_responder.get("/m").text)
     for url, data in [(f"/console/callbacks/{cb}/done", {"note": "x"}),
                       (f"/console/checkin-requests/{req}", {"decision": "confirm"}),
                       ("/console/directory/import", {"yaml": before}),
                       ("/console/directory/add", {"yaml": "services: []\n"})]:
-        assert responder.post(url, data={"csrf_token": token, **data}, follow_redirects=False).status_code == 403
+        assert console_responder.post(url, data={"csrf_token": token, **data}, follow_redirects=False).status_code == 403
     with runtime.sessions() as s:
         assert s.get(CallbackRequest, cb).status == "open" and s.get(CheckinRequest, req).status == "pending"
-    assert "Callbacks" not in responder.get("/m").text
+    assert "Callbacks" not in console_responder.get("/m").text
 
 
 # -- check-in requests -----------------------------------------------------------------------------------------
-def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a_reason(staff, runtime):
+def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a_reason(console_staff, runtime):
     with runtime.sessions() as s, s.begin():
         betty = s.scalar(select(Resident.id).where(Resident.ext_id == "betty"))
         known = enquiries.request_checkins(s, enquiry_id=None, name="Betty Smith", phone="+447700900001",
@@ -245,15 +219,15 @@ def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a
         stranger = enquiries.request_checkins(s, enquiry_id=None, name="Mary Jones", phone=STRANGER,
                                               resident_id=None, preferred_time=None, now=runtime.clock.now()).id
     page = "/console/checkin-requests"
-    assert "about ten" in staff.get(page).text
+    assert "about ten" in console_staff.get(page).text
 
-    confirmed = post(staff, f"/console/checkin-requests/{known}", {"decision": "confirm", "note": "10am daily"},
+    confirmed = post(console_staff, f"/console/checkin-requests/{known}", {"decision": "confirm", "note": "10am daily"},
                      page=page)
-    next_steps = staff.get(confirmed.headers["location"]).text
-    no_reason = post(staff, f"/console/checkin-requests/{stranger}", {"decision": "decline"}, page=page)
-    declined = post(staff, f"/console/checkin-requests/{stranger}",
+    next_steps = console_staff.get(confirmed.headers["location"]).text
+    no_reason = post(console_staff, f"/console/checkin-requests/{stranger}", {"decision": "decline"}, page=page)
+    declined = post(console_staff, f"/console/checkin-requests/{stranger}",
                     {"decision": "decline", "note": "has a daily carer visit"}, page=page)
-    twice = post(staff, f"/console/checkin-requests/{known}", {"decision": "decline", "note": "x"}, page=page)
+    twice = post(console_staff, f"/console/checkin-requests/{known}", {"decision": "decline", "note": "x"}, page=page)
 
     assert confirmed.status_code == 303
     assert "now set up the calls" in next_steps and 'href="/console/edit/residents/betty"' in next_steps
@@ -266,69 +240,69 @@ def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a
         assert s.get(CheckinRequest, stranger).status == "declined"
     assert [e.summary for e in audit_rows(runtime, "checkin_request.confirm")] == ["confirmed: 10am daily"]
     assert [e.summary for e in audit_rows(runtime, "checkin_request.decline")] == ["declined: has a daily carer visit"]
-    assert "No requests waiting" in staff.get(page).text
+    assert "No requests waiting" in console_staff.get(page).text
 
 
-def test_someone_not_yet_a_resident_is_added_first(staff, runtime):
+def test_someone_not_yet_a_resident_is_added_first(console_staff, runtime):
     with runtime.sessions() as s, s.begin():
         req = enquiries.request_checkins(s, enquiry_id=None, name="Mary Jones", phone=STRANGER, resident_id=None,
                                          preferred_time=None, now=runtime.clock.now()).id
-    r = post(staff, f"/console/checkin-requests/{req}", {"decision": "confirm"}, page="/console/checkin-requests")
-    html = staff.get(r.headers["location"]).text
+    r = post(console_staff, f"/console/checkin-requests/{req}", {"decision": "confirm"}, page="/console/checkin-requests")
+    html = console_staff.get(r.headers["location"]).text
     assert 'href="/console/add/residents"' in html and STRANGER in html
 
 
 # -- follow-ups -------------------------------------------------------------------------------------------------
-def test_an_introduction_that_did_not_work_is_visible_with_its_callback(staff, runtime):
+def test_an_introduction_that_did_not_work_is_visible_with_its_callback(console_staff, runtime):
     week = timedelta(days=7, hours=1)
     eid = conversation(runtime, needs=["home_repairs_adaptations"], services=[HANDYPERSON], ago=week)
     with runtime.sessions() as s, s.begin():
         enquiries.introduce(s, eid, HANDYPERSON, name="Mary Jones", phone=STRANGER, now=runtime.clock.now() - week)
-    assert "Not asked yet</a>: 1" in staff.get("/console/followups").text
+    assert "Not asked yet</a>: 1" in console_staff.get("/console/followups").text
     with runtime.sessions() as s, s.begin():
         assert followup.send_due(s, runtime.clock.now()) == 1
-    assert "waiting for an answer" in staff.get("/console/followups?show=waiting").text
+    assert "waiting for an answer" in console_staff.get("/console/followups?show=waiting").text
     with runtime.sessions() as s, s.begin():
         followup.route_reply(s, phone=STRANGER, body="No, nobody rang", digits=None, now=runtime.clock.now())
 
-    html = staff.get("/console/followups?show=not_contacted").text
+    html = console_staff.get("/console/followups?show=not_contacted").text
 
     assert "Not contacted" in html and "Ashvale Handyperson Service" in html and "Mary Jones" in html
     assert re.search(r'<a href="/console/callbacks#cb-\d+">Waiting</a>', html)
-    assert "Introduction did not work" in staff.get("/console/callbacks").text
-    assert "Not contacted" in staff.get(f"/console/enquiries/{eid}").text
+    assert "Introduction did not work" in console_staff.get("/console/callbacks").text
+    assert "Not contacted" in console_staff.get(f"/console/enquiries/{eid}").text
 
 
 # -- the directory ---------------------------------------------------------------------------------------------
-def test_the_directory_lists_services_and_what_the_assistant_would_offer(staff, runtime):
-    html = staff.get("/console/directory").text
+def test_the_directory_lists_services_and_what_the_assistant_would_offer(console_staff, runtime):
+    html = console_staff.get("/console/directory").text
     assert "Ashvale Handyperson Service" in html and "60 or over; Ashvale residents" in html
     assert "01632 960400" in html and "in touch within 7 days" in html
 
-    offer = staff.get("/console/directory?need=money_benefits&postcode=av3 1ab").text
+    offer = console_staff.get("/console/directory?need=money_benefits&postcode=av3 1ab").text
     with runtime.sessions() as s:
         expected = [svc.name for svc in search.match(s, "money_benefits", district="AV3")]
     assert "What the assistant would offer in AV3" in offer
     section = offer.split('id="h-offer"')[1].split("</section>")[0]
     assert [m for m in re.findall(r'<a href="#svc-[^"]+">([^<]+)</a>', section)] == expected
 
-    every_need = staff.get("/console/directory?postcode=AV3").text
+    every_need = console_staff.get("/console/directory?postcode=AV3").text
     assert every_need.count('<th scope="row">', every_need.index('id="h-offer"'),
                             every_need.index("</section>", every_need.index('id="h-offer"'))) == 18
-    outside = staff.get("/console/directory?postcode=LS6&need=social_care_assessment").text
+    outside = console_staff.get("/console/directory?postcode=LS6&need=social_care_assessment").text
     assert "LS6 is outside Ashvale" in outside
-    assert staff.get("/console/directory?postcode=nowhere").status_code == 422
+    assert console_staff.get("/console/directory?postcode=nowhere").status_code == 422
 
 
-def test_editing_a_service_snippet_shows_the_line_of_a_mistake_and_saves_a_good_one(staff, runtime):
+def test_editing_a_service_snippet_shows_the_line_of_a_mistake_and_saves_a_good_one(console_staff, runtime):
     form = f"/console/directory/services/{HANDYPERSON}/edit"
-    text = re.search(r'<textarea id="yaml"[^>]*>(.*?)</textarea>', staff.get(form).text, re.S).group(1)
+    text = re.search(r'<textarea id="yaml"[^>]*>(.*?)</textarea>', console_staff.get(form).text, re.S).group(1)
     text = text.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
     needs_line = text.splitlines().index(next(ln for ln in text.splitlines() if "needs:" in ln)) + 1
 
-    bad = post(staff, form, {"yaml": text.replace("home_repairs_adaptations", "home_repair")}, page=form)
-    renamed = post(staff, form, {"yaml": text.replace(f"id: {HANDYPERSON}", "id: handyperson-2")}, page=form)
-    good = post(staff, form, {"yaml": text.replace("01632 960400", "01632 960401")}, page=form)
+    bad = post(console_staff, form, {"yaml": text.replace("home_repairs_adaptations", "home_repair")}, page=form)
+    renamed = post(console_staff, form, {"yaml": text.replace(f"id: {HANDYPERSON}", "id: handyperson-2")}, page=form)
+    good = post(console_staff, form, {"yaml": text.replace("01632 960400", "01632 960401")}, page=form)
 
     assert bad.status_code == 422 and f"Line {needs_line}:" in bad.text and "is not a need category" in bad.text
     assert renamed.status_code == 422 and "Line 2:" in renamed.text and "cannot change" in renamed.text
@@ -345,13 +319,13 @@ def test_editing_a_service_snippet_shows_the_line_of_a_mistake_and_saves_a_good_
         assert len(search.all_services(s)) == 71
 
 
-def test_adding_a_service_and_refusing_one_that_exists(staff, runtime):
+def test_adding_a_service_and_refusing_one_that_exists(console_staff, runtime):
     new = ('services:\n  - id: ashvale-lunch-club\n    name: Ashvale Lunch Club\n'
            '    description: A hot lunch and company, Tuesdays and Thursdays.\n'
            '    needs: [loneliness_befriending, food_shopping]\n    areas: [AV3]\n    phone: "01632 960555"\n')
-    added = post(staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
-    again = post(staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
-    wrong_area = post(staff, "/console/directory/add", {"yaml": new.replace("lunch-club", "lunch-2")
+    added = post(console_staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
+    again = post(console_staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
+    wrong_area = post(console_staff, "/console/directory/add", {"yaml": new.replace("lunch-club", "lunch-2")
                                                         .replace("[AV3]", "[ZZ9]")}, page="/console/directory/add")
 
     assert added.status_code == 303
@@ -363,45 +337,45 @@ def test_adding_a_service_and_refusing_one_that_exists(staff, runtime):
     assert [e.target for e in audit_rows(runtime, "service.add")] == ["service:ashvale-lunch-club"]
 
 
-def test_directory_export_and_import_round_trip(staff, runtime):
-    exported = staff.get("/console/directory/export.yml")
+def test_directory_export_and_import_round_trip(console_staff, runtime):
+    exported = console_staff.get("/console/directory/export.yml")
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
     page = "/console/directory/file"
 
-    same = post(staff, "/console/directory/import", {"yaml": exported.text}, page=page)
+    same = post(console_staff, "/console/directory/import", {"yaml": exported.text}, page=page)
     assert same.status_code == 200 and "Nothing changed" in same.text
     assert audit_rows(runtime, "directory.import") == []
 
     lines = exported.text.splitlines()
     bad_line = next(n for n, ln in enumerate(lines, 1) if ln.strip() == "phone: \"999\"")
     lines[bad_line - 1] = lines[bad_line - 1].replace('"999"', '"nine nine nine"')
-    bad = post(staff, "/console/directory/import", {"yaml": "\n".join(lines)}, page=page)
+    bad = post(console_staff, "/console/directory/import", {"yaml": "\n".join(lines)}, page=page)
     assert bad.status_code == 422 and f"Line {bad_line}:" in bad.text and "Refused" in bad.text
 
     without = re.sub(r"\n- id: ashvale-handyperson\n(?:  .*\n)+", "\n", exported.text)
-    changed = staff.post("/console/directory/import", files={"file": ("services.yml", without.encode())},
-                         data={"csrf_token": csrf_of(staff.get(page).text)}, follow_redirects=False)
+    changed = console_staff.post("/console/directory/import", files={"file": ("services.yml", without.encode())},
+                         data={"csrf_token": csrf_of(console_staff.get(page).text)}, follow_redirects=False)
     assert changed.status_code == 200 and "Loaded" in changed.text and "ashvale-handyperson" in changed.text
     with runtime.sessions() as s:
         assert s.scalars(select(Service).where(Service.ext_id == HANDYPERSON)).one().active is False
     (entry,) = audit_rows(runtime, "directory.import")
     assert "no longer listed" in entry.summary and HANDYPERSON in entry.before and HANDYPERSON not in entry.after
-    assert "No longer offered (1)" in staff.get("/console/directory").text
+    assert "No longer offered (1)" in console_staff.get("/console/directory").text
 
-    back = post(staff, "/console/directory/import", {"yaml": exported.text}, page=page)
+    back = post(console_staff, "/console/directory/import", {"yaml": exported.text}, page=page)
     assert back.status_code == 200 and "Loaded" in back.text
     with runtime.sessions() as s:
         assert s.scalars(select(Service).where(Service.ext_id == HANDYPERSON)).one().active is True
 
 
 # -- the dashboard and the API summary -------------------------------------------------------------------------------
-def test_the_dashboard_shows_enquiries_and_the_share_resolved_at_first_contact(staff, app, runtime):
+def test_the_dashboard_shows_enquiries_and_the_share_resolved_at_first_contact(console_staff, app, runtime):
     for outcome, channel in [("signposted", "sms"), ("introduced", "voice"), ("handoff", "web"),
                              ("signposted", "sms")]:
         conversation(runtime, channel=channel, outcome=outcome, phone=f"+4477009009{len(outcome)}{channel[0]}")
     callback(runtime)
 
-    html = staff.get("/console/dashboard").text
+    html = console_staff.get("/console/dashboard").text
 
     card = html.split('id="h-enquiries"')[1]
     assert "<strong>4</strong> enquiries" in card
@@ -411,7 +385,7 @@ def test_the_dashboard_shows_enquiries_and_the_share_resolved_at_first_contact(s
     assert "<td>Text (SMS)</td><td>2</td>" in card and "<td>Handed to a person</td><td>1</td>" in card
     with runtime.sessions() as s, s.begin():
         token = create_token(s, "Dashboard screen", "staff", runtime.clock.now())
-    with _client(app) as c:
+    with console_client(app) as c:
         summary = c.get("/api/metrics/summary", headers={"Authorization": f"Bearer {token}"}).json()
     assert summary["enquiries"]["total"] == 4
     assert summary["enquiries"]["resolved_first_contact_share"] == 0.75

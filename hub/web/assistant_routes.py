@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import metrics
+from .deps import Runtime
 
 log = logging.getLogger("linkage.assistant")
 
@@ -155,7 +156,7 @@ _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/sche
                         401: {"description": "No Authorization: Bearer header", **_ERROR},
                         403: {"description": "Not this hub's LINKAGE_ACTIONS_TOKEN", **_ERROR},
                         404: {"description": "No such action, or the actions are off on this hub", **_ERROR}})
-async def run_action(request: Request):
+async def run_action(request: Request, hub: Runtime):
     refused = _refusal(request)  # before a byte of the body is read
     if refused is not None:
         return refused
@@ -168,7 +169,6 @@ async def run_action(request: Request):
         action_call = None
     if not isinstance(action_call, dict):
         return _error(400, "the body must be a JSON object: Rasa's action call")
-    hub = request.app.state.hub
     host = getattr(request.app.state, "action_host", None)
     if host is None:
         host = request.app.state.action_host = ActionHost(hub)

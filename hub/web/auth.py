@@ -13,6 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from telecare.auth.tokens import CAN_CONFIGURE, verify
 
+from .deps import runtime
+
 bearer = HTTPBearer(auto_error=False, description="a token from `linkage token create NAME --role ROLE`")
 
 
@@ -32,7 +34,7 @@ def caller(request: Request, cred: HTTPAuthorizationCredentials | None = Depends
         raise HTTPException(401, "an API token is needed: Authorization: Bearer <token> "
                                  "(make one with `linkage token create NAME --role staff`)",
                             headers={"WWW-Authenticate": "Bearer"})
-    hub = request.app.state.hub
+    hub = runtime(request)
     with hub.sessions() as s:
         row = verify(s, cred.credentials, hub.clock.now())
         if row is None:

@@ -7,6 +7,7 @@
   name anything, so it is a 404 (a 422 if the number came in a body), never a 500: SQLite
   raises ``OverflowError`` when binding it and PostgreSQL "integer out of range" (SQLSTATE
   22003); both are caught here for every route, API and console alike.
+- The domain's refusals: an alert that does not exist is a 404, a change its state forbids a 409.
 - The OpenAPI document declares the errors routes give — 401 and 403 on every bearer-token
   route, 404 where the path names something, 409 on state changes, 413 where a body is sent,
   422 where input is checked — with a shared schema (``Error`` / ``HTTPValidationError``).
@@ -19,6 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from telecare.alert.states import AlertNotFound, InvalidTransition
 
 from .limits import is_console
 
@@ -118,6 +121,15 @@ async def _out_of_range(request: Request, exc: Exception):
     return JSONResponse({"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}, status_code=422)
 
 
+# -- the domain's refusals ----------------------------------------------------------------------------------
+async def _alert_not_found(request: Request, exc: AlertNotFound):
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def _conflict(request: Request, exc: InvalidTransition):
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
 def install(app: FastAPI) -> None:
     """The handlers above, and the error responses in the OpenAPI document."""
     from sqlalchemy.exc import DataError  # noqa: PLC0415 - PostgreSQL's "integer out of range" comes as this
@@ -125,6 +137,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(AlertNotFound, _alert_not_found)
+    app.add_exception_handler(InvalidTransition, _conflict)
     declare_errors(app)
 
 

@@ -39,6 +39,7 @@ from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
 
 from . import checkin_twiml
+from .deps import runtime
 
 log = logging.getLogger("linkage.twilio")
 
@@ -111,7 +112,7 @@ def _ask(request: Request, vr: VoiceResponse, notification_id: int, words: str, 
 # -- SMS ----------------------------------------------------------------------------------------------
 @router.post("/sms")
 def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
-    hub = request.app.state.hub
+    hub = runtime(request)
     phone = (form.get("From") or "").replace(" ", "")
     sid = form.get("MessageSid") or form.get("SmsSid") or None
     with hub.sessions() as s, s.begin():
@@ -127,7 +128,7 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
 
 @router.post("/status")
 def message_status(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
-    hub = request.app.state.hub
+    hub = runtime(request)
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if sid and status:
@@ -146,7 +147,7 @@ def _n(request: Request) -> int | None:
 # -- voice --------------------------------------------------------------------------------------------
 @router.post("/voice/{notification_id}")
 def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Depends(signed_form)):
-    hub = request.app.state.hub
+    hub = runtime(request)
     call_sid = form.get("CallSid", "")
     answered_by = form.get("AnsweredBy") or None
     vr = VoiceResponse()
@@ -191,7 +192,7 @@ def _reply_key(call_sid: str, digits: str | None, speech: str | None) -> str | N
 
 @router.post("/voice/{notification_id}/gather")
 def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDict = Depends(signed_form)):
-    hub = request.app.state.hub
+    hub = runtime(request)
     digits = (form.get("Digits") or "").strip() or None
     speech = (form.get("SpeechResult") or "").strip() or None
     vr = VoiceResponse()
@@ -235,7 +236,7 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
 
 @router.post("/call-status")
 def call_status(request: Request, form: ImmutableMultiDict = Depends(signed_form)):
-    hub = request.app.state.hub
+    hub = runtime(request)
     sid, status = form.get("CallSid"), form.get("CallStatus")
     if sid and status:
         with hub.sessions() as s, s.begin():

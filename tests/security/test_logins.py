@@ -18,28 +18,14 @@ from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from telecare.audit.models import AuditEntry
 
-from ..console_helpers import PASSWORD, csrf_of, log_in, make_runtime
+from ..console_helpers import PASSWORD, csrf_of, log_in
 from ..served import Served
 
 ATTACKER, USER_ELSEWHERE, PROBER, ADMIN_DESK = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
-
-
-@pytest.fixture
-def hub(db_url, sample_site_text):
-    runtime = make_runtime(db_url, sample_site_text)
-    yield runtime
-    runtime.stop()
-
-
-@pytest.fixture
-def served(hub):
-    with Served(hub) as s:
-        yield s
 
 
 @contextmanager
@@ -85,9 +71,9 @@ def audit(hub, action: str) -> list[AuditEntry]:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
-def test_fifty_wrong_passwords_are_slowed_then_locked_and_an_admin_unlocks(hub, served):
+def test_fifty_wrong_passwords_are_slowed_then_locked_and_an_admin_unlocks(runtime, served):
     with client(served, ATTACKER) as attacker:
-        answers = hammer(hub, attacker, "carol")
+        answers = hammer(runtime, attacker, "carol")
         checked = [r for r in answers if r.status_code == 401]  # the password was actually tried
         refused = [r for r in answers if r.status_code == 429]
         assert len(checked) == 10 and len(checked) + len(refused) == 50
@@ -104,10 +90,10 @@ def test_fifty_wrong_passwords_are_slowed_then_locked_and_an_admin_unlocks(hub, 
     with client(served, USER_ELSEWHERE) as carol:
         right = attempt(carol, "carol", PASSWORD)
         assert right.status_code == 429 and "linkage_session" not in right.cookies
-    assert len(audit(hub, "login.failed")) == 10
+    assert len(audit(runtime, "login.failed")) == 10
 
-    # the lock is in the database: a new hub process (another app on the same database) holds it too
-    with Served(hub) as other, client(other, USER_ELSEWHERE) as carol:
+    # the lock is in the database: a new runtime process (another app on the same database) holds it too
+    with Served(runtime) as other, client(other, USER_ELSEWHERE) as carol:
         assert attempt(carol, "carol", PASSWORD).status_code == 429
 
     # an administrator sees the locked account and the attacker's address, and unlocks the account
@@ -118,7 +104,7 @@ def test_fifty_wrong_passwords_are_slowed_then_locked_and_an_admin_unlocks(hub, 
         r = ada.post("/console/users/unlock", data={"csrf_token": csrf_of(page), "key": "user:carol"})
         assert r.status_code == 303
         assert "account <strong>carol</strong>" not in ada.get("/console/users").text
-    (unlocked,) = audit(hub, "login.unlock")
+    (unlocked,) = audit(runtime, "login.unlock")
     assert unlocked.actor == "Ada Admin" and unlocked.target == "user:carol"
     with client(served, USER_ELSEWHERE) as carol:
         assert attempt(carol, "carol", PASSWORD).status_code == 303  # the positive control
@@ -126,22 +112,22 @@ def test_fifty_wrong_passwords_are_slowed_then_locked_and_an_admin_unlocks(hub, 
         assert attempt(attacker, "carol", PASSWORD).status_code == 429
 
     # a lock ends by itself after 15 minutes
-    hub.clock.advance(timedelta(minutes=15, seconds=1))
+    runtime.clock.advance(timedelta(minutes=15, seconds=1))
     with client(served, ATTACKER) as attacker:
         assert attempt(attacker, "ada", PASSWORD).status_code == 303
 
 
-def test_unknown_accounts_get_the_same_answers(hub, served):
+def test_unknown_accounts_get_the_same_answers(runtime, served):
     with client(served, ATTACKER) as c:
-        real = hammer(hub, c, "carol", tries=12)
+        real = hammer(runtime, c, "carol", tries=12)
     with client(served, PROBER) as c:
-        ghost = hammer(hub, c, "nobody-at-all", tries=12)
+        ghost = hammer(runtime, c, "nobody-at-all", tries=12)
     assert [r.status_code for r in real] == [r.status_code for r in ghost]
     assert [error_of(r) for r in real] == [error_of(r) for r in ghost]
     assert [r.headers.get("Retry-After") for r in real] == [r.headers.get("Retry-After") for r in ghost]
 
 
-def test_spraying_many_accounts_from_one_address_is_slowed_too(hub, served):
+def test_spraying_many_accounts_from_one_address_is_slowed_too(runtime, served):
     with client(served, ATTACKER) as c:
         answers = [attempt(c, f"user{i}", "password123!") for i in range(12)]  # the clock does not move
     assert [r.status_code for r in answers[:5]] == [401] * 5
@@ -150,7 +136,7 @@ def test_spraying_many_accounts_from_one_address_is_slowed_too(hub, served):
         assert attempt(carol, "carol", PASSWORD).status_code == 303
 
 
-def test_a_login_forms_token_works_once(hub, served):
+def test_a_login_forms_token_works_once(runtime, served):
     with client(served) as c:
         form = c.get("/login")
         token, nonce = csrf_of(form.text), form.cookies["linkage_login"]
@@ -171,12 +157,12 @@ def test_a_login_forms_token_works_once(hub, served):
 
         # a form left open longer than an hour has expired
         form = c.get("/login")
-        hub.clock.advance(timedelta(hours=1, minutes=1))
+        runtime.clock.advance(timedelta(hours=1, minutes=1))
         stale = c.post("/login", data={"username": "carol", "password": PASSWORD, "csrf_token": csrf_of(form.text)})
         assert stale.status_code == 403
 
 
-def test_password_checks_are_bounded_and_refused_at_once_when_busy(hub, served):
+def test_password_checks_are_bounded_and_refused_at_once_when_busy(runtime, served):
     gate = served.server.config.app.state.login_gate
     held = []
     while gate._sem.acquire(blocking=False):  # every password-check slot busy
@@ -210,7 +196,7 @@ def test_password_checks_are_bounded_and_refused_at_once_when_busy(hub, served):
     assert len(results) == 24 and set(results) <= {401, 503}
 
 
-def test_live_board_streams_are_capped_per_user(hub, served):
+def test_live_board_streams_are_capped_per_user(runtime, served):
     def events(c):
         return c.stream("GET", "/console/events", headers={"Accept": "text/event-stream"})
 
@@ -223,7 +209,7 @@ def test_live_board_streams_are_capped_per_user(hub, served):
             assert fifth.status_code == 429 and fifth.headers["Retry-After"]
         with events(ada) as other_user:  # the cap is per user
             assert other_user.status_code == 200
-        open_streams.close()  # close the four; the hub notices within a second or so
+        open_streams.close()  # close the four; the runtime notices within a second or so
         deadline = time.monotonic() + 15
         while True:
             with events(carol) as again:

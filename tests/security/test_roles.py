@@ -29,6 +29,7 @@ from telecare.auth.users import UserError, create_user
 from ..console_helpers import PASSWORD, alarm, csrf_of, log_in
 from ..console_helpers import make_runtime
 from ..escalation_helpers import advance
+from ..hub_fixtures import bearer
 from ..served import Served
 
 SUE, JIM = "+447700900201", "+447700900202"
@@ -37,24 +38,6 @@ STAFF_ONLY_GETS = ["/api/checkins", "/api/checkins/betty/schedule", "/api/checki
                    "/api/wellbeing/drift", "/api/wellbeing/betty", "/api/wellbeing/watch", "/api/deadletters",
                    "/api/devices", "/api/settings", "/api/metrics/summary", "/metrics", "/api/enquiries",
                    "/api/enquiries/summary", "/api/introductions", "/api/callbacks", "/api/checkin-requests"]
-
-
-@pytest.fixture
-def hub(db_url, sample_site_text):
-    runtime = make_runtime(db_url, sample_site_text)
-    yield runtime
-    runtime.stop()
-
-
-@pytest.fixture
-def served(hub):
-    with Served(hub) as s:
-        yield s
-
-
-def bearer(hub, name: str, role: str, contact: str | None = None, **kw) -> dict[str, str]:
-    with hub.sessions() as s, s.begin():
-        return {"Authorization": f"Bearer {create_token(s, name, role, hub.clock.now(), contact=contact, **kw)}"}
 
 
 @contextmanager
@@ -69,12 +52,12 @@ def alert_state(hub, alert_id: int) -> str:
 
 
 # -- scope: alerts ----------------------------------------------------------------------------------------------
-def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(hub, served):
-    bettys = alarm(hub)  # Sue (Betty's first contact) is called
-    berts = alarm(hub, home="home-0002")  # Jim (Bert's contact) is called
-    sue, rhys, priya = (bearer(hub, "sue-phone", "responder", "sue"), bearer(hub, "rhys-phone", "responder", "rhys"),
-                        bearer(hub, "priya-phone", "responder", "priya"))
-    staff = bearer(hub, "control room", "staff")
+def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(runtime, served):
+    bettys = alarm(runtime)  # Sue (Betty's first contact) is called
+    berts = alarm(runtime, home="home-0002")  # Jim (Bert's contact) is called
+    sue, rhys, priya = (bearer(runtime, "sue-phone", "responder", "sue"), bearer(runtime, "rhys-phone", "responder", "rhys"),
+                        bearer(runtime, "priya-phone", "responder", "priya"))
+    staff = bearer(runtime, "control room", "staff")
     with client(served) as c:
         # the attack: act on an alert this token was never sent
         forged = c.post(f"/api/alerts/{berts}/resolve", json={"outcome": "false_alarm"}, headers=sue)
@@ -86,7 +69,7 @@ def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(hu
                              ("POST", f"/api/alerts/{berts}/arrived"), ("POST", f"/api/alerts/{berts}/cancel")):
             assert c.request(method, path, headers=sue).status_code == 404, (method, path)
         assert c.get(f"/api/alerts/{bettys}", headers=rhys).status_code == 404
-        assert alert_state(hub, berts) == "open"
+        assert alert_state(runtime, berts) == "open"
 
         # listing shows only theirs
         assert [a["id"] for a in c.get("/api/alerts", headers=sue).json()] == [bettys]
@@ -96,7 +79,7 @@ def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(hu
         # on call for the team at a step that ran: Priya (nights) is notified after Betty's and Bert's own
         # contacts have not answered; Rhys (days) is not
         assert c.get("/api/alerts", headers=priya).json() == []
-        advance(hub.clock, hub.sessions, timedelta(minutes=4, seconds=1))
+        advance(runtime.clock, runtime.sessions, timedelta(minutes=4, seconds=1))
         assert {a["id"] for a in c.get("/api/alerts", headers=priya).json()} == {bettys, berts}
         assert c.get(f"/api/alerts/{bettys}", headers=rhys).status_code == 404
         assert c.get("/api/alerts", headers=rhys).json() == []
@@ -111,11 +94,11 @@ def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(hu
 
 
 # -- scope: notifications and access notes --------------------------------------------------------------------
-def test_notifications_are_a_responders_own_and_the_access_note_is_the_acceptors_alone(hub, served):
-    bettys = alarm(hub)
-    berts = alarm(hub, home="home-0002")
-    sue, jim = bearer(hub, "sue-phone", "responder", "sue"), bearer(hub, "jim-phone", "responder", "jim")
-    staff = bearer(hub, "control room", "staff")
+def test_notifications_are_a_responders_own_and_the_access_note_is_the_acceptors_alone(runtime, served):
+    bettys = alarm(runtime)
+    berts = alarm(runtime, home="home-0002")
+    sue, jim = bearer(runtime, "sue-phone", "responder", "sue"), bearer(runtime, "jim-phone", "responder", "jim")
+    staff = bearer(runtime, "control room", "staff")
     with client(served) as c:
         # Sue accepts by answering her phone (the sandbox stands in for it; answering is staff's)
         answer = c.post("/api/sandbox/reply", json={"from": SUE, "digits": "1"}, headers=staff)
@@ -145,9 +128,9 @@ def test_notifications_are_a_responders_own_and_the_access_note_is_the_acceptors
             assert any(t["kind"] == "access" for t in timeline)
 
 
-def test_console_pages_show_other_peoples_access_notes_as_a_placeholder(hub, served):
-    bettys = alarm(hub)
-    staff_token = bearer(hub, "control room", "staff")
+def test_console_pages_show_other_peoples_access_notes_as_a_placeholder(runtime, served):
+    bettys = alarm(runtime)
+    staff_token = bearer(runtime, "control room", "staff")
     with client(served) as c:
         assert c.post("/api/sandbox/reply", json={"from": SUE, "body": "yes"}, headers=staff_token).status_code == 200
     with client(served) as carol:
@@ -159,9 +142,9 @@ def test_console_pages_show_other_peoples_access_notes_as_a_placeholder(hub, ser
 
 
 # -- staff-only surfaces --------------------------------------------------------------------------------------------
-def test_a_responder_is_refused_the_staff_surfaces(hub, served):
-    bettys = alarm(hub)
-    sue, staff = bearer(hub, "sue-phone", "responder", "sue"), bearer(hub, "control room", "staff")
+def test_a_responder_is_refused_the_staff_surfaces(runtime, served):
+    bettys = alarm(runtime)
+    sue, staff = bearer(runtime, "sue-phone", "responder", "sue"), bearer(runtime, "control room", "staff")
     with client(served) as c:
         for path in STAFF_ONLY_GETS:
             assert c.get(path, headers=sue).status_code == 403, path
@@ -174,7 +157,7 @@ def test_a_responder_is_refused_the_staff_surfaces(hub, served):
         assert forged.status_code == 403
         forged = c.post("/api/sandbox/reply", json={"from": SUE, "digits": "1"}, headers=sue)
         assert forged.status_code == 403
-        assert alert_state(hub, bettys) == "open"
+        assert alert_state(runtime, bettys) == "open"
 
 
 def test_the_sandbox_reply_exists_only_while_the_sandbox_is_in_use(db_url, sample_site_text):
@@ -197,33 +180,33 @@ def test_the_sandbox_reply_exists_only_while_the_sandbox_is_in_use(db_url, sampl
 
 
 # -- tokens: bound, expiring, revocable -----------------------------------------------------------------------
-def test_tokens_expire_and_are_revoked(hub, served):
-    staff = bearer(hub, "short", "staff", expires=timedelta(days=1))
-    sue = bearer(hub, "sue-phone", "responder", "sue")  # 90 days by default
-    admin = bearer(hub, "forever", "admin", expires=None)
+def test_tokens_expire_and_are_revoked(runtime, served):
+    staff = bearer(runtime, "short", "staff", expires=timedelta(days=1))
+    sue = bearer(runtime, "sue-phone", "responder", "sue")  # 90 days by default
+    admin = bearer(runtime, "forever", "admin", expires=None)
     with client(served) as c:
         assert c.get("/api/alerts", headers=staff).status_code == 200
-        hub.clock.advance(timedelta(days=1))
+        runtime.clock.advance(timedelta(days=1))
         expired = c.get("/api/alerts", headers=staff)
         assert expired.status_code == 401 and expired.headers["WWW-Authenticate"] == "Bearer"
         assert c.get("/api/alerts", headers=sue).status_code == 200
-        hub.clock.advance(timedelta(days=89))
+        runtime.clock.advance(timedelta(days=89))
         assert c.get("/api/alerts", headers=sue).status_code == 401
         assert c.get("/api/alerts", headers=admin).status_code == 200  # asked for: never expires
 
-        with hub.sessions() as s, s.begin():
+        with runtime.sessions() as s, s.begin():
             from telecare.auth.tokens import revoke
 
-            assert revoke(s, "forever", hub.clock.now()) == 1
+            assert revoke(s, "forever", runtime.clock.now()) == 1
         assert c.get("/api/alerts", headers=admin).status_code == 401
 
-    with hub.sessions() as s:
+    with runtime.sessions() as s:
         with pytest.raises(TokenError, match="--contact"):
-            create_token(s, "anyone", "responder", hub.clock.now())
+            create_token(s, "anyone", "responder", runtime.clock.now())
         with pytest.raises(TokenError, match="only an admin"):
-            create_token(s, "desk", "staff", hub.clock.now(), expires=None)
+            create_token(s, "desk", "staff", runtime.clock.now(), expires=None)
         with pytest.raises(UserError, match="contact"):
-            create_user(s, "mallory", "responder", PASSWORD, hub.clock.now())
+            create_user(s, "mallory", "responder", PASSWORD, runtime.clock.now())
 
 
 def test_the_token_commands(tmp_path, monkeypatch, sample_site_text):
@@ -264,13 +247,13 @@ def test_the_token_commands(tmp_path, monkeypatch, sample_site_text):
 
 
 # -- the phone view decides "mine" by contact id ----------------------------------------------------------------
-def test_the_phone_view_matches_by_contact_id_not_by_name(hub, served):
+def test_the_phone_view_matches_by_contact_id_not_by_name(runtime, served):
     # a responder bound to Rhys's contact record who shares Priya's display name
-    with hub.sessions() as s, s.begin():
-        create_user(s, "impostor", "responder", PASSWORD, hub.clock.now(), display_name="Priya Patel",
+    with runtime.sessions() as s, s.begin():
+        create_user(s, "impostor", "responder", PASSWORD, runtime.clock.now(), display_name="Priya Patel",
                     contact="rhys")
-    bettys = alarm(hub)
-    advance(hub.clock, hub.sessions, timedelta(minutes=4, seconds=1))  # Sue, Jim, then Priya (on call)
+    bettys = alarm(runtime)
+    advance(runtime.clock, runtime.sessions, timedelta(minutes=4, seconds=1))  # Sue, Jim, then Priya (on call)
     with client(served) as priya, client(served) as impostor:
         assert log_in(priya, "priya").status_code == 303
         assert log_in(impostor, "impostor").status_code == 303
@@ -288,7 +271,7 @@ def test_the_phone_view_matches_by_contact_id_not_by_name(hub, served):
                                                    "outcome": "false_alarm"})
         assert r.status_code == 404
         assert "yours" not in impostor.get("/m").text
-    assert alert_state(hub, bettys) == "acknowledged"
-    with hub.sessions() as s:
+    assert alert_state(runtime, bettys) == "acknowledged"
+    with runtime.sessions() as s:
         assert [e.actor for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "alert.acknowledge"))] == [
             "Priya Patel"]

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from ..deps import hub_of
 from .live import LiveFeed
 from .security import ConsoleConfig, Forbidden, LoginGate, LoginRequired
 from .templating import render
@@ -25,16 +26,16 @@ def _wants_html(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    hub = app.state.hub
+    hub = hub_of(app)
     app.state.console_config = ConsoleConfig.from_env()
     app.state.login_gate = LoginGate(app.state.console_config.login_concurrency)
     app.state.live = LiveFeed(hub)
     hub.change_listeners.append(app.state.live.poke)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    from . import (alert_routes, auth_routes, checkin_routes, directory_routes, enquiry_routes,  # noqa: PLC0415
+    from . import (alert_routes, auth_routes, checkin_pages, directory_routes, enquiry_routes,  # noqa: PLC0415
                    escalation_routes, ops_routes, responder_routes, site_routes)
-    for module in (auth_routes, alert_routes, checkin_routes, site_routes, directory_routes, enquiry_routes,
+    for module in (auth_routes, alert_routes, checkin_pages, site_routes, directory_routes, enquiry_routes,
                    escalation_routes, ops_routes, responder_routes):
         app.include_router(module.router)
 

@@ -5,15 +5,15 @@ import weakref
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from sse_starlette.sse import EventSourceResponse
 
+from telecare.alert import queries as alert_queries
 from telecare.alert.models import Alert
-from telecare.alert.states import ACTIVE_STATES, ALLOWED_FROM, OUTCOMES, AlertNotFound, InvalidTransition
-from telecare.notification.models import Notification
-from telecare.site.models import Contact, Device, Home, Resident
+from telecare.alert.states import ALLOWED_FROM, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.notification import queries as notification_queries
+from telecare.site.models import Device, Home, Resident
 
+from ..deps import Runtime
 from .actions import alert_action
 from .redaction import shown_rows
 from .security import Forbidden, check_csrf, login_required, staff_required
@@ -23,25 +23,18 @@ router = APIRouter(include_in_schema=False)
 
 
 def board_rows(s, limit: int = 500) -> list[dict]:
-    d = aliased(Device)
-    q = (select(Alert, Home.ext_id, Resident, d.ext_id, d.kind).join(Home, Home.id == Alert.home_id)
-         .outerjoin(Resident, Resident.id == Alert.resident_id).outerjoin(d, d.id == Alert.device_id)
-         .where(Alert.state.in_(ACTIVE_STATES))
-         .order_by(Alert.no_response.desc(), Alert.priority, Alert.opened_at).limit(limit))
-    return [dict(alert=a, home=h, resident=r, device=dev, device_kind=kind) for a, h, r, dev, kind in s.execute(q)]
+    return alert_queries.board(s, limit)
 
 
 @router.get("/console")
-def board(request: Request, user=Depends(staff_required)):
-    hub = request.app.state.hub
+def board(request: Request, hub: Runtime, user=Depends(staff_required)):
     with hub.sessions() as s:
         rows = board_rows(s)
     return render(request, "console/board.html", {"rows": rows})
 
 
 @router.get("/console/board/fragment")
-def board_fragment(request: Request, user=Depends(staff_required)):
-    hub = request.app.state.hub
+def board_fragment(request: Request, hub: Runtime, user=Depends(staff_required)):
     with hub.sessions() as s:
         rows = board_rows(s)
     return render(request, "console/_board_rows.html", {"rows": rows})
@@ -66,8 +59,7 @@ def alert_context(s, alert_id: int, viewer_contact_id: int | None = None) -> dic
     home = s.get(Home, a.home_id)
     resident = s.get(Resident, a.resident_id) if a.resident_id else None
     device = s.get(Device, a.device_id) if a.device_id else None
-    notes = list(s.execute(select(Notification, Contact.name).outerjoin(Contact, Contact.id == Notification.contact_id)
-                           .where(Notification.alert_id == alert_id).order_by(Notification.id)).all())
+    notes = notification_queries.with_contact_names(s, alert=alert_id)
     notes = shown_rows(s, notes, viewer_contact_id)  # access notes: "[access note]" but for their recipient
     devices = list(home.devices) if home else []
     return dict(alert=a, home=home, resident=resident, device=device, timeline=list(a.timeline),
@@ -76,8 +68,7 @@ def alert_context(s, alert_id: int, viewer_contact_id: int | None = None) -> dic
 
 
 @router.get("/console/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: int, ok: str = "", user=Depends(staff_required)):
-    hub = request.app.state.hub
+def alert_page(request: Request, hub: Runtime, alert_id: int, ok: str = "", user=Depends(staff_required)):
     with hub.sessions() as s:
         try:
             ctx = alert_context(s, alert_id, user.contact_id)
@@ -87,10 +78,9 @@ def alert_page(request: Request, alert_id: int, ok: str = "", user=Depends(staff
 
 
 @router.post("/console/alerts/{alert_id}/{action}")
-async def alert_post(request: Request, alert_id: int, action: str, user=Depends(staff_required)):
+async def alert_post(request: Request, hub: Runtime, alert_id: int, action: str, user=Depends(staff_required)):
     await check_csrf(request, user)
     form = await request.form()
-    hub = request.app.state.hub
     try:
         alert_action(hub, user, alert_id, action, outcome=form.get("outcome") or None, note=form.get("note") or "")
     except (InvalidTransition, ValueError) as exc:
@@ -104,14 +94,9 @@ async def alert_post(request: Request, alert_id: int, action: str, user=Depends(
 
 
 @router.get("/console/notifications")
-def notifications(request: Request, alert: int | None = None, to: str | None = None, user=Depends(staff_required)):
-    hub = request.app.state.hub
-    q = (select(Notification, Contact.name).outerjoin(Contact, Contact.id == Notification.contact_id)
-         .order_by(Notification.id.desc()).limit(300))
-    if alert is not None:
-        q = q.where(Notification.alert_id == alert)
-    if to:
-        q = q.where(Notification.to == to.replace(" ", ""))
+def notifications(request: Request, hub: Runtime, alert: int | None = None, to: str | None = None,
+                  user=Depends(staff_required)):
     with hub.sessions() as s:
-        rows = shown_rows(s, s.execute(q).all(), user.contact_id)
+        rows = shown_rows(s, notification_queries.with_contact_names(
+            s, alert=alert, to=to.replace(" ", "") if to else None, newest_first=True, limit=300), user.contact_id)
     return render(request, "console/notifications.html", {"rows": rows, "alert_filter": alert, "to_filter": to or ""})

@@ -21,6 +21,7 @@ from telecare.auth.models import WebSession
 from telecare.auth import throttle
 from telecare.auth.users import authenticate, consume_nonce, end_session, start_session
 
+from ..deps import Runtime
 from .security import (COOKIE, LOGIN_COOKIE, check_csrf, config, current_user, login_nonce, login_required,
                        login_token, login_token_ok)
 from .templating import render
@@ -69,9 +70,8 @@ def login_form(request: Request, next: str = ""):
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
-          next: str = Form("")):
-    hub = request.app.state.hub
+def login(request: Request, hub: Runtime, username: str = Form(""), password: str = Form(""),
+          csrf_token: str = Form(""), next: str = Form("")):
     expired = "The login form had expired. Please try again."
     nonce = login_token_ok(request, csrf_token)
     if nonce is None:
@@ -125,10 +125,9 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 
 @router.post("/logout")
-async def logout(request: Request):
+async def logout(request: Request, hub: Runtime):
     user = login_required(request)
     await check_csrf(request, user)
-    hub = request.app.state.hub
     with hub.sessions() as s, s.begin():
         ws = s.get(WebSession, user.session_id)
         if ws is not None:

@@ -7,11 +7,11 @@ after, as for the site."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from fastapi.responses import RedirectResponse
 
 from telecare.audit.service import record
 from telecare.directory import postcode as postcodes
+from telecare.directory import queries as directory_queries
 from telecare.directory import search
 from telecare.directory.categories import NEEDS
 from telecare.directory.editing import apply_service_snippet
@@ -19,9 +19,10 @@ from telecare.directory.export import export_directory, service_yaml
 from telecare.directory.loader import DirectoryError, load_directory
 from telecare.directory.models import Service
 
-from .uploads import yaml_text
+from ..deps import Runtime, runtime
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
+from .yaml_files import YamlFile, export_response, import_file
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,13 +41,9 @@ services:
 """
 
 
-def _hub(request: Request):
-    return request.app.state.hub
-
-
 # -- the directory --------------------------------------------------------------------------------------------
 @router.get("/console/directory")
-def directory_page(request: Request, need: str = "", postcode: str = "", age: str = "", carer: str = "",
+def directory_page(request: Request, hub: Runtime, need: str = "", postcode: str = "", age: str = "", carer: str = "",
                    ok: str = "", user=Depends(staff_required)):
     problems: dict[str, str] = {}
     if need and need not in NEEDS:
@@ -69,14 +66,14 @@ def directory_page(request: Request, need: str = "", postcode: str = "", age: st
             problems["age"] = "give an age in years, like 82"
             years = None
     is_carer = True if carer else None
-    with _hub(request).sessions() as s:
+    with hub.sessions() as s:
         council = search.council(s)
         services = search.all_services(s, need=need or None, district=district)
         offers: list[tuple[str, list[Service]]] = []
         if district or need:
             for n in [need] if need else NEEDS:
                 offers.append((n, search.match(s, n, district=district, age=years, carer=is_carer)))
-        retired = list(s.scalars(select(Service).where(Service.active.is_(False)).order_by(Service.name)))
+        retired = directory_queries.retired(s)
         total = len(search.all_services(s))
     return render(request, "console/directory.html", {
         "services": services, "offers": offers, "retired": retired, "council": council, "need": need,
@@ -93,7 +90,7 @@ def _edit_page(request: Request, ext_id: str | None, text: str, *, problems=None
 
 
 def _known(request: Request, ext_id: str) -> str:
-    with _hub(request).sessions() as s:
+    with runtime(request).sessions() as s:
         text = service_yaml(s, ext_id)
     if text is None:
         raise Forbidden(f"There is no service {ext_id!r} in the directory.", status=404)
@@ -116,7 +113,7 @@ async def _save(request: Request, ext_id: str | None, user):
         _known(request, ext_id)
     form = await request.form()
     text = str(form.get("yaml") or "")
-    hub = _hub(request)
+    hub = runtime(request)
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
@@ -148,41 +145,26 @@ def _file_page(request: Request, *, text: str = "", problems=None, report=None, 
 
 
 @router.get("/console/directory/file")
-def directory_file(request: Request, edit: str = "", user=Depends(staff_required)):
+def directory_file(request: Request, hub: Runtime, edit: str = "", user=Depends(staff_required)):
     text = ""
     if edit:
-        hub = _hub(request)
         with hub.sessions() as s:
             text = export_directory(s, hub.clock.now())
     return _file_page(request, text=text)
 
 
+DIRECTORY_FILE = YamlFile(name="directory", export=export_directory, load=load_directory, refused=DirectoryError,
+                          page=_file_page)
+
+
 @router.get("/console/directory/export.yml")
-def directory_export(request: Request, user=Depends(staff_required)):
-    hub = _hub(request)
-    now = hub.clock.now()
-    with hub.sessions() as s:
-        text = export_directory(s, now)
-    return Response(text, media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="linkage-directory-{now:%Y%m%d-%H%M}.yml"'})
+def directory_export(request: Request, hub: Runtime, user=Depends(staff_required)):
+    return export_response(hub, DIRECTORY_FILE)
 
 
 @router.post("/console/directory/import")
-async def directory_import(request: Request, user=Depends(staff_required)):
-    await check_csrf(request, user)
-    text = await yaml_text(await request.form())
-    hub = _hub(request)
-    try:
-        with hub.sessions() as s, s.begin():
-            now = hub.clock.now()
-            before = export_directory(s)
-            report = load_directory(s, text, now, source="import")
-            if report.changed:
-                record(s, actor=user.name, role=user.role, action="directory.import", target="directory",
-                       summary=report.summary(), before=before, after=text, now=now)
-    except DirectoryError as exc:
-        return _file_page(request, text=text, problems=exc.problems, status=422)
-    return _file_page(request, report=report)
+async def directory_import(request: Request, hub: Runtime, user=Depends(staff_required)):
+    return await import_file(request, hub, user, DIRECTORY_FILE)
 
 
 __all__ = ["router"]

@@ -5,14 +5,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 
 from telecare.escalation.coverage import STATES, coverage_report
 from telecare.escalation.dryrun import DryRunError, alarm_types, dry_run
 from telecare.schedule.windows import DAYS
 from telecare.site.loader import SiteError
-from telecare.site.models import Device, Home, Resident
+from telecare.site import queries as site_queries
 
+from ..deps import Runtime, runtime
 from .security import check_csrf, staff_required
 from .templating import render
 
@@ -35,13 +35,12 @@ def next_local(now: datetime, day: str, hhmm: str, tz: str) -> datetime:
 
 
 def _options(s):
-    residents = list(s.execute(select(Resident.ext_id, Resident.name).join(Home, Home.resident_id == Resident.id)
-                               .order_by(Resident.name).limit(1000)).all())
+    residents = site_queries.residents_with_homes(s, limit=1000)
     return residents
 
 
 async def _dryrun(request: Request, params: dict, draft: str | None):
-    hub = request.app.state.hub
+    hub = runtime(request)
     resident = params.get("resident") or ""
     type_ = params.get("type") or "fall"
     day = params.get("day") or "sat"
@@ -52,15 +51,13 @@ async def _dryrun(request: Request, params: dict, draft: str | None):
         residents = _options(s)
         devices = []
         if resident:
-            devices = list(s.scalars(select(Device.ext_id).join(Home, Home.id == Device.home_id)
-                                     .join(Resident, Resident.id == Home.resident_id)
-                                     .where(Resident.ext_id == resident).order_by(Device.id)))
+            devices = site_queries.device_ids_of(s, resident)
     if resident:
         try:
             if day not in DAYS:
                 raise DryRunError("choose a day of the week")
             with hub.sessions() as s:
-                tz = s.scalar(select(Resident.timezone).where(Resident.ext_id == resident)) or "Europe/London"
+                tz = site_queries.timezone_of(s, resident) or "Europe/London"
             try:
                 at = next_local(hub.clock.now(), day, time_, tz)
             except (ValueError, IndexError):
@@ -92,8 +89,7 @@ async def dryrun_post(request: Request, user=Depends(staff_required)):
 
 
 @router.get("/console/coverage")
-def coverage(request: Request, user=Depends(staff_required)):
-    hub = request.app.state.hub
+def coverage(request: Request, hub: Runtime, user=Depends(staff_required)):
     with hub.sessions() as s:
         report = coverage_report(s)
     return render(request, "console/coverage.html", {"report": report, "days": DAYS, "states": STATES})

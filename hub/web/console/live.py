@@ -17,9 +17,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import func, select
-
-from telecare.alert.models import Alert, TimelineEntry
+from telecare.alert import queries as alert_queries
 
 log = logging.getLogger("linkage.console")
 POLL_S = 1.0
@@ -69,7 +67,7 @@ class LiveFeed:
 
     def _look(self) -> None:
         with self.hub.sessions() as s:
-            mark = (s.scalar(select(func.max(TimelineEntry.id))), s.scalar(select(func.max(Alert.id))))
+            mark = alert_queries.change_mark(s)
         if mark != self._mark:
             self._mark = mark
             self.version += 1

@@ -3,21 +3,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 
 from telecare.audit.service import recent, record
+from telecare.auth import queries as user_queries
 from telecare.auth import throttle
-from telecare.auth.models import User
 from telecare.auth.tokens import ROLES
 from telecare.auth.users import UserError, create_user, end_all_sessions
 from telecare.enquiry import service as enquiry_service
-from telecare.events.models import DeadLetter
-from telecare.notification.models import Notification, Reply
+from telecare.events import queries as event_queries
+from telecare.notification import queries as notification_queries
+from telecare.notification.models import Notification
 from telecare.reports.dashboard import checkin_figures
 from telecare.reports.dashboard import dashboard as dashboard_figures
 from telecare.site import settings as site_settings
-from telecare.site.models import Contact
 
+from ..deps import Runtime, runtime
 from . import charts
 from .actions import sandbox_reply
 from .redaction import shown
@@ -29,8 +29,7 @@ FIRST_CONTACT_BENCHMARK = 0.6  # the low end of the 60-70% the Leeds and Somerse
 
 
 @router.get("/console/dashboard")
-def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
-    hub = request.app.state.hub
+def dashboard(request: Request, hub: Runtime, days: int = 7, user=Depends(staff_required)):
     days = min(max(days, 1), 90)
     with hub.sessions() as s:
         d = dashboard_figures(s, hub.clock.now(), days=days)
@@ -63,13 +62,10 @@ def dashboard(request: Request, days: int = 7, user=Depends(staff_required)):
 
 # -- sandbox phone ------------------------------------------------------------------------------------------------
 @router.get("/console/sandbox")
-def sandbox(request: Request, user=Depends(staff_required)):
-    hub = request.app.state.hub
+def sandbox(request: Request, hub: Runtime, user=Depends(staff_required)):
     with hub.sessions() as s:
-        rows = s.execute(select(Notification.to, func.count(), func.max(Notification.id))
-                         .where(Notification.to != "console").group_by(Notification.to)
-                         .order_by(func.max(Notification.id).desc())).all()
-        names = dict(s.execute(select(Contact.phone, Contact.name).where(Contact.phone.is_not(None))).all())
+        rows = notification_queries.phones(s)
+        names = notification_queries.contact_names_by_phone(s)
         last_ids = [last for _, _, last in rows]
         lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None)))
         phones = [(to, names.get(to), n, lasts[last]) for to, n, last in rows]
@@ -77,12 +73,12 @@ def sandbox(request: Request, user=Depends(staff_required)):
 
 
 def _phone_page(request: Request, phone: str, result=None, error: str | None = None, status: int = 200):
-    hub = request.app.state.hub
+    hub = runtime(request)
     with hub.sessions() as s:
-        received = list(s.scalars(select(Notification).where(Notification.to == phone).order_by(Notification.id)))
+        received = notification_queries.sent_to(s, phone)
         received = shown(s, received, None)  # the control room sees "[access note]", not the key-safe code
-        sent = list(s.scalars(select(Reply).where(Reply.from_ == phone).order_by(Reply.id)))
-        name = s.scalar(select(Contact.name).where(Contact.phone == phone))
+        sent = notification_queries.replies_from(s, phone)
+        name = notification_queries.contact_name(s, phone)
     thread = sorted([("in", n.created_at, n) for n in received] + [("out", r.received_at, r) for r in sent],
                     key=lambda x: (x[1], 0 if x[0] == "in" else 1))
     return render(request, "console/phone.html", {"phone": phone, "name": name, "thread": thread, "result": result,
@@ -95,9 +91,8 @@ def phone(request: Request, phone: str, user=Depends(staff_required)):
 
 
 @router.post("/console/sandbox/{phone}")
-async def phone_reply(request: Request, phone: str, user=Depends(staff_required)):
+async def phone_reply(request: Request, hub: Runtime, phone: str, user=Depends(staff_required)):
     await check_csrf(request, user)
-    hub = request.app.state.hub
     if getattr(hub.notifier, "name", "") != "sandbox":
         return _phone_page(request, phone, error="The sandbox is off: this hub sends through Twilio.", status=409)
     form = await request.form()
@@ -111,18 +106,16 @@ async def phone_reply(request: Request, phone: str, user=Depends(staff_required)
 
 # -- settings, dead letters, audit ----------------------------------------------------------------------------------
 @router.get("/console/settings")
-def settings_page(request: Request, ok: str = "", user=Depends(staff_required)):
-    hub = request.app.state.hub
+def settings_page(request: Request, hub: Runtime, ok: str = "", user=Depends(staff_required)):
     with hub.sessions() as s:
         values = {k: site_settings.get(s, k) for k in site_settings.DEFAULTS}
     return render(request, "console/settings.html", {"values": values, "ok": ok, "problems": {}})
 
 
 @router.post("/console/settings")
-async def settings_save(request: Request, user=Depends(staff_required)):
+async def settings_save(request: Request, hub: Runtime, user=Depends(staff_required)):
     await check_csrf(request, user)
     form = await request.form()
-    hub = request.app.state.hub
     problems, changed = {}, False
     for key in site_settings.DEFAULTS:
         if key in form:
@@ -149,20 +142,15 @@ async def settings_save(request: Request, user=Depends(staff_required)):
 
 
 @router.get("/console/deadletters")
-def deadletters(request: Request, kind: str = "", user=Depends(staff_required)):
-    hub = request.app.state.hub
-    q = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(200)
-    if kind:
-        q = q.where(DeadLetter.kind == kind)
+def deadletters(request: Request, hub: Runtime, kind: str = "", user=Depends(staff_required)):
     with hub.sessions() as s:
-        rows = list(s.scalars(q))
-        kinds = s.execute(select(DeadLetter.kind, func.count()).group_by(DeadLetter.kind)).all()
+        rows = event_queries.dead_letters(s, kind=kind or None, limit=200)
+        kinds = event_queries.dead_letters_by_kind(s)
     return render(request, "console/deadletters.html", {"rows": rows, "kinds": kinds, "kind": kind})
 
 
 @router.get("/console/audit")
-def audit(request: Request, action: str = "", actor: str = "", user=Depends(staff_required)):
-    hub = request.app.state.hub
+def audit(request: Request, hub: Runtime, action: str = "", actor: str = "", user=Depends(staff_required)):
     with hub.sessions() as s:
         rows = recent(s, limit=300, action=action or None, actor=actor or None)
     return render(request, "console/audit.html", {"rows": rows, "action": action, "actor": actor})
@@ -170,30 +158,27 @@ def audit(request: Request, action: str = "", actor: str = "", user=Depends(staf
 
 # -- users (admin) ---------------------------------------------------------------------------------------------------
 def _users_context(s, now) -> dict:
-    rows = s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
-                     .order_by(User.username)).all()
+    rows = user_queries.users(s)
     return {"rows": rows, "roles": ROLES, "held": throttle.held(s, now),
             "known": {u.username.lower() for u, _ in rows}, "free": throttle.FREE, "lock_after": throttle.LOCK_AFTER,
             "lock_minutes": int(throttle.LOCK_FOR.total_seconds() // 60)}
 
 
 @router.get("/console/users")
-def users(request: Request, ok: str = "", user=Depends(admin_required)):
-    hub = request.app.state.hub
+def users(request: Request, hub: Runtime, ok: str = "", user=Depends(admin_required)):
     with hub.sessions() as s:
         ctx = _users_context(s, hub.clock.now())
     return render(request, "console/users.html", dict(ctx, ok=ok, form={}))
 
 
 @router.post("/console/users/unlock")
-async def users_unlock(request: Request, user=Depends(admin_required)):
+async def users_unlock(request: Request, hub: Runtime, user=Depends(admin_required)):
     """Let a locked account or client address try again now (audited)."""
     await check_csrf(request, user)
     form = await request.form()
     key = str(form.get("key") or "")[:120]
     if not key.startswith(("user:", "addr:")):
         raise Forbidden("Choose an account or address from the list.", status=422)
-    hub = request.app.state.hub
     with hub.sessions() as s, s.begin():
         if not throttle.unlock(s, key):
             raise Forbidden("That account or address is not locked.", status=404)
@@ -205,10 +190,9 @@ async def users_unlock(request: Request, user=Depends(admin_required)):
 
 
 @router.post("/console/users")
-async def users_create(request: Request, user=Depends(admin_required)):
+async def users_create(request: Request, hub: Runtime, user=Depends(admin_required)):
     await check_csrf(request, user)
     form = await request.form()
-    hub = request.app.state.hub
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
@@ -227,11 +211,10 @@ async def users_create(request: Request, user=Depends(admin_required)):
 
 
 @router.post("/console/users/{username}/disable")
-async def users_disable(request: Request, username: str, user=Depends(admin_required)):
+async def users_disable(request: Request, hub: Runtime, username: str, user=Depends(admin_required)):
     await check_csrf(request, user)
-    hub = request.app.state.hub
     with hub.sessions() as s, s.begin():
-        target = s.scalars(select(User).where(User.username == username)).first()
+        target = user_queries.user(s, username)
         if target is None:
             raise Forbidden(f"There is no user {username!r}.", status=404)
         if target.id == user.id:

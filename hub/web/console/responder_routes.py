@@ -10,14 +10,15 @@ from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
+from telecare.alert import queries as alert_queries
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
-from telecare.alert.states import ACTIVE_STATES, ALLOWED_FROM, OUTCOMES, AlertNotFound, InvalidTransition
+from telecare.alert.states import ALLOWED_FROM, OUTCOMES, AlertNotFound, InvalidTransition
 from telecare.auth import scope
 from telecare.site.models import Device, Home, Resident
 
+from ..deps import Runtime
 from .actions import alert_action
 from .security import Forbidden, check_csrf, login_required
 from .templating import render
@@ -37,14 +38,9 @@ def map_link(resident: Resident | None) -> str | None:
 
 
 @router.get("/m")
-def my_alerts(request: Request, user=Depends(login_required)):
-    hub = request.app.state.hub
+def my_alerts(request: Request, hub: Runtime, user=Depends(login_required)):
     with hub.sessions() as s:
-        q = (select(Alert, Resident).outerjoin(Resident, Resident.id == Alert.resident_id)
-             .where(Alert.state.in_(ACTIVE_STATES))
-             .where(scope.in_scope(user.contact_id))
-             .order_by(Alert.priority, Alert.opened_at))
-        rows = list(s.execute(q).all())
+        rows = alert_queries.active_with_residents(s, scope.in_scope(user.contact_id))
     return render(request, "console/m_list.html", {"rows": rows, "linked": bool(user.contact_id),
                                                    "my_contact": user.contact_id})
 
@@ -57,8 +53,7 @@ def _alert_or_404(s, alert_id: int, user) -> Alert:
 
 
 @router.get("/m/alerts/{alert_id}")
-def my_alert(request: Request, alert_id: int, ok: str = "", user=Depends(login_required)):
-    hub = request.app.state.hub
+def my_alert(request: Request, hub: Runtime, alert_id: int, ok: str = "", user=Depends(login_required)):
     with hub.sessions() as s:
         alert = _alert_or_404(s, alert_id, user)
         resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
@@ -73,10 +68,9 @@ def my_alert(request: Request, alert_id: int, ok: str = "", user=Depends(login_r
 
 
 @router.post("/m/alerts/{alert_id}/{action}")
-async def act(request: Request, alert_id: int, action: str, user=Depends(login_required)):
+async def act(request: Request, hub: Runtime, alert_id: int, action: str, user=Depends(login_required)):
     await check_csrf(request, user)
     form = await request.form()
-    hub = request.app.state.hub
     action = {"accept": "acknowledge"}.get(action, action)
     if action not in ("acknowledge", "arrived", "resolve"):
         raise Forbidden("Unknown action.", status=404)

@@ -29,6 +29,7 @@ from telecare.auth.tokens import CAN_CONFIGURE
 from telecare.auth.users import DEFAULT_IDLE, DEFAULT_MAX_AGE, csrf_matches, resume_session
 from telecare.durations import parse_duration
 
+from ..deps import runtime
 from .counts import callbacks_waiting
 
 COOKIE = "linkage_session"
@@ -109,7 +110,7 @@ def config(request: Request) -> ConsoleConfig:
 def current_user(request: Request) -> ConsoleUser | None:
     if "console_user" in request.state._state:
         return request.state.console_user
-    hub = request.app.state.hub
+    hub = runtime(request)
     cookie = request.cookies.get(COOKIE)
     user = None
     if cookie:
@@ -166,7 +167,7 @@ async def check_csrf(request: Request, user: ConsoleUser) -> None:
 # -- the login form's own CSRF (no session yet) ----------------------------------------------------------
 def login_nonce(request: Request) -> str:
     """``<issued, epoch seconds>.<random>``: the form may be used once, within the hour."""
-    issued = int(request.app.state.hub.clock.now().timestamp())
+    issued = int(runtime(request).clock.now().timestamp())
     return f"{issued}.{secrets.token_urlsafe(24)}"
 
 

@@ -5,23 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from fastapi.responses import RedirectResponse
 
 from telecare.audit.service import record
 from telecare.escalation.dryrun import alarm_types
-from telecare.alert.models import Alert
+from telecare.alert import queries as alert_queries
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import DAYS
 from telecare.site.editing import SINGULAR, apply_snippet
 from telecare.site.export import KINDS, export_items, export_site
 from telecare.site.loader import SiteError, load_site
-from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
+from telecare.site import queries
 
-from .uploads import yaml_text
+from ..deps import Runtime, runtime
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
+from .yaml_files import YamlFile, export_response, import_file
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -43,91 +42,65 @@ LIST_PAGE = {"contacts": "/console/contacts", "teams": "/console/teams", "polici
              "residents": "/console/residents"}
 
 
-def _hub(request: Request):
-    return request.app.state.hub
-
-
 # -- residents and devices ---------------------------------------------------------------------------------
 @router.get("/console/residents")
-def residents(request: Request, q: str = "", page: int = 0, user=Depends(staff_required)):
-    query = select(Resident).order_by(Resident.name).options(
-        selectinload(Resident.homes).selectinload(Home.devices), selectinload(Resident.policy),
-        selectinload(Resident.contact_links).joinedload(ResidentContact.contact))
-    count = select(func.count()).select_from(Resident)
-    if q:
-        like = f"%{q.strip()}%"
-        cond = or_(Resident.name.ilike(like), Resident.ext_id.ilike(like), Resident.postcode.ilike(like),
-                   Resident.address.ilike(like))
-        query, count = query.where(cond), count.where(cond)
-    with _hub(request).sessions() as s:
-        total = s.scalar(count)
-        rows = list(s.scalars(query.offset(max(page, 0) * PAGE).limit(PAGE)))
+def residents(request: Request, hub: Runtime, q: str = "", page: int = 0, user=Depends(staff_required)):
+    with hub.sessions() as s:
+        total, rows = queries.residents_page(s, search=q, offset=max(page, 0) * PAGE, limit=PAGE)
         return render(request, "console/residents.html", {"rows": rows, "q": q, "page": page, "total": total,
                                                            "pages": (total + PAGE - 1) // PAGE})
 
 
 @router.get("/console/residents/{ext_id}")
-def resident(request: Request, ext_id: str, ok: str = "", user=Depends(staff_required)):
-    with _hub(request).sessions() as s:
-        r = s.scalars(select(Resident).where(Resident.ext_id == ext_id)).first()
+def resident(request: Request, hub: Runtime, ext_id: str, ok: str = "", user=Depends(staff_required)):
+    with hub.sessions() as s:
+        r = queries.resident(s, ext_id)
         if r is None:
             raise Forbidden(f"There is no resident {ext_id!r}.", status=404)
         homes = list(r.homes)
         devices = [d for h in homes for d in h.devices]
-        alerts = list(s.scalars(select(Alert).where(Alert.resident_id == r.id).order_by(Alert.id.desc()).limit(20)))
+        alerts = alert_queries.recent_for_resident(s, r.id, limit=20)
         return render(request, "console/resident.html", {"r": r, "homes": homes, "devices": devices,
                                                           "alerts": alerts, "ok": ok, "types": alarm_types()})
 
 
 @router.get("/console/devices")
-def devices(request: Request, show: str = "all", q: str = "", page: int = 0, user=Depends(staff_required)):
-    query = (select(Device, Home.ext_id, Resident.name, Resident.ext_id).join(Home, Home.id == Device.home_id)
-             .outerjoin(Resident, Resident.id == Home.resident_id))
-    if show == "offline":
-        query = query.where(Device.online.is_(False))
-    elif show == "low":
-        query = query.where(Device.battery < LOW_BATTERY)
-    if q:
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Home.ext_id.ilike(like), Device.ext_id.ilike(like), Resident.name.ilike(like)))
-    with _hub(request).sessions() as s:
-        total = s.scalar(select(func.count()).select_from(query.subquery()))
-        rows = s.execute(query.order_by(Device.online, Home.ext_id, Device.ext_id)
-                         .offset(max(page, 0) * PAGE).limit(PAGE)).all()
+def devices(request: Request, hub: Runtime, show: str = "all", q: str = "", page: int = 0,
+            user=Depends(staff_required)):
+    with hub.sessions() as s:
+        total, rows = queries.devices_page(s, show=show, search=q, low_battery=LOW_BATTERY, offset=max(page, 0) * PAGE,
+                                           limit=PAGE)
         return render(request, "console/devices.html", {"rows": rows, "show": show, "q": q, "page": page,
                                                          "total": total, "pages": (total + PAGE - 1) // PAGE})
 
 
 # -- contacts, teams, policies ----------------------------------------------------------------------------
 @router.get("/console/contacts")
-def contacts(request: Request, user=Depends(staff_required)):
-    with _hub(request).sessions() as s:
-        rows = list(s.scalars(select(Contact).order_by(Contact.name)))
+def contacts(request: Request, hub: Runtime, user=Depends(staff_required)):
+    with hub.sessions() as s:
+        rows = queries.contacts(s)
         return render(request, "console/contacts.html", {"rows": rows})
 
 
 @router.get("/console/teams")
-def teams(request: Request, user=Depends(staff_required)):
-    hub = _hub(request)
+def teams(request: Request, hub: Runtime, user=Depends(staff_required)):
     with hub.sessions() as s:
-        rows = list(s.scalars(select(Team).order_by(Team.name).options(
-            selectinload(Team.shifts).joinedload(RotaShift.contact))))
+        rows = queries.teams(s)
         now = hub.clock.now()
         return render(request, "console/teams.html", {"rows": [(t, on_call(t, now)) for t in rows], "days": DAYS})
 
 
 @router.get("/console/policies")
-def policies(request: Request, ok: str = "", user=Depends(staff_required)):
-    with _hub(request).sessions() as s:
-        rows = list(s.scalars(select(Policy).order_by(Policy.id)))
+def policies(request: Request, hub: Runtime, ok: str = "", user=Depends(staff_required)):
+    with hub.sessions() as s:
+        rows = queries.policies(s)
         return render(request, "console/policies.html", {"rows": rows, "ok": ok})
 
 
 # -- editing as YAML ----------------------------------------------------------------------------------------
 def _edit_page(request: Request, kind: str, ext_id: str | None, text: str, *, problems=None, status: int = 200):
-    with _hub(request).sessions() as s:
-        residents = list(s.execute(select(Resident.ext_id, Resident.name).join(Home, Home.resident_id == Resident.id)
-                                   .order_by(Resident.name).limit(500)).all()) if kind == "policies" else []
+    with runtime(request).sessions() as s:
+        residents = queries.residents_with_homes(s, limit=500) if kind == "policies" else []
     return render(request, "console/edit.html", {
         "kind": kind, "singular": SINGULAR[kind], "ext_id": ext_id, "text": text, "problems": problems or [],
         "list_page": LIST_PAGE[kind], "residents": residents, "types": alarm_types(), "days": DAYS},
@@ -141,9 +114,9 @@ def _kind(kind: str) -> str:
 
 
 @router.get("/console/edit/{kind}/{ext_id}")
-def edit_form(request: Request, kind: str, ext_id: str, user=Depends(staff_required)):
+def edit_form(request: Request, hub: Runtime, kind: str, ext_id: str, user=Depends(staff_required)):
     kind = _kind(kind)
-    with _hub(request).sessions() as s:
+    with hub.sessions() as s:
         text = export_items(s, kind, [ext_id])
     if text.strip() in ("{}", ""):
         raise Forbidden(f"There is no {SINGULAR[kind]} {ext_id!r}.", status=404)
@@ -160,7 +133,7 @@ async def _save(request: Request, kind: str, ext_id: str | None, user):
     await check_csrf(request, user)
     form = await request.form()
     text = str(form.get("yaml") or "")
-    hub = _hub(request)
+    hub = runtime(request)
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
@@ -195,34 +168,23 @@ def site_page(request: Request, ok: str = "", user=Depends(staff_required)):
     return render(request, "console/site.html", {"ok": ok, "problems": [], "text": "", "report": None})
 
 
+def _site_page(request: Request, *, text: str = "", problems=None, report=None, status: int = 200):
+    return render(request, "console/site.html", {"problems": problems or [], "text": text, "report": report},
+                  status=status)
+
+
+SITE_FILE = YamlFile(name="site", export=lambda s, now: export_site(s), load=load_site, refused=SiteError,
+                     page=_site_page, after_change=lambda hub: hub.site_changed())
+
+
 @router.get("/console/site/export.yml")
-def site_export(request: Request, user=Depends(staff_required)):
-    hub = _hub(request)
-    with hub.sessions() as s:
-        text = export_site(s)
-    stamp = hub.clock.now().strftime("%Y%m%d-%H%M")
-    return Response(text, media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="linkage-site-{stamp}.yml"'})
+def site_export(request: Request, hub: Runtime, user=Depends(staff_required)):
+    return export_response(hub, SITE_FILE)
 
 
 @router.post("/console/site/import")
-async def site_import(request: Request, user=Depends(staff_required)):
-    await check_csrf(request, user)
-    text = await yaml_text(await request.form())
-    hub = _hub(request)
-    try:
-        with hub.sessions() as s, s.begin():
-            now = hub.clock.now()
-            before = export_site(s)
-            report = load_site(s, text, now, source="import")
-            if report.changed:
-                record(s, actor=user.name, role=user.role, action="site.import", target="site",
-                       summary=report.summary(), before=before, after=text, now=now)
-    except SiteError as exc:
-        return render(request, "console/site.html", {"problems": exc.problems, "text": text, "report": None},
-                      status=422)
-    hub.site_changed()
-    return render(request, "console/site.html", {"problems": [], "text": "", "report": report})
+async def site_import(request: Request, hub: Runtime, user=Depends(staff_required)):
+    return await import_file(request, hub, user, SITE_FILE)
 
 
 __all__ = ["router", "datetime"]

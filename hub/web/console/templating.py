@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from telecare.durations import format_duration
 
+from ..deps import runtime
 from .security import current_user
 
 WEB = Path(__file__).resolve().parent.parent
@@ -134,7 +135,7 @@ SECURITY_HEADERS = {
 
 def render(request: Request, name: str, context: dict | None = None, status: int = 200, headers: dict | None = None):
     user = current_user(request)
-    hub = request.app.state.hub
+    hub = runtime(request)
     waiting, urgent = getattr(request.state, "callbacks_waiting", None) or (0, 0)  # read by current_user
     ctx = {"user": user, "csrf": user.csrf if user else "", "now": hub.clock.now(),
            "nav": [n for n in NAV if user and user.role in n.roles], "nav_groups": groups(), "path": request.url.path,

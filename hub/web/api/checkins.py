@@ -11,135 +11,30 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from telecare.audit import service as audit
-from telecare.checkin import drift, frequent_false_alarms
+from telecare.checkin import drift, frequent_false_alarms, queries
 from telecare.checkin import schedule as schedules
 from telecare.checkin import service as checkins
 from telecare.checkin.models import STATES, Checkin, CheckinPause, CheckinSchedule, DriftFlag
 from telecare.checkin.schedule import CheckinError
-from telecare.notification.models import Notification
-from telecare.site.models import Device, Home, Policy, Resident
+from telecare.notification import queries as notification_queries
+from telecare.site import queries as site_queries
+from telecare.site.models import Resident
 from telecare.site.schema import CheckinIn
+from telecare.watch import queries as watch_queries
 from telecare.watch import service as watch
-from telecare.watch.models import WatchState
 
-from .auth import Caller, configurer, staff_only
+from ..auth import Caller, configurer, staff_only
+from ..deps import Runtime
+from .schemas.checkins import (AttemptOut, BettyOut, CheckinOut, ClearIn, DriftOut, PauseIn, PauseOut, ScheduleOut,
+                               WatchOut)
 
 router = APIRouter()
-
-
-# -- bodies ---------------------------------------------------------------------------------------------
-class AttemptOut(BaseModel):
-    number: int
-    channel: str
-    started_at: datetime
-    ended_at: datetime | None
-    outcome: str | None = Field(description="None while under way; answered, no-answer, busy, machine, failed, "
-                                            "timeout (nothing heard by the retry time), closed")
-    notification: int | None
-    status: str | None = Field(description="the notification's delivery status")
-
-
-class CheckinOut(BaseModel):
-    id: int
-    resident: str
-    name: str
-    kind: str = Field(description="scheduled or manual (started by staff)")
-    due_at: datetime
-    due_local: str
-    state: str = Field(description=", ".join(STATES))
-    outcome: str | None = Field(description="fine, not_so_good, chat, help, or missed")
-    late: bool = Field(description="answered only after a retry, or after the missed check-in alert")
-    via: str
-    attempts_allowed: int
-    attempts_made: int
-    started_at: datetime
-    started_by: str | None
-    answered_at: datetime | None
-    answered_by: str | None
-    answers: list[dict]
-    chat_requested: bool
-    alert: int | None = Field(description="the missed_checkin alert")
-    help_alert: int | None = Field(description="the checkin_help alert")
-    note: str | None
-    attempts: list[AttemptOut]
-
-
-class PauseIn(BaseModel):
-    from_: date = Field(alias="from", description="first paused day (the resident's local date)")
-    to: date | None = Field(default=None, description="last paused day; leave out for until further notice")
-    reason: str = Field(min_length=1, description="for example: in hospital, on holiday with family")
-
-
-class PauseOut(BaseModel):
-    id: int
-    from_: date = Field(serialization_alias="from")
-    to: date | None
-    reason: str
-    created_at: datetime
-    created_by: str | None
-    removed_at: datetime | None
-    removed_by: str | None
-
-
-class ScheduleOut(BaseModel):
-    resident: str
-    name: str
-    timezone: str
-    checkin: dict | None
-    next_due_at: datetime | None
-    next_due_local: str | None
-    pauses: list[PauseOut]
-
-
-class DriftOut(BaseModel):
-    id: int
-    resident: str
-    name: str
-    kind: str = Field(description="low_mood (several not-so-good answers in a week) or late_or_missed (a run)")
-    raised_at: datetime
-    detail: str
-    evidence: list[int] = Field(description="check-in ids")
-    befriender_told: bool
-    cleared_at: datetime | None
-    cleared_by: str | None
-    clear_note: str | None
-
-
-class ClearIn(BaseModel):
-    note: str = ""
-
-
-class BettyOut(BaseModel):
-    resident: str
-    name: str
-    count: int
-    days: int
-    by_type: dict[str, int]
-    by_outcome: dict[str, int]
-    last_at: datetime | None
-    has_checkin: bool
-    suggestion: str | None
-
-
-class WatchOut(BaseModel):
-    home: str
-    device: str
-    kind: str
-    watch: dict
-    watching_since: datetime
-    in_bed: bool | None
-    out_of_bed_since: datetime | None
-    last_activity: datetime | None
-    next_check: datetime | None
-    last_raised_at: datetime | None
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -149,8 +44,7 @@ def _pause_out(p: CheckinPause) -> PauseOut:
 
 
 def _checkin_out(s, c: Checkin, r: Resident) -> CheckinOut:
-    statuses = dict(s.execute(select(Notification.id, Notification.status).where(
-        Notification.id.in_([a.notification_id for a in c.attempts if a.notification_id]))).all()) if c.attempts else {}
+    statuses = notification_queries.statuses(s, [a.notification_id for a in c.attempts])
     return CheckinOut(
         id=c.id, resident=r.ext_id, name=r.name, kind=c.kind, due_at=c.due_at,
         due_local=c.due_at.astimezone(ZoneInfo(r.timezone or "Europe/London")).strftime("%Y-%m-%d %H:%M %Z"),
@@ -164,7 +58,7 @@ def _checkin_out(s, c: Checkin, r: Resident) -> CheckinOut:
 
 
 def _resident(s, ext: str) -> Resident:
-    r = s.scalars(select(Resident).where(Resident.ext_id == ext)).first()
+    r = site_queries.resident(s, ext)
     if r is None:
         raise HTTPException(404, f"there is no resident {ext!r}")
     return r
@@ -174,13 +68,10 @@ def _schedule_out(s, r: Resident, include_removed: bool = False) -> ScheduleOut:
     sched = s.get(CheckinSchedule, r.id)
     tz = ZoneInfo(r.timezone or "Europe/London")
     nxt = sched.next_due_at if sched else None
-    q = select(CheckinPause).where(CheckinPause.resident_id == r.id).order_by(CheckinPause.start, CheckinPause.id)
-    if not include_removed:
-        q = q.where(CheckinPause.removed_at.is_(None))
     return ScheduleOut(resident=r.ext_id, name=r.name, timezone=r.timezone or "Europe/London",
                        checkin=schedules.config(r), next_due_at=nxt,
                        next_due_local=nxt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z") if nxt else None,
-                       pauses=[_pause_out(p) for p in s.scalars(q)])
+                       pauses=[_pause_out(p) for p in queries.pauses(s, r.id, include_removed=include_removed)])
 
 
 def _drift_out(f: DriftFlag, r: Resident) -> DriftOut:
@@ -189,34 +80,21 @@ def _drift_out(f: DriftFlag, r: Resident) -> DriftOut:
                     cleared_by=f.cleared_by, clear_note=f.clear_note)
 
 
-def _hub(request: Request):
-    return request.app.state.hub
-
-
 # -- check-ins ------------------------------------------------------------------------------------------
 @router.get("/api/checkins", response_model=list[CheckinOut], tags=["check-ins"])
-def list_checkins(request: Request, resident: str | None = None, state: str | None = None,
+def list_checkins(hub: Runtime, resident: str | None = None, state: str | None = None,
                   since: datetime | None = Query(None, description="due at or after (RFC 3339)"),
                   limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(staff_only)):
-    hub = _hub(request)
-    q = select(Checkin, Resident).join(Resident, Resident.id == Checkin.resident_id)
-    if resident:
-        q = q.where(Resident.ext_id == resident)
-    if state:
-        if state not in STATES:
-            raise HTTPException(422, f"state must be one of {', '.join(STATES)}")
-        q = q.where(Checkin.state == state)
-    if since:
-        q = q.where(Checkin.due_at >= since)
+    if state and state not in STATES:
+        raise HTTPException(422, f"state must be one of {', '.join(STATES)}")
     with hub.sessions() as s:
-        return [_checkin_out(s, c, r) for c, r in s.execute(q.order_by(Checkin.due_at.desc(), Checkin.id.desc())
-                                                                .limit(limit)).all()]
+        return [_checkin_out(s, c, r)
+                for c, r in queries.checkins(s, resident=resident, state=state, since=since, limit=limit)]
 
 
 @router.post("/api/checkins/{resident}/start", response_model=CheckinOut, status_code=201, tags=["check-ins"],
              summary="Make the resident's check-in call (or SMS) now")
-def start(resident: str, request: Request, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def start(resident: str, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         _resident(s, resident)
         try:
@@ -231,18 +109,17 @@ def start(resident: str, request: Request, who: Caller = Depends(configurer)):
 
 
 @router.get("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"])
-def get_schedule(resident: str, request: Request, who: Caller = Depends(staff_only)):
-    with _hub(request).sessions() as s:
+def get_schedule(resident: str, hub: Runtime, who: Caller = Depends(staff_only)):
+    with hub.sessions() as s:
         return _schedule_out(s, _resident(s, resident))
 
 
 @router.put("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"],
             summary="Set the daily check-in: {at, days, via, attempts, retry, policy} as in the site file")
-def put_schedule(resident: str, body: CheckinIn, request: Request, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def put_schedule(resident: str, body: CheckinIn, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
-        if body.policy and s.scalars(select(Policy.id).where(Policy.ext_id == body.policy)).first() is None:
+        if body.policy and not site_queries.policy_exists(s, body.policy):
             raise HTTPException(422, f"policy {body.policy!r} is not defined")
         before = schedules.config(r)
         r.checkin = body.model_dump(by_alias=True)
@@ -256,8 +133,7 @@ def put_schedule(resident: str, body: CheckinIn, request: Request, who: Caller =
 
 @router.delete("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"],
                summary="Stop scheduled check-ins (a pause is usually better)")
-def delete_schedule(resident: str, request: Request, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def delete_schedule(resident: str, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
         before = schedules.config(r)
@@ -270,16 +146,15 @@ def delete_schedule(resident: str, request: Request, who: Caller = Depends(confi
 
 
 @router.get("/api/checkins/{resident}/pauses", response_model=list[PauseOut], tags=["check-ins"])
-def get_pauses(resident: str, request: Request, removed: bool = Query(False, description="include removed ones"),
+def get_pauses(resident: str, hub: Runtime, removed: bool = Query(False, description="include removed ones"),
                who: Caller = Depends(staff_only)):
-    with _hub(request).sessions() as s:
+    with hub.sessions() as s:
         return _schedule_out(s, _resident(s, resident), include_removed=removed).pauses
 
 
 @router.post("/api/checkins/{resident}/pauses", response_model=PauseOut, status_code=201, tags=["check-ins"],
              summary="Pause check-ins (holiday, hospital stay): local dates, inclusive")
-def add_pause(resident: str, body: PauseIn, request: Request, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def add_pause(resident: str, body: PauseIn, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
         try:
@@ -293,8 +168,7 @@ def add_pause(resident: str, body: PauseIn, request: Request, who: Caller = Depe
 
 
 @router.delete("/api/checkins/{resident}/pauses/{pause_id}", response_model=PauseOut, tags=["check-ins"])
-def remove_pause(resident: str, pause_id: int, request: Request, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def remove_pause(resident: str, pause_id: int, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
         try:
@@ -308,21 +182,15 @@ def remove_pause(resident: str, pause_id: int, request: Request, who: Caller = D
 
 # -- wellbeing ------------------------------------------------------------------------------------------
 @router.get("/api/wellbeing/drift", response_model=list[DriftOut], tags=["wellbeing"])
-def drift_flags(request: Request, state: str = Query("open", pattern="^(open|all)$"), resident: str | None = None,
+def drift_flags(hub: Runtime, state: str = Query("open", pattern="^(open|all)$"), resident: str | None = None,
                 who: Caller = Depends(staff_only)):
-    q = select(DriftFlag, Resident).join(Resident, Resident.id == DriftFlag.resident_id)
-    if state == "open":
-        q = q.where(DriftFlag.cleared_at.is_(None))
-    if resident:
-        q = q.where(Resident.ext_id == resident)
-    with _hub(request).sessions() as s:
-        return [_drift_out(f, r) for f, r in s.execute(q.order_by(DriftFlag.raised_at.desc(), DriftFlag.id.desc()))]
+    with hub.sessions() as s:
+        return [_drift_out(f, r) for f, r in queries.drift_flags(s, open_only=state == "open", resident=resident)]
 
 
 @router.post("/api/wellbeing/drift/{flag_id}/clear", response_model=DriftOut, tags=["wellbeing"],
              summary="Someone has looked into it: clear the flag (a new one needs new answers)")
-def clear_drift(flag_id: int, request: Request, body: ClearIn | None = None, who: Caller = Depends(configurer)):
-    hub = _hub(request)
+def clear_drift(flag_id: int, hub: Runtime, body: ClearIn | None = None, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         f = drift.clear(s, flag_id, who.name, hub.clock.now(), body.note if body else "")
         if f is None:
@@ -334,25 +202,19 @@ def clear_drift(flag_id: int, request: Request, body: ClearIn | None = None, who
 
 @router.get("/api/wellbeing/betty", response_model=list[BettyOut], tags=["wellbeing"],
             summary="Residents who often press the pendant without an emergency (the Betty pattern)")
-def betty_pattern(request: Request, days: int = Query(frequent_false_alarms.DAYS, ge=1, le=366),
+def betty_pattern(hub: Runtime, days: int = Query(frequent_false_alarms.DAYS, ge=1, le=366),
                   at_least: int = Query(frequent_false_alarms.AT_LEAST, ge=1), resident: str | None = None,
                   who: Caller = Depends(staff_only)):
-    hub = _hub(request)
     with hub.sessions() as s:
-        return frequent_false_alarms.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least,
-                                                      resident=resident)
+        return frequent_false_alarms.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least, resident=resident)
 
 
 @router.get("/api/wellbeing/watch", response_model=list[WatchOut], tags=["wellbeing"])
-def watch_states(request: Request, home: str | None = None, limit: int = Query(1000, ge=1, le=100000),
+def watch_states(hub: Runtime, home: str | None = None, limit: int = Query(1000, ge=1, le=100000),
                  who: Caller = Depends(staff_only)):
-    q = (select(WatchState, Device, Home.ext_id).join(Device, Device.id == WatchState.device_id)
-         .join(Home, Home.id == WatchState.home_id).order_by(Home.ext_id, Device.ext_id).limit(limit))
-    if home:
-        q = q.where(Home.ext_id == home)
-    with _hub(request).sessions() as s:
+    with hub.sessions() as s:
         out = []
-        for st, d, h in s.execute(q).all():
+        for st, d, h in watch_queries.watch_states(s, home=home, limit=limit):
             cfg = watch.watch_config(d) or {}
             out.append(WatchOut(home=h, device=d.ext_id, kind=st.kind,
                                 watch={k: v for k, v in cfg.items() if k != "kind"}, watching_since=st.since_at,

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
 from telecare.audit.service import record
-from telecare.checkin import drift, frequent_false_alarms
+from telecare.checkin import drift, frequent_false_alarms, queries
 from telecare.checkin import service as checkins
-from telecare.checkin.models import STATES, Checkin, DriftFlag
+from telecare.checkin.models import STATES
 from telecare.checkin.schedule import CheckinError
-from telecare.site.models import Resident
+from telecare.site import queries as site_queries
 
+from ..deps import Runtime, runtime
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
 
@@ -24,24 +24,12 @@ router = APIRouter(include_in_schema=False)
 
 def _page(request: Request, *, state: str = "", resident: str = "", ok: str = "", error: str | None = None,
           status: int = 200):
-    hub = request.app.state.hub
-    q = (select(Checkin, Resident).join(Resident, Resident.id == Checkin.resident_id)
-         .order_by(Checkin.due_at.desc(), Checkin.id.desc()).limit(200))
-    if state in STATES:
-        q = q.where(Checkin.state == state)
-    if resident:
-        q = q.where(Resident.ext_id == resident)
+    hub = runtime(request)
     with hub.sessions() as s:
-        rows = list(s.execute(q).all())
-        flags = list(s.execute(select(DriftFlag, Resident).join(Resident, Resident.id == DriftFlag.resident_id)
-                               .where(DriftFlag.cleared_at.is_(None))
-                               .order_by(DriftFlag.raised_at.desc())).all())
+        rows = queries.checkins(s, state=state if state in STATES else None, resident=resident or None, limit=200)
+        flags = queries.drift_flags(s, open_only=True)
         frequent = frequent_false_alarms.frequent_callers(s, hub.clock.now())
-        week = hub.clock.now() - timedelta(days=7)
-        counts: dict[str, int] = {}
-        for c in s.scalars(select(Checkin).where(Checkin.due_at >= week)):
-            key = c.outcome or c.state
-            counts[key] = counts.get(key, 0) + 1
+        counts = queries.outcome_counts(s, hub.clock.now() - timedelta(days=7))
         return render(request, "console/checkins.html", {
             "rows": rows, "flags": flags, "frequent": frequent, "states": STATES, "state": state,
             "resident": resident, "counts": counts, "ok": ok, "error": error}, status=status)
@@ -54,12 +42,11 @@ def checkins_page(request: Request, state: str = "", resident: str = "", ok: str
 
 
 @router.post("/console/checkins/{resident}/start")
-async def start(request: Request, resident: str, user=Depends(staff_required)):
+async def start(request: Request, hub: Runtime, resident: str, user=Depends(staff_required)):
     await check_csrf(request, user)
-    hub = request.app.state.hub
     try:
         with hub.sessions() as s, s.begin():
-            if s.scalar(select(Resident.id).where(Resident.ext_id == resident)) is None:
+            if site_queries.resident(s, resident) is None:
                 raise Forbidden(f"There is no resident {resident!r}.", status=404)
             now = hub.clock.now()
             c = checkins.start_now(s, resident, now, actor=user.name)
@@ -71,11 +58,10 @@ async def start(request: Request, resident: str, user=Depends(staff_required)):
 
 
 @router.post("/console/drift/{flag_id}/clear")
-async def clear(request: Request, flag_id: int, user=Depends(staff_required)):
+async def clear(request: Request, hub: Runtime, flag_id: int, user=Depends(staff_required)):
     await check_csrf(request, user)
     form = await request.form()
     note = str(form.get("note") or "").strip()[:500]
-    hub = request.app.state.hub
     with hub.sessions() as s, s.begin():
         now = hub.clock.now()
         flag = drift.clear(s, flag_id, user.name, now, note)
