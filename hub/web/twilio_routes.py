@@ -20,15 +20,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.datastructures import ImmutableMultiDict
-from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
-                                      get_signature_algorithm)
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from hub import twilio_signature as signatures
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
 from telecare.escalation import messages
@@ -58,27 +56,28 @@ def _base_url(request: Request) -> str:
 
 def public_url(request: Request) -> str:
     """The URL Twilio called, as Twilio saw it (we may be behind a proxy)."""
-    url = _base_url(request) + request.url.path
-    return url + ("?" + request.url.query if request.url.query else "")
+    return signatures.public_url(_base_url(request), request.url.path, request.url.query)
+
+
+REFUSED = {signatures.NO_TOKEN: "Twilio webhooks are not configured on this hub",
+           signatures.NO_SIGNATURE: "missing X-Twilio-Signature", signatures.WRONG_SIGNATURE: "wrong X-Twilio-Signature"}
 
 
 async def signed_form(request: Request) -> ImmutableMultiDict:
-    """The form Twilio posted, after checking it was Twilio that posted it; else 403."""
+    """The form Twilio posted, after checking it was Twilio that posted it (hub/twilio_signature.py,
+    shared with the assistant's channels); else 403."""
     token = os.environ.get("TWILIO_AUTH_TOKEN")
-    signature = request.headers.get(SIGNATURE_HEADER)
-    body = (await request.body()).decode("utf-8", errors="replace")
     # Twilio always posts application/x-www-form-urlencoded: parsed here (Starlette's form() would
     # need python-multipart, which we don't otherwise use), keeping repeated keys for the signature.
-    form = ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
-    if not token:
+    form = ImmutableMultiDict(signatures.form_pairs(await request.body(), request.headers.get("content-type")))
+    why = signatures.refusal(token, public_url(request), form, request.headers.get(signatures.SIGNATURE_HEADER),
+                             request.headers.get(signatures.SETTINGS_HEADER))
+    if why == signatures.NO_TOKEN:
         log.warning("a /twilio request came but TWILIO_AUTH_TOKEN is not set: refused")
-        raise HTTPException(403, "Twilio webhooks are not configured on this hub")
-    if not signature:
-        raise HTTPException(403, "missing X-Twilio-Signature")
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    if not RequestValidator(token).validate(public_url(request), form, signature, algorithm):
+    elif why == signatures.WRONG_SIGNATURE:
         log.warning("refused a /twilio request with a wrong signature: %s", request.url.path)
-        raise HTTPException(403, "wrong X-Twilio-Signature")
+    if why:
+        raise HTTPException(403, REFUSED[why])
     return form
 
 
