@@ -46,7 +46,11 @@ def caller(tracker: Tracker) -> tuple[str, str | None]:
 
 
 class FrontDoorAction(Action):
-    action_name = ""
+    """Every front-door action: one class, one instance per name (``ACTIONS``). rasa_sdk's executor
+    registers an instance by its ``name()`` (hub/web/assistant_routes.py registers ``ACTIONS``)."""
+
+    def __init__(self, action_name: str) -> None:
+        self.action_name = action_name
 
     def name(self) -> str:
         return self.action_name
@@ -66,12 +70,7 @@ class FrontDoorAction(Action):
         return [SlotSet("conversation", reply.state)]
 
 
-def _action(name: str) -> type[FrontDoorAction]:
-    return type("Action" + "".join(p.title() for p in name.split("_")[1:]), (FrontDoorAction,), {"action_name": name})
-
-
 ACTION_NAMES = ("action_greet", "action_goodbye", "action_thank", "action_yes", "action_no", "action_bot_challenge",
                 "action_cannot_help", "action_take_postcode", "action_handoff", "action_checkin_signup",
                 "action_emergency", "action_safeguarding", "action_signpost")
-ACTIONS = [_action(n) for n in ACTION_NAMES]
-globals().update({cls.__name__: cls for cls in ACTIONS})
+ACTIONS = [FrontDoorAction(n) for n in ACTION_NAMES]
