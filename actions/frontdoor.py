@@ -16,17 +16,19 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from telecare.assistant import frontdoor
+from telecare.enquiry.channels import Channel
 
 from .context import current
 
 # Rasa input channel -> the enquiry's channel
-CHANNELS = {"twilio_sms": "sms", "twilio_voice": "voice", "socketio": "web", "webchat": "web", "rest": "rest"}
+CHANNELS = {"twilio_sms": Channel.SMS, "twilio_voice": Channel.VOICE, "socketio": Channel.WEB, "webchat": Channel.WEB,
+            "rest": Channel.REST}
 # the signed Twilio channels, and the conversation ids only they make
-SIGNED = {"sms": "twilio_sms", "voice": "twilio_voice"}
+SIGNED = {Channel.SMS: "twilio_sms", Channel.VOICE: "twilio_voice"}
 PHONE = re.compile(r"\+[1-9][0-9]{6,15}")
 
 
-def caller(tracker: Tracker) -> tuple[str, str | None]:
+def caller(tracker: Tracker) -> tuple[Channel, str | None]:
     """(channel, phone). A phone number is believed only when BOTH the conversation id has the
     form the signed Twilio channels give it (``sms:+44…``, ``voice:+44…:CA…``) AND the latest
     message came in on that signed channel. Every other conversation is anonymous: REST
@@ -35,13 +37,14 @@ def caller(tracker: Tracker) -> tuple[str, str | None]:
     sender = tracker.sender_id or ""
     latest = tracker.get_latest_input_channel() or ""
     prefix, _, rest = sender.partition(":")
-    if prefix in SIGNED and latest == SIGNED[prefix]:
+    anonymous = Channel.REST if sender.startswith("rest:") else Channel.WEB
+    if prefix in SIGNED and latest == SIGNED[Channel(prefix)]:
         number = rest.split(":")[0]
-        if PHONE.fullmatch(number) and (prefix == "sms" or rest.count(":") == 1):
-            return prefix, number
-    channel = CHANNELS.get(latest, "rest" if sender.startswith("rest:") else "web")
-    if channel in SIGNED:  # a Twilio channel's name on a conversation that is not its own
-        channel = "rest" if sender.startswith("rest:") else "web"
+        if PHONE.fullmatch(number) and (prefix == Channel.SMS or rest.count(":") == 1):
+            return Channel(prefix), number
+    channel = CHANNELS.get(latest, anonymous)
+    if channel.signed:  # a Twilio channel's name on a conversation that is not its own
+        channel = anonymous
     return channel, None
 
 

@@ -19,6 +19,7 @@ from telecare.checkin import replies as checkin_replies
 from telecare.checkin import service as checkins
 from telecare.checkin.models import HELP, NOT_SO_GOOD, PENDING
 from telecare.checkin.words import UNKNOWN, first_name
+from telecare.enquiry.channels import Channel
 from telecare.notification.models import Notification
 from telecare.site.models import Resident
 
@@ -73,7 +74,7 @@ def gather(request: Request, s, n: Notification, *, now, digits: str | None, spe
         _ask(request, vr, n.id, "Sorry, I didn't catch that. " + n.body.split(". ", 1)[-1], None, base_url)
         return vr
     # On a call we placed, Twilio's From is our own number: the person is the one we called.
-    result = checkin_replies.route(s, phone=n.to, now=now, body=speech, digits=digits, channel="voice",
+    result = checkin_replies.route(s, phone=n.to, now=now, body=speech, digits=digits, channel=Channel.VOICE,
                                    provider_sid=provider_sid, notification_id=n.id)
     if result is None or result.meaning == UNKNOWN:
         words = (result.answer if result and result.answer else f"Sorry, {first_name(r.name)}, I didn't catch that.")

@@ -29,6 +29,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from hub import twilio_signature as signatures
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
+from telecare.enquiry.channels import Channel
 from telecare.escalation import messages
 from telecare.notification import inbound, service
 from telecare.notification.models import Notification
@@ -115,7 +116,7 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     with hub.sessions() as s, s.begin():
         # a resident answering their check-in (or a contact on their behalf) first; then an alert reply; then the
         # answer to an introduction's follow-up (telecare.notification.inbound)
-        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel=Channel.SMS,
                                provider_sid=sid)
     hub.changed()
     reply = MessagingResponse()
@@ -210,7 +211,7 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
             meaning, answer, access = "unknown", "", None
         else:
             # On a call we placed, Twilio's From is our own number: the person is the one we called.
-            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel="voice",
+            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel=Channel.VOICE,
                                   provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
                                   notification_id=notification_id)
             meaning, answer, access = result.meaning, result.answer, None
