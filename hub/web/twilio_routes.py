@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.datastructures import ImmutableMultiDict
@@ -27,6 +26,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from hub import twilio_signature as signatures
+from hub.config import TwilioSettings
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
 from telecare.enquiry.channels import Channel
@@ -40,8 +40,8 @@ from . import checkin_twiml
 
 log = logging.getLogger("linkage.twilio")
 
-VOICE = os.environ.get("TWILIO_VOICE", "Polly.Amy")  # SSML <prosody> needs a Polly or Google voice
-LANGUAGE = os.environ.get("TWILIO_LANGUAGE", "en-GB")
+_VOICE = TwilioSettings.from_env()  # TWILIO_VOICE (SSML <prosody> needs a Polly or Google voice), TWILIO_LANGUAGE
+VOICE, LANGUAGE = _VOICE.voice, _VOICE.language
 HINTS = "yes, no, accept, pass"
 NOT_HEARD = "We didn't hear an answer, so we will ask someone else. Goodbye."
 
@@ -50,8 +50,7 @@ XML = "application/xml"
 
 # -- signatures -------------------------------------------------------------------------------------
 def _base_url(request: Request) -> str:
-    hub = request.app.state.hub
-    base = getattr(getattr(hub, "settings", None), "public_base_url", None) or os.environ.get("PUBLIC_BASE_URL")
+    base = request.app.state.hub.settings.public_base_url
     return (base or str(request.base_url)).rstrip("/")
 
 
@@ -67,7 +66,7 @@ REFUSED = {signatures.NO_TOKEN: "Twilio webhooks are not configured on this hub"
 async def signed_form(request: Request) -> ImmutableMultiDict:
     """The form Twilio posted, after checking it was Twilio that posted it (hub/twilio_signature.py,
     shared with the assistant's channels); else 403."""
-    token = os.environ.get("TWILIO_AUTH_TOKEN")
+    token = request.app.state.hub.settings.twilio.auth_token  # TWILIO_AUTH_TOKEN (hub/config.py)
     # Twilio always posts application/x-www-form-urlencoded: parsed here (Starlette's form() would
     # need python-multipart, which we don't otherwise use), keeping repeated keys for the signature.
     form = ImmutableMultiDict(signatures.form_pairs(await request.body(), request.headers.get("content-type")))

@@ -26,7 +26,7 @@ def _wants_html(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     hub = app.state.hub
-    app.state.console_config = ConsoleConfig.from_env()
+    app.state.console_config = ConsoleConfig.from_settings(getattr(getattr(hub, "settings", None), "console", None))
     app.state.login_gate = LoginGate(app.state.console_config.login_concurrency)
     app.state.live = LiveFeed(hub)
     hub.change_listeners.append(app.state.live.poke)
