@@ -14,7 +14,6 @@ twilio 8.x that Rasa pins as well as twilio 9.x: importing ``hub`` pulls in noth
 from __future__ import annotations
 
 import inspect
-from typing import Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -31,26 +30,26 @@ WRONG_SIGNATURE = f"{SIGNATURE_HEADER} does not match"
 _VALIDATE_TAKES_ALGORITHM = "algorithm" in inspect.signature(RequestValidator.validate).parameters
 
 
-class FormParams(Dict[str, List[str]]):
+class FormParams(dict[str, list[str]]):
     """Form fields as lists of values, blanks and repeats kept (Twilio signs blank fields too).
     ``getlist`` is what ``RequestValidator`` looks for."""
 
     @classmethod
-    def from_pairs(cls, pairs: List[Tuple[str, str]]) -> "FormParams":
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> FormParams:
         params = cls()
         for key, value in pairs:
             params.setdefault(key, []).append(value)
         return params
 
-    def getlist(self, key: str) -> List[str]:
+    def getlist(self, key: str) -> list[str]:
         return list(self.get(key, []))
 
-    def first(self, key: str, default: Optional[str] = None) -> Optional[str]:
+    def first(self, key: str, default: str | None = None) -> str | None:
         values = self.get(key)
         return values[0] if values else default
 
 
-def form_pairs(body: Optional[bytes], content_type: Optional[str]) -> List[Tuple[str, str]]:
+def form_pairs(body: bytes | None, content_type: str | None) -> list[tuple[str, str]]:
     """The (key, value) pairs of a url-encoded form, in order, blanks kept. Anything that is not
     a UTF-8 url-encoded form gives none (Twilio's webhooks post only those; a body of another
     kind is not signed as a form, so its signature then fails)."""
@@ -64,7 +63,7 @@ def form_pairs(body: Optional[bytes], content_type: Optional[str]) -> List[Tuple
     return parse_qsl(text, keep_blank_values=True)
 
 
-def public_url(base: Optional[str], path: str, query: str = "", seen: Optional[str] = None) -> str:
+def public_url(base: str | None, path: str, query: str = "", seen: str | None = None) -> str:
     """The URL Twilio requested, as it signed it: the public ``base`` (``https://linkage.example.org``,
     perhaps with a path prefix a proxy mounts us under) + ``path`` + ``?query``. A base that already
     ends with the path is taken as the whole webhook URL. Without a base, ``seen`` (the URL as this
@@ -76,7 +75,7 @@ def public_url(base: Optional[str], path: str, query: str = "", seen: Optional[s
     return url + ("?" + query if query else "")
 
 
-def algorithm(settings_header: Optional[str]) -> str:
+def algorithm(settings_header: str | None) -> str:
     """The algorithm named in ``X-Twilio-Webhooks-Signature-Settings`` (HMAC_SHA1 without one)."""
     for part in (settings_header or "").split(","):
         name, separator, value = part.partition("=")
@@ -85,8 +84,8 @@ def algorithm(settings_header: Optional[str]) -> str:
     return HMAC_SHA1
 
 
-def refusal(token: Optional[str], url: str, params: object, signature: Optional[str],
-            settings_header: Optional[str] = None) -> Optional[str]:
+def refusal(token: str | None, url: str, params: object, signature: str | None,
+            settings_header: str | None = None) -> str | None:
     """None when Twilio signed this request (``url`` and ``params`` as Twilio sent them); else why
     not, one of NO_TOKEN, NO_SIGNATURE, WRONG_SIGNATURE. Never accepts an unsigned request."""
     if not token:
