@@ -1,8 +1,9 @@
 """What the actions need from the process that hosts them: database sessions and a clock."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from telecare.clock import Clock, SystemClock
 

@@ -31,12 +31,10 @@ def hub(host, port):
     """Run ingest, scheduler and web app in one process (DATABASE_URL, MQTT_URL, TWILIO_*)."""
     import uvicorn
 
-    from .logging_setup import configure
-    from .runtime import HubRuntime
-    from .web.app import create_app
-
     from .config import ConfigError
-    from .runtime import HubStartError
+    from .logging_setup import configure
+    from .runtime import HubRuntime, HubStartError
+    from .web.app import create_app
 
     configure()
     try:  # fail closed: a setting it cannot honour, or no broker, stops it here with the reason

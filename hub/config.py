@@ -92,7 +92,7 @@ class TwilioSettings:
     language: str = "en-GB"  # TWILIO_LANGUAGE
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "TwilioSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TwilioSettings:
         env = _env(environ)
         return cls(env.get("TWILIO_ACCOUNT_SID") or None, env.get("TWILIO_AUTH_TOKEN") or None,
                    env.get("TWILIO_FROM_NUMBER") or None, env.get("PUBLIC_BASE_URL") or None,
@@ -113,7 +113,7 @@ class ConsoleSettings:
     secure_cookies: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ConsoleSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsoleSettings:
         env = _env(environ)
         idle, max_age = env.get("LINKAGE_SESSION_IDLE"), env.get("LINKAGE_SESSION_MAX")
         concurrency = env.get("LINKAGE_LOGIN_CONCURRENCY", "2").strip() or "2"
@@ -159,7 +159,7 @@ class MqttSettings:
 
     @classmethod
     def from_url(cls, url: str, *, ca_file: str | None = None, cert_file: str | None = None,
-                 key_file: str | None = None, insecure: bool = False) -> "MqttSettings":
+                 key_file: str | None = None, insecure: bool = False) -> MqttSettings:
         u = urlparse(url if "://" in url else "mqtt://" + url)
         if u.scheme in ("mqtt", "tcp"):
             tls = False
@@ -183,7 +183,7 @@ class MqttSettings:
                    key_file or None, insecure)
 
     @classmethod
-    def from_env(cls, environ=None, url: str | None = None) -> "MqttSettings":
+    def from_env(cls, environ=None, url: str | None = None) -> MqttSettings:
         env = os.environ if environ is None else environ
         return cls.from_url(url or env.get("MQTT_URL") or "mqtt://127.0.0.1:1883",
                             ca_file=env.get("MQTT_CA_FILE") or None, cert_file=env.get("MQTT_CERT_FILE") or None,

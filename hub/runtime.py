@@ -60,7 +60,7 @@ class HubRuntime:
         self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "HubRuntime":
+    def start(self) -> HubRuntime:
         """Start everything; a HubStartError (everything stopped again) when the broker does not
         answer or does not accept the hub within settings.mqtt_start_wait seconds."""
         deadline = time.monotonic() + self.settings.mqtt_start_wait

@@ -45,7 +45,7 @@ class WellbeingLoop:
         self.last_run: float | None = None
         self.started_total = 0
 
-    def start(self) -> "WellbeingLoop":
+    def start(self) -> WellbeingLoop:
         self.sync()
         self._thread = threading.Thread(target=self._run, name="wellbeing", daemon=True)
         self._thread.start()

@@ -336,9 +336,8 @@ def test_checkin_requests_are_confirmed_or_declined_once(db, clock):
         enquiries.decide_checkin_request(s, other, "Carol", clock.now(), False)
     assert get(db, CheckinRequest, first).status == "confirmed"
     assert get(db, CheckinRequest, other).status == "declined" and get(db, CheckinRequest, other).decided_by == "Carol"
-    with db() as s:
-        with pytest.raises(enquiries.EnquiryError, match="already confirmed by Carol"):
-            enquiries.decide_checkin_request(s, first, "Ada", clock.now(), False)
+    with db() as s, pytest.raises(enquiries.EnquiryError, match="already confirmed by Carol"):
+        enquiries.decide_checkin_request(s, first, "Ada", clock.now(), False)
 
 
 # -- the dashboard's figures -----------------------------------------------------------------------------------------------

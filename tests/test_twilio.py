@@ -515,7 +515,7 @@ def test_digits_1_on_the_call_accepts_and_says_the_access_notes(runtime, client)
     root = xml(signed(client, f"/twilio/voice/{n.id}/gather", call_params(n, Digits="1")))
 
     words = spoken(root)
-    assert "alert {} is yours".format(alert_id) in words
+    assert f"alert {alert_id} is yours" in words
     assert "12 Elm Road, Ashvale, AV1 2AB" in words and "Key safe by the front door" in words
     assert root.find("Hangup") is not None and root.find("Gather") is None
     alert = get_alert(runtime, alert_id)

@@ -103,7 +103,7 @@ class LRU(Generic[K, V]):
 
     def __init__(self, size: int = 1000) -> None:
         self.size = size
-        self._items: "OrderedDict[K, V]" = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
     def get(self, key: K) -> Optional[V]:
         if key in self._items:

@@ -41,7 +41,7 @@ class OutboxPublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "OutboxPublisher":
+    def start(self) -> OutboxPublisher:
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
         self._thread.start()
         return self

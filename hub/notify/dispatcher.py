@@ -22,7 +22,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "Dispatcher":
+    def start(self) -> Dispatcher:
         with self.sessions() as s, s.begin():
             n = service.requeue_stuck(s)
         if n:

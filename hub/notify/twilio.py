@@ -67,7 +67,7 @@ class TwilioNotifier:
         self.client = client
 
     @classmethod
-    def from_settings(cls, t: TwilioSettings) -> "TwilioNotifier":
+    def from_settings(cls, t: TwilioSettings) -> TwilioNotifier:
         named = {"TWILIO_ACCOUNT_SID": t.account_sid, "TWILIO_AUTH_TOKEN": t.auth_token,
                  "TWILIO_FROM_NUMBER": t.from_number, "PUBLIC_BASE_URL": t.public_base_url}
         missing = [k for k, v in named.items() if not v]
@@ -77,7 +77,7 @@ class TwilioNotifier:
         return cls(t.account_sid, t.auth_token, t.from_number, t.public_base_url, t.api_base_url)
 
     @classmethod
-    def from_env(cls, environ=None) -> "TwilioNotifier":
+    def from_env(cls, environ=None) -> TwilioNotifier:
         return cls.from_settings(TwilioSettings.from_env(environ))
 
     def url(self, path: str) -> str:

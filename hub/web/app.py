@@ -1,8 +1,6 @@
 """The FastAPI application. Routes are thin: they call ``telecare`` services."""
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,21 +16,33 @@ from telecare.clock import from_epoch
 from telecare.durations import format_duration
 from telecare.enquiry.service import summary as enquiry_summary
 from telecare.events.models import DeadLetter
+from telecare.notification import inbound
+from telecare.notification.models import Notification
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
-from telecare.notification.models import Notification
-from telecare.notification import inbound
 from telecare.site.models import Contact, Device, Home, Resident
 
 from . import console, docs, errors
-from .auth import Caller, caller, configurer, staff_only
-from .schemas import (AlertDetail, AlertOut, CancelIn, DeadLetterOut, DeviceOut, Health, NotificationOut, ReplyOut,
-                      ResolveIn, SandboxReplyIn, SettingIn, TimelineOut)
-from .limits import BodyLimitMiddleware
-from .twilio_routes import router as twilio_router
-from .checkin_routes import router as checkin_router
 from .assistant_api import router as assistant_api_router
 from .assistant_routes import router as assistant_router
+from .auth import Caller, caller, configurer, staff_only
+from .checkin_routes import router as checkin_router
+from .limits import BodyLimitMiddleware
+from .schemas import (
+    AlertDetail,
+    AlertOut,
+    CancelIn,
+    DeadLetterOut,
+    DeviceOut,
+    Health,
+    NotificationOut,
+    ReplyOut,
+    ResolveIn,
+    SandboxReplyIn,
+    SettingIn,
+    TimelineOut,
+)
+from .twilio_routes import router as twilio_router
 
 
 def _alert_query():

@@ -12,8 +12,18 @@ from telecare.events.catalog import more_urgent
 from telecare.site.models import Device, Home, Resident
 
 from .models import Alert, OutboxMessage, TimelineEntry
-from .states import (ACKNOWLEDGED, ACTIVE_STATES, ALLOWED_FROM, ATTENDING, CANCELLED, OPEN, OUTCOMES,
-                     RESOLVED, AlertNotFound, InvalidTransition)
+from .states import (
+    ACKNOWLEDGED,
+    ACTIVE_STATES,
+    ALLOWED_FROM,
+    ATTENDING,
+    CANCELLED,
+    OPEN,
+    OUTCOMES,
+    RESOLVED,
+    AlertNotFound,
+    InvalidTransition,
+)
 
 
 def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, actor: str | None = None,

@@ -37,8 +37,20 @@ from telecare.notification.models import Notification
 from telecare.site.models import Contact, Home, Policy, Resident
 
 from . import drift, words
-from .models import (ANSWERED, CANCELLED, CHAT, HELP, MISSED, OUTCOME_RANK, PENDING, SKIPPED, Checkin, CheckinAttempt,
-                     CheckinPause, CheckinSchedule)
+from .models import (
+    ANSWERED,
+    CANCELLED,
+    CHAT,
+    HELP,
+    MISSED,
+    OUTCOME_RANK,
+    PENDING,
+    SKIPPED,
+    Checkin,
+    CheckinAttempt,
+    CheckinPause,
+    CheckinSchedule,
+)
 from .schedule import CheckinError, config, config_of, local_at, next_due, paused_on, pauses_for
 
 log = logging.getLogger("linkage.checkin")
@@ -146,7 +158,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
              "body": body, "status": "queued", "created_at": now} for i, phone, body in calls])]
         attempts += [{"checkin_id": new_ids[i], "number": 1, "channel": checkin_rows[i]["via"], "notification_id": n_id,
                       "started_at": now, "outcome": None, "ended_at": None}
-                     for (i, _, _), n_id in zip(calls, n_ids)]
+                     for (i, _, _), n_id in zip(calls, n_ids, strict=True)]
         _dispatch(s)
     if attempts:
         conn.execute(insert(A), attempts)

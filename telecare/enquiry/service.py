@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from telecare.directory.categories import NEEDS
 from telecare.directory.models import Service
 
-from .models import (CALLBACK_REASONS, CHANNELS, OUTCOMES, CallbackRequest, CheckinRequest, Enquiry, Introduction)
+from .models import CALLBACK_REASONS, CHANNELS, OUTCOMES, CallbackRequest, CheckinRequest, Enquiry, Introduction
 
 log = logging.getLogger("linkage.enquiry")
 

@@ -164,7 +164,6 @@ def _start_step(s: Session, alert: Alert, policy: Policy, index: int, now: datet
     steps = policy.steps
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     tz = resident.timezone if resident else "Europe/London"
-    reached_any_in_round = False
     guard = 0
     while True:
         guard += 1

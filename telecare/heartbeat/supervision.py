@@ -45,7 +45,7 @@ class Supervisor:
                  .join(Home, Home.id == Device.home_id)
                  .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
                              seen + allowance < now_e, self.started + allowance < now_e)))
-            for (d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
+            for (_d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
                 info = self.directory.device(s, home_ext, d_ext)
                 since = f"since {from_epoch(last).strftime('%d %b %H:%M')}Z" if last else "since it was registered"
                 detail = (f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "

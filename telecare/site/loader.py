@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-
-from telecare import yamlcheck
-from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from telecare import yamlcheck
 from telecare.checkin import schedule as checkin_schedule
 from telecare.watch import service as wellbeing_watch
+from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import SiteIn

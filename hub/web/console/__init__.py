@@ -32,8 +32,17 @@ def install(app: FastAPI) -> None:
     hub.change_listeners.append(app.state.live.poke)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    from . import (alert_routes, auth_routes, checkin_routes, directory_routes, enquiry_routes,  # noqa: PLC0415
-                   escalation_routes, ops_routes, responder_routes, site_routes)
+    from . import (  # noqa: PLC0415
+        alert_routes,
+        auth_routes,
+        checkin_routes,
+        directory_routes,
+        enquiry_routes,
+        escalation_routes,
+        ops_routes,
+        responder_routes,
+        site_routes,
+    )
     for module in (auth_routes, alert_routes, checkin_routes, site_routes, directory_routes, enquiry_routes,
                    escalation_routes, ops_routes, responder_routes):
         app.include_router(module.router)

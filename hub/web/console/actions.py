@@ -4,8 +4,8 @@ from __future__ import annotations
 from telecare.alert import service as alerts
 from telecare.alert.states import OUTCOMES
 from telecare.audit.service import record
-from telecare.notification.models import Notification
 from telecare.notification import inbound
+from telecare.notification.models import Notification
 
 from .security import ConsoleUser
 

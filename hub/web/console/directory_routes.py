@@ -19,9 +19,9 @@ from telecare.directory.export import export_directory, service_yaml
 from telecare.directory.loader import DirectoryError, load_directory
 from telecare.directory.models import Service
 
-from .uploads import yaml_text
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
+from .uploads import yaml_text
 
 router = APIRouter(include_in_schema=False)
 

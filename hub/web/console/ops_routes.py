@@ -71,7 +71,7 @@ def sandbox(request: Request, user=Depends(staff_required)):
                          .order_by(func.max(Notification.id).desc())).all()
         names = dict(s.execute(select(Contact.phone, Contact.name).where(Contact.phone.is_not(None))).all())
         last_ids = [last for _, _, last in rows]
-        lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None)))
+        lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None), strict=True))
         phones = [(to, names.get(to), n, lasts[last]) for to, n, last in rows]
     return render(request, "console/sandbox.html", {"phones": phones})
 

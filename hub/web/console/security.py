@@ -70,7 +70,7 @@ class ConsoleConfig:
     login_concurrency: int = 2
 
     @classmethod
-    def from_settings(cls, settings: ConsoleSettings | None = None) -> "ConsoleConfig":
+    def from_settings(cls, settings: ConsoleSettings | None = None) -> ConsoleConfig:
         """From the hub's settings (hub.config.ConsoleSettings; read from the environment when not given)."""
         c = settings if settings is not None else ConsoleSettings.from_env()
         return cls(idle=c.idle or DEFAULT_IDLE, max_age=c.max_age or DEFAULT_MAX_AGE,

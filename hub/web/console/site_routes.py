@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from telecare.alert.models import Alert
 from telecare.audit.service import record
 from telecare.escalation.dryrun import alarm_types
-from telecare.alert.models import Alert
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import DAYS
 from telecare.site.editing import SINGULAR, apply_snippet
@@ -19,9 +19,9 @@ from telecare.site.export import KINDS, export_items, export_site
 from telecare.site.loader import SiteError, load_site
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 
-from .uploads import yaml_text
 from .security import Forbidden, check_csrf, staff_required
 from .templating import render
+from .uploads import yaml_text
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
