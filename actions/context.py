@@ -1,9 +1,10 @@
 """What the actions need from the process that hosts them: database sessions and a clock."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import Clock, SystemClock

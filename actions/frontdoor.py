@@ -16,17 +16,19 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from telecare.assistant import frontdoor
+from telecare.enquiry.channels import Channel
 
 from .context import current
 
 # Rasa input channel -> the enquiry's channel
-CHANNELS = {"twilio_sms": "sms", "twilio_voice": "voice", "socketio": "web", "webchat": "web", "rest": "rest"}
+CHANNELS = {"twilio_sms": Channel.SMS, "twilio_voice": Channel.VOICE, "socketio": Channel.WEB, "webchat": Channel.WEB,
+            "rest": Channel.REST}
 # the signed Twilio channels, and the conversation ids only they make
-SIGNED = {"sms": "twilio_sms", "voice": "twilio_voice"}
+SIGNED = {Channel.SMS: "twilio_sms", Channel.VOICE: "twilio_voice"}
 PHONE = re.compile(r"\+[1-9][0-9]{6,15}")
 
 
-def caller(tracker: Tracker) -> tuple[str, str | None]:
+def caller(tracker: Tracker) -> tuple[Channel, str | None]:
     """(channel, phone). A phone number is believed only when BOTH the conversation id has the
     form the signed Twilio channels give it (``sms:+44…``, ``voice:+44…:CA…``) AND the latest
     message came in on that signed channel. Every other conversation is anonymous: REST
@@ -35,18 +37,23 @@ def caller(tracker: Tracker) -> tuple[str, str | None]:
     sender = tracker.sender_id or ""
     latest = tracker.get_latest_input_channel() or ""
     prefix, _, rest = sender.partition(":")
-    if prefix in SIGNED and latest == SIGNED[prefix]:
+    anonymous = Channel.REST if sender.startswith("rest:") else Channel.WEB
+    if prefix in SIGNED and latest == SIGNED[Channel(prefix)]:
         number = rest.split(":")[0]
-        if PHONE.fullmatch(number) and (prefix == "sms" or rest.count(":") == 1):
-            return prefix, number
-    channel = CHANNELS.get(latest, "rest" if sender.startswith("rest:") else "web")
-    if channel in SIGNED:  # a Twilio channel's name on a conversation that is not its own
-        channel = "rest" if sender.startswith("rest:") else "web"
+        if PHONE.fullmatch(number) and (prefix == Channel.SMS or rest.count(":") == 1):
+            return Channel(prefix), number
+    channel = CHANNELS.get(latest, anonymous)
+    if channel.signed:  # a Twilio channel's name on a conversation that is not its own
+        channel = anonymous
     return channel, None
 
 
 class FrontDoorAction(Action):
-    action_name = ""
+    """Every front-door action: one class, one instance per name (``ACTIONS``). rasa_sdk's executor
+    registers an instance by its ``name()`` (hub/web/assistant_routes.py registers ``ACTIONS``)."""
+
+    def __init__(self, action_name: str) -> None:
+        self.action_name = action_name
 
     def name(self) -> str:
         return self.action_name
@@ -66,12 +73,7 @@ class FrontDoorAction(Action):
         return [SlotSet("conversation", reply.state)]
 
 
-def _action(name: str) -> type[FrontDoorAction]:
-    return type("Action" + "".join(p.title() for p in name.split("_")[1:]), (FrontDoorAction,), {"action_name": name})
-
-
 ACTION_NAMES = ("action_greet", "action_goodbye", "action_thank", "action_yes", "action_no", "action_bot_challenge",
                 "action_cannot_help", "action_take_postcode", "action_handoff", "action_checkin_signup",
                 "action_emergency", "action_safeguarding", "action_signpost")
-ACTIONS = [_action(n) for n in ACTION_NAMES]
-globals().update({cls.__name__: cls for cls in ACTIONS})
+ACTIONS = [FrontDoorAction(n) for n in ACTION_NAMES]

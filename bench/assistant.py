@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -141,11 +140,10 @@ def serve_and_measure(conversations: int, say) -> dict:
                 try:
                     httpx.get(hub_url + "/api/health", timeout=2)
                     break
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     if time.monotonic() > deadline or hub.poll() is not None:
-                        raise BenchError("the hub did not start: " + (tmpd / "hub.log").read_text()[-2000:])
+                        raise BenchError("the hub did not start: " + (tmpd / "hub.log").read_text()[-2000:]) from exc
                     time.sleep(0.3)
-            t0 = time.monotonic()
             rasa = runner.start_server(model, rasa_port, hub_url=hub_url, actions_token=actions_token,
                                        log_file=rasa_log, auth_token=rasa_token,
                                        extra_env={"LINKAGE_CHAT_LIMITS": "off"})  # one client, many turns a second
@@ -160,8 +158,9 @@ def serve_and_measure(conversations: int, say) -> dict:
             # emergency recall through the server (model + rules), and near-misses
             em = _examples(TESTS / "emergency_messages.yml")
             near = _examples(TESTS / "not_emergency_messages.yml")
-            parse = lambda text: client.post(f"{rasa_url}/model/parse", params={"token": rasa_token},
-                                             json={"text": text}).json()["intent"]["name"]
+            def parse(text):
+                return client.post(f"{rasa_url}/model/parse", params={"token": rasa_token},
+                                   json={"text": text}).json()["intent"]["name"]
             missed = [t for t in em if parse(t) != "emergency"]
             false_alarms = [t for t in near if parse(t) == "emergency"]
             recall = 1 - len(missed) / len(em)

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import paho.mqtt.client as mqtt
 
@@ -71,7 +71,7 @@ class BenchBroker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10) -> "BenchBroker":
+    def start(self, timeout: float = 10) -> BenchBroker:
         exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
         if exe is None:
             raise BenchError("mosquitto is not installed (apt-get install mosquitto)")
@@ -114,7 +114,7 @@ class BenchBroker:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "BenchBroker":
+    def __enter__(self) -> BenchBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -231,7 +231,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], aligns: str | None =
     aligns = aligns or ("<" + ">" * (len(headers) - 1))
     out = []
     for j, r in enumerate(cells):
-        out.append("  ".join(f"{c:{a}{w}}" for c, w, a in zip(r, widths, aligns)))
+        out.append("  ".join(f"{c:{a}{w}}" for c, w, a in zip(r, widths, aligns, strict=True)))
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

@@ -46,8 +46,18 @@ from urllib.parse import quote
 
 import orjson
 
-from .common import (BenchBroker, BenchError, create_session, make_client, median, publish_all, table,
-                     verdict, wait_until, wipe_session)
+from .common import (
+    BenchBroker,
+    BenchError,
+    create_session,
+    make_client,
+    median,
+    publish_all,
+    table,
+    verdict,
+    wait_until,
+    wipe_session,
+)
 
 TARGET_RATIO = 0.8
 SUBSCRIPTION = "telecare/v1/#"
@@ -348,7 +358,7 @@ def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = F
     for c in contenders[1:]:
         ratio = med[c] / med["bare"]
         per_round = [h.rate / b.rate for h, b in zip([r for r in results if r.contender == c],
-                                                      [r for r in results if r.contender == "bare"])]
+                                                      [r for r in results if r.contender == "bare"], strict=False)]
         ok = ratio >= TARGET_RATIO
         summary["contenders"][c] = {"rate": med[c], "ratio": ratio, "ok": ok, "per_round": per_round,
                                     "median_round_ratio": median(per_round)}

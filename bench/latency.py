@@ -18,7 +18,6 @@ responder's call: the whole path through ingest, alert, escalation and dispatch.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from .config import rasa_api_token, rasa_path
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_VENV = ROOT / ".venv-rasa"
 MODELS = ROOT / "models"
@@ -36,7 +38,7 @@ class AssistantError(RuntimeError):
 
 
 def rasa_bin() -> Path:
-    path = Path(os.environ.get("LINKAGE_RASA", RASA_VENV / "bin" / "rasa"))
+    path = rasa_path(RASA_VENV / "bin" / "rasa")
     if not path.exists():
         raise AssistantError(f"Rasa is not installed at {path}: run `make assistant-env` (Python 3.10 venv .venv-rasa)")
     return path
@@ -68,8 +70,7 @@ def rasa_env(**extra: str) -> dict[str, str]:
 def api_token(environ=None) -> tuple[str, bool]:
     """(the Rasa HTTP API's token, whether it was generated now): ``LINKAGE_RASA_TOKEN``, else a
     fresh random one, so the API is never open. A token shorter than 16 characters is refused."""
-    environ = os.environ if environ is None else environ
-    token = (environ.get(TOKEN_ENV) or "").strip()
+    token = rasa_api_token(environ)
     if not token:
         return secrets.token_urlsafe(32), True
     if len(token) < MIN_TOKEN_CHARS:
@@ -168,7 +169,7 @@ def server_env(*, hub_url: str, actions_token: str, auth_token: str, public_base
     env["LINKAGE_ACTIONS_URL"] = hub_url.rstrip("/") + "/assistant/actions/webhook"
     env["LINKAGE_ACTIONS_TOKEN"] = actions_token
     env[TOKEN_ENV] = auth_token
-    env.setdefault("TWILIO_AUTH_TOKEN", os.environ.get("TWILIO_AUTH_TOKEN", ""))
+    env.setdefault("TWILIO_AUTH_TOKEN", "")  # rasa_env passed ours on; the channels refuse every request without one
     if public_base_url:
         env["PUBLIC_BASE_URL"] = public_base_url
     env.setdefault("PUBLIC_BASE_URL", "")

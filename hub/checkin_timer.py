@@ -48,7 +48,7 @@ class CheckinTimer:
         self.worker = Worker("checkin-timer", self.run_once, interval=max_wait, wait=self._wait, logger=log)
         self.wake = self.worker.wake_event
 
-    def start(self) -> "CheckinTimer":
+    def start(self) -> CheckinTimer:
         self.sync()
         self.worker.start()
         return self

@@ -1,7 +1,6 @@
 """The ``linkage`` command."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -10,11 +9,13 @@ import click
 import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import SystemClock
 
+from . import config
+
 
 def _sessions():
     from telecare.storage import make_engine, make_session_factory, upgrade
 
-    engine = make_engine()
+    engine = make_engine(config.database_url())
     upgrade(engine)
     return make_session_factory(engine)
 
@@ -31,12 +32,10 @@ def hub(host, port):
     """Run ingest, scheduler and web app in one process (DATABASE_URL, MQTT_URL, TWILIO_*)."""
     import uvicorn
 
-    from .logging_setup import configure
-    from .runtime import HubRuntime
-    from .web.app import create_app
-
     from .config import ConfigError
-    from .runtime import HubStartError
+    from .logging_setup import configure
+    from .runtime import HubRuntime, HubStartError
+    from .web.app import create_app
 
     configure()
     try:  # fail closed: a setting it cannot honour, or no broker, stops it here with the reason
@@ -140,7 +139,7 @@ def token_create(name, role, contact, expires):
                 raise TokenError(f"there is already a live token called {name!r}; revoke it first "
                                  f"(`linkage token revoke {name}`) or choose another name")
             tok = create_token(s, name, role, now, contact=contact, expires=parse_expiry(expires, role))
-            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="token.create", target=f"token:{name}",
+            record(s, actor=config.operator(), via="cli", action="token.create", target=f"token:{name}",
                    summary=f"{name} ({role}{', contact ' + contact if contact else ''}, expires {expires})", now=now)
     except TokenError as exc:
         click.echo(f"not created: {exc}", err=True)
@@ -177,7 +176,7 @@ def token_revoke(name):
         now = SystemClock().now()
         n = revoke(s, name, now)
         if n:
-            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="token.revoke", target=f"token:{name}",
+            record(s, actor=config.operator(), via="cli", action="token.revoke", target=f"token:{name}",
                    summary=f"{n} revoked", now=now)
     if not n:
         click.echo(f"there is no token called {name!r} that is not revoked already", err=True)
@@ -224,7 +223,7 @@ def user_create(name, role, password, display_name, contact):
         with sessions() as s, s.begin():
             now = SystemClock().now()
             made = create_user(s, name, role, password, now, display_name=display_name, contact=contact)
-            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="user.create",
+            record(s, actor=config.operator(), via="cli", action="user.create",
                    target=f"user:{made.username}", summary=f"{made.username} ({made.role})", now=now)
     except UserError as exc:
         click.echo(f"not created: {exc}", err=True)
@@ -248,7 +247,7 @@ def user_unlock(name, address):
     with sessions() as s, s.begin():
         done = throttle.unlock(s, key)
         if done:
-            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="login.unlock",
+            record(s, actor=config.operator(), via="cli", action="login.unlock",
                    target=f"user:{name}" if name else f"address:{address}", summary=f"unlocked {key}",
                    now=SystemClock().now())
     if not done:
@@ -279,7 +278,7 @@ def user_password(name, password):
                 raise UserError(f"there is no user {name!r}")
             set_password(s, found, password)
             end_all_sessions(s, found, now)
-            record(s, actor=os.environ.get("USER", "cli"), via="cli", action="user.password", target=f"user:{name}",
+            record(s, actor=config.operator(), via="cli", action="user.password", target=f"user:{name}",
                    now=now)
     except UserError as exc:
         click.echo(f"not changed: {exc}", err=True)
@@ -386,7 +385,7 @@ def checkin_list(resident, limit):
 @main.command()
 @click.option("--port", default=5005, show_default=True, type=int, help="the Rasa server's port")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--hub-url", default=lambda: os.environ.get("LINKAGE_HUB_URL", "http://127.0.0.1:8080"),
+@click.option("--hub-url", default=lambda: config.hub_url(),
               show_default="LINKAGE_HUB_URL or http://127.0.0.1:8080", help="the hub that hosts the actions")
 @click.option("--train-only", is_flag=True, help="train if the data changed, then stop")
 @click.option("--force-train", is_flag=True, help="train even if a model for this data exists")
@@ -435,7 +434,7 @@ def assistant(port, host, hub_url, train_only, force_train):
                    "(set LINKAGE_RASA_TOKEN to use the API)", err=True)
     proc = runner.start_server(model, port, hub_url=hub_url, auth_token=rasa_token,
                                actions_token=actions_token(), log_file=sys.stderr,
-                               public_base_url=os.environ.get("PUBLIC_BASE_URL"), host=host)
+                               public_base_url=config.public_base_url(), host=host)
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     click.echo(f"Rasa server starting on http://{host}:{port} (about a minute): REST /webhooks/rest/webhook, "
                f"web chat http://{host}:{port}/webhooks/webchat/", err=True)

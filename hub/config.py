@@ -1,5 +1,11 @@
 """Settings from the environment (DESIGN.md): DATABASE_URL, MQTT_URL, TWILIO_*, PUBLIC_BASE_URL.
 
+The hub reads its environment here and nowhere else: ``Settings`` (built once per runtime and
+passed down: ``hub.settings``) and a few small typed accessors for what is needed before there
+is a runtime (the CLI, logging, the Rasa launcher). Every accessor takes an optional mapping in
+place of ``os.environ``. The assistant (the Rasa process) reads its own environment in
+``assistant/connectors`` (``setting``).
+
 Everything here fails closed (docs/security.md, "Failing closed"): a setting that cannot be
 honoured is a ``ConfigError`` naming the variable, and the hub stops with it rather than
 running without (a partial Twilio configuration, plain MQTT off the machine, ...)."""
@@ -7,11 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from telecare.storage import default_database_url
+from telecare.durations import parse_duration
+from telecare.storage import normalise_url
 
 
 class ConfigError(ValueError):
@@ -20,6 +29,101 @@ class ConfigError(ValueError):
 
 class TwilioConfigError(ConfigError):
     """Twilio is half configured: the hub refuses to start rather than drop alerts."""
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """DATABASE_URL (postgres:// and postgresql:// mean psycopg 3), else a SQLite file under
+    LINKAGE_VAR (default ``var/``), made if need be."""
+    env = _env(environ)
+    url = env.get("DATABASE_URL")
+    if url:
+        return normalise_url(url)
+    var = Path(env.get("LINKAGE_VAR", "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(var / 'linkage.db').resolve()}"
+
+
+def log_settings(environ: Mapping[str, str] | None = None, *, tty: bool = False) -> tuple[str, str]:
+    """(LINKAGE_LOG_LEVEL, default INFO; LINKAGE_LOG_FORMAT, default json, or console on a terminal)."""
+    env = _env(environ)
+    return env.get("LINKAGE_LOG_LEVEL", "INFO"), env.get("LINKAGE_LOG_FORMAT", "console" if tty else "json")
+
+
+def operator(environ: Mapping[str, str] | None = None) -> str:
+    """Who runs a CLI command, for the audit log: the login name (USER), else "cli"."""
+    return _env(environ).get("USER", "cli")
+
+
+def hub_url(environ: Mapping[str, str] | None = None) -> str:
+    """LINKAGE_HUB_URL: where `linkage assistant` finds the hub that hosts its actions."""
+    return _env(environ).get("LINKAGE_HUB_URL", "http://127.0.0.1:8080")
+
+
+def public_base_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """PUBLIC_BASE_URL: where Twilio and browsers reach us (None when unset)."""
+    return _env(environ).get("PUBLIC_BASE_URL") or None
+
+
+def rasa_path(default: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """LINKAGE_RASA: the ``rasa`` command of the assistant's environment (else ``default``)."""
+    return Path(_env(environ).get("LINKAGE_RASA") or default)
+
+
+def rasa_api_token(environ: Mapping[str, str] | None = None) -> str:
+    """LINKAGE_RASA_TOKEN: the Rasa server's HTTP API token ("" when unset)."""
+    return (_env(environ).get("LINKAGE_RASA_TOKEN") or "").strip()
+
+
+@dataclass
+class TwilioSettings:
+    """TWILIO_* and PUBLIC_BASE_URL: the notifier's account, the webhooks' auth token (which
+    checks X-Twilio-Signature), and the voice the calls speak in. Whether these make a working
+    notifier is ``notifier_choice``'s question."""
+    account_sid: str | None = None
+    auth_token: str | None = None
+    from_number: str | None = None
+    public_base_url: str | None = None
+    api_base_url: str | None = None  # TWILIO_API_BASE_URL: another host for the REST calls (the tests' mock)
+    voice: str = "Polly.Amy"  # TWILIO_VOICE: SSML <prosody> needs a Polly or Google voice
+    language: str = "en-GB"  # TWILIO_LANGUAGE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TwilioSettings:
+        env = _env(environ)
+        return cls(env.get("TWILIO_ACCOUNT_SID") or None, env.get("TWILIO_AUTH_TOKEN") or None,
+                   env.get("TWILIO_FROM_NUMBER") or None, env.get("PUBLIC_BASE_URL") or None,
+                   env.get("TWILIO_API_BASE_URL") or None, env.get("TWILIO_VOICE", "Polly.Amy"),
+                   env.get("TWILIO_LANGUAGE", "en-GB"))
+
+
+@dataclass
+class ConsoleSettings:
+    """The staff console's sessions: LINKAGE_SESSION_IDLE and LINKAGE_SESSION_MAX (durations; None:
+    the defaults in telecare.auth.users), LINKAGE_SECRET_KEY (None: a random key per run, so
+    sessions end with a restart), LINKAGE_LOGIN_CONCURRENCY (password checks at once), and
+    whether cookies are Secure (PUBLIC_BASE_URL is https://)."""
+    idle: timedelta | None = None
+    max_age: timedelta | None = None
+    secret_key: str | None = None
+    login_concurrency: int = 2
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConsoleSettings:
+        env = _env(environ)
+        idle, max_age = env.get("LINKAGE_SESSION_IDLE"), env.get("LINKAGE_SESSION_MAX")
+        concurrency = env.get("LINKAGE_LOGIN_CONCURRENCY", "2").strip() or "2"
+        if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
+            raise ConfigError("LINKAGE_LOGIN_CONCURRENCY must be a whole number from 1 to 64 "
+                              "(password checks at once; each takes ~0.2 s and ~64 MiB)")
+        return cls(idle=timedelta(seconds=parse_duration(idle)) if idle else None,
+                   max_age=timedelta(seconds=parse_duration(max_age)) if max_age else None,
+                   secret_key=env.get("LINKAGE_SECRET_KEY") or None, login_concurrency=int(concurrency),
+                   secure_cookies=env.get("PUBLIC_BASE_URL", "").startswith("https://"))
 
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
@@ -55,7 +159,7 @@ class MqttSettings:
 
     @classmethod
     def from_url(cls, url: str, *, ca_file: str | None = None, cert_file: str | None = None,
-                 key_file: str | None = None, insecure: bool = False) -> "MqttSettings":
+                 key_file: str | None = None, insecure: bool = False) -> MqttSettings:
         u = urlparse(url if "://" in url else "mqtt://" + url)
         if u.scheme in ("mqtt", "tcp"):
             tls = False
@@ -79,7 +183,7 @@ class MqttSettings:
                    key_file or None, insecure)
 
     @classmethod
-    def from_env(cls, environ=None, url: str | None = None) -> "MqttSettings":
+    def from_env(cls, environ=None, url: str | None = None) -> MqttSettings:
         env = os.environ if environ is None else environ
         return cls.from_url(url or env.get("MQTT_URL") or "mqtt://127.0.0.1:1883",
                             ca_file=env.get("MQTT_CA_FILE") or None, cert_file=env.get("MQTT_CERT_FILE") or None,
@@ -171,7 +275,7 @@ def notifier_choice(environ=None) -> str:
 
 @dataclass
 class Settings:
-    database_url: str = field(default_factory=default_database_url)
+    database_url: str = field(default_factory=database_url)
     # None: MQTT_URL=off, no MQTT at all (HubRuntime then runs without ingest, and says so in /api/health)
     mqtt: MqttSettings | None = field(default_factory=_mqtt_from_env)
     mqtt_client_id: str = field(default_factory=lambda: os.environ.get("LINKAGE_MQTT_CLIENT_ID", "linkage-hub"))
@@ -191,6 +295,10 @@ class Settings:
     # LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR: call-back requests and introductions the assistant may queue
     # for anonymous conversations (no phone proven by Twilio), all of them together, per hour
     anonymous_requests_per_hour: int = field(default_factory=lambda: anonymous_requests_per_hour())
+    # TWILIO_*: the notifier's account and the webhooks' auth token (hub/web/twilio_routes.py)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings.from_env)
+    # LINKAGE_SESSION_*, LINKAGE_SECRET_KEY, LINKAGE_LOGIN_CONCURRENCY: the staff console
+    console: ConsoleSettings = field(default_factory=ConsoleSettings.from_env)
 
     def __post_init__(self):
         if self.mqtt is not None:

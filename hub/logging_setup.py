@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
 
+from .config import log_settings
+
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:
-    level = (level or os.environ.get("LINKAGE_LOG_LEVEL", "INFO")).upper()
-    fmt = fmt or os.environ.get("LINKAGE_LOG_FORMAT", "json" if not sys.stderr.isatty() else "console")
+    env_level, env_fmt = log_settings(tty=sys.stderr.isatty())
+    level = (level or env_level).upper()
+    fmt = fmt or env_fmt
     renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     shared = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
               structlog.processors.TimeStamper(fmt="iso", utc=True)]

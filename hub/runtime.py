@@ -14,6 +14,7 @@ from telecare.site.device_cache import DeviceCache
 from telecare.storage import make_engine, make_session_factory, upgrade
 
 from . import metrics
+from .checkin_timer import CheckinTimer
 from .config import Settings
 from .directory_file import load_if_empty as load_directory_if_empty
 from .mqtt.broker import EmbeddedBroker, broker_answers
@@ -22,7 +23,6 @@ from .mqtt.publisher import OutboxPublisher, publishing_client
 from .notify import make_notifier
 from .notify.dispatcher import Dispatcher
 from .scheduler import Timers
-from .checkin_timer import CheckinTimer
 from .worker import Worker
 
 log = logging.getLogger("linkage.hub")
@@ -67,7 +67,7 @@ class HubRuntime:
         self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "HubRuntime":
+    def start(self) -> HubRuntime:
         """Start everything; a HubStartError (everything stopped again) when the broker does not
         answer or does not accept the hub within settings.mqtt_start_wait seconds."""
         deadline = time.monotonic() + self.settings.mqtt_start_wait

@@ -55,7 +55,7 @@ class Timers:
             timezone="UTC")
         self.sweep_seconds = sweep_seconds
 
-    def start(self) -> "Timers":
+    def start(self) -> Timers:
         self.scheduler.start()
         self.scheduler.add_job(sweep, "interval", seconds=self.sweep_seconds, id="sweep", jobstore="memory",
                                replace_existing=True)

@@ -54,8 +54,9 @@ class SimStats:
 
 def read_credentials(path) -> dict[str, tuple[str, str]]:
     """home -> (username, password) from broker-config's credentials.csv."""
-    from hub.mqtt.broker_config import read_credentials as read
     from pathlib import Path
+
+    from hub.mqtt.broker_config import read_credentials as read
 
     return read(Path(path))
 

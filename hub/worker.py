@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("linkage.worker")
 
@@ -36,7 +36,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.last_run: float | None = None
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         return self

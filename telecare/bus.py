@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,17 +85,17 @@ class AfterCommit:
         self._handlers: dict[type, list[AfterCommitHandler]] = defaultdict(list)
         self._any: list[Callable[[list], None]] = []
 
-    def subscribe(self, event_type: type, handler: AfterCommitHandler) -> "AfterCommit":
+    def subscribe(self, event_type: type, handler: AfterCommitHandler) -> AfterCommit:
         """``handler(events)``: once per commit that recorded ``event_type``, with all of them."""
         self._handlers[event_type].append(handler)
         return self
 
-    def subscribe_any(self, handler: Callable[[list], None]) -> "AfterCommit":
+    def subscribe_any(self, handler: Callable[[list], None]) -> AfterCommit:
         """``handler(events)``: once per commit that recorded anything at all."""
         self._any.append(handler)
         return self
 
-    def attach(self, sessions: sessionmaker) -> "AfterCommit":
+    def attach(self, sessions: sessionmaker) -> AfterCommit:
         sa_event.listen(sessions, "after_commit", self._after_commit)
         sa_event.listen(sessions, "after_rollback", discard)
         return self

@@ -12,9 +12,17 @@ from __future__ import annotations
 from telecare import bus
 from telecare.checkin import schedule as checkin_schedule
 from telecare.checkin import service as checkins
-from telecare.domain_events import (AlertAcknowledged, AlertClosed, AlertOpened, DeviceWatchChanged, HelpArrived,
-                                    NotificationAnswered, NotificationFailed, PriorityRaised,
-                                    ResidentCheckinChanged)
+from telecare.domain_events import (
+    AlertAcknowledged,
+    AlertClosed,
+    AlertOpened,
+    DeviceWatchChanged,
+    HelpArrived,
+    NotificationAnswered,
+    NotificationFailed,
+    PriorityRaised,
+    ResidentCheckinChanged,
+)
 from telecare.escalation import engine
 from telecare.watch import service as watch
 

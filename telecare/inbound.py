@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from telecare.checkin import replies as checkin_replies
 from telecare.enquiry import followup
-
 from telecare.notification.replies import ReplyResult, handle_reply, pending_notification
 
 

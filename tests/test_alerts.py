@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert, OutboxMessage
 from telecare.alert.states import AlertNotFound, InvalidTransition
-from telecare.events.ingest import IngestService, Inbound
+from telecare.events.ingest import Inbound, IngestService
 from telecare.events.models import DeadLetter, Event
 from telecare.site.device_cache import DeviceCache
 from telecare.site.models import Device

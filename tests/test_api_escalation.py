@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from telecare.escalation import engine
 
 from .test_api import alarm, client, runtime, staff  # noqa: F401  (fixtures)

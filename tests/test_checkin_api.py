@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
+from hub.checkin_timer import CheckinTimer
 from hub.config import Settings
 from hub.runtime import HubRuntime
 from hub.web.app import create_app
-from hub.checkin_timer import CheckinTimer
 from telecare.alert import service as alerts
 from telecare.checkin import service as checkins
 from telecare.checkin.models import Checkin, CheckinSchedule

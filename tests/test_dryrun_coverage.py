@@ -2,7 +2,7 @@
 and PostgreSQL, with the FakeClock. Times are Europe/London, as the sample site's are."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -72,7 +72,6 @@ def test_dry_run_matches_what_the_engine_really_does(site, clock):
         alert = alerts.open_alert(s, category="alarm", home_id=home.id, resident_id=home.resident_id,
                                   device_id=dev.id, type="fall", priority="P1", now=SATURDAY_2AM, detail="real")
         alert_id = alert.id
-    now = SATURDAY_2AM
     for _ in range(200):
         with site() as s, s.begin():
             a = s.get(Alert, alert_id)

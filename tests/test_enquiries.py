@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from hub.checkin_timer import CheckinTimer
 from hub.config import Settings
 from hub.runtime import HubRuntime
-from hub.checkin_timer import CheckinTimer
+from telecare import bus, inbound
 from telecare.clock import FakeClock
 from telecare.directory.loader import load_directory
 from telecare.directory.models import Service
+from telecare.domain_events import NotificationQueued
 from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.events.ingest import IngestService
-from telecare import bus, inbound
-from telecare.domain_events import NotificationQueued
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import NOTHING_PENDING
 from telecare.site.device_cache import DeviceCache
@@ -337,9 +337,8 @@ def test_checkin_requests_are_confirmed_or_declined_once(db, clock):
         enquiries.decide_checkin_request(s, other, "Carol", clock.now(), False)
     assert get(db, CheckinRequest, first).status == "confirmed"
     assert get(db, CheckinRequest, other).status == "declined" and get(db, CheckinRequest, other).decided_by == "Carol"
-    with db() as s:
-        with pytest.raises(enquiries.EnquiryError, match="already confirmed by Carol"):
-            enquiries.decide_checkin_request(s, first, "Ada", clock.now(), False)
+    with db() as s, pytest.raises(enquiries.EnquiryError, match="already confirmed by Carol"):
+        enquiries.decide_checkin_request(s, first, "Ada", clock.now(), False)
 
 
 # -- the dashboard's figures -----------------------------------------------------------------------------------------------

@@ -22,9 +22,29 @@ from telecare.site.device_cache import DeviceCache
 from telecare.site.loader import load_site
 from telecare.site.models import Team
 
-from .escalation_helpers import (ANNE, JIM, NAME, PRIYA, RHYS, SUE, advance, alarm, callback, event, get_alert,
-                                 last_to, local, mark_sent, notifications, outbox_changes, reply, run_until,
-                                 sent_log, timeline, timeline_at)
+from .escalation_helpers import (
+    ANNE,
+    JIM,
+    NAME,
+    PRIYA,
+    RHYS,
+    SUE,
+    advance,
+    alarm,
+    callback,
+    event,
+    get_alert,
+    last_to,
+    local,
+    mark_sent,
+    notifications,
+    outbox_changes,
+    reply,
+    run_until,
+    sent_log,
+    timeline,
+    timeline_at,
+)
 
 MIN = 60
 
@@ -67,7 +87,7 @@ def test_urgent_policy_end_to_end(site, ingest, clock):
 
     expected = URGENT_ROUND + [(to, ch, at + ROUND) for to, ch, at in URGENT_ROUND]
     assert sent_log(site, alert_id, t0) == expected[:1], "Sue is called the moment the alarm arrives"
-    for i, (to, channel, at) in enumerate(expected[1:], start=1):
+    for i, (_to, _channel, at) in enumerate(expected[1:], start=1):
         run_until(clock, site, t0 + timedelta(seconds=at - 1))
         assert sent_log(site, alert_id, t0) == expected[:i], f"nothing is sent before {at}s"
         run_until(clock, site, t0 + timedelta(seconds=at))

@@ -16,8 +16,20 @@ from telecare.notification.models import Reply
 from telecare.notification.replies import NOTHING_PENDING, interpret
 from telecare.site.device_cache import DeviceCache
 
-from .escalation_helpers import (JIM, PRIYA, SUE, alarm, event, get_alert, local, notifications, reply, run_until,
-                                 sent_log, timeline)
+from .escalation_helpers import (
+    JIM,
+    PRIYA,
+    SUE,
+    alarm,
+    event,
+    get_alert,
+    local,
+    notifications,
+    reply,
+    run_until,
+    sent_log,
+    timeline,
+)
 
 
 @pytest.fixture

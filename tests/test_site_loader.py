@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hub.cli import main
 from telecare.site.loader import SiteError, load_site, parse_site
-from telecare.site.models import (Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team)
+from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 
 SAMPLE_COUNTS = {"contacts": 5, "teams": 1, "rota_shifts": 3, "policies": 2, "residents": 1,
                  "resident_contacts": 2, "homes": 1, "devices": 4}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from telecare.alert.models import Alert
-from telecare.events.ingest import IngestService, Inbound
+from telecare.events.ingest import Inbound, IngestService
 from telecare.heartbeat.supervision import Supervisor
 from telecare.site import settings
 from telecare.site.device_cache import DeviceCache

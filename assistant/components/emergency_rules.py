@@ -59,7 +59,7 @@ class EmergencyRules(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "EmergencyRules":
+    ) -> EmergencyRules:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

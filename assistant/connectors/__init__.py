@@ -30,17 +30,17 @@ import logging
 import os
 from collections import OrderedDict
 from typing import Any, Dict, Generic, List, Optional, Tuple, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from twilio.request_validator import RequestValidator
+
+from hub import twilio_signature as signatures
+from hub.twilio_signature import SIGNATURE_HEADER, FormParams
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HELPLINE = "01632 960000"
-SIGNATURE_HEADER = "X-Twilio-Signature"
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -57,38 +57,20 @@ def setting(credentials: Optional[Dict[str, Any]], key: str, env: str, default: 
     return default
 
 
-class FormParams(dict):
-    """Form fields as lists of values, blanks kept (Twilio signs blank fields too; Sanic's
-    ``request.form`` drops them). ``getlist`` is what ``RequestValidator`` looks for."""
-
-    def getlist(self, key: str) -> List[str]:
-        return list(self.get(key, []))
-
-    def first(self, key: str, default: Optional[str] = None) -> Optional[str]:
-        values = self.get(key)
-        return values[0] if values else default
-
-
 def form_params(request: Request) -> FormParams:
-    body = request.body or b""
-    ctype = (request.content_type or "").split(";")[0].strip().lower()
-    if body and ctype not in ("", "application/x-www-form-urlencoded"):
-        return FormParams()  # Twilio's webhooks post url-encoded forms; anything else is not signed as a form
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return FormParams()
-    return FormParams(parse_qs(text, keep_blank_values=True))
+    """The form Twilio posted, blanks kept (Sanic's ``request.form`` drops them; Twilio signs them)."""
+    return FormParams.from_pairs(signatures.form_pairs(request.body, request.content_type))
 
 
 class TwilioSignature:
-    """Checks ``X-Twilio-Signature`` of a webhook request against the public URL and the form."""
+    """Checks ``X-Twilio-Signature`` of a webhook request against the public URL and the form
+    (the check itself is ``hub/twilio_signature.py``, shared with the hub's /twilio routes)."""
 
     def __init__(self, channel: str, auth_token: Optional[str], public_url: Optional[str]) -> None:
         self.channel = channel
-        self.validator = RequestValidator(auth_token) if auth_token else None
+        self.auth_token = auth_token or None
         self.public_url = (public_url or "").strip().rstrip("/") or None
-        if self.validator is None:
+        if self.auth_token is None:
             logger.error("%s: no Twilio auth token (credentials 'auth_token' or TWILIO_AUTH_TOKEN); "
                          "every request to this channel will be refused with 403", channel)
         if self.public_url is None:
@@ -97,16 +79,7 @@ class TwilioSignature:
 
     def url(self, request: Request) -> str:
         """The URL Twilio requested, as it signed it."""
-        if self.public_url is None:
-            return request.url
-        path = request.path
-        base_path = urlsplit(self.public_url).path
-        if base_path.endswith(path):  # public_url was given as the whole webhook URL
-            url = self.public_url
-        else:
-            url = self.public_url + path
-        query = request.query_string
-        return url + ("?" + query if query else "")
+        return signatures.public_url(self.public_url, request.path, request.query_string, seen=request.url)
 
     def webhook_url(self, request: Request) -> str:
         """This webhook's public URL without the query (for <Gather action=…>)."""
@@ -115,19 +88,14 @@ class TwilioSignature:
 
     def verify(self, request: Request) -> Tuple[bool, FormParams]:
         params = form_params(request)
-        if self.validator is None:
-            logger.warning("%s: refused %s: no Twilio auth token is configured", self.channel, request.path)
-            return False, params
-        signature = request.headers.get(SIGNATURE_HEADER)
-        if not signature:
-            logger.warning("%s: refused %s: no %s header", self.channel, request.path, SIGNATURE_HEADER)
-            return False, params
         url = self.url(request)
-        if not self.validator.validate(url, params, signature):
-            logger.warning("%s: refused %s: %s does not match (checked against %s)", self.channel, request.path,
-                           SIGNATURE_HEADER, url)
-            return False, params
-        return True, params
+        why = signatures.refusal(self.auth_token, url, params, request.headers.get(SIGNATURE_HEADER),
+                                 request.headers.get(signatures.SETTINGS_HEADER))
+        if why == signatures.WRONG_SIGNATURE:
+            logger.warning("%s: refused %s: %s (checked against %s)", self.channel, request.path, why, url)
+        elif why:
+            logger.warning("%s: refused %s: %s", self.channel, request.path, why)
+        return why is None, params
 
 
 class LRU(Generic[K, V]):
@@ -135,7 +103,7 @@ class LRU(Generic[K, V]):
 
     def __init__(self, size: int = 1000) -> None:
         self.size = size
-        self._items: "OrderedDict[K, V]" = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
     def get(self, key: K) -> Optional[V]:
         if key in self._items:

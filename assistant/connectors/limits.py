@@ -127,7 +127,7 @@ class _Buckets:
         self.rate = count / period  # tokens per second
         self.refill_time = period  # an empty bucket is full again after this long
         self.size = size
-        self._items: "OrderedDict[str, Tuple[float, float]]" = OrderedDict()  # key -> (tokens, at)
+        self._items: OrderedDict[str, Tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
 
     def tokens(self, key: str, now: float) -> float:
         entry = self._items.get(key)
@@ -170,7 +170,7 @@ class ChatLimits:
         self.client = _Buckets(client[0], client[1], keys) if enabled and client else None
 
     @classmethod
-    def parse(cls, spec: Optional[str], now: Callable[[], float] = time.monotonic) -> "ChatLimits":
+    def parse(cls, spec: Optional[str], now: Callable[[], float] = time.monotonic) -> ChatLimits:
         settings = parse_spec(spec)
         if settings is None:
             return cls(None, None, enabled=False, now=now)
@@ -179,7 +179,7 @@ class ChatLimits:
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None,
-                 now: Callable[[], float] = time.monotonic) -> "ChatLimits":
+                 now: Callable[[], float] = time.monotonic) -> ChatLimits:
         """From ``LINKAGE_CHAT_LIMITS`` (see the module's docstring); raises ``ValueError``
         with a clear message on a bad value."""
         env = os.environ if environ is None else environ

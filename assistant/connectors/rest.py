@@ -23,13 +23,12 @@ import logging
 import math
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
-
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.core.channels.rest import RestInput as RasaRestInput
 
 from . import chat_text, client_address, guard_api
 from .limits import CUT_NOTICE, ChatLimits, cut

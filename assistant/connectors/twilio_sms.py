@@ -19,12 +19,11 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
-
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
 from telecare.assistant import sms
 
@@ -67,7 +66,7 @@ class TwilioSmsInput(InputChannel):
                  helpline: str = DEFAULT_HELPLINE, seen_size: int = 5000) -> None:
         self.signature = TwilioSignature(self.name(), auth_token, public_url)
         self.helpline = helpline
-        self.seen: LRU[str, "asyncio.Future[str]"] = LRU(seen_size)
+        self.seen: LRU[str, asyncio.Future[str]] = LRU(seen_size)
 
     def apology(self) -> str:
         return (f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
@@ -126,7 +125,7 @@ class TwilioSmsInput(InputChannel):
                     except asyncio.TimeoutError:
                         body = EMPTY_TWIML
                     return response.text(body, content_type="text/xml")
-                done: "asyncio.Future[str]" = asyncio.get_running_loop().create_future()
+                done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
                 self.seen.put(sid, done)
             try:
                 body = await self.answer(on_new_message, form)

@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import urlsplit
 
+from rasa.core.channels import socketio as rasa_socketio
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-
-from rasa.core.channels import socketio as rasa_socketio
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from . import chat_text, client_address, guard_api, setting
 from .limits import CUT_NOTICE, ChatLimits, cut

@@ -28,7 +28,7 @@ class EmbeddedBroker:
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
-    def start(self, timeout: float = 15) -> "EmbeddedBroker":
+    def start(self, timeout: float = 15) -> EmbeddedBroker:
         self._thread = threading.Thread(target=self._run, name="embedded-broker", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):

@@ -101,7 +101,7 @@ class MqttConsumer:
             log.warning("could not acknowledge %d messages; the broker will deliver them again", len(acks))
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "MqttConsumer":
+    def start(self) -> MqttConsumer:
         self._start_link()
         self._worker = threading.Thread(target=self._work, name="ingest-worker", daemon=True)
         self._worker.start()
@@ -154,7 +154,7 @@ class MqttConsumer:
             metrics.INGEST_QUEUE.set(self.queue.qsize())
             batch = []
             shapes = self._shapes
-            for topic, payload, mid, qos, gen in items:
+            for topic, payload, _mid, _qos, _gen in items:
                 shape = shapes.get(topic)
                 if shape is None:
                     shape = self._shape(topic)

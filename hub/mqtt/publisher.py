@@ -41,7 +41,7 @@ class OutboxPublisher:
         self.worker = Worker("outbox", self._round, interval=interval, wait_first=True, logger=log, join_timeout=5)
         self.wake = self.worker.wake_event  # set after a commit that wrote to the outbox
 
-    def start(self) -> "OutboxPublisher":
+    def start(self) -> OutboxPublisher:
         self.worker.start()
         return self
 

@@ -23,7 +23,7 @@ class Dispatcher:
         self.worker = Worker("dispatcher", self.run_once, interval=interval, wait_first=True, logger=log)
         self.wake = self.worker.wake_event
 
-    def start(self) -> "Dispatcher":
+    def start(self) -> Dispatcher:
         with self.sessions() as s, s.begin():
             n = service.requeue_stuck(s)
         if n:

@@ -1,6 +1,6 @@
 """The Twilio notifier: SMS and voice calls through the real ``twilio`` library (9.x).
 
-Configured from the environment (DESIGN.md): ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``,
+Configured from the environment (DESIGN.md; read in hub/config.py, ``TwilioSettings``): ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``,
 ``TWILIO_FROM_NUMBER`` (our Twilio number), ``PUBLIC_BASE_URL`` (where Twilio reaches our
 ``/twilio/...`` webhooks) and, optionally, ``TWILIO_API_BASE_URL``: another host to send the
 REST calls to instead of https://api.twilio.com (the tests point it at a Prism mock of
@@ -13,14 +13,13 @@ is said; its progress comes back on ``/twilio/call-status``, an SMS's on ``/twil
 from __future__ import annotations
 
 import logging
-import os
 from urllib.parse import urlsplit
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hub.config import TwilioConfigError  # noqa: F401  (half configured: the hub refuses to start)
+from hub.config import TwilioConfigError, TwilioSettings  # TwilioConfigError: half configured, the hub won't start
 from telecare.notification.ports import Sent
 
 log = logging.getLogger("linkage.notify.twilio")
@@ -68,15 +67,18 @@ class TwilioNotifier:
         self.client = client
 
     @classmethod
-    def from_env(cls, environ=None) -> "TwilioNotifier":
-        env = os.environ if environ is None else environ
-        missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL")
-                   if not env.get(k)]
+    def from_settings(cls, t: TwilioSettings) -> TwilioNotifier:
+        named = {"TWILIO_ACCOUNT_SID": t.account_sid, "TWILIO_AUTH_TOKEN": t.auth_token,
+                 "TWILIO_FROM_NUMBER": t.from_number, "PUBLIC_BASE_URL": t.public_base_url}
+        missing = [k for k, v in named.items() if not v]
         if missing:
             raise TwilioConfigError("Twilio is configured but " + ", ".join(missing)
                                     + (" is" if len(missing) == 1 else " are") + " not set")
-        return cls(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], env["TWILIO_FROM_NUMBER"],
-                   env["PUBLIC_BASE_URL"], env.get("TWILIO_API_BASE_URL") or None)
+        return cls(t.account_sid, t.auth_token, t.from_number, t.public_base_url, t.api_base_url)
+
+    @classmethod
+    def from_env(cls, environ=None) -> TwilioNotifier:
+        return cls.from_settings(TwilioSettings.from_env(environ))
 
     def url(self, path: str) -> str:
         return self.public_base_url + path

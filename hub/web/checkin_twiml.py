@@ -10,20 +10,20 @@ word is said (the route does that for every call).
 """
 from __future__ import annotations
 
-import os
-
 from fastapi import Request
 from twilio.twiml.voice_response import VoiceResponse
 
+from hub.config import TwilioSettings
 from telecare.checkin import replies as checkin_replies
 from telecare.checkin import service as checkins
 from telecare.checkin.models import HELP, NOT_SO_GOOD, PENDING
 from telecare.checkin.words import UNKNOWN, first_name
+from telecare.enquiry.channels import Channel
 from telecare.notification.models import Notification
 from telecare.site.models import Resident
 
-VOICE = os.environ.get("TWILIO_VOICE", "Polly.Amy")  # as for alert calls (hub/web/twilio_routes.py)
-LANGUAGE = os.environ.get("TWILIO_LANGUAGE", "en-GB")
+_VOICE = TwilioSettings.from_env()  # TWILIO_VOICE, TWILIO_LANGUAGE: as for alert calls (hub/web/twilio_routes.py)
+VOICE, LANGUAGE = _VOICE.voice, _VOICE.language
 HINTS = "I'm fine, fine, I need help, help, I'd like a chat, chat, not too good"
 NOT_HEARD = "We didn't hear an answer, so we'll try you again a little later. Goodbye."
 GONE = "This is Linkage. This call is no longer needed. Goodbye."
@@ -73,7 +73,7 @@ def gather(request: Request, s, n: Notification, *, now, digits: str | None, spe
         _ask(request, vr, n.id, "Sorry, I didn't catch that. " + n.body.split(". ", 1)[-1], None, base_url)
         return vr
     # On a call we placed, Twilio's From is our own number: the person is the one we called.
-    result = checkin_replies.route(s, phone=n.to, now=now, body=speech, digits=digits, channel="voice",
+    result = checkin_replies.route(s, phone=n.to, now=now, body=speech, digits=digits, channel=Channel.VOICE,
                                    provider_sid=provider_sid, notification_id=n.id)
     if result is None or result.meaning == UNKNOWN:
         words = (result.answer if result and result.answer else f"Sorry, {first_name(r.name)}, I didn't catch that.")

@@ -137,12 +137,11 @@ class BodyLimitMiddleware:
         except Exception:
             if not tripped:
                 raise
-        if tripped:
-            if not started:
-                if not body_done:
-                    await _drain(receive, DRAIN)
-                await _refuse(send, path, limit)
-            # else: a streaming response had begun before the body was read; nothing more can be said
+        # (tripped after a streaming response had begun before the body was read: nothing more can be said)
+        if tripped and not started:
+            if not body_done:
+                await _drain(receive, DRAIN)
+            await _refuse(send, path, limit)
 
 
 async def _drain(receive, budget: int) -> None:

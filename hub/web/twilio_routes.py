@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.datastructures import ImmutableMultiDict
-from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
-                                      get_signature_algorithm)
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from hub import twilio_signature as signatures
+from hub.config import TwilioSettings
+from telecare import inbound
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
+from telecare.enquiry.channels import Channel
 from telecare.escalation import messages
-from telecare import inbound
 from telecare.notification import service
 from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
@@ -43,8 +42,8 @@ from .deps import runtime
 
 log = logging.getLogger("linkage.twilio")
 
-VOICE = os.environ.get("TWILIO_VOICE", "Polly.Amy")  # SSML <prosody> needs a Polly or Google voice
-LANGUAGE = os.environ.get("TWILIO_LANGUAGE", "en-GB")
+_VOICE = TwilioSettings.from_env()  # TWILIO_VOICE (SSML <prosody> needs a Polly or Google voice), TWILIO_LANGUAGE
+VOICE, LANGUAGE = _VOICE.voice, _VOICE.language
 HINTS = "yes, no, accept, pass"
 NOT_HEARD = "We didn't hear an answer, so we will ask someone else. Goodbye."
 
@@ -53,34 +52,34 @@ XML = "application/xml"
 
 # -- signatures -------------------------------------------------------------------------------------
 def _base_url(request: Request) -> str:
-    hub = request.app.state.hub
-    base = getattr(getattr(hub, "settings", None), "public_base_url", None) or os.environ.get("PUBLIC_BASE_URL")
+    base = request.app.state.hub.settings.public_base_url
     return (base or str(request.base_url)).rstrip("/")
 
 
 def public_url(request: Request) -> str:
     """The URL Twilio called, as Twilio saw it (we may be behind a proxy)."""
-    url = _base_url(request) + request.url.path
-    return url + ("?" + request.url.query if request.url.query else "")
+    return signatures.public_url(_base_url(request), request.url.path, request.url.query)
+
+
+REFUSED = {signatures.NO_TOKEN: "Twilio webhooks are not configured on this hub",
+           signatures.NO_SIGNATURE: "missing X-Twilio-Signature", signatures.WRONG_SIGNATURE: "wrong X-Twilio-Signature"}
 
 
 async def signed_form(request: Request) -> ImmutableMultiDict:
-    """The form Twilio posted, after checking it was Twilio that posted it; else 403."""
-    token = os.environ.get("TWILIO_AUTH_TOKEN")
-    signature = request.headers.get(SIGNATURE_HEADER)
-    body = (await request.body()).decode("utf-8", errors="replace")
+    """The form Twilio posted, after checking it was Twilio that posted it (hub/twilio_signature.py,
+    shared with the assistant's channels); else 403."""
+    token = request.app.state.hub.settings.twilio.auth_token  # TWILIO_AUTH_TOKEN (hub/config.py)
     # Twilio always posts application/x-www-form-urlencoded: parsed here (Starlette's form() would
     # need python-multipart, which we don't otherwise use), keeping repeated keys for the signature.
-    form = ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
-    if not token:
+    form = ImmutableMultiDict(signatures.form_pairs(await request.body(), request.headers.get("content-type")))
+    why = signatures.refusal(token, public_url(request), form, request.headers.get(signatures.SIGNATURE_HEADER),
+                             request.headers.get(signatures.SETTINGS_HEADER))
+    if why == signatures.NO_TOKEN:
         log.warning("a /twilio request came but TWILIO_AUTH_TOKEN is not set: refused")
-        raise HTTPException(403, "Twilio webhooks are not configured on this hub")
-    if not signature:
-        raise HTTPException(403, "missing X-Twilio-Signature")
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    if not RequestValidator(token).validate(public_url(request), form, signature, algorithm):
+    elif why == signatures.WRONG_SIGNATURE:
         log.warning("refused a /twilio request with a wrong signature: %s", request.url.path)
-        raise HTTPException(403, "wrong X-Twilio-Signature")
+    if why:
+        raise HTTPException(403, REFUSED[why])
     return form
 
 
@@ -118,7 +117,7 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     with hub.sessions() as s, s.begin():
         # a resident answering their check-in (or a contact on their behalf) first; then an alert reply; then the
         # answer to an introduction's follow-up (telecare.inbound)
-        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel="sms",
+        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel=Channel.SMS,
                                provider_sid=sid)
     reply = MessagingResponse()
     if result.answer:
@@ -212,7 +211,7 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
             meaning, answer, access = "unknown", "", None
         else:
             # On a call we placed, Twilio's From is our own number: the person is the one we called.
-            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel="voice",
+            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel=Channel.VOICE,
                                   provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
                                   notification_id=notification_id)
             meaning, answer, access = result.meaning, result.answer, None

@@ -38,7 +38,7 @@ class Alert(Base):
     esc_group: Mapped[int] = mapped_column(default=0)
     esc_groups: Mapped[list | None] = mapped_column(JSON)  # the current step's groups of targets
     esc_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    timeline: Mapped[list["TimelineEntry"]] = relationship(order_by="TimelineEntry.id", back_populates="alert")
+    timeline: Mapped[list[TimelineEntry]] = relationship(order_by="TimelineEntry.id", back_populates="alert")
 
 
 class TimelineEntry(Base):

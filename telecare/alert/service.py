@@ -11,14 +11,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telecare import bus
-from telecare.domain_events import (AlertAcknowledged, AlertChanged, AlertClosed, AlertOpened, HelpArrived,
-                                    PriorityRaised)
 from telecare.catalog import more_urgent
+from telecare.domain_events import (
+    AlertAcknowledged,
+    AlertChanged,
+    AlertClosed,
+    AlertOpened,
+    HelpArrived,
+    PriorityRaised,
+)
 from telecare.site.models import Device, Home, Resident
 
 from .models import Alert, OutboxMessage, TimelineEntry
-from .states import (ACKNOWLEDGED, ACTIVE_STATES, ALLOWED_FROM, ATTENDING, CANCELLED, OPEN, OUTCOMES,
-                     RESOLVED, AlertNotFound, InvalidTransition)
+from .states import (
+    ACKNOWLEDGED,
+    ACTIVE_STATES,
+    ALLOWED_FROM,
+    ATTENDING,
+    CANCELLED,
+    OPEN,
+    OUTCOMES,
+    RESOLVED,
+    AlertNotFound,
+    InvalidTransition,
+)
 
 
 def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, actor: str | None = None,

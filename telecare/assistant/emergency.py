@@ -391,9 +391,7 @@ def _cancelled(rule: _Rule, msg: _Message, start: int, end: int) -> bool:
         sentence_start = max(norm.rfind(c, lo, start) for c in _SENTENCE_ENDS) + 1  # 0 when none
         if _IFFY.search(norm[max(sentence_start, start - _IFFY_WINDOW):start]):
             return True
-    if not rule.timeless and msg.past():
-        return True
-    return False
+    return bool(not rule.timeless and msg.past())
 
 
 def match(text: str, *, limit: int | None = MAX_TEXT) -> str | None:

@@ -18,12 +18,11 @@ offer of a call back) rather than sending anyone round in circles.
 """
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
-
 import logging
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +31,7 @@ from telecare.alert import service as alerts
 from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
 from telecare.enquiry import service as enquiries
+from telecare.enquiry.channels import Channel
 from telecare.enquiry.models import Enquiry
 from telecare.site.models import Home, Resident
 
@@ -43,8 +43,8 @@ log = logging.getLogger("linkage.assistant")
 
 CHECKIN_SERVICE = "linkage-daily-checkin"
 MAX_NEEDS = 3
-PER_NEED = {"voice": 1}  # services per need by channel (default 2)
-MAX_SERVICES = {"voice": 2}  # services in all (default 4)
+PER_NEED = {Channel.VOICE: 1}  # services per need by channel (default 2)
+MAX_SERVICES = {Channel.VOICE: 2}  # services in all (default 4)
 EMERGENCY_PRIORITY = "P1"
 
 
@@ -79,7 +79,7 @@ def reset_caps(token: Token) -> None:
 class Turn:
     intent: str | None
     text: str
-    channel: str = "web"  # sms | voice | web | rest
+    channel: str = Channel.WEB  # a Channel (sms | voice | web | rest)
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
 
@@ -564,7 +564,7 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
         for svc in found:
             lines.append(say.service_line(svc, t.channel))
         shown += found
-    if t.channel == "voice":
+    if t.channel == Channel.VOICE:
         out.say(" ".join(lines))
     else:
         out.say("\n".join(lines))

@@ -69,7 +69,7 @@ class Checkin(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the missed_checkin alert
     help_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the checkin_help alert
     note: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[list["CheckinAttempt"]] = relationship(order_by="CheckinAttempt.number",
+    attempts: Mapped[list[CheckinAttempt]] = relationship(order_by="CheckinAttempt.number",
                                                             back_populates="checkin")
 
 

@@ -35,16 +35,26 @@ from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
-from telecare.domain_events import CheckinMissed, NotificationFailed, NotificationQueued
 from telecare.catalog import HUB_EVENT_PRIORITY
+from telecare.domain_events import CheckinMissed, NotificationFailed, NotificationQueued
 from telecare.notification.models import Notification
 from telecare.site.models import Contact, Home, Policy, Resident
 
 from . import drift, words
-from .models import (ANSWERED, CANCELLED, CHAT, HELP, MISSED, OUTCOME_RANK, PENDING, SKIPPED, Checkin, CheckinAttempt,
-                     CheckinPause, CheckinSchedule)
-from .schedule import (CheckinError, _withdraw, cancel, config, config_of, local_at, next_due, paused_on,
-                       pauses_for)
+from .models import (
+    ANSWERED,
+    CHAT,
+    HELP,
+    MISSED,
+    OUTCOME_RANK,
+    PENDING,
+    SKIPPED,
+    Checkin,
+    CheckinAttempt,
+    CheckinPause,
+    CheckinSchedule,
+)
+from .schedule import CheckinError, _withdraw, cancel, config, config_of, local_at, next_due, paused_on, pauses_for
 
 log = logging.getLogger("linkage.checkin")
 
@@ -142,7 +152,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
              "body": body, "status": "queued", "created_at": now} for i, phone, body in calls])]
         attempts += [{"checkin_id": new_ids[i], "number": 1, "channel": checkin_rows[i]["via"], "notification_id": n_id,
                       "started_at": now, "outcome": None, "ended_at": None}
-                     for (i, _, _), n_id in zip(calls, n_ids)]
+                     for (i, _, _), n_id in zip(calls, n_ids, strict=True)]
         bus.record(s, NotificationQueued("checkin"))  # one for the batch: these rows bypass the ORM
     if attempts:
         conn.execute(insert(A), attempts)

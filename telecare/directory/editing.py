@@ -21,9 +21,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .export import directory_data, dump, service_yaml
 from telecare.yamlcheck import Problem, line_for
 
+from .export import directory_data, dump, service_yaml
 from .loader import DirectoryError, LoadReport, _check, load_directory, parse_directory
 from .models import Service
 

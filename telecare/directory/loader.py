@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from telecare import yamlcheck
 from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from .models import COUNCIL, NATIONAL, Council, Service
 from .schema import DirectoryIn
@@ -96,7 +96,7 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
     for i, svc in enumerate(d.services):
         where = f"services[{i}] ({svc.id})"
 
-        def at(*loc):
+        def at(*loc, i=i):
             return line_for(lines, ("services", i) + loc)
 
         if svc.id in ids:

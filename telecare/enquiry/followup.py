@@ -112,7 +112,6 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
         by_phone.setdefault(intro.phone, []).append((intro, svc))
     council = directory.council(s).name
     for phone, group in by_phone.items():
-        first = group[0][0]
         name = next((_first_name(i.name) for i, _ in group if _first_name(i.name)), None)
         services = list({svc.id: svc for _, svc in group}.values())
         n = Notification(alert_id=None, contact_id=None, to=phone, channel="sms", purpose="followup",

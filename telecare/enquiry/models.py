@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from telecare.storage.base import Base, UTCDateTime
 
-CHANNELS = ("sms", "voice", "web", "rest")
+from .channels import Channel
+
+CHANNELS = tuple(c.value for c in Channel)  # sms, voice, web, rest
 OUTCOMES = ("unresolved", "signposted", "introduced", "handoff", "emergency")  # least to most significant
 CALLBACK_REASONS = ("safeguarding", "emergency", "person", "cannot_help", "followup")
 FOLLOW_UP_ANSWERS = ("worked", "not_contacted")

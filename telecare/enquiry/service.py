@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 
 from telecare import bus
 from telecare.directory.categories import NEEDS
-from telecare.domain_events import CallbackClosed, CallbackRequested
 from telecare.directory.models import Service
+from telecare.domain_events import CallbackClosed, CallbackRequested
 
-from .models import (CALLBACK_REASONS, CHANNELS, OUTCOMES, CallbackRequest, CheckinRequest, Enquiry, Introduction)
+from .models import CALLBACK_REASONS, CHANNELS, OUTCOMES, CallbackRequest, CheckinRequest, Enquiry, Introduction
 
 log = logging.getLogger("linkage.enquiry")
 

@@ -36,8 +36,16 @@ from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACKNOWLEDGED, ACTIVE_STATES, OPEN
-from telecare.domain_events import (AlertAcknowledged, AlertClosed, AlertOpened, HelpArrived, NotificationAnswered,
-                                    EscalationTimerMoved, NotificationFailed, PriorityRaised)
+from telecare.domain_events import (
+    AlertAcknowledged,
+    AlertClosed,
+    AlertOpened,
+    EscalationTimerMoved,
+    HelpArrived,
+    NotificationAnswered,
+    NotificationFailed,
+    PriorityRaised,
+)
 from telecare.notification.models import FINAL_FAILURES, Notification
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import covers
@@ -164,7 +172,6 @@ def _start_step(s: Session, alert: Alert, policy: Policy, index: int, now: datet
     steps = policy.steps
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     tz = resident.timezone if resident else "Europe/London"
-    reached_any_in_round = False
     guard = 0
     while True:
         guard += 1

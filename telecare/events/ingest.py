@@ -14,9 +14,10 @@ The adapter (hub/mqtt) hands over batches and acknowledges them to the broker on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,13 +26,13 @@ from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
+from telecare.catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
 from telecare.clock import Clock, SystemClock
 from telecare.domain_events import DeviceWentQuiet
 from telecare.site import last_seen
 from telecare.site.device_cache import DeviceCache, DeviceInfo
 from telecare.site.models import Device, Home
 
-from telecare.catalog import EVENT_TYPES, HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY, Handling
 from .models import DeadLetter, Event
 from .validate import EventPayload, Rejected, parse_event, payload_text
 

@@ -6,13 +6,13 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import sessionmaker
 
+from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.clock import Clock, SystemClock, from_epoch
 from telecare.durations import format_duration
-from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.events.ingest import IngestService
-from telecare.site.last_seen import flush
 from telecare.site import settings
 from telecare.site.device_cache import DeviceCache
+from telecare.site.last_seen import flush
 from telecare.site.models import Device, Home
 
 log = logging.getLogger("linkage.supervision")
@@ -45,7 +45,7 @@ class Supervisor:
                  .join(Home, Home.id == Device.home_id)
                  .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
                              seen + allowance < now_e, self.started + allowance < now_e)))
-            for (d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
+            for (_d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
                 info = self.devices.device(s, home_ext, d_ext)
                 since = f"since {from_epoch(last).strftime('%d %b %H:%M')}Z" if last else "since it was registered"
                 detail = (f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "

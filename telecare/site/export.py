@@ -7,7 +7,7 @@ field the loader writes is written back, durations as ``2m``/``1h30m``, day list
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import yaml
 from sqlalchemy import select

@@ -12,14 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-
-from telecare import yamlcheck
-from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telecare import bus
+from telecare import bus, yamlcheck
 from telecare.domain_events import DeviceWatchChanged, ResidentCheckinChanged
+from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import SiteIn

@@ -25,7 +25,7 @@ class Team(Base):
     ext_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
-    shifts: Mapped[list["RotaShift"]] = relationship(back_populates="team", cascade="all, delete-orphan",
+    shifts: Mapped[list[RotaShift]] = relationship(back_populates="team", cascade="all, delete-orphan",
                                                      order_by="RotaShift.position")
 
 
@@ -67,9 +67,9 @@ class Resident(Base):
     checkin: Mapped[dict | None] = mapped_column(JSON)
     befriender: Mapped[Contact | None] = relationship(foreign_keys=[befriender_id])
     policy: Mapped[Policy | None] = relationship()
-    contact_links: Mapped[list["ResidentContact"]] = relationship(
+    contact_links: Mapped[list[ResidentContact]] = relationship(
         cascade="all, delete-orphan", order_by="ResidentContact.position")
-    homes: Mapped[list["Home"]] = relationship(back_populates="resident")
+    homes: Mapped[list[Home]] = relationship(back_populates="resident")
 
     @property
     def contacts(self) -> list[Contact]:
@@ -91,7 +91,7 @@ class Home(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     status: Mapped[str | None] = mapped_column(String(16))  # last home-unit status: online / offline
     resident: Mapped[Resident | None] = relationship(back_populates="homes")
-    devices: Mapped[list["Device"]] = relationship(back_populates="home", order_by="Device.id")
+    devices: Mapped[list[Device]] = relationship(back_populates="home", order_by="Device.id")
 
 
 class Device(Base):

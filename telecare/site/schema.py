@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from telecare.durations import parse_duration
 from telecare.catalog import DEVICE_KINDS, PRIORITIES
+from telecare.durations import parse_duration
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -1,20 +1,8 @@
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
-
-
-def default_database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return normalise_url(url)
-    var = Path(os.environ.get("LINKAGE_VAR", "var"))
-    var.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(var / 'linkage.db').resolve()}"
 
 
 def normalise_url(url: str) -> str:
@@ -26,8 +14,9 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kw) -> Engine:
-    url = normalise_url(url or default_database_url())
+def make_engine(url: str, **kw) -> Engine:
+    """An engine for ``url`` (the hub's configuration gives it: hub.config.database_url)."""
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kw)

@@ -36,10 +36,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from telecare.alert import service as alerts
+from telecare.catalog import EVENT_TYPES
 from telecare.checkin.schedule import local_at
 from telecare.domain_events import DeviceWatchChanged
 from telecare.durations import format_duration, parse_duration
-from telecare.catalog import EVENT_TYPES
 from telecare.events.models import Event
 from telecare.schedule.windows import DAYS, covers
 from telecare.site.models import Device, Home, Resident

@@ -13,8 +13,6 @@ import time
 
 import pytest
 
-from telecare.assistant import emergency
-
 from assistant.connectors.limits import (
     CUT_NOTICE,
     MAX_MESSAGE_CHARS,
@@ -22,6 +20,7 @@ from assistant.connectors.limits import (
     cut,
     parse_spec,
 )
+from telecare.assistant import emergency
 
 
 class Clock:

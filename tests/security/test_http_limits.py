@@ -150,7 +150,7 @@ def test_an_oversized_site_upload_is_413_and_a_large_one_loads(sqlite_served, sa
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_an_oversized_twilio_webhook_is_413(sqlite_served, monkeypatch, chunked):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+    sqlite_served.hub.settings.twilio.auth_token = TWILIO_TOKEN  # TWILIO_AUTH_TOKEN, as hub/config.py reads it
     form = {"From": "+447700900201", "To": "+447700900000", "Body": "1" + " " * (100 * KIB)}
     url = f"{sqlite_served.url}/twilio/sms"
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, form)

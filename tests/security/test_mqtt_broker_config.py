@@ -28,9 +28,22 @@ from telecare.events.models import Event
 from telecare.site.bulk import register_sim_homes, sim_home_id
 from telecare.site.models import Home
 
-from .mqtt_security_helpers import (HOME_A, HOME_B, Mosquitto, broker_config_args, clean_env, client, close,
-                                    free_port, linkage, make_ca_and_server_cert, publish_and_wait, read_env_file,
-                                    two_home_site, wait_for)
+from .mqtt_security_helpers import (
+    HOME_A,
+    HOME_B,
+    Mosquitto,
+    broker_config_args,
+    clean_env,
+    client,
+    close,
+    free_port,
+    linkage,
+    make_ca_and_server_cert,
+    publish_and_wait,
+    read_env_file,
+    two_home_site,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(300)]
 

@@ -26,8 +26,7 @@ from telecare.audit.models import AuditEntry
 from telecare.auth.tokens import TokenError, create_token
 from telecare.auth.users import UserError, create_user
 
-from ..console_helpers import PASSWORD, alarm, csrf_of, log_in
-from ..console_helpers import make_runtime
+from ..console_helpers import PASSWORD, alarm, csrf_of, log_in, make_runtime
 from ..escalation_helpers import advance
 from ..hub_fixtures import bearer
 from ..served import Served

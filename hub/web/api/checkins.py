@@ -31,8 +31,17 @@ from telecare.watch import service as watch
 
 from ..auth import Caller, configurer, staff_only
 from ..deps import Runtime
-from .schemas.checkins import (AttemptOut, BettyOut, CheckinOut, ClearIn, DriftOut, PauseIn, PauseOut, ScheduleOut,
-                               WatchOut)
+from .schemas.checkins import (
+    AttemptOut,
+    BettyOut,
+    CheckinOut,
+    ClearIn,
+    DriftOut,
+    PauseIn,
+    PauseOut,
+    ScheduleOut,
+    WatchOut,
+)
 
 router = APIRouter()
 

@@ -33,8 +33,15 @@ from telecare.site import queries as site_queries
 
 from ..auth import Caller, caller
 from ..deps import Runtime
-from .schemas.helpline import (CallbackOut, CheckinRequestOut, Eligibility, EnquiryOut, IntroductionOut, NoteIn,
-                               ServiceOut)
+from .schemas.helpline import (
+    CallbackOut,
+    CheckinRequestOut,
+    Eligibility,
+    EnquiryOut,
+    IntroductionOut,
+    NoteIn,
+    ServiceOut,
+)
 
 router = APIRouter()
 

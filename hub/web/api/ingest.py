@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+
 from telecare.events import queries
 
 from ..auth import Caller, staff_only

@@ -3,6 +3,7 @@ sees only the messages sent to its own contact; an access note only where it was
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+
 from telecare.auth import scope
 from telecare.notification import queries
 

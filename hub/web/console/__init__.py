@@ -27,14 +27,23 @@ def _wants_html(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     hub = hub_of(app)
-    app.state.console_config = ConsoleConfig.from_env()
+    app.state.console_config = ConsoleConfig.from_settings(getattr(getattr(hub, "settings", None), "console", None))
     app.state.login_gate = LoginGate(app.state.console_config.login_concurrency)
     app.state.live = LiveFeed(hub)
     hub.change_listeners.append(app.state.live.poke)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    from . import (alert_routes, auth_routes, checkin_pages, directory_routes, enquiry_routes,  # noqa: PLC0415
-                   escalation_routes, ops_routes, responder_routes, site_routes)
+    from . import (  # noqa: PLC0415
+        alert_routes,
+        auth_routes,
+        checkin_pages,
+        directory_routes,
+        enquiry_routes,
+        escalation_routes,
+        ops_routes,
+        responder_routes,
+        site_routes,
+    )
     for module in (auth_routes, alert_routes, checkin_pages, site_routes, directory_routes, enquiry_routes,
                    escalation_routes, ops_routes, responder_routes):
         app.include_router(module.router)

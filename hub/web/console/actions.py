@@ -1,11 +1,11 @@
 """Changes made from the console, each with its audit entry in the same transaction."""
 from __future__ import annotations
 
+from telecare import inbound
 from telecare.alert import service as alerts
 from telecare.alert.states import OUTCOMES
 from telecare.audit.service import record
 from telecare.notification.models import Notification
-from telecare import inbound
 
 from .security import ConsoleUser
 

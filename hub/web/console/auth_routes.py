@@ -17,13 +17,22 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from telecare.audit.service import record
-from telecare.auth.models import WebSession
 from telecare.auth import throttle
+from telecare.auth.models import WebSession
 from telecare.auth.users import authenticate, consume_nonce, end_session, start_session
 
 from ..deps import Runtime
-from .security import (COOKIE, LOGIN_COOKIE, check_csrf, config, current_user, login_nonce, login_required,
-                       login_token, login_token_ok)
+from .security import (
+    COOKIE,
+    LOGIN_COOKIE,
+    check_csrf,
+    config,
+    current_user,
+    login_nonce,
+    login_required,
+    login_token,
+    login_token_ok,
+)
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,9 +46,9 @@ def _home_for(role: str) -> str:
 def _safe_next(value: str | None, role: str) -> str:
     if value:
         u = urlparse(value)
-        if not u.scheme and not u.netloc and value.startswith("/") and not value.startswith("//"):
-            if role != "responder" or value.startswith("/m"):
-                return value
+        if (not u.scheme and not u.netloc and value.startswith("/") and not value.startswith("//")
+                and (role != "responder" or value.startswith("/m"))):
+            return value
     return _home_for(role)
 
 

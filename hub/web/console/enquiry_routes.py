@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from telecare.audit.service import record
-from telecare.directory.categories import NEEDS
 from telecare.directory import queries as directory_queries
+from telecare.directory.categories import NEEDS
 from telecare.enquiry import queries
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.followup import ANSWER_WINDOW

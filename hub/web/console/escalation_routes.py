@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from telecare.escalation.coverage import STATES, coverage_report
 from telecare.escalation.dryrun import DryRunError, alarm_types, dry_run
 from telecare.schedule.windows import DAYS
-from telecare.site.loader import SiteError
 from telecare.site import queries as site_queries
+from telecare.site.loader import SiteError
 
 from ..deps import Runtime, runtime
 from .security import check_csrf, staff_required

@@ -28,7 +28,7 @@ MAX_STREAMS_PER_USER = 4
 class Slot:
     """One stream's place in its user's allowance; given back once, however the stream ends."""
 
-    def __init__(self, feed: "LiveFeed", user_id: int):
+    def __init__(self, feed: LiveFeed, user_id: int):
         self.feed, self.user_id, self._open = feed, user_id, True
 
     def release(self) -> None:

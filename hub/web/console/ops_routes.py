@@ -67,7 +67,7 @@ def sandbox(request: Request, hub: Runtime, user=Depends(staff_required)):
         rows = notification_queries.phones(s)
         names = notification_queries.contact_names_by_phone(s)
         last_ids = [last for _, _, last in rows]
-        lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None)))
+        lasts = dict(zip(last_ids, shown(s, [s.get(Notification, i) for i in last_ids], None), strict=True))
         phones = [(to, names.get(to), n, lasts[last]) for to, n, last in rows]
     return render(request, "console/sandbox.html", {"phones": phones})
 

@@ -25,4 +25,4 @@ def shown_rows(s, rows, viewer_contact_id: int | None) -> list[tuple]:
     """Rows of (Notification, *rest): the same with the notification shown as this viewer may see it."""
     rows = list(rows)
     views = shown(s, [r[0] for r in rows], viewer_contact_id)
-    return [(v, *r[1:]) for v, r in zip(views, rows)]
+    return [(v, *r[1:]) for v, r in zip(views, rows, strict=True)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from contextlib import contextmanager
@@ -25,9 +24,9 @@ from datetime import timedelta
 
 from fastapi import Request
 
+from hub.config import ConsoleSettings
 from telecare.auth.tokens import CAN_CONFIGURE
 from telecare.auth.users import DEFAULT_IDLE, DEFAULT_MAX_AGE, csrf_matches, resume_session
-from telecare.durations import parse_duration
 
 from ..deps import runtime
 from .counts import callbacks_waiting
@@ -72,19 +71,12 @@ class ConsoleConfig:
     login_concurrency: int = 2
 
     @classmethod
-    def from_env(cls) -> "ConsoleConfig":
-        idle = os.environ.get("LINKAGE_SESSION_IDLE")
-        max_age = os.environ.get("LINKAGE_SESSION_MAX")
-        secret = os.environ.get("LINKAGE_SECRET_KEY")
-        base = os.environ.get("PUBLIC_BASE_URL", "")
-        concurrency = os.environ.get("LINKAGE_LOGIN_CONCURRENCY", "2").strip() or "2"
-        if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
-            raise ValueError("LINKAGE_LOGIN_CONCURRENCY must be a whole number from 1 to 64 "
-                             "(password checks at once; each takes ~0.2 s and ~64 MiB)")
-        return cls(idle=timedelta(seconds=parse_duration(idle)) if idle else DEFAULT_IDLE,
-                   max_age=timedelta(seconds=parse_duration(max_age)) if max_age else DEFAULT_MAX_AGE,
-                   secret=secret.encode() if secret else secrets.token_bytes(32),
-                   secure_cookies=base.startswith("https://"), login_concurrency=int(concurrency))
+    def from_settings(cls, settings: ConsoleSettings | None = None) -> ConsoleConfig:
+        """From the hub's settings (hub.config.ConsoleSettings; read from the environment when not given)."""
+        c = settings if settings is not None else ConsoleSettings.from_env()
+        return cls(idle=c.idle or DEFAULT_IDLE, max_age=c.max_age or DEFAULT_MAX_AGE,
+                   secret=c.secret_key.encode() if c.secret_key else secrets.token_bytes(32),
+                   secure_cookies=c.secure_cookies, login_concurrency=c.login_concurrency)
 
 
 class LoginGate:

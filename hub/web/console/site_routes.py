@@ -7,15 +7,15 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
+from telecare.alert import queries as alert_queries
 from telecare.audit.service import record
 from telecare.escalation.dryrun import alarm_types
-from telecare.alert import queries as alert_queries
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import DAYS
+from telecare.site import queries
 from telecare.site.editing import SINGULAR, apply_snippet
 from telecare.site.export import KINDS, export_items, export_site
 from telecare.site.loader import SiteError, load_site
-from telecare.site import queries
 
 from ..deps import Runtime, runtime
 from .security import Forbidden, check_csrf, staff_required

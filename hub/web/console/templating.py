@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from telecare.durations import format_duration
+from telecare.enquiry.channels import Channel
 
 from ..deps import runtime
 from .security import current_user
@@ -101,7 +102,7 @@ NEED_WORDS = {
     "fire_home_safety": "Fire and home safety", "scams_crime": "Scams and crime", "digital_skills": "Digital skills",
     "food_shopping": "Food and shopping", "social_care_assessment": "Social care assessment", "other": "Other",
 }
-CHANNEL_WORDS = {"sms": "Text (SMS)", "voice": "Phone call", "web": "Web chat", "rest": "API"}
+CHANNEL_WORDS = {Channel.SMS: "Text (SMS)", Channel.VOICE: "Phone call", Channel.WEB: "Web chat", Channel.REST: "API"}
 OUTCOME_WORDS = {"unresolved": "Unresolved", "signposted": "Signposted", "introduced": "Introduced",
                  "handoff": "Handed to a person", "emergency": "Emergency"}
 REASON_WORDS = {"safeguarding": "Safeguarding", "emergency": "Emergency", "person": "Asked for a person",

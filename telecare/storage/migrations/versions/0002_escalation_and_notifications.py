@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 11:26:06.844939
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0002'
 down_revision = '0001'

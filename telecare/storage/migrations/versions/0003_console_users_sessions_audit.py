@@ -4,10 +4,10 @@ Revision ID: 0003_console
 Revises: 0002
 Create Date: 2026-11-23 12:16:24.429175
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0003_console'
 down_revision = '0002'

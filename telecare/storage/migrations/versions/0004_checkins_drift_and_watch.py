@@ -4,10 +4,10 @@ Revision ID: 0004_checkins
 Revises: 0003_console
 Create Date: 2026-11-23 12:21:01.151919
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0004_checkins'
 down_revision = '0003_console'

@@ -5,10 +5,10 @@ Revision ID: 0005_directory
 Revises: 0004_checkins
 Create Date: 2026-11-23 14:01:51.635009
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0005_directory'
 down_revision = '0004_checkins'

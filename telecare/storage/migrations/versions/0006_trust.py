@@ -5,10 +5,10 @@ Revision ID: 0006_trust
 Revises: 0005_directory
 Create Date: 2026-12-01 19:20:00
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0006_trust'
 down_revision = '0005_directory'

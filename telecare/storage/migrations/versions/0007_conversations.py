@@ -15,10 +15,10 @@ Revision ID: 0007_conversations
 Revises: 0006_trust
 Create Date: 2026-12-01 19:20:00
 """
-from alembic import op
 import sqlalchemy as sa
-import telecare.storage.base
+from alembic import op
 
+import telecare.storage.base
 
 revision = '0007_conversations'
 down_revision = '0006_trust'
