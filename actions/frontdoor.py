@@ -55,8 +55,11 @@ class FrontDoorAction(Action):
         ctx = current()
         message = tracker.latest_message or {}
         channel, phone = caller(tracker)
-        t = frontdoor.Turn(intent=(message.get("intent") or {}).get("name"), text=message.get("text") or "",
-                           channel=channel, phone=phone, conversation_id=tracker.sender_id)
+        guess = message.get("intent") or {}
+        confidence = guess.get("confidence")
+        t = frontdoor.Turn(intent=guess.get("name"), text=message.get("text") or "", channel=channel, phone=phone,
+                           conversation_id=tracker.sender_id,
+                           confidence=float(confidence) if isinstance(confidence, (int, float)) else None)
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
         for text in reply.messages:

@@ -19,6 +19,7 @@ offer of a call back) rather than sending anyone round in circles.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
@@ -33,6 +34,7 @@ from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import Enquiry
 from telecare.site.models import Home, Resident
 
+from . import answers
 from . import emergency as emergency_rules
 from . import needs as reading
 from . import wording as say
@@ -44,6 +46,40 @@ MAX_NEEDS = 3
 PER_NEED = {"voice": 1}  # services per need by channel (default 2)
 MAX_SERVICES = {"voice": 2}  # services in all (default 4)
 EMERGENCY_PRIORITY = "P1"
+# While the conversation waits for an answer, a model's emergency or safeguarding guess on words
+# that are not the answer interrupts only at this confidence (the rules and words always do).
+CONFIDENT = 0.8
+# what the conversation can be waiting for; an emergency or safeguarding interruption keeps
+# the question so the conversation can pick up where it was
+QUESTIONS = ("postcode", "intro", "consent", "handoff", "name", "phone", "callback_phone")
+RESUMABLE = ("postcode", "intro", "consent", "name", "phone")
+
+_SAFEGUARDING_WORDS = re.compile(
+    r"\b(?:abus(?:e|es|ed|ing|ive)|neglect(?:s|ed|ing)?|safeguarding|"
+    r"(?:hits?|hitting|beats?|beating|punch(?:es|ed|ing)?|kicks?|kicking|slaps?|slapping|"
+    r"threaten(?:s|ed|ing)?|bull(?:y|ies|ied|ying)|locks?|locked|locking) (?:me|her|him|them|my \w+)\b|"
+    r"(?:tak(?:es|ing)|took|steal(?:s|ing)?|stole|stolen) (?:all )?(?:my|her|his|their) (?:money|pension|savings|"
+    r"bank card|card|benefits)|(?:scared|frightened|afraid) of my (?:son|daughter|husband|wife|partner|carer|"
+    r"grandson|granddaughter|nephew|niece))", re.I)
+
+
+def safeguarding_words(text: str) -> bool:
+    """Explicit safeguarding words ("he hits me", "taking my pension", "abuse", "neglect"): they
+    interrupt any question, as the emergency rules do. ``telecare.assistant.safeguarding.detect``
+    (the recognition work of issue 14) is used when it exists; these few words are the floor."""
+    if _detect_safeguarding is not None:
+        try:
+            if _detect_safeguarding(text):
+                return True
+        except Exception:  # a detector's bug must not stop the conversation
+            log.exception("assistant: the safeguarding detector failed; using the plain words")
+    return bool(_SAFEGUARDING_WORDS.search(text or ""))
+
+
+try:  # the detector of issue 14's recognition work, once it has landed
+    from .safeguarding import detect as _detect_safeguarding
+except ImportError:  # pragma: no cover - until then, the words above
+    _detect_safeguarding = None
 
 
 @dataclass
@@ -69,6 +105,7 @@ class Turn:
     channel: str = "web"  # sms | voice | web | rest
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
+    confidence: float | None = None  # the model's confidence in ``intent`` (None: certain)
 
 
 @dataclass
@@ -100,13 +137,29 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
         st["on_behalf"] = True
     update: dict = {}
 
+    # What interrupts anything (the rules and explicit words), then the answer to our question
+    # (the model's guess never overrides it), then the model's emergency or safeguarding guess
+    # (while we wait for an answer, only a confident one), then what the message asks for.
     kind = emergency_rules.match(text)
-    if intent == "emergency" or kind:
+    waiting = st.get("awaiting")
+    sure = t.confidence is None or t.confidence >= CONFIDENT
+    if kind:
         _emergency(s, t, st, out, kind, text, now)
-    elif intent == "safeguarding":
+    elif text and safeguarding_words(text):
         _safeguarding(s, t, st, out, text, now)
-    elif not _answer(s, t, st, out, intent, text, facts, now):
-        _ask(s, t, st, out, intent, text, facts, now)
+    elif waiting and _take_answer(s, t, st, out, intent, text, facts, now):
+        pass
+    elif not waiting and _resume(s, t, st, out, intent, text, facts, now):
+        pass
+    elif intent == "emergency" and (not waiting or sure):
+        _emergency(s, t, st, out, kind, text, now)
+    elif intent == "safeguarding" and (not waiting or sure):
+        _safeguarding(s, t, st, out, text, now)
+    else:
+        if intent in ("emergency", "safeguarding"):  # an unsure guess while we wait: read the words instead
+            intent = "nlu_fallback"
+        if not (waiting and _not_an_answer(s, t, st, out, intent, text, facts, now)):
+            _ask(s, t, st, out, intent, text, facts, now)
 
     if st.get("on_behalf"):
         update["on_behalf"] = True
@@ -191,6 +244,7 @@ def _add_needs(st: dict, *needs: str) -> None:
 def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text: str, now: datetime) -> None:
     _add_needs(st, "emergency")
     _raise(st, "emergency")
+    _pause(st)
     st["awaiting"] = None
     out.say(say.emergency(kind, t.channel))
     resident = _resident(s, st)
@@ -237,10 +291,13 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
 def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
     _add_needs(st, "safeguarding")
     _raise(st, "handoff")
+    _pause(st)
+    st["awaiting"] = None
     has_phone = bool(st.get("phone"))
     why = _refused(s, t, st, "callback", now, urgent=True, reason="safeguarding")
     out.say(say.safeguarding(has_phone and why is None, t.channel))
     _callback(s, t, st, out, "safeguarding", True, text, now, why=why)
+    _offer_resume(st, out)
 
 
 _ASK = object()
@@ -310,46 +367,59 @@ def _refused(s: Session, t: Turn, st: dict, what: str, now: datetime, **kw) -> s
 
 
 # -- 3. answers to what we asked ----------------------------------------------------------------------------
-def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
-    """True when this turn answered the question we were waiting on."""
+def _yes_no(intent: str, text: str) -> str | None:
+    """The words first ("yes please" is a yes whatever the model said), then the model's affirm/deny."""
+    said = answers.yes_no(text)
+    if said:
+        return said
+    return "yes" if intent == "affirm" else "no" if intent == "deny" else None
+
+
+def _take_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+    """True when this turn is an answer to the question we are waiting on (and it was taken).
+    Only the words decide (and the model's affirm/deny for a yes/no): a name is a name whatever
+    intent the model guessed for it."""
     awaiting = st.get("awaiting")
-    if not awaiting:
-        return False
     if awaiting == "postcode":
-        return _answer_postcode(s, t, st, out, intent, text, facts, now)
+        pc = postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+            if intent.startswith("need_"):
+                _add_needs(st, intent.removeprefix("need_"), *facts.needs)
+            _signpost(s, t, st, out, now)
+            return True
+        if intent == "deny" or reading.says_skip(text) or answers.yes_no(text) == "no":
+            st["national"] = True
+            out.say(say.no_postcode(directory.council(s).name))
+            _signpost(s, t, st, out, now)
+            return True
+        return False
     if awaiting in ("intro", "consent", "handoff"):
-        if intent == "affirm":
+        said = _yes_no(intent, text)
+        if said == "yes":
             _yes(s, t, st, out, awaiting, now)
-            return True
-        if intent == "deny":
+        elif said == "no":
             _no(s, t, st, out, awaiting, now)
-            return True
-        return False  # something else: treat it as a new request
+        return said is not None
     if awaiting == "name":
-        if intent == "deny":
-            return False
-        name = reading.read_name(text)
-        if name is None:
-            if st.get("asked", 0) >= 1:
-                name = "not given"
-            else:
-                st["asked"] = st.get("asked", 0) + 1
-                out.say(say.ask_name(st.get("on_behalf", False)))
-                return True
-        st["name"] = name if name != "not given" else st.get("name")
-        _continue_intro(s, t, st, out, now)
-        return True
+        name = answers.read_name(text)
+        if name is not None:
+            st["name"] = name
+            _continue_intro(s, t, st, out, now)
+            return True
+        if answers.refuses(text) or intent == "deny" or st.get("asked", 0) >= 1 and not _says_something_else(intent):
+            st["no_name"] = True  # carry on without one rather than ask a third time
+            _continue_intro(s, t, st, out, now)
+            return True
+        return False
     if awaiting in ("phone", "callback_phone"):
         phone = reading.find_phone(text)
         if phone is None:
-            if intent == "deny" or st.get("asked", 0) >= 1:
+            if intent == "deny" or answers.refuses(text):
                 st["awaiting"] = None
-                helpline = directory.council(s).helpline
-                out.say(say.no_callback(helpline))
+                out.say(say.no_callback(directory.council(s).helpline))
                 return True
-            st["asked"] = st.get("asked", 0) + 1
-            out.say(say.phone_again())
-            return True
+            return False
         st["phone"] = phone
         if awaiting == "phone":
             _continue_intro(s, t, st, out, now)
@@ -357,20 +427,21 @@ def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
             cb = st.get("callback") or {"reason": "person", "urgent": False, "detail": ""}
             if _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now):
                 out.say(say.callback_booked(directory.council(s).helpline))
+                _offer_resume(st, out)
         return True
     return False
 
 
-def _answer_postcode(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
-                     now: datetime) -> bool:
-    pc = postcodes.find_in(text)
-    if pc is not None:
-        _set_postcode(s, st, out, pc)
-        if intent.startswith("need_"):
-            _add_needs(st, intent.removeprefix("need_"), *facts.needs)
-        _signpost(s, t, st, out, now)
-        return True
-    if intent.startswith("need_") or intent in ("request_human", "checkin_signup", "out_of_scope"):
+def _says_something_else(intent: str) -> bool:
+    return intent.startswith("need_") or intent in ("request_human", "checkin_signup")
+
+
+def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
+                   now: datetime) -> bool:
+    """We asked something and this is not the answer. True when handled here (asked once more,
+    or moved on); False when the message is a new request for ``_ask``."""
+    awaiting = st.get("awaiting")
+    if awaiting == "postcode":
         if intent.startswith("need_"):
             _add_needs(st, intent.removeprefix("need_"), *facts.needs[:MAX_NEEDS])
             st["asked"] = st.get("asked", 0) + 1
@@ -380,15 +451,99 @@ def _answer_postcode(s: Session, t: Turn, st: dict, out: Reply, intent: str, tex
             else:
                 out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
             return True
-        return False
-    if intent == "deny" or reading.says_skip(text) or st.get("asked", 0) >= 1:
-        st["national"] = True
-        out.say(say.no_postcode(directory.council(s).name))
-        _signpost(s, t, st, out, now)
+        if intent in ("request_human", "checkin_signup", "out_of_scope"):
+            return False
+        if st.get("asked", 0) >= 1:
+            st["national"] = True
+            out.say(say.no_postcode(directory.council(s).name))
+            _signpost(s, t, st, out, now)
+            return True
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.ask_postcode_again(t.channel))
         return True
-    st["asked"] = st.get("asked", 0) + 1
-    out.say(say.ask_postcode_again(t.channel))
-    return True
+    if awaiting in ("intro", "consent", "handoff"):
+        return False  # something else: treat it as a new request
+    if awaiting == "name":
+        if _says_something_else(intent):
+            return False
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.name_again(t.channel))
+        return True
+    if awaiting in ("phone", "callback_phone"):
+        if _says_something_else(intent) and awaiting == "phone":
+            return False
+        if st.get("asked", 0) >= 1:
+            st["awaiting"] = None
+            out.say(say.no_callback(directory.council(s).helpline))
+            return True
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.phone_again(t.channel))
+        return True
+    return False
+
+
+def _pause(st: dict) -> None:
+    """An emergency or safeguarding interrupts a question: keep it, to pick up where we were."""
+    if st.get("awaiting") in RESUMABLE:
+        st["resume"] = {"awaiting": st["awaiting"], "asked": st.get("asked", 0)}
+
+
+def _offer_resume(st: dict, out: Reply) -> None:
+    if st.get("resume") and not st.get("awaiting"):
+        out.say(say.resume_offer())
+
+
+def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+    """After an interruption: the answer to the question we had asked (a name, a number, a
+    postcode) is taken as if we had just asked it; "yes"/"carry on" asks it again."""
+    paused = st.get("resume")
+    if not isinstance(paused, dict) or paused.get("awaiting") not in RESUMABLE:
+        st.pop("resume", None)
+        return False
+    question = paused["awaiting"]
+    taken = False
+    if question == "name" and answers.read_name(text):
+        st["name"], taken = answers.read_name(text), True
+        _continue_intro(s, t, st, out, now)
+    elif question == "phone" and reading.find_phone(text):
+        st["phone"], taken = reading.find_phone(text), True
+        _continue_intro(s, t, st, out, now)
+    elif question == "postcode" and (postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)):
+        _set_postcode(s, st, out, postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text))
+        _signpost(s, t, st, out, now)
+        taken = True
+    if taken:
+        st.pop("resume", None)
+        return True
+    if answers.yes_no(text) == "yes" or re.search(r"\b(?:carry on|go on|continue|where we were)\b", text, re.I):
+        st.pop("resume", None)
+        st["asked"] = 0
+        out.say(_question(s, st, question, t.channel))
+        return True
+    st["awaiting"] = None
+    if intent not in ("greet", "thank", "affirm", "nlu_fallback"):
+        st.pop("resume", None)  # on to something new
+    return False
+
+
+def _question(s: Session, st: dict, question: str, channel: str) -> str:
+    on_behalf = st.get("on_behalf", False)
+    if question == "postcode":
+        return say.ask_postcode(on_behalf, channel)
+    if question == "name":
+        return say.ask_name(on_behalf)
+    if question == "phone":
+        return say.ask_phone(on_behalf)
+    svc = directory.get(s, st.get("intro")) if st.get("intro") else None
+    name = svc.name if svc else "them"
+    if question == "intro":
+        return say.offer_intro(name, on_behalf, channel)
+    return say.ask_consent(name, on_behalf, channel)
+
+
+def _town(s: Session, text: str):
+    """A town or village of the council's area named instead of a postcode: its district."""
+    return None
 
 
 def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:
@@ -407,7 +562,7 @@ def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime
     if awaiting == "intro":
         svc = directory.get(s, st["intro"])
         st["awaiting"] = "consent"
-        out.say(say.ask_consent(svc.name, st.get("on_behalf", False)))
+        out.say(say.ask_consent(svc.name, st.get("on_behalf", False), t.channel))
     elif awaiting == "consent":
         st["consent"] = True
         _continue_intro(s, t, st, out, now)
@@ -437,7 +592,7 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         st["awaiting"] = None  # asked before the name and number: no details taken that cannot be used
         out.say(_capped_intro(directory.get(s, st["intro"])))
         return
-    if not st.get("name"):
+    if not st.get("name") and not st.get("no_name"):
         st["awaiting"], st["asked"] = "name", 0
         out.say(say.ask_name(st.get("on_behalf", False)))
         return
@@ -446,7 +601,7 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         out.say(say.ask_phone(st.get("on_behalf", False)))
         return
     svc = directory.get(s, st["intro"])
-    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st["name"], phone=st["phone"], now=now)
+    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now)
     _raise(st, "introduced")
     st["awaiting"] = None
     st.setdefault("introduced", []).append(svc.ext_id)
@@ -564,6 +719,6 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
     if intro is not None:
         st["intro"] = intro.ext_id
         st["awaiting"] = "intro"
-        out.say(say.offer_intro(intro.name, st.get("on_behalf", False)))
+        out.say(say.offer_intro(intro.name, st.get("on_behalf", False), t.channel))
     else:
         out.say(say.anything_else())

@@ -144,12 +144,20 @@ def no_callback(helpline: str) -> str:
     return f"OK. You can ring us on {helpline}, Monday to Friday 9am to 5pm. Take care."
 
 
-def offer_intro(service_name: str, on_behalf: bool) -> str:
+def offer_intro(service_name: str, on_behalf: bool, channel: str = "web") -> str:
     _, them = you(on_behalf)
-    return f"Would you like me to ask {service_name} to contact {'them' if on_behalf else 'you'}? Yes or no?"
+    return f"Would you like me to ask {service_name} to contact {them}? {yes_or_no(channel)}"
 
 
-def ask_consent(service_name: str, on_behalf: bool) -> str:
+def yes_or_no(channel: str) -> str:
+    if channel == "voice":
+        return "Say yes or no, or press 1 for yes and 2 for no."
+    if channel == "sms":
+        return "Reply YES or NO."
+    return "Yes or no?"
+
+
+def ask_consent(service_name: str, on_behalf: bool, channel: str = "web") -> str:
     if on_behalf:
         return (f"To do that I'll share a name and phone number with {service_name}, only so they can get in touch. "
                 "Please check they're happy with that. Is that OK?")
@@ -165,8 +173,22 @@ def ask_phone(on_behalf: bool) -> str:
     return "What phone number should they call?"
 
 
-def phone_again() -> str:
+def phone_again(channel: str = "web") -> str:
+    if channel == "voice":
+        return "Sorry, I didn't catch a phone number. Please say it again, or key it in."
     return "Sorry, that doesn't look like a UK phone number. Please send it like 07700 900123."
+
+
+def name_again(channel: str = "web") -> str:
+    if channel == "voice":
+        return "Sorry, I didn't catch a name. What name should they ask for? Or say skip."
+    if channel == "sms":
+        return "Sorry, I didn't catch a name. What name should they ask for? Or reply SKIP."
+    return "Sorry, I didn't catch a name. What name should they ask for? You can say skip if you'd rather not."
+
+
+def resume_offer() -> str:
+    return "When you're ready, we can carry on where we left off."
 
 
 def introduced(service_name: str, days: int | None) -> str:

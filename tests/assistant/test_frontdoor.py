@@ -36,10 +36,11 @@ class Chat:
         self.state: dict | None = None
         self.last: frontdoor.Reply | None = None
 
-    def __call__(self, intent: str, text: str = "") -> str:
+    def __call__(self, intent: str, text: str = "", confidence: float | None = None) -> str:
         with self.sessions() as s, s.begin():
             self.last = frontdoor.turn(s, Turn(intent=intent, text=text, channel=self.channel, phone=self.phone,
-                                               conversation_id=self.cid), self.state, self.clock.now())
+                                               conversation_id=self.cid, confidence=confidence),
+                                       self.state, self.clock.now())
         self.state = self.last.state
         return "\n".join(self.last.messages)
 
@@ -302,3 +303,82 @@ def test_voice_replies_are_short_and_have_no_links(db, clock):
     chat = Chat(db, clock, channel="voice", phone=BETTY, cid=f"voice:{BETTY}:CA1")
     said = chat("need_digital_skills", "i want to learn to video call my grandchildren")
     assert "http" not in said and len(chat.enquiry().services) <= 2
+
+
+# -- answers stay answers (issue 14) ------------------------------------------------------------------------
+def _to_the_name_question(chat) -> None:
+    _offer_an_introduction(chat)
+    chat("affirm", "yes please")
+    said = chat("affirm", "yes thats fine")
+    assert chat.state["awaiting"] == "name", said
+
+
+def test_a_name_the_model_took_for_an_emergency_is_a_name(db, clock):
+    chat = Chat(db, clock)
+    _to_the_name_question(chat)
+    said = chat("emergency", "Margaret Hughes", confidence=0.436)
+    assert "999" not in said and "phone number" in said.lower()
+    said = chat("nlu_fallback", "07700 900123")
+    assert "Done." in said
+    e = chat.enquiry()
+    assert e.outcome == "introduced" and "emergency" not in e.needs
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == "Margaret Hughes"
+        assert s.scalars(select(CallbackRequest)).all() == []
+
+
+@pytest.mark.parametrize("answer, name", [
+    ("my name is Margaret Hughes", "Margaret Hughes"), ("Hope", "Hope"), ("Joy Church", "Joy Church"),
+    ("Mr Fell", "Mr Fell"), ("it's Mrs Edna Price", "Mrs Edna Price"),
+])
+def test_names_that_look_like_words_are_names(db, clock, answer, name):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    _to_the_name_question(chat)
+    said = chat("emergency" if answer == "Mr Fell" else "nlu_fallback", answer, confidence=0.5)
+    assert "Done." in said and "999" not in said
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == name
+
+
+@pytest.mark.parametrize("answer", ["yes please", "no", "ok", "I don't know", "why?"])
+def test_anything_is_not_a_name(db, clock, answer):
+    chat = Chat(db, clock)
+    _to_the_name_question(chat)
+    said = chat("affirm" if answer in ("yes please", "ok") else "nlu_fallback", answer)
+    with db() as s:
+        assert s.scalars(select(Introduction)).all() == []
+    if answer == "no":  # a name refused: carry on without one
+        assert "phone number" in said.lower() and chat.state["awaiting"] == "phone"
+    else:
+        assert "didn't catch a name" in said and chat.state["awaiting"] == "name"
+        said = chat("nlu_fallback", "Mary Jones")
+        assert "phone number" in said.lower()
+
+
+def test_a_real_emergency_interrupts_the_name_and_the_introduction_picks_up_after(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    _to_the_name_question(chat)
+    said = chat("nlu_fallback", "hang on my husband has collapsed and isnt breathing")
+    assert "999" in said and chat.enquiry().outcome == "emergency"
+    said = chat("nlu_fallback", "Margaret Hughes")
+    assert "Done." in said
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == "Margaret Hughes"
+
+
+def test_an_unsure_safeguarding_guess_does_not_take_a_postcode_but_the_words_do(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "i need help with my bills")
+    said = chat("safeguarding", "AV3 4PQ", confidence=0.5)
+    assert "Here's who can help" in said
+    chat2 = Chat(db, clock, cid="c2")
+    chat2("need_money_benefits", "i need help with my bills")
+    said = chat2("inform_postcode", "my son hits me and takes my pension")
+    assert "needs a person" in said and "safeguarding" in chat2.enquiry().needs
+
+
+def test_a_yes_is_read_from_the_words_whatever_the_model_guessed(db, clock):
+    chat = Chat(db, clock)
+    _offer_an_introduction(chat)
+    said = chat("emergency", "yes please", confidence=0.45)
+    assert "999" not in said and chat.state["awaiting"] == "consent"
