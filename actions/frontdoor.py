@@ -62,8 +62,11 @@ class FrontDoorAction(Action):
                            confidence=float(confidence) if isinstance(confidence, (int, float)) else None)
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
-        for text in reply.messages:
-            dispatcher.utter_message(text=text)
+        for i, text in enumerate(reply.messages):
+            if i == len(reply.messages) - 1 and reply.buttons:
+                dispatcher.utter_message(text=text, buttons=reply.buttons)  # the web chat's quick replies
+            else:
+                dispatcher.utter_message(text=text)
         if reply.hangup and channel == "voice":
             dispatcher.utter_message(json_message={"hangup": True})
         return [SlotSet("conversation", reply.state)]

@@ -45,6 +45,22 @@ CHECKIN_SERVICE = "linkage-daily-checkin"
 MAX_NEEDS = 3
 PER_NEED = {"voice": 1}  # services per need by channel (default 2)
 MAX_SERVICES = {"voice": 2}  # services in all (default 4)
+QUIET_START = ("web", "rest")  # no enquiry until the person says something (a call or an SMS is a contact)
+BUTTONS = ("web", "rest")  # channels whose replies carry quick-reply buttons
+# someone asking to be rung for a chat: telephone befriending and our daily call, not a list
+_RING_FOR_A_CHAT = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|a person|a volunteer|people)\b.{0,40}\b(?:ring|call|phone|telephone)s?\b"
+    r".{0,25}\b(?:me|us|her|him|them|mum|dad)\b.{0,30}\b(?:chat|natter|talk|company|conversation)"
+    r"|\b(?:telephone|phone) befriend\w*|\bbefriend\w* (?:call|phone)\w*"
+    r"|\b(?:ring|call|phone)s? (?:me|her|him|them) (?:up )?(?:for|to have) a (?:chat|natter|talk)", re.I)
+_DAILY_CALL = re.compile(r"\b(?:daily|every day|each day|check.?in|your (?:own )?call|yours|the call)\b", re.I)
+_PHONE_SERVICE = re.compile(r"\bphones? (?:you|people|for)\b|\bphone (?:line|call)s?\b|\b(?:friendly|daily|weekly) "
+                            r"(?:phone )?calls?\b|\bsomeone to talk to\b", re.I)
+# what the person's words say about which services fit best within a need ("my heating")
+_TOPICS = {
+    "heating": (re.compile(r"\b(?:heat\w*|warm\w*|energy|gas|electric\w*|boiler|cold|fuel)\b", re.I),
+                re.compile(r"\b(?:heat\w*|warm\w*|energy)\b", re.I)),
+}
 EMERGENCY_PRIORITY = "P1"
 # While the conversation waits for an answer, a model's emergency or safeguarding guess on words
 # that are not the answer interrupts only at this confidence (the rules and words always do).
@@ -113,6 +129,7 @@ class Reply:
     messages: list[str] = field(default_factory=list)
     state: dict = field(default_factory=dict)
     hangup: bool = False
+    buttons: list[dict] = field(default_factory=list)  # quick replies for the last message (web chat)
 
     def say(self, text: str) -> None:
         if text:
@@ -126,6 +143,12 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     text = (t.text or "").strip()
     if text.startswith("/"):  # "/greet" from a channel starting a conversation
         text = ""
+    if not text and t.channel in QUIET_START and _carried_on(s, t, st) is None:
+        # the web chat page opened (or a session started): hello, and nothing recorded until
+        # someone says something, so an unused page is not an "unresolved" enquiry
+        st.clear()
+        out.say(say.greeting(t.channel, None))
+        return out
     _record(s, t, st, text, now)
     st["turns"] = st.get("turns", 0) + 1
     facts = reading.read(text)
@@ -163,12 +186,46 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
 
     if st.get("on_behalf"):
         update["on_behalf"] = True
+    if st.get("age"):
+        update["age"] = st["age"]
     enquiries.update(s, st["enquiry"], now=now, needs=st.get("needs", []), services=st.get("offered", []),
                      outcome=st.get("outcome"), consent=st.get("consent"), district=st.get("district"), **update)
+    if t.channel in BUTTONS:
+        out.buttons = _buttons(st)
     return out
 
 
+def _buttons(st: dict) -> list[dict]:
+    """Quick replies for what we are waiting for (the web chat shows them as buttons; each sends
+    its words as if typed, so they go through the same reading as anything typed)."""
+    awaiting = st.get("awaiting")
+    if awaiting == "intro" and st.get("chat_choice"):
+        return [_button("Yes please"), _button("Our daily call"), _button("No thank you")]
+    if awaiting in ("intro", "consent", "handoff"):
+        return [_button("Yes"), _button("No")]
+    if awaiting == "postcode":
+        return [_button("Skip")]
+    if awaiting == "name":
+        return [_button("I'd rather not say")]
+    return []
+
+
+def _button(title: str) -> dict:
+    return {"title": title, "payload": title}
+
+
 # -- the start of a conversation, and the hub's record of it ----------------------------------------
+def _carried_on(s: Session, t: Turn, st: dict) -> Enquiry | None:
+    """The enquiry this conversation's state carries on, if the hub started it under this same
+    conversation id (see ``_record``); else None."""
+    ref = st.get("enquiry")
+    if isinstance(ref, int) and not isinstance(ref, bool) and 0 < ref < 2**63:
+        e = s.get(Enquiry, ref)
+        if e is not None and (e.conversation_id or "") == (t.conversation_id or ""):
+            return e
+    return None
+
+
 def _record(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
     """Which enquiry this turn belongs to, and whether the caller is a resident: from the hub's
     own record (the ``enquiries`` row: conversation id, proven phone, resident), never from the
@@ -394,7 +451,14 @@ def _take_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: s
             _signpost(s, t, st, out, now)
             return True
         return False
+    if awaiting == "intro" and st.get("chat_choice") and _DAILY_CALL.search(text):
+        st.pop("chat_choice", None)
+        st["intro"], st["awaiting"] = CHECKIN_SERVICE, "consent"
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
+        return True
     if awaiting in ("intro", "consent", "handoff"):
+        if awaiting == "intro":
+            st.pop("chat_choice", None) if _yes_no(intent, text) else None
         said = _yes_no(intent, text)
         if said == "yes":
             _yes(s, t, st, out, awaiting, now)
@@ -615,6 +679,9 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
     st["awaiting"] = None
     if text and not st.get("first"):
         st["first"] = text[:300]
+    for topic, (said, _) in _TOPICS.items():
+        if said.search(text) and topic not in st.setdefault("topics", []):
+            st["topics"].append(topic)
     pc = postcodes.find_in(text) if text else None
     if intent == "greet":
         out.say(say.greeting(t.channel, st.get("name")))
@@ -635,13 +702,24 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
             out.say(say.handoff(True, directory.council(s).helpline, t.channel))
         else:
             out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")
+    elif _RING_FOR_A_CHAT.search(text) and intent not in ("emergency", "safeguarding"):
+        _add_needs(st, "loneliness_befriending")
+        st["ring_chat"] = True
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+        if st.get("district") or st.get("national"):
+            _signpost(s, t, st, out, now, only=["loneliness_befriending"])
+        else:
+            st["awaiting"], st["asked"] = "postcode", 0
+            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel,
+                                     say.acknowledge(text, st.get("on_behalf", False))))
     elif intent == "checkin_signup":
         _add_needs(st, "loneliness_befriending")
         if CHECKIN_SERVICE not in st.setdefault("offered", []):
             st["offered"].append(CHECKIN_SERVICE)
         st["intro"] = CHECKIN_SERVICE
         st["awaiting"] = "consent"
-        out.say(say.checkin_offer(st.get("on_behalf", False)))
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
     elif intent.startswith("need_") or (facts.needs and intent in ("nlu_fallback", "greet", "inform_postcode",
                                                                    "affirm", "thank")):
         main = intent.removeprefix("need_") if intent.startswith("need_") else None
@@ -650,11 +728,13 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
         st["needs"] = [n for n in st["needs"]][: max(MAX_NEEDS, len(before))]
         if pc is not None:
             _set_postcode(s, st, out, pc)
+        ack = say.acknowledge(text, st.get("on_behalf", False)) if not before else ""
         if st.get("district") or st.get("national"):
+            out.say(ack)
             _signpost(s, t, st, out, now, only=[n for n in st["needs"] if n not in before] or None)
         else:
             st["awaiting"], st["asked"] = "postcode", 0
-            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
+            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel, ack))
     elif intent == "inform_postcode" or pc is not None:
         if pc is not None:
             _set_postcode(s, st, out, pc)
@@ -685,9 +765,18 @@ def _cannot_help(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> No
     out.say(say.cannot_help(t.channel))
 
 
+def _fits(st: dict, svc) -> int:
+    """0 when the service is about what the person's words were about (their heating), else 1."""
+    about = f"{svc.name} {svc.description}"
+    return 0 if any(_TOPICS[topic][1].search(about) for topic in st.get("topics", []) if topic in _TOPICS) else 1
+
+
 def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: list[str] | None = None) -> None:
     st["awaiting"] = None
     district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
+    if st.pop("ring_chat", None):
+        _ring_for_a_chat(s, t, st, out, district)
+        return
     per_need = PER_NEED.get(t.channel, 2)
     limit = MAX_SERVICES.get(t.channel, 4)
     needs = [n for n in (only or st.get("needs", [])) if n not in ("emergency", "safeguarding", "other")][:MAX_NEEDS]
@@ -696,8 +785,9 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
     helpline = directory.council(s).helpline
     for need in needs:
         found = [svc for svc in directory.match(s, need, district=district, age=st.get("age"), carer=st.get("carer"),
-                                                limit=per_need + 2)
-                 if svc.ext_id not in [x.ext_id for x in shown]][:per_need]
+                                                limit=per_need + 6)
+                 if svc.ext_id not in [x.ext_id for x in shown]]
+        found = sorted(found, key=lambda svc: _fits(st, svc))[:per_need]  # stable: the directory's order within
         found = found[: max(0, limit - len(shown))]
         if not found:
             lines.append(say.nothing_found(need, helpline))
@@ -720,5 +810,35 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
         st["intro"] = intro.ext_id
         st["awaiting"] = "intro"
         out.say(say.offer_intro(intro.name, st.get("on_behalf", False), t.channel))
+    else:
+        out.say(say.anything_else())
+
+
+def _ring_for_a_chat(s: Session, t: Turn, st: dict, out: Reply, district: str | None) -> None:
+    """"Is there someone who could ring me for a chat?": the telephone befriending services, then
+    our own daily call; one question: a befriender, our daily call, or neither."""
+    found = [svc for svc in directory.match(s, "loneliness_befriending", district=district, age=st.get("age"),
+                                            carer=st.get("carer"), limit=None)
+             if svc.ext_id != CHECKIN_SERVICE and _PHONE_SERVICE.search(svc.description or "")]
+    found = found[: (1 if t.channel == "voice" else 2)]
+    checkin = directory.get(s, CHECKIN_SERVICE)
+    offers_checkin = checkin is not None and checkin.active and district is not None
+    out.say(say.ring_for_a_chat(st.get("on_behalf", False), found, t.channel) if offers_checkin else
+            "\n".join(["Yes, there are people who would love to ring you for a chat."] +
+                       [say.service_line(svc, t.channel) for svc in found]))
+    for svc in found + ([checkin] if offers_checkin else []):
+        if svc.ext_id not in st.setdefault("offered", []):
+            st["offered"].append(svc.ext_id)
+    if found or offers_checkin:
+        _raise(st, "signposted")
+    befriender = next((svc for svc in found if svc.introductions and svc.ext_id not in st.get("introduced", [])), None)
+    if befriender is not None:
+        st["intro"], st["awaiting"] = befriender.ext_id, "intro"
+        st["chat_choice"] = offers_checkin
+        out.say(say.which_call(t.channel, befriender.name) if offers_checkin
+                else say.offer_intro(befriender.name, st.get("on_behalf", False), t.channel))
+    elif offers_checkin:
+        st["intro"], st["awaiting"] = CHECKIN_SERVICE, "consent"
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
     else:
         out.say(say.anything_else())

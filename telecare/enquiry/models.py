@@ -35,6 +35,7 @@ class Enquiry(Base):
     district: Mapped[str | None] = mapped_column(String(8))
     first_message: Mapped[str | None] = mapped_column(Text)  # at most 500 characters
     turns: Mapped[int] = mapped_column(Integer, default=0)
+    age: Mapped[int | None] = mapped_column(Integer)  # as the person said it ("I'm 82"), if they did
 
 
 class Introduction(Base):

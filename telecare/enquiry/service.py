@@ -81,7 +81,8 @@ def start(s: Session, *, channel: str, conversation_id: str | None, phone: str |
 
 
 def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(), outcome: str | None = None,
-           consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None) -> Enquiry:
+           consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None,
+           age: int | None = None) -> Enquiry:
     """One turn's findings. Needs and services are added; the outcome only rises."""
     unknown = [n for n in needs or () if n not in NEEDS]
     if unknown:
@@ -99,6 +100,8 @@ def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(),
         e.on_behalf = on_behalf
     if district:
         e.district = district.strip().upper()[:8]
+    if age is not None and not isinstance(age, bool) and 18 <= int(age) <= 120:
+        e.age = int(age)
     e.turns = (e.turns or 0) + 1
     e.updated_at = now
     return e

@@ -382,3 +382,59 @@ def test_a_yes_is_read_from_the_words_whatever_the_model_guessed(db, clock):
     _offer_an_introduction(chat)
     said = chat("emergency", "yes please", confidence=0.45)
     assert "999" not in said and chat.state["awaiting"] == "consent"
+
+
+# -- a conversation that listens (issue 14) ---------------------------------------------------------------
+def test_opening_the_web_chat_records_nothing_until_someone_speaks(db, clock):
+    chat = Chat(db, clock, channel="web", cid="web:" + "b" * 43)
+    said = chat("greet", "/greet")
+    assert "What matters to you" in said and "enquiry" not in chat.state
+    with db() as s:
+        assert s.scalars(select(Enquiry)).all() == []
+    chat("need_transport", "i cant get to the shops")
+    with db() as s:
+        assert len(s.scalars(select(Enquiry)).all()) == 1
+
+
+def test_a_call_is_a_contact_even_before_the_caller_speaks(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA2")
+    chat("greet", "/greet")
+    assert chat.enquiry().channel == "voice"
+
+
+def test_an_age_in_the_first_message_is_recorded(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert chat.enquiry().age == 82
+
+
+def test_loss_is_acknowledged_before_the_next_question_in_the_channels_words(db, clock):
+    web = Chat(db, clock)
+    said = web("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert said.startswith("I'm so sorry for your loss.") and "SKIP" not in said
+    assert [b["title"] for b in web.last.buttons] == ["Skip"]
+    sms = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    said = sms("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert "sorry for your loss" in said and "reply SKIP" in said and sms.last.buttons == []
+    voice = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA3")
+    said = voice("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert "sorry for your loss" in said and "say skip" in said and "town or village" in said
+
+
+def test_heating_help_comes_first_among_the_money_services(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "I can't afford my heating")
+    said = chat("inform_postcode", "AV2 1AA")
+    assert "Ashvale Warm Homes" in said.split("\n")[1]
+    assert chat.last.buttons == [{"title": "Yes", "payload": "Yes"}, {"title": "No", "payload": "No"}]
+
+
+def test_someone_to_ring_for_a_chat_gets_telephone_befriending_and_the_daily_call(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    said = chat("need_loneliness_befriending", "Is there someone who could ring me for a chat?")
+    assert "ring you for a chat" in said and "every day" in said
+    services = _services(db, chat.enquiry().services)
+    assert "linkage-daily-checkin" in services and len(services) <= 3
+    assert all("loneliness_befriending" in svc.needs for svc in services.values())
+    said = chat("nlu_fallback", "daily please")
+    assert "every day" in said and chat.state["intro"] == "linkage-daily-checkin"

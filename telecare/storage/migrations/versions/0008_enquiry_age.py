@@ -1,0 +1,24 @@
+"""the age a person gave the helpline assistant ("I'm 82, on my own since..."), on their enquiry (issue 14)
+
+Revision ID: 0008_enquiry_age
+Revises: 0007_conversations
+Create Date: 2026-12-01 20:10:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008_enquiry_age'
+down_revision = '0007_conversations'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('enquiries') as batch:
+        batch.add_column(sa.Column('age', sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('enquiries') as batch:
+        batch.drop_column('age')
