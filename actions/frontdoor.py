@@ -67,6 +67,8 @@ class FrontDoorAction(Action):
                 dispatcher.utter_message(text=text, buttons=reply.buttons)  # the web chat's quick replies
             else:
                 dispatcher.utter_message(text=text)
+        if reply.hints and channel == "voice":
+            dispatcher.utter_message(json_message={"hints": reply.hints})  # for the next <Gather>
         if reply.hangup and channel == "voice":
             dispatcher.utter_message(json_message={"hangup": True})
         return [SlotSet("conversation", reply.state)]

@@ -130,6 +130,7 @@ class Reply:
     state: dict = field(default_factory=dict)
     hangup: bool = False
     buttons: list[dict] = field(default_factory=list)  # quick replies for the last message (web chat)
+    hints: list[str] = field(default_factory=list)  # speech hints for the caller's answer (voice)
 
     def say(self, text: str) -> None:
         if text:
@@ -192,6 +193,8 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
                      outcome=st.get("outcome"), consent=st.get("consent"), district=st.get("district"), **update)
     if t.channel in BUTTONS:
         out.buttons = _buttons(st)
+    if t.channel == "voice" and st.get("awaiting") == "postcode":
+        out.hints = speech_hints(s)
     return out
 
 
@@ -606,8 +609,25 @@ def _question(s: Session, st: dict, question: str, channel: str) -> str:
 
 
 def _town(s: Session, text: str):
-    """A town or village of the council's area named instead of a postcode: its district."""
+    """A town or village of the council's area named instead of a postcode: its district (the
+    directory's ``council: places:``), the longest name that appears in the words."""
+    said = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()[:300]) + " "
+    for place, district in sorted(directory.council(s).places, key=lambda p: -len(p[0])):
+        if f" {re.sub(r'[^a-z0-9]+', ' ', place.lower()).strip()} " in said:
+            return postcodes.parse(district)
     return None
+
+
+def speech_hints(s: Session) -> list[str]:
+    """What a caller asked for a postcode is likely to say: the council's districts, spelled as
+    speech recognition hears them and whole, and its towns and villages (Twilio's ``hints``)."""
+    council = directory.council(s)
+    hints: list[str] = []
+    for d in council.districts:
+        hints += [" ".join(d), d]
+    hints += [place for place, _ in council.places]
+    hints.append("skip")
+    return [h for h in dict.fromkeys(hints) if h and "," not in h and len(h) <= 100][:500]
 
 
 def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:

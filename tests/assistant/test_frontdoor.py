@@ -438,3 +438,30 @@ def test_someone_to_ring_for_a_chat_gets_telephone_befriending_and_the_daily_cal
     assert all("loneliness_befriending" in svc.needs for svc in services.values())
     said = chat("nlu_fallback", "daily please")
     assert "every day" in said and chat.state["intro"] == "linkage-daily-checkin"
+
+
+# -- postcodes said aloud, towns and villages (issue 14) ------------------------------------------------------
+@pytest.mark.parametrize("said, postcode", [
+    ("A V 3 4 P Q", "AV3 4PQ"), ("a v three four p q", "AV3 4PQ"), ("alpha victor three four papa quebec", "AV3 4PQ"),
+    ("A for apple V for Victor 3 4 P for Peter Q for queen", "AV3 4PQ"), ("it's A V 3 4 P Q thanks", "AV3 4PQ"),
+    ("AV 34 PQ", "AV3 4PQ"), ("my postcode is a v one two a b", "AV1 2AB"), ("A V twelve A B", "AV1 2AB"),
+    ("a v thirty four p q", "AV3 4PQ"), ("A V 3 4 double P", "AV3 4PP"), ("alpha victor one", "AV1"),
+    ("I don't know", None), ("yes", None), ("next to the church", None), ("number 12", None),
+])
+def test_a_postcode_said_aloud(said, postcode):
+    from telecare.directory import postcode as postcodes
+    pc = postcodes.spoken(said)
+    assert (pc.full if pc else None) == postcode
+
+
+def test_a_caller_asked_for_a_postcode_gets_speech_hints_and_may_spell_it_or_name_the_village(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA4")
+    chat("need_transport", "i cant get to my hospital appointments")
+    assert {"A V 1", "AV1", "A V 6", "Northfield", "skip"} <= set(chat.last.hints)
+    said = chat("nlu_fallback", "A for apple, V for Victor, 3, 4 P Q")
+    assert chat.state["district"] == "AV3" and chat.last.hints == []
+    assert "Here's who can help" in said
+    web = Chat(db, clock, cid="c9")
+    web("need_transport", "i cant get to my hospital appointments")
+    web("nlu_fallback", "I'm in Northfield Moor")
+    assert web.state["district"] == "AV6" and web.last.hints == []

@@ -1,4 +1,5 @@
-"""the age a person gave the helpline assistant ("I'm 82, on my own since..."), on their enquiry (issue 14)
+"""the age a person gave the helpline assistant ("I'm 82, on my own since..."), on their enquiry; the
+council's towns and villages (name -> postcode district), for callers who name a place (issue 14)
 
 Revision ID: 0008_enquiry_age
 Revises: 0007_conversations
@@ -17,8 +18,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('enquiries') as batch:
         batch.add_column(sa.Column('age', sa.Integer(), nullable=True))
+    with op.batch_alter_table('councils') as batch:
+        batch.add_column(sa.Column('places', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('councils') as batch:
+        batch.drop_column('places')
     with op.batch_alter_table('enquiries') as batch:
         batch.drop_column('age')
