@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from telecare.alert import service as alerts
 from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
+from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import Enquiry
 from telecare.site.models import Home, Resident
@@ -685,13 +686,16 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         out.say(say.ask_phone(st.get("on_behalf", False)))
         return
     svc = directory.get(s, st["intro"])
-    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now)
+    by = "voice" if t.channel == "voice" or followup.is_landline(st["phone"]) else None  # rang us: we ring back
+    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
+                        follow_up_by=by)
     _raise(st, "introduced")
     st["awaiting"] = None
     st.setdefault("introduced", []).append(svc.ext_id)
     if svc.ext_id not in st.setdefault("offered", []):
         st["offered"].append(svc.ext_id)
-    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE else say.introduced(svc.name, svc.intro_days))
+    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE
+            else say.introduced(svc.name, svc.intro_days, "voice" if by else t.channel))
 
 
 # -- 4. requests -----------------------------------------------------------------------------------------------

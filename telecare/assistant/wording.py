@@ -236,7 +236,7 @@ def resume_offer() -> str:
 def introduced(service_name: str, days: int | None, channel: str = "web") -> str:
     within = f" within {days} working days" if days else " soon"
     check = "I'll ring you in a week to see it worked." if channel == "voice" else \
-        "I'll check in a week to see it worked."
+        "I'll text you in a week to see it worked."
     return (f"Done. {service_name} will contact you{within}. {check} "
             "Is there anything else that matters to you today?")
 

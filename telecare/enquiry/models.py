@@ -53,6 +53,7 @@ class Introduction(Base):
     follow_up_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
     follow_up_answer: Mapped[str | None] = mapped_column(String(16))  # worked | not_contacted
+    follow_up_by: Mapped[str | None] = mapped_column(String(8))  # "voice": ring rather than text (None: decide)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

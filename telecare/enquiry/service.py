@@ -108,7 +108,7 @@ def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(),
 
 
 def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: str | None, phone: str,
-              now: datetime) -> Introduction:
+              now: datetime, follow_up_by: str | None = None) -> Introduction:
     """Pass ``name`` and ``phone`` to the service, with consent given now. The same service
     twice in one enquiry is one introduction."""
     svc = s.scalars(select(Service).where(Service.ext_id == service_ext_id)).first()
@@ -127,7 +127,8 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
             return same
     after = max(FOLLOW_UP_AFTER, timedelta(days=svc.intro_days or 0))
     intro = Introduction(enquiry_id=e.id if e else None, service_id=svc.id, name=name or None, phone=phone,
-                         consent_at=now, created_at=now, follow_up_due_at=now + after)
+                         consent_at=now, created_at=now, follow_up_due_at=now + after,
+                         follow_up_by="voice" if follow_up_by == "voice" else None)
     s.add(intro)
     if e is not None:
         e.consent = True
