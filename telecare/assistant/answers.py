@@ -32,7 +32,13 @@ should shall is are am was were be been do does did have has had please thanks t
 pardon hello hi hiya hey bye goodbye the a an to of for with about on in at from and or but if so than then there
 here any anything nothing none something someone anyone nobody skip rather say said tell told help maybe
 perhaps dunno idea really just also very too much many more again already still
+now today tonight tomorrow yesterday quickly fast slowly
+breathing breathe breath bleeding blood fallen falling collapsed unconscious choking dying dead pain pains hurt
+hurts hurting injured ill sick unwell dizzy fainted emergency ambulance police hospital doctor nurse fire smoke
+floor stairs chest bathroom kitchen bedroom garden house flat money bills lonely heating postcode phone number
 """.split())
+# "he's", "don't", "I'll": a sentence; "O'Neill", "D'Arcy": a name
+_CONTRACTION = re.compile(r"^[a-z]+'(?:s|t|m|re|ve|ll|d)$")
 _NOT_A_NAME = frozenset({"n/a", "na", "none", "nil", "no name", "anonymous", "unknown", "same", "as above"})
 
 _YES = re.compile(r"^(?:y|yes+|yeah|yea|yep|yup|aye|ok|okay|o\.?k\.?|sure|certainly|of course|please|"
@@ -70,7 +76,7 @@ def read_name(text: str | None) -> str | None:
     if name.lower() in _NOT_A_NAME:
         return None
     bare = [w.lower().strip(".'-") for w in words]
-    if any(w in _NOT_IN_NAMES for w in bare):
+    if any(w in _NOT_IN_NAMES or _CONTRACTION.match(w) for w in bare):
         return None
     if any(len(w) > 25 for w in bare):
         return None

@@ -7,12 +7,17 @@ database session, and returns what to say and the new state. Everything it recor
 written in the caller's transaction.
 
 Precedence on every turn, whatever the model said:
-1. an emergency (the rules in ``emergency.py`` or the model): 999 advice at once, and an
-   alert through the hub for a resident whose number a signed Twilio request proved; anyone
-   else gets an urgent call-back, and is asked for a number to call;
-2. safeguarding: a person calls back;
-3. an answer to the question we asked (postcode, yes/no, consent, name, phone);
-4. what the message asks for (a person, daily calls, needs...).
+1. an emergency by the rules in ``emergency.py``: 999 advice at once, and an alert through the
+   hub for a resident whose number a signed Twilio request proved; anyone else gets an urgent
+   call-back, and is asked for a number to call;
+2. explicit safeguarding words (``safeguarding_words``): a person calls back;
+3. an answer to the question we asked (postcode, yes/no, consent, name, phone), read from the
+   words (``answers.py``): the model's guess never overrides it;
+4. after an interruption, the answer to the question it interrupted (``resume``);
+5. the model's emergency or safeguarding guess (while we wait for an answer, only a confident
+   one: ``CONFIDENT``), as 1 and 2;
+6. a question not answered (asked once more, or moved on), or what the message asks for (a
+   person, someone to ring for a chat, daily calls, needs...).
 No question is asked more than twice: a second failure moves on (national services, an
 offer of a call back) rather than sending anyone round in circles.
 """
@@ -569,6 +574,9 @@ def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
         st.pop("resume", None)
         return False
     question = paused["awaiting"]
+    if intent in ("emergency", "safeguarding") and (t.confidence is None or t.confidence >= CONFIDENT):
+        st["awaiting"] = None
+        return False  # the model is sure this is about the emergency, not our old question
     taken = False
     if question == "name" and answers.read_name(text):
         st["name"], taken = answers.read_name(text), True
