@@ -163,14 +163,14 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
         st["age"] = facts.age
     if facts.carer:
         st["carer"] = True
-    if facts.on_behalf:
+    kind = emergency_rules.match(text)
+    if facts.on_behalf and not kind:  # "my neighbour has collapsed" is not asking for the neighbour
         st["on_behalf"] = True
     update: dict = {}
 
     # What interrupts anything (the rules and explicit words), then the answer to our question
     # (the model's guess never overrides it), then the model's emergency or safeguarding guess
     # (while we wait for an answer, only a confident one), then what the message asks for.
-    kind = emergency_rules.match(text)
     waiting = st.get("awaiting")
     sure = t.confidence is None or t.confidence >= CONFIDENT
     if kind:
@@ -515,6 +515,8 @@ def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text:
     or moved on); False when the message is a new request for ``_ask``."""
     awaiting = st.get("awaiting")
     if awaiting == "postcode":
+        if intent.startswith("need_") and not facts.needs and t.confidence is not None and t.confidence < CONFIDENT:
+            intent = "nlu_fallback"  # an unsure guess on words that name no need ("yes please")
         if intent.startswith("need_"):
             _add_needs(st, intent.removeprefix("need_"), *facts.needs[:MAX_NEEDS])
             st["asked"] = st.get("asked", 0) + 1
@@ -563,6 +565,7 @@ def _pause(st: dict) -> None:
 
 def _offer_resume(st: dict, out: Reply) -> None:
     if st.get("resume") and not st.get("awaiting"):
+        st["resume"]["offered"] = True
         out.say(say.resume_offer())
 
 
@@ -591,10 +594,16 @@ def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
     if taken:
         st.pop("resume", None)
         return True
-    if answers.yes_no(text) == "yes" or re.search(r"\b(?:carry on|go on|continue|where we were)\b", text, re.I):
+    carry_on = re.search(r"\b(?:carry on|go on|continue|where we were|where we left off)\b", text, re.I)
+    if carry_on or answers.yes_no(text) == "yes" and paused.get("offered"):
         st.pop("resume", None)
-        st["asked"] = 0
+        st["awaiting"], st["asked"] = question, 0
         out.say(_question(s, st, question, t.channel))
+        return True
+    if answers.yes_no(text) == "yes" or intent == "thank":  # "ok", "thanks": the emergency advice heard
+        st["awaiting"] = None
+        paused["offered"] = True
+        out.say(say.resume_offer())
         return True
     st["awaiting"] = None
     if intent not in ("greet", "thank", "affirm", "nlu_fallback"):
@@ -610,6 +619,8 @@ def _question(s: Session, st: dict, question: str, channel: str) -> str:
         return say.ask_name(on_behalf)
     if question == "phone":
         return say.ask_phone(on_behalf)
+    if question == "consent" and st.get("intro") == CHECKIN_SERVICE:
+        return say.checkin_offer(on_behalf, channel)
     svc = directory.get(s, st.get("intro")) if st.get("intro") else None
     name = svc.name if svc else "them"
     if question == "intro":

@@ -230,7 +230,7 @@ def name_again(channel: str = "web") -> str:
 
 
 def resume_offer() -> str:
-    return "When you're ready, we can carry on where we left off."
+    return "When you're ready, we can carry on where we left off. Just say carry on."
 
 
 def introduced(service_name: str, days: int | None, channel: str = "web") -> str:
