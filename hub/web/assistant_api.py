@@ -28,6 +28,7 @@ from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
 from telecare.directory.categories import NEEDS
 from telecare.directory.models import Service
+from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import OUTCOMES, CallbackRequest, CheckinRequest, Introduction
 from telecare.site.models import Resident
@@ -77,6 +78,7 @@ class EnquiryOut(BaseModel):
     on_behalf: bool
     turns: int
     district: str | None
+    age: int | None = Field(default=None, description="the age the person gave, if they did")
 
 
 class IntroductionOut(BaseModel):
@@ -91,6 +93,7 @@ class IntroductionOut(BaseModel):
     follow_up_sent_at: datetime | None
     follow_up_answer: str | None = Field(description="worked, not_contacted, or None (not asked or not answered)")
     answered_at: datetime | None
+    follow_up_by: str = Field(default="sms", description="sms, or voice (a landline, or someone who rang us)")
 
 
 class CallbackOut(BaseModel):
@@ -178,7 +181,7 @@ def list_enquiries(request: Request, since: str | None = Query(None, description
     with request.app.state.hub.sessions() as s:
         return [EnquiryOut(id=e.id, channel=e.channel, started_at=e.started_at, updated_at=e.updated_at,
                            needs=list(e.needs or []), services=list(e.services or []), outcome=e.outcome,
-                           consent=e.consent, on_behalf=e.on_behalf, turns=e.turns, district=e.district)
+                           consent=e.consent, on_behalf=e.on_behalf, turns=e.turns, district=e.district, age=e.age)
                 for e in enquiries.list_enquiries(s, since=when, limit=limit)]
 
 
@@ -207,7 +210,9 @@ def list_introductions(request: Request, service: str | None = None,
         return [IntroductionOut(id=i.id, enquiry=i.enquiry_id, service=svc.ext_id, service_name=svc.name, name=i.name,
                                 phone=i.phone, consent_at=i.consent_at, follow_up_due_at=i.follow_up_due_at,
                                 follow_up_sent_at=i.follow_up_sent_at, follow_up_answer=i.follow_up_answer,
-                                answered_at=i.answered_at)
+                                answered_at=i.answered_at,
+                                follow_up_by="voice" if i.follow_up_by == "voice" or followup.is_landline(i.phone)
+                                else "sms")
                 for i, svc in s.execute(q).all()]
 
 
