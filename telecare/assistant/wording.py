@@ -68,7 +68,9 @@ _LOSS = re.compile(r"\b(?:died|passed away|passed on|passed last|lost my (?:wife
                    r"mother|dad|father|sister|brother|friend)|bereave\w*|widow(?:ed|er)?|since .{0,30}death|"
                    r"funeral|lost (?:him|her) (?:last|this|in))\b", re.I)
 _ALONE = re.compile(r"\b(?:on my own|by myself|all alone|alone|lonely|lonley|isolated|no one to talk|nobody to talk|"
-                    r"no-one to talk|never see anyone|don'?t see anyone|housebound)\b", re.I)
+                    r"no-one to talk|never see anyone|don'?t see anyone)\b", re.I)
+_STUCK = re.compile(r"\b(?:housebound|stuck (?:at home|indoors|in the house)|can'?t get out|since my (?:\w+ )?op)\b",
+                    re.I)
 _WORRY = re.compile(r"\b(?:worr(?:y|ied|ying)|anxious|scared|frightened|afraid|nervous|stress(?:ed|ful)?|"
                     r"at my wits|can'?t cope|struggling|overwhelmed|desperate)\b", re.I)
 _CARING = re.compile(r"\b(?:i look after|i care for|i'?m (?:his|her|their|a) carer|caring for|looking after my)\b", re.I)
@@ -85,6 +87,8 @@ def acknowledge(text: str, on_behalf: bool = False) -> str:
                     if not said else "Being on your own after that can be really hard.")
     elif _CARING.search(t):
         said.append("Looking after someone is a lot to carry. Thank you for reaching out.")
+    elif _STUCK.search(t) and not on_behalf:
+        said.append("Being stuck at home is hard. Let's see what can help.")
     if _WORRY.search(t) and len(said) < 2:
         said.append("It sounds like this has been a real worry." if on_behalf or not said
                     else "Let's see what help there is.")
@@ -126,8 +130,11 @@ def emergency(kind: str | None, channel: str) -> str:
         return "If there is a fire: get out, stay out and call 999 now."
     if channel == "voice":
         return "This sounds like an emergency. Please hang up and call 999 now."
-    return ("This sounds like an emergency. Please call 999 now. "
-            "If you have a pendant alarm, press it. If you're on the floor, keep warm and don't try to get up too fast.")
+    if kind in ("fall", None):
+        return ("This sounds like an emergency. Please call 999 now. If you have a pendant alarm, press it. "
+                "If you're on the floor, keep warm and don't try to get up too fast.")
+    return ("This sounds like an emergency. Please call 999 now. If someone is unwell with you, stay with them "
+            "if it's safe, and do what the 999 call handler tells you.")
 
 
 def emergency_alerted(name: str | None) -> str:
