@@ -62,12 +62,20 @@ class FrontDoorAction(Action):
         ctx = current()
         message = tracker.latest_message or {}
         channel, phone = caller(tracker)
-        t = frontdoor.Turn(intent=(message.get("intent") or {}).get("name"), text=message.get("text") or "",
-                           channel=channel, phone=phone, conversation_id=tracker.sender_id)
+        guess = message.get("intent") or {}
+        confidence = guess.get("confidence")
+        t = frontdoor.Turn(intent=guess.get("name"), text=message.get("text") or "", channel=channel, phone=phone,
+                           conversation_id=tracker.sender_id,
+                           confidence=float(confidence) if isinstance(confidence, (int, float)) else None)
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
-        for text in reply.messages:
-            dispatcher.utter_message(text=text)
+        for i, text in enumerate(reply.messages):
+            if i == len(reply.messages) - 1 and reply.buttons:
+                dispatcher.utter_message(text=text, buttons=reply.buttons)  # the web chat's quick replies
+            else:
+                dispatcher.utter_message(text=text)
+        if reply.hints and channel == "voice":
+            dispatcher.utter_message(json_message={"hints": reply.hints})  # for the next <Gather>
         if reply.hangup and channel == "voice":
             dispatcher.utter_message(json_message={"hangup": True})
         return [SlotSet("conversation", reply.state)]

@@ -53,6 +53,22 @@ class CallState:
     started: bool = False
     silences: int = 0
     last: List[str] = field(default_factory=list)
+    hints: str = ""  # the speech hints of the last question, for asking it again
+
+
+MAX_HINTS = 500  # Twilio's limits: 500 phrases of at most 100 characters, comma-separated
+
+
+def speech_hints(messages: List[Dict[str, Any]]) -> str:
+    """The ``hints`` for the next <Gather>: what the actions expect the caller to say next (a
+    postcode: the council's districts and towns), sent as custom ``{"hints": [...]}``."""
+    phrases: List[str] = []
+    for m in messages:
+        custom = m.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("hints"), list):
+            phrases += [" ".join(str(h).replace(",", " ").split())[:100] for h in custom["hints"]
+                        if isinstance(h, str)]
+    return ", ".join(dict.fromkeys(p for p in phrases if p))[:20_000] if phrases else ""
 
 
 class TwilioVoiceInput(InputChannel):
@@ -95,12 +111,13 @@ class TwilioVoiceInput(InputChannel):
         return (f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
                 "In an emergency, call 999. Goodbye.")
 
-    def conversation(self, texts: List[str], action: str) -> str:
+    def conversation(self, texts: List[str], action: str, hints: str = "") -> str:
         r = VoiceResponse()
         for text in texts:
             self.say(r, text)
+        extra = {"hints": hints} if hints else {}
         r.append(Gather(input="speech dtmf", action=action, method="POST", speech_timeout="auto",
-                        language=LANGUAGE, timeout=GATHER_TIMEOUT, action_on_empty_result=True))
+                        language=LANGUAGE, timeout=GATHER_TIMEOUT, action_on_empty_result=True, **extra))
         return str(r)
 
     def ending(self, texts: List[str]) -> str:
@@ -191,7 +208,7 @@ class TwilioVoiceInput(InputChannel):
                     self.calls.pop(call_sid)
                     return xml(self.ending([self.goodbye_text()]))
                 last = state.last[-1:] or [t for t in [await self.last_bot_text(request, sender_id)] if t]
-                return xml(self.conversation(["Sorry, I didn't hear anything.", *last], action))
+                return xml(self.conversation(["Sorry, I didn't hear anything.", *last], action, state.hints))
 
             state.started = True
             texts = bot_texts(messages or [])
@@ -202,9 +219,10 @@ class TwilioVoiceInput(InputChannel):
                 self.calls.pop(call_sid)
                 return xml(self.ending([self.apology_text()]))
             state.last = [t for t in texts if t != CUT_NOTICE]  # said again after a silence
+            state.hints = speech_hints(messages or [])
             if wants_hangup(messages or []):
                 self.calls.pop(call_sid)
                 return xml(self.ending(texts))
-            return xml(self.conversation(texts, action))
+            return xml(self.conversation(texts, action, state.hints))
 
         return bp

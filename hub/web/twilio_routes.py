@@ -37,7 +37,7 @@ from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
 
-from . import checkin_twiml
+from . import checkin_twiml, followup_twiml
 from .deps import runtime
 
 log = logging.getLogger("linkage.twilio")
@@ -168,6 +168,8 @@ def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Dep
             service.status_update(s, call_sid, "in-progress", now, answered_by=answered_by)
         if n.purpose == "checkin":  # the daily check-in call: hub/web/checkin_twiml.py
             return _twiml(checkin_twiml.call(request, s, n, _base_url(request)))
+        if n.purpose == "followup":  # an introduction's follow-up call: hub/web/followup_twiml.py
+            return _twiml(followup_twiml.call(request, s, n, now=now, base_url=_base_url(request)))
         alert = s.get(Alert, n.alert_id) if n.alert_id else None
         if alert is not None and n.purpose == "escalation" and alert.state != OPEN:
             who = alert.acknowledged_by or "someone else"
@@ -201,11 +203,12 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
             _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
             vr.hangup()
             return _twiml(vr)
-        checkin = n.purpose == "checkin"
-        if checkin:  # the resident's answer to their check-in call
-            vr = checkin_twiml.gather(request, s, n, now=hub.clock.now(), digits=digits, speech=speech,
-                                      provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
-                                      base_url=_base_url(request))
+        checkin = n.purpose in ("checkin", "followup")
+        if checkin:  # the answer to a check-in call or a follow-up call: their own TwiML
+            twiml = checkin_twiml if n.purpose == "checkin" else followup_twiml
+            vr = twiml.gather(request, s, n, now=hub.clock.now(), digits=digits, speech=speech,
+                              provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
+                              base_url=_base_url(request))
             meaning = access = None
         elif not digits and not speech:
             meaning, answer, access = "unknown", "", None

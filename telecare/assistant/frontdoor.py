@@ -7,18 +7,24 @@ database session, and returns what to say and the new state. Everything it recor
 written in the caller's transaction.
 
 Precedence on every turn, whatever the model said:
-1. an emergency (the rules in ``emergency.py`` or the model): 999 advice at once, and an
-   alert through the hub for a resident whose number a signed Twilio request proved; anyone
-   else gets an urgent call-back, and is asked for a number to call;
-2. safeguarding: a person calls back;
-3. an answer to the question we asked (postcode, yes/no, consent, name, phone);
-4. what the message asks for (a person, daily calls, needs...).
+1. an emergency by the rules in ``emergency.py``: 999 advice at once, and an alert through the
+   hub for a resident whose number a signed Twilio request proved; anyone else gets an urgent
+   call-back, and is asked for a number to call;
+2. explicit safeguarding words (``safeguarding_words``): a person calls back;
+3. an answer to the question we asked (postcode, yes/no, consent, name, phone), read from the
+   words (``answers.py``): the model's guess never overrides it;
+4. after an interruption, the answer to the question it interrupted (``resume``);
+5. the model's emergency or safeguarding guess (while we wait for an answer, only a confident
+   one: ``CONFIDENT``), as 1 and 2;
+6. a question not answered (asked once more, or moved on), or what the message asks for (a
+   person, someone to ring for a chat, daily calls, needs...).
 No question is asked more than twice: a second failure moves on (national services, an
 offer of a call back) rather than sending anyone round in circles.
 """
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -30,11 +36,13 @@ from sqlalchemy.orm import Session
 from telecare.alert import service as alerts
 from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
+from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.channels import Channel
 from telecare.enquiry.models import Enquiry
 from telecare.site.models import Home, Resident
 
+from . import answers
 from . import emergency as emergency_rules
 from . import needs as reading
 from . import wording as say
@@ -45,7 +53,57 @@ CHECKIN_SERVICE = "linkage-daily-checkin"
 MAX_NEEDS = 3
 PER_NEED = {Channel.VOICE: 1}  # services per need by channel (default 2)
 MAX_SERVICES = {Channel.VOICE: 2}  # services in all (default 4)
+QUIET_START = (Channel.WEB, Channel.REST)  # no enquiry until the person says something (a call or an SMS is a contact)
+BUTTONS = (Channel.WEB, Channel.REST)  # channels whose replies carry quick-reply buttons
+# someone asking to be rung for a chat: telephone befriending and our daily call, not a list
+_RING_FOR_A_CHAT = re.compile(
+    r"\b(?:someone|somebody|anyone|anybody|a person|a volunteer|people)\b.{0,40}\b(?:ring|call|phone|telephone)s?\b"
+    r".{0,25}\b(?:me|us|her|him|them|mum|dad)\b.{0,30}\b(?:chat|natter|talk|company|conversation)"
+    r"|\b(?:telephone|phone) befriend\w*|\bbefriend\w* (?:call|phone)\w*"
+    r"|\b(?:ring|call|phone)s? (?:me|her|him|them) (?:up )?(?:for|to have) a (?:chat|natter|talk)", re.I)
+_DAILY_CALL = re.compile(r"\b(?:daily|every day|each day|check.?in|your (?:own )?call|yours|the call)\b", re.I)
+_PHONE_SERVICE = re.compile(r"\bphones? (?:you|people|for)\b|\bphone (?:line|call)s?\b|\b(?:friendly|daily|weekly) "
+                            r"(?:phone )?calls?\b|\bsomeone to talk to\b", re.I)
+# what the person's words say about which services fit best within a need ("my heating")
+_TOPICS = {
+    "heating": (re.compile(r"\b(?:heat\w*|warm\w*|energy|gas|electric\w*|boiler|cold|fuel)\b", re.I),
+                re.compile(r"\b(?:heat\w*|warm\w*|energy)\b", re.I)),
+}
 EMERGENCY_PRIORITY = "P1"
+# While the conversation waits for an answer, a model's emergency or safeguarding guess on words
+# that are not the answer interrupts only at this confidence (the rules and words always do).
+CONFIDENT = 0.8
+# what the conversation can be waiting for; an emergency or safeguarding interruption keeps
+# the question so the conversation can pick up where it was
+QUESTIONS = ("postcode", "intro", "consent", "handoff", "name", "phone", "callback_phone")
+RESUMABLE = ("postcode", "intro", "consent", "name", "phone")
+
+_SAFEGUARDING_WORDS = re.compile(
+    r"\b(?:abus(?:e|es|ed|ing|ive)|neglect(?:s|ed|ing)?|safeguarding|"
+    r"(?:hits?|hitting|beats?|beating|punch(?:es|ed|ing)?|kicks?|kicking|slaps?|slapping|"
+    r"threaten(?:s|ed|ing)?|bull(?:y|ies|ied|ying)|locks?|locked|locking) (?:me|her|him|them|my \w+)\b|"
+    r"(?:tak(?:es|ing)|took|steal(?:s|ing)?|stole|stolen) (?:all )?(?:my|her|his|their) (?:money|pension|savings|"
+    r"bank card|card|benefits)|(?:scared|frightened|afraid) of my (?:son|daughter|husband|wife|partner|carer|"
+    r"grandson|granddaughter|nephew|niece))", re.I)
+
+
+def safeguarding_words(text: str) -> bool:
+    """Explicit safeguarding words ("he hits me", "taking my pension", "abuse", "neglect"): they
+    interrupt any question, as the emergency rules do. ``telecare.assistant.safeguarding.detect``
+    (the recognition work of issue 14) is used when it exists; these few words are the floor."""
+    if _detect_safeguarding is not None:
+        try:
+            if _detect_safeguarding(text):
+                return True
+        except Exception:  # a detector's bug must not stop the conversation
+            log.exception("assistant: the safeguarding detector failed; using the plain words")
+    return bool(_SAFEGUARDING_WORDS.search(text or ""))
+
+
+try:  # the detector of issue 14's recognition work, once it has landed
+    from .safeguarding import detect as _detect_safeguarding
+except ImportError:  # pragma: no cover - until then, the words above
+    _detect_safeguarding = None
 
 
 @dataclass
@@ -82,6 +140,7 @@ class Turn:
     channel: str = Channel.WEB  # a Channel (sms | voice | web | rest)
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
+    confidence: float | None = None  # the model's confidence in ``intent`` (None: certain)
 
 
 @dataclass
@@ -89,6 +148,8 @@ class Reply:
     messages: list[str] = field(default_factory=list)
     state: dict = field(default_factory=dict)
     hangup: bool = False
+    buttons: list[dict] = field(default_factory=list)  # quick replies for the last message (web chat)
+    hints: list[str] = field(default_factory=list)  # speech hints for the caller's answer (voice)
 
     def say(self, text: str) -> None:
         if text:
@@ -102,6 +163,12 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     text = (t.text or "").strip()
     if text.startswith("/"):  # "/greet" from a channel starting a conversation
         text = ""
+    if not text and t.channel in QUIET_START and _carried_on(s, t, st) is None:
+        # the web chat page opened (or a session started): hello, and nothing recorded until
+        # someone says something, so an unused page is not an "unresolved" enquiry
+        st.clear()
+        out.say(say.greeting(t.channel, None))
+        return out
     _record(s, t, st, text, now)
     st["turns"] = st.get("turns", 0) + 1
     facts = reading.read(text)
@@ -109,26 +176,78 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
         st["age"] = facts.age
     if facts.carer:
         st["carer"] = True
-    if facts.on_behalf:
+    kind = emergency_rules.match(text)
+    if facts.on_behalf and not kind:  # "my neighbour has collapsed" is not asking for the neighbour
         st["on_behalf"] = True
     update: dict = {}
 
-    kind = emergency_rules.match(text)
-    if intent == "emergency" or kind:
+    # What interrupts anything (the rules and explicit words), then the answer to our question
+    # (the model's guess never overrides it), then the model's emergency or safeguarding guess
+    # (while we wait for an answer, only a confident one), then what the message asks for.
+    waiting = st.get("awaiting")
+    sure = t.confidence is None or t.confidence >= CONFIDENT
+    if kind:
         _emergency(s, t, st, out, kind, text, now)
-    elif intent == "safeguarding":
+    elif text and safeguarding_words(text):
         _safeguarding(s, t, st, out, text, now)
-    elif not _answer(s, t, st, out, intent, text, facts, now):
-        _ask(s, t, st, out, intent, text, facts, now)
+    elif waiting and _take_answer(s, t, st, out, intent, text, facts, now):
+        pass
+    elif not waiting and _resume(s, t, st, out, intent, text, facts, now):
+        pass
+    elif intent == "emergency" and (not waiting or sure):
+        _emergency(s, t, st, out, kind, text, now)
+    elif intent == "safeguarding" and (not waiting or sure):
+        _safeguarding(s, t, st, out, text, now)
+    else:
+        if intent in ("emergency", "safeguarding"):  # an unsure guess while we wait: read the words instead
+            intent = "nlu_fallback"
+        if not (waiting and _not_an_answer(s, t, st, out, intent, text, facts, now)):
+            _ask(s, t, st, out, intent, text, facts, now)
 
     if st.get("on_behalf"):
         update["on_behalf"] = True
+    if st.get("age"):
+        update["age"] = st["age"]
     enquiries.update(s, st["enquiry"], now=now, needs=st.get("needs", []), services=st.get("offered", []),
                      outcome=st.get("outcome"), consent=st.get("consent"), district=st.get("district"), **update)
+    if t.channel in BUTTONS:
+        out.buttons = _buttons(st)
+    if t.channel == "voice" and st.get("awaiting") == "postcode":
+        out.hints = speech_hints(s)
     return out
 
 
+def _buttons(st: dict) -> list[dict]:
+    """Quick replies for what we are waiting for (the web chat shows them as buttons; each sends
+    its words as if typed, so they go through the same reading as anything typed)."""
+    awaiting = st.get("awaiting")
+    if awaiting == "intro" and st.get("chat_choice"):
+        return [_button("Yes please"), _button("Our daily call"), _button("No thank you")]
+    if awaiting in ("intro", "consent", "handoff"):
+        return [_button("Yes"), _button("No")]
+    if awaiting == "postcode":
+        return [_button("Skip")]
+    if awaiting == "name":
+        return [_button("I'd rather not say")]
+    return []
+
+
+def _button(title: str) -> dict:
+    return {"title": title, "payload": title}
+
+
 # -- the start of a conversation, and the hub's record of it ----------------------------------------
+def _carried_on(s: Session, t: Turn, st: dict) -> Enquiry | None:
+    """The enquiry this conversation's state carries on, if the hub started it under this same
+    conversation id (see ``_record``); else None."""
+    ref = st.get("enquiry")
+    if isinstance(ref, int) and not isinstance(ref, bool) and 0 < ref < 2**63:
+        e = s.get(Enquiry, ref)
+        if e is not None and (e.conversation_id or "") == (t.conversation_id or ""):
+            return e
+    return None
+
+
 def _record(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
     """Which enquiry this turn belongs to, and whether the caller is a resident: from the hub's
     own record (the ``enquiries`` row: conversation id, proven phone, resident), never from the
@@ -204,6 +323,7 @@ def _add_needs(st: dict, *needs: str) -> None:
 def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text: str, now: datetime) -> None:
     _add_needs(st, "emergency")
     _raise(st, "emergency")
+    _pause(st)
     st["awaiting"] = None
     out.say(say.emergency(kind, t.channel))
     resident = _resident(s, st)
@@ -250,10 +370,13 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
 def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
     _add_needs(st, "safeguarding")
     _raise(st, "handoff")
+    _pause(st)
+    st["awaiting"] = None
     has_phone = bool(st.get("phone"))
     why = _refused(s, t, st, "callback", now, urgent=True, reason="safeguarding")
     out.say(say.safeguarding(has_phone and why is None, t.channel))
     _callback(s, t, st, out, "safeguarding", True, text, now, why=why)
+    _offer_resume(st, out)
 
 
 _ASK = object()
@@ -323,46 +446,66 @@ def _refused(s: Session, t: Turn, st: dict, what: str, now: datetime, **kw) -> s
 
 
 # -- 3. answers to what we asked ----------------------------------------------------------------------------
-def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
-    """True when this turn answered the question we were waiting on."""
+def _yes_no(intent: str, text: str) -> str | None:
+    """The words first ("yes please" is a yes whatever the model said), then the model's affirm/deny."""
+    said = answers.yes_no(text)
+    if said:
+        return said
+    return "yes" if intent == "affirm" else "no" if intent == "deny" else None
+
+
+def _take_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+    """True when this turn is an answer to the question we are waiting on (and it was taken).
+    Only the words decide (and the model's affirm/deny for a yes/no): a name is a name whatever
+    intent the model guessed for it."""
     awaiting = st.get("awaiting")
-    if not awaiting:
-        return False
     if awaiting == "postcode":
-        return _answer_postcode(s, t, st, out, intent, text, facts, now)
-    if awaiting in ("intro", "consent", "handoff"):
-        if intent == "affirm":
-            _yes(s, t, st, out, awaiting, now)
+        pc = postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+            if intent.startswith("need_"):
+                _add_needs(st, intent.removeprefix("need_"), *facts.needs)
+            _signpost(s, t, st, out, now)
             return True
-        if intent == "deny":
-            _no(s, t, st, out, awaiting, now)
+        if intent == "deny" or reading.says_skip(text) or answers.yes_no(text) == "no":
+            st["national"] = True
+            out.say(say.no_postcode(directory.council(s).name))
+            _signpost(s, t, st, out, now)
             return True
-        return False  # something else: treat it as a new request
-    if awaiting == "name":
-        if intent == "deny":
-            return False
-        name = reading.read_name(text)
-        if name is None:
-            if st.get("asked", 0) >= 1:
-                name = "not given"
-            else:
-                st["asked"] = st.get("asked", 0) + 1
-                out.say(say.ask_name(st.get("on_behalf", False)))
-                return True
-        st["name"] = name if name != "not given" else st.get("name")
-        _continue_intro(s, t, st, out, now)
+        return False
+    if awaiting == "intro" and st.get("chat_choice") and _DAILY_CALL.search(text):
+        st.pop("chat_choice", None)
+        st["intro"], st["awaiting"] = CHECKIN_SERVICE, "consent"
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
         return True
+    if awaiting in ("intro", "consent", "handoff"):
+        if awaiting == "intro":
+            st.pop("chat_choice", None) if _yes_no(intent, text) else None
+        said = _yes_no(intent, text)
+        if said == "yes":
+            _yes(s, t, st, out, awaiting, now)
+        elif said == "no":
+            _no(s, t, st, out, awaiting, now)
+        return said is not None
+    if awaiting == "name":
+        name = answers.read_name(text)
+        if name is not None:
+            st["name"] = name
+            _continue_intro(s, t, st, out, now)
+            return True
+        if answers.refuses(text) or intent == "deny" or st.get("asked", 0) >= 1 and not _says_something_else(intent):
+            st["no_name"] = True  # carry on without one rather than ask a third time
+            _continue_intro(s, t, st, out, now)
+            return True
+        return False
     if awaiting in ("phone", "callback_phone"):
         phone = reading.find_phone(text)
         if phone is None:
-            if intent == "deny" or st.get("asked", 0) >= 1:
+            if intent == "deny" or answers.refuses(text):
                 st["awaiting"] = None
-                helpline = directory.council(s).helpline
-                out.say(say.no_callback(helpline))
+                out.say(say.no_callback(directory.council(s).helpline))
                 return True
-            st["asked"] = st.get("asked", 0) + 1
-            out.say(say.phone_again())
-            return True
+            return False
         st["phone"] = phone
         if awaiting == "phone":
             _continue_intro(s, t, st, out, now)
@@ -370,20 +513,23 @@ def _answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
             cb = st.get("callback") or {"reason": "person", "urgent": False, "detail": ""}
             if _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now):
                 out.say(say.callback_booked(directory.council(s).helpline))
+                _offer_resume(st, out)
         return True
     return False
 
 
-def _answer_postcode(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
-                     now: datetime) -> bool:
-    pc = postcodes.find_in(text)
-    if pc is not None:
-        _set_postcode(s, st, out, pc)
-        if intent.startswith("need_"):
-            _add_needs(st, intent.removeprefix("need_"), *facts.needs)
-        _signpost(s, t, st, out, now)
-        return True
-    if intent.startswith("need_") or intent in ("request_human", "checkin_signup", "out_of_scope"):
+def _says_something_else(intent: str) -> bool:
+    return intent.startswith("need_") or intent in ("request_human", "checkin_signup")
+
+
+def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
+                   now: datetime) -> bool:
+    """We asked something and this is not the answer. True when handled here (asked once more,
+    or moved on); False when the message is a new request for ``_ask``."""
+    awaiting = st.get("awaiting")
+    if awaiting == "postcode":
+        if intent.startswith("need_") and not facts.needs and t.confidence is not None and t.confidence < CONFIDENT:
+            intent = "nlu_fallback"  # an unsure guess on words that name no need ("yes please")
         if intent.startswith("need_"):
             _add_needs(st, intent.removeprefix("need_"), *facts.needs[:MAX_NEEDS])
             st["asked"] = st.get("asked", 0) + 1
@@ -393,15 +539,128 @@ def _answer_postcode(s: Session, t: Turn, st: dict, out: Reply, intent: str, tex
             else:
                 out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
             return True
-        return False
-    if intent == "deny" or reading.says_skip(text) or st.get("asked", 0) >= 1:
-        st["national"] = True
-        out.say(say.no_postcode(directory.council(s).name))
-        _signpost(s, t, st, out, now)
+        if intent in ("request_human", "checkin_signup", "out_of_scope"):
+            return False
+        if st.get("asked", 0) >= 1:
+            st["national"] = True
+            out.say(say.no_postcode(directory.council(s).name))
+            _signpost(s, t, st, out, now)
+            return True
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.ask_postcode_again(t.channel))
         return True
-    st["asked"] = st.get("asked", 0) + 1
-    out.say(say.ask_postcode_again(t.channel))
-    return True
+    if awaiting in ("intro", "consent", "handoff"):
+        return False  # something else: treat it as a new request
+    if awaiting == "name":
+        if _says_something_else(intent):
+            return False
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.name_again(t.channel))
+        return True
+    if awaiting in ("phone", "callback_phone"):
+        if _says_something_else(intent) and awaiting == "phone":
+            return False
+        if st.get("asked", 0) >= 1:
+            st["awaiting"] = None
+            out.say(say.no_callback(directory.council(s).helpline))
+            return True
+        st["asked"] = st.get("asked", 0) + 1
+        out.say(say.phone_again(t.channel))
+        return True
+    return False
+
+
+def _pause(st: dict) -> None:
+    """An emergency or safeguarding interrupts a question: keep it, to pick up where we were."""
+    if st.get("awaiting") in RESUMABLE:
+        st["resume"] = {"awaiting": st["awaiting"], "asked": st.get("asked", 0)}
+
+
+def _offer_resume(st: dict, out: Reply) -> None:
+    if st.get("resume") and not st.get("awaiting"):
+        st["resume"]["offered"] = True
+        out.say(say.resume_offer())
+
+
+def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+    """After an interruption: the answer to the question we had asked (a name, a number, a
+    postcode) is taken as if we had just asked it; "yes"/"carry on" asks it again."""
+    paused = st.get("resume")
+    if not isinstance(paused, dict) or paused.get("awaiting") not in RESUMABLE:
+        st.pop("resume", None)
+        return False
+    question = paused["awaiting"]
+    if intent in ("emergency", "safeguarding") and (t.confidence is None or t.confidence >= CONFIDENT):
+        st["awaiting"] = None
+        return False  # the model is sure this is about the emergency, not our old question
+    taken = False
+    if question == "name" and answers.read_name(text):
+        st["name"], taken = answers.read_name(text), True
+        _continue_intro(s, t, st, out, now)
+    elif question == "phone" and reading.find_phone(text):
+        st["phone"], taken = reading.find_phone(text), True
+        _continue_intro(s, t, st, out, now)
+    elif question == "postcode" and (postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)):
+        _set_postcode(s, st, out, postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text))
+        _signpost(s, t, st, out, now)
+        taken = True
+    if taken:
+        st.pop("resume", None)
+        return True
+    carry_on = re.search(r"\b(?:carry on|go on|continue|where we were|where we left off)\b", text, re.I)
+    if carry_on or answers.yes_no(text) == "yes" and paused.get("offered"):
+        st.pop("resume", None)
+        st["awaiting"], st["asked"] = question, 0
+        out.say(_question(s, st, question, t.channel))
+        return True
+    if answers.yes_no(text) == "yes" or intent == "thank":  # "ok", "thanks": the emergency advice heard
+        st["awaiting"] = None
+        paused["offered"] = True
+        out.say(say.resume_offer())
+        return True
+    st["awaiting"] = None
+    if intent not in ("greet", "thank", "affirm", "nlu_fallback"):
+        st.pop("resume", None)  # on to something new
+    return False
+
+
+def _question(s: Session, st: dict, question: str, channel: str) -> str:
+    on_behalf = st.get("on_behalf", False)
+    if question == "postcode":
+        return say.ask_postcode(on_behalf, channel)
+    if question == "name":
+        return say.ask_name(on_behalf)
+    if question == "phone":
+        return say.ask_phone(on_behalf)
+    if question == "consent" and st.get("intro") == CHECKIN_SERVICE:
+        return say.checkin_offer(on_behalf, channel)
+    svc = directory.get(s, st.get("intro")) if st.get("intro") else None
+    name = svc.name if svc else "them"
+    if question == "intro":
+        return say.offer_intro(name, on_behalf, channel)
+    return say.ask_consent(name, on_behalf, channel)
+
+
+def _town(s: Session, text: str):
+    """A town or village of the council's area named instead of a postcode: its district (the
+    directory's ``council: places:``), the longest name that appears in the words."""
+    said = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()[:300]) + " "
+    for place, district in sorted(directory.council(s).places, key=lambda p: -len(p[0])):
+        if f" {re.sub(r'[^a-z0-9]+', ' ', place.lower()).strip()} " in said:
+            return postcodes.parse(district)
+    return None
+
+
+def speech_hints(s: Session) -> list[str]:
+    """What a caller asked for a postcode is likely to say: the council's districts, spelled as
+    speech recognition hears them and whole, and its towns and villages (Twilio's ``hints``)."""
+    council = directory.council(s)
+    hints: list[str] = []
+    for d in council.districts:
+        hints += [" ".join(d), d]
+    hints += [place for place, _ in council.places]
+    hints.append("skip")
+    return [h for h in dict.fromkeys(hints) if h and "," not in h and len(h) <= 100][:500]
 
 
 def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:
@@ -420,7 +679,7 @@ def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime
     if awaiting == "intro":
         svc = directory.get(s, st["intro"])
         st["awaiting"] = "consent"
-        out.say(say.ask_consent(svc.name, st.get("on_behalf", False)))
+        out.say(say.ask_consent(svc.name, st.get("on_behalf", False), t.channel))
     elif awaiting == "consent":
         st["consent"] = True
         _continue_intro(s, t, st, out, now)
@@ -450,7 +709,7 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         st["awaiting"] = None  # asked before the name and number: no details taken that cannot be used
         out.say(_capped_intro(directory.get(s, st["intro"])))
         return
-    if not st.get("name"):
+    if not st.get("name") and not st.get("no_name"):
         st["awaiting"], st["asked"] = "name", 0
         out.say(say.ask_name(st.get("on_behalf", False)))
         return
@@ -459,13 +718,16 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         out.say(say.ask_phone(st.get("on_behalf", False)))
         return
     svc = directory.get(s, st["intro"])
-    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st["name"], phone=st["phone"], now=now)
+    by = "voice" if t.channel == "voice" or followup.is_landline(st["phone"]) else None  # rang us: we ring back
+    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
+                        follow_up_by=by)
     _raise(st, "introduced")
     st["awaiting"] = None
     st.setdefault("introduced", []).append(svc.ext_id)
     if svc.ext_id not in st.setdefault("offered", []):
         st["offered"].append(svc.ext_id)
-    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE else say.introduced(svc.name, svc.intro_days))
+    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE
+            else say.introduced(svc.name, svc.intro_days, "voice" if by else t.channel))
 
 
 # -- 4. requests -----------------------------------------------------------------------------------------------
@@ -473,6 +735,9 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
     st["awaiting"] = None
     if text and not st.get("first"):
         st["first"] = text[:300]
+    for topic, (said, _) in _TOPICS.items():
+        if said.search(text) and topic not in st.setdefault("topics", []):
+            st["topics"].append(topic)
     pc = postcodes.find_in(text) if text else None
     if intent == "greet":
         out.say(say.greeting(t.channel, st.get("name")))
@@ -493,13 +758,24 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
             out.say(say.handoff(True, directory.council(s).helpline, t.channel))
         else:
             out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")
+    elif _RING_FOR_A_CHAT.search(text) and intent not in ("emergency", "safeguarding"):
+        _add_needs(st, "loneliness_befriending")
+        st["ring_chat"] = True
+        if pc is not None:
+            _set_postcode(s, st, out, pc)
+        if st.get("district") or st.get("national"):
+            _signpost(s, t, st, out, now, only=["loneliness_befriending"])
+        else:
+            st["awaiting"], st["asked"] = "postcode", 0
+            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel,
+                                     say.acknowledge(text, st.get("on_behalf", False))))
     elif intent == "checkin_signup":
         _add_needs(st, "loneliness_befriending")
         if CHECKIN_SERVICE not in st.setdefault("offered", []):
             st["offered"].append(CHECKIN_SERVICE)
         st["intro"] = CHECKIN_SERVICE
         st["awaiting"] = "consent"
-        out.say(say.checkin_offer(st.get("on_behalf", False)))
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
     elif intent.startswith("need_") or (facts.needs and intent in ("nlu_fallback", "greet", "inform_postcode",
                                                                    "affirm", "thank")):
         main = intent.removeprefix("need_") if intent.startswith("need_") else None
@@ -508,11 +784,13 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
         st["needs"] = [n for n in st["needs"]][: max(MAX_NEEDS, len(before))]
         if pc is not None:
             _set_postcode(s, st, out, pc)
+        ack = say.acknowledge(text, st.get("on_behalf", False)) if not before else ""
         if st.get("district") or st.get("national"):
+            out.say(ack)
             _signpost(s, t, st, out, now, only=[n for n in st["needs"] if n not in before] or None)
         else:
             st["awaiting"], st["asked"] = "postcode", 0
-            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel))
+            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel, ack))
     elif intent == "inform_postcode" or pc is not None:
         if pc is not None:
             _set_postcode(s, st, out, pc)
@@ -543,9 +821,18 @@ def _cannot_help(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> No
     out.say(say.cannot_help(t.channel))
 
 
+def _fits(st: dict, svc) -> int:
+    """0 when the service is about what the person's words were about (their heating), else 1."""
+    about = f"{svc.name} {svc.description}"
+    return 0 if any(_TOPICS[topic][1].search(about) for topic in st.get("topics", []) if topic in _TOPICS) else 1
+
+
 def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: list[str] | None = None) -> None:
     st["awaiting"] = None
     district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
+    if st.pop("ring_chat", None):
+        _ring_for_a_chat(s, t, st, out, district)
+        return
     per_need = PER_NEED.get(t.channel, 2)
     limit = MAX_SERVICES.get(t.channel, 4)
     needs = [n for n in (only or st.get("needs", [])) if n not in ("emergency", "safeguarding", "other")][:MAX_NEEDS]
@@ -554,8 +841,9 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
     helpline = directory.council(s).helpline
     for need in needs:
         found = [svc for svc in directory.match(s, need, district=district, age=st.get("age"), carer=st.get("carer"),
-                                                limit=per_need + 2)
-                 if svc.ext_id not in [x.ext_id for x in shown]][:per_need]
+                                                limit=per_need + 6)
+                 if svc.ext_id not in [x.ext_id for x in shown]]
+        found = sorted(found, key=lambda svc: _fits(st, svc))[:per_need]  # stable: the directory's order within
         found = found[: max(0, limit - len(shown))]
         if not found:
             lines.append(say.nothing_found(need, helpline))
@@ -577,6 +865,36 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
     if intro is not None:
         st["intro"] = intro.ext_id
         st["awaiting"] = "intro"
-        out.say(say.offer_intro(intro.name, st.get("on_behalf", False)))
+        out.say(say.offer_intro(intro.name, st.get("on_behalf", False), t.channel))
+    else:
+        out.say(say.anything_else())
+
+
+def _ring_for_a_chat(s: Session, t: Turn, st: dict, out: Reply, district: str | None) -> None:
+    """"Is there someone who could ring me for a chat?": the telephone befriending services, then
+    our own daily call; one question: a befriender, our daily call, or neither."""
+    found = [svc for svc in directory.match(s, "loneliness_befriending", district=district, age=st.get("age"),
+                                            carer=st.get("carer"), limit=None)
+             if svc.ext_id != CHECKIN_SERVICE and _PHONE_SERVICE.search(svc.description or "")]
+    found = found[: (1 if t.channel == "voice" else 2)]
+    checkin = directory.get(s, CHECKIN_SERVICE)
+    offers_checkin = checkin is not None and checkin.active and district is not None
+    out.say(say.ring_for_a_chat(st.get("on_behalf", False), found, t.channel) if offers_checkin else
+            "\n".join(["Yes, there are people who would love to ring you for a chat."] +
+                       [say.service_line(svc, t.channel) for svc in found]))
+    for svc in found + ([checkin] if offers_checkin else []):
+        if svc.ext_id not in st.setdefault("offered", []):
+            st["offered"].append(svc.ext_id)
+    if found or offers_checkin:
+        _raise(st, "signposted")
+    befriender = next((svc for svc in found if svc.introductions and svc.ext_id not in st.get("introduced", [])), None)
+    if befriender is not None:
+        st["intro"], st["awaiting"] = befriender.ext_id, "intro"
+        st["chat_choice"] = offers_checkin
+        out.say(say.which_call(t.channel, befriender.name) if offers_checkin
+                else say.offer_intro(befriender.name, st.get("on_behalf", False), t.channel))
+    elif offers_checkin:
+        st["intro"], st["awaiting"] = CHECKIN_SERVICE, "consent"
+        out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
     else:
         out.say(say.anything_else())

@@ -4,6 +4,8 @@ Plain language, short sentences, the person's own words where we can ("what matt
 """
 from __future__ import annotations
 
+import re
+
 NEED_LABELS = {
     "emergency": "an emergency",
     "safeguarding": "keeping someone safe",
@@ -60,18 +62,59 @@ def greeting(channel: str, name: str | None) -> str:
             "What matters to you at the moment? Tell me in your own words what would help.")
 
 
-def ask_postcode(on_behalf: bool, channel: str) -> str:
+# What people tell us before they say what they need: a word for it first (strengths-based
+# practice: listen, acknowledge, then ask). Matched on their own words, most significant first.
+_LOSS = re.compile(r"\b(?:died|passed away|passed on|passed last|lost my (?:wife|husband|partner|son|daughter|mum|"
+                   r"mother|dad|father|sister|brother|friend)|bereave\w*|widow(?:ed|er)?|since .{0,30}death|"
+                   r"funeral|lost (?:him|her) (?:last|this|in))\b", re.I)
+_ALONE = re.compile(r"\b(?:on my own|by myself|all alone|alone|lonely|lonley|isolated|no one to talk|nobody to talk|"
+                    r"no-one to talk|never see anyone|don'?t see anyone)\b", re.I)
+_STUCK = re.compile(r"\b(?:housebound|stuck (?:at home|indoors|in the house)|can'?t get out|since my (?:\w+ )?op)\b",
+                    re.I)
+_WORRY = re.compile(r"\b(?:worr(?:y|ied|ying)|anxious|scared|frightened|afraid|nervous|stress(?:ed|ful)?|"
+                    r"at my wits|can'?t cope|struggling|overwhelmed|desperate)\b", re.I)
+_CARING = re.compile(r"\b(?:i look after|i care for|i'?m (?:his|her|their|a) carer|caring for|looking after my)\b", re.I)
+
+
+def acknowledge(text: str, on_behalf: bool = False) -> str:
+    """A word for what the person told us (a loss, being alone, a worry, caring), or ""."""
+    t = text or ""
+    said: list[str] = []
+    if _LOSS.search(t):
+        said.append("I'm so sorry for your loss.")
+    if _ALONE.search(t) and not on_behalf:
+        said.append("Being on your own can be really hard, and I'm glad you got in touch."
+                    if not said else "Being on your own after that can be really hard.")
+    elif _CARING.search(t):
+        said.append("Looking after someone is a lot to carry. Thank you for reaching out.")
+    elif _STUCK.search(t) and not on_behalf:
+        said.append("Being stuck at home is hard. Let's see what can help.")
+    if _WORRY.search(t) and len(said) < 2:
+        said.append("It sounds like this has been a real worry." if on_behalf or not said
+                    else "Let's see what help there is.")
+    return " ".join(said[:2])
+
+
+def ask_postcode(on_behalf: bool, channel: str, ack: str = "") -> str:
     your, _ = you(on_behalf)
+    near = "them" if on_behalf else "you"
+    first = (ack + " ") if ack else "Thank you. "
     if channel == "voice":
-        return f"Thank you. What's {your} postcode? Or say skip."
-    return f"Thank you. What's {your} postcode? Then I can find services near {'them' if on_behalf else 'you'}. " \
-           "If you'd rather not say, reply SKIP."
+        return (f"{first}What's {your} postcode? You can also say the name of {your} town or village, "
+                "or say skip.")
+    if channel == "sms":
+        return f"{first}What's {your} postcode? Then I can find services near {near}. Or reply SKIP."
+    return (f"{first}What's {your} postcode, or {your} town or village? Then I can find services near {near}. "
+            "If you'd rather not say, choose Skip.")
 
 
 def ask_postcode_again(channel: str) -> str:
     if channel == "voice":
-        return "Sorry, I didn't catch a postcode. Please say it again, or say skip."
-    return "Sorry, I didn't recognise a postcode. It looks like AV1 2AB. Or reply SKIP."
+        return ("Sorry, I didn't catch a postcode. Please say it again slowly, letter by letter, or say the name of "
+                "your town or village. Or say skip.")
+    if channel == "sms":
+        return "Sorry, I didn't recognise a postcode. It looks like AV1 2AB. Or reply SKIP."
+    return "Sorry, I didn't recognise a postcode. It looks like AV1 2AB, or tell me your town or village. Or choose Skip."
 
 
 def outside_area(postcode: str, council: str) -> str:
@@ -87,8 +130,11 @@ def emergency(kind: str | None, channel: str) -> str:
         return "If there is a fire: get out, stay out and call 999 now."
     if channel == "voice":
         return "This sounds like an emergency. Please hang up and call 999 now."
-    return ("This sounds like an emergency. Please call 999 now. "
-            "If you have a pendant alarm, press it. If you're on the floor, keep warm and don't try to get up too fast.")
+    if kind in ("fall", None):
+        return ("This sounds like an emergency. Please call 999 now. If you have a pendant alarm, press it. "
+                "If you're on the floor, keep warm and don't try to get up too fast.")
+    return ("This sounds like an emergency. Please call 999 now. If someone is unwell with you, stay with them "
+            "if it's safe, and do what the 999 call handler tells you.")
 
 
 def emergency_alerted(name: str | None) -> str:
@@ -137,41 +183,68 @@ def cannot_help_first(channel: str) -> str:
 
 
 def cannot_help(channel: str) -> str:
-    return "I'm sorry, I can't help with that myself. Would you like someone from our team to call you back?"
+    return ("I'm sorry, I can't help with that myself. Would you like someone from our team to call you back? "
+            + yes_or_no(channel))
 
 
 def no_callback(helpline: str) -> str:
     return f"OK. You can ring us on {helpline}, Monday to Friday 9am to 5pm. Take care."
 
 
-def offer_intro(service_name: str, on_behalf: bool) -> str:
+def offer_intro(service_name: str, on_behalf: bool, channel: str = "web") -> str:
     _, them = you(on_behalf)
-    return f"Would you like me to ask {service_name} to contact {'them' if on_behalf else 'you'}? Yes or no?"
+    return f"Would you like me to ask {service_name} to contact {them}? {yes_or_no(channel)}"
 
 
-def ask_consent(service_name: str, on_behalf: bool) -> str:
+def yes_or_no(channel: str) -> str:
+    if channel == "voice":
+        return "Say yes or no, or press 1 for yes and 2 for no."
+    if channel == "sms":
+        return "Reply YES or NO."
+    return "Yes or no?"
+
+
+def ask_consent(service_name: str, on_behalf: bool, channel: str = "web") -> str:
     if on_behalf:
         return (f"To do that I'll share a name and phone number with {service_name}, only so they can get in touch. "
-                "Please check they're happy with that. Is that OK?")
+                f"Please check they're happy with that. Is that OK? {yes_or_no(channel)}")
     return (f"To do that I'll share your name and phone number with {service_name}, only so they can contact you. "
-            "Is that OK?")
+            f"Is that OK? {yes_or_no(channel)}")
 
 
-def ask_name(on_behalf: bool) -> str:
+def ask_name(on_behalf: bool, channel: str = "web") -> str:
     return "What name should they ask for?"
 
 
-def ask_phone(on_behalf: bool) -> str:
+def ask_phone(on_behalf: bool, channel: str = "web") -> str:
+    if channel == "voice":
+        return "What phone number should they call? Say it, or key it in."
     return "What phone number should they call?"
 
 
-def phone_again() -> str:
+def phone_again(channel: str = "web") -> str:
+    if channel == "voice":
+        return "Sorry, I didn't catch a phone number. Please say it again, or key it in."
     return "Sorry, that doesn't look like a UK phone number. Please send it like 07700 900123."
 
 
-def introduced(service_name: str, days: int | None) -> str:
+def name_again(channel: str = "web") -> str:
+    if channel == "voice":
+        return "Sorry, I didn't catch a name. What name should they ask for? Or say skip."
+    if channel == "sms":
+        return "Sorry, I didn't catch a name. What name should they ask for? Or reply SKIP."
+    return "Sorry, I didn't catch a name. What name should they ask for? You can say skip if you'd rather not."
+
+
+def resume_offer() -> str:
+    return "When you're ready, we can carry on where we left off. Just say carry on."
+
+
+def introduced(service_name: str, days: int | None, channel: str = "web") -> str:
     within = f" within {days} working days" if days else " soon"
-    return (f"Done. {service_name} will contact you{within}. I'll check in a week to see it worked. "
+    check = "I'll ring you in a week to see it worked." if channel == "voice" else \
+        "I'll text you in a week to see it worked."
+    return (f"Done. {service_name} will contact you{within}. {check} "
             "Is there anything else that matters to you today?")
 
 
@@ -190,11 +263,32 @@ def intro_declined() -> str:
     return "That's fine. Is there anything else I can help with?"
 
 
-def checkin_offer(on_behalf: bool) -> str:
+def checkin_offer(on_behalf: bool, channel: str = "web") -> str:
     who = "them" if on_behalf else "you"
     return (f"We can ring {who} every day to check {'they are' if on_behalf else 'you are'} OK and have a chat. "
             f"Our team will call first to agree a time. To set it up I'll pass a name and phone number to them. "
-            "Is that OK?")
+            f"Is that OK? {yes_or_no(channel)}")
+
+
+def ring_for_a_chat(on_behalf: bool, services: list, channel: str) -> str:
+    """Someone asking for a person to ring them for a chat: telephone befriending and our daily call."""
+    who = "them" if on_behalf else "you"
+    lines = [f"Yes, there are people who would love to ring {who} for a chat."]
+    for svc in services:
+        lines.append(service_line(svc, channel))
+    lines.append(f"We can also ring {who} every day ourselves, a short friendly call at a time that suits.")
+    return (" " if channel == "voice" else "\n").join(lines)
+
+
+def which_call(channel: str, befriender: str | None) -> str:
+    if not befriender:
+        return "Would you like our daily call? " + yes_or_no(channel)
+    if channel == "voice":
+        return (f"Would you like {befriender} to contact you? Say yes, or say daily call for ours, "
+                "or press 1 for yes and 2 for no.")
+    if channel == "sms":
+        return f"Would you like {befriender} to contact you? Reply YES, or DAILY for our daily call, or NO."
+    return f"Would you like {befriender} to contact you, or our daily call?"
 
 
 def nothing_found(need: str, helpline: str) -> str:

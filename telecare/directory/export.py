@@ -50,6 +50,8 @@ def council_dict(c: Council) -> dict:
     out = {"name": c.name, "districts": _FlowList(c.districts or [])}
     if c.helpline:
         out["helpline"] = _Quoted(c.helpline)
+    if c.places:
+        out["places"] = dict(c.places)
     return out
 
 

@@ -85,6 +85,10 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
                 problems.append(Problem(line_for(lines, ("council", "districts", i)),
                                         f"council > districts: '{code}' is listed twice"))
             seen_d.add(code)
+        for place, code in d.council.places.items():
+            if code not in seen_d:
+                problems.append(Problem(line_for(lines, ("council", "places", place)),
+                                        f"council > places > {place}: '{code}' is not one of the council's districts"))
     else:
         row = session.get(Council, 1)
         districts = list(row.districts) if row else []
@@ -152,7 +156,8 @@ def load_directory(session: Session, text: str, now: datetime, source: str = "di
         if created:
             row = Council(id=1, name=d.council.name)
             session.add(row)
-        changed = _assign(row, name=d.council.name, districts=list(d.council.districts), helpline=d.council.helpline)
+        changed = _assign(row, name=d.council.name, districts=list(d.council.districts), helpline=d.council.helpline,
+                          places=dict(d.council.places) or None)
         if created or changed:
             row.updated_at = now
         (report.created if created else report.updated if changed else report.unchanged)["council"] += 1

@@ -47,4 +47,5 @@ class Council(Base):
     name: Mapped[str] = mapped_column(String(200))
     districts: Mapped[list] = mapped_column(JSON, default=list)  # ["AV1", ...]
     helpline: Mapped[str | None] = mapped_column(String(32))
+    places: Mapped[dict | None] = mapped_column(JSON)  # {"Northfield": "AV5", ...}: towns and villages
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -91,4 +91,101 @@ def find_in(text: str | None) -> Postcode | None:
     return None
 
 
-__all__ = ["Postcode", "parse", "find_in", "AREAS"]
+# -- postcodes said aloud -------------------------------------------------------------------------------
+# How speech recognition writes a spelled postcode: letters one by one ("A V 3 4 P Q"), numbers
+# as words ("a v three four p q"), the NATO alphabet ("alpha victor three four papa quebec"),
+# "A for apple", "double P"; sometimes in pieces ("AV 34 PQ", "av3 4pq").
+_NATO = {"alpha": "a", "alfa": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e", "foxtrot": "f",
+         "golf": "g", "hotel": "h", "india": "i", "juliet": "j", "juliett": "j", "kilo": "k", "lima": "l",
+         "mike": "m", "november": "n", "oscar": "o", "papa": "p", "quebec": "q", "romeo": "r", "sierra": "s",
+         "tango": "t", "uniform": "u", "victor": "v", "whiskey": "w", "whisky": "w", "x-ray": "x", "xray": "x",
+         "yankee": "y", "zulu": "z",
+         # letters as recognisers sometimes write their names
+         "bee": "b", "be": "b", "see": "c", "sea": "c", "dee": "d", "ee": "e", "eff": "f", "gee": "g", "aitch": "h",
+         "haitch": "h", "jay": "j", "kay": "k", "el": "l", "ell": "l", "em": "m", "en": "n", "pee": "p", "queue": "q",
+         "cue": "q", "ar": "r", "are": "r", "es": "s", "ess": "s", "tee": "t", "tea": "t", "you": "u", "vee": "v",
+         "double-u": "w", "ex": "x", "why": "y", "zed": "z", "zee": "z"}
+_UNITS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "won": "1", "two": "2", "to": "2", "too": "2",
+          "three": "3", "four": "4", "for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
+          "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}
+_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8",
+         "ninety": "9"}
+# "A for apple", "P as in Peter": the letter, then the word that explains it
+_FOR_WORD = re.compile(r"\b([a-z])\s+(?:for|as in|like)\s+[a-z]+\b")
+_DOUBLE = re.compile(r"\b(?:double|dubble)\s+([a-z0-9])\b")
+_PIECE = re.compile(r"^[a-z0-9]{1,4}$")
+MAX_SPOKEN = 200
+
+
+def _spoken_tokens(text: str) -> list[list[str]]:
+    """Runs of tokens that could be part of a spelled postcode, each token as its characters."""
+    t = text.lower()[:MAX_SPOKEN].replace("\u2019", "'")
+    t = re.sub(r"[.,;:!?()\[\]\"]", " ", t)
+    t = _FOR_WORD.sub(lambda m: m.group(1), t)
+    t = _DOUBLE.sub(lambda m: m.group(1) + " " + m.group(1), t)
+    words = t.split()
+    runs: list[list[str]] = []
+    run: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        piece = None
+        if w in _TENS:
+            piece = _TENS[w] + (_UNITS[words[i + 1]] if i + 1 < len(words) and words[i + 1] in _UNITS
+                                and words[i + 1] not in ("o", "oh", "to", "too", "for") else "0")
+            if piece[-1] != "0" or (i + 1 < len(words) and words[i + 1] == "zero"):
+                i += 1
+        elif w in _TEENS:
+            piece = _TEENS[w]
+        elif w in _UNITS and (len(w) > 1 or run):  # "o" alone is a letter unless inside a run... see below
+            piece = _UNITS[w] if w != "o" else "o"
+        elif w in _NATO:
+            piece = _NATO[w]
+        elif _PIECE.match(w):
+            piece = w
+        if piece is None:
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(piece)
+        i += 1
+    if run:
+        runs.append(run)
+    return runs
+
+
+def spoken(text: str | None) -> Postcode | None:
+    """A postcode said aloud, as speech recognition writes it ("A V 3 4 P Q", "a v three four p q",
+    "alpha victor three four papa quebec", "A for apple V for Victor 3 4 P Q"), or None. The
+    longest stretch of spelled pieces that makes a full postcode wins; failing that, an outward
+    code whose letters are a real postcode area. For an answer to "what's your postcode?" only:
+    in other text "a" and "i" are words."""
+    if not text:
+        return None
+    best: Postcode | None = None
+    outward: Postcode | None = None
+    for run in _spoken_tokens(str(text)):
+        n = len(run)
+        for length in range(n, 0, -1):
+            for start in range(0, n - length + 1):
+                joined = "".join(run[start:start + length]).upper()
+                if not 2 <= len(joined) <= 7:
+                    continue
+                m = _FULL.match(joined) or _FULL.match(joined.replace("O", "0")[:-2] + joined[-2:]) \
+                    if len(joined) >= 5 else None
+                if m and best is None:
+                    best = Postcode(m.group(1), m.group(2))
+                om = _OUT_ONLY.match(joined)
+                if om and outward is None and len(joined) >= 2:
+                    pc = Postcode(om.group(1))
+                    if (pc.area in AREAS or pc.area in FICTIONAL_AREAS) and joined not in NOT_POSTCODES \
+                            and not joined.isdigit():
+                        outward = pc
+            if best is not None:
+                return best
+    return outward
+
+
+__all__ = ["Postcode", "parse", "find_in", "spoken", "AREAS"]

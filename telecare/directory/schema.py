@@ -116,6 +116,9 @@ class CouncilIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     districts: list[District] = Field(min_length=1)
     helpline: Annotated[str, BeforeValidator(_text), AfterValidator(_phone)]
+    # towns and villages -> their postcode district, for people who name a place, not a postcode
+    places: dict[Annotated[str, Field(min_length=2, max_length=60)], District] = Field(default_factory=dict,
+                                                                                         max_length=500)
 
 
 class DirectoryIn(Strict):

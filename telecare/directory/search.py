@@ -45,6 +45,7 @@ class CouncilInfo:
     name: str
     districts: tuple[str, ...]
     helpline: str
+    places: tuple[tuple[str, str], ...] = ()  # (town or village, district)
 
     def covers(self, district: str | None) -> bool:
         return district is not None and district.upper() in self.districts
@@ -59,7 +60,8 @@ def council(session: Session) -> CouncilInfo:
     row = session.get(Council, 1)
     if row is None:
         return NO_COUNCIL
-    return CouncilInfo(name=row.name, districts=tuple(row.districts or ()), helpline=row.helpline or "")
+    return CouncilInfo(name=row.name, districts=tuple(row.districts or ()), helpline=row.helpline or "",
+                       places=tuple((str(k), str(v)) for k, v in (row.places or {}).items()))
 
 
 def get(session: Session, ext_id: str) -> Service | None:

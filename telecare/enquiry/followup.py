@@ -1,13 +1,19 @@
 """Following up introductions: "Have they been in touch?" a week later, and the answer.
 
-``send_due`` (the hub calls it every minute or so with its clock) queues one SMS per phone
-for the introductions whose follow-up is due: several introductions due together for one
+``send_due`` (the hub calls it every minute or so with its clock) queues one SMS (or one call)
+per phone for the introductions whose follow-up is due: several introductions due together for one
 phone are one message naming every service, and one answer answers them all. Messages go
 out only between 09:00 and 20:00 UK time (``SEND_HOURS``); a follow-up that falls due at
 night waits for the morning. A queued notification is a ``NotificationQueued`` event, so
 the hub's dispatcher sends it after the commit.
 
-``route_reply`` takes an SMS answer to the newest follow-up sent to that phone in the last
+By voice call instead of SMS (``VOICE``) for a UK landline (``+441``, ``+442``, ``+443``: it
+cannot show a text) and for an introduction made on a call (``Introduction.follow_up_by``:
+someone who rang us is rung back). The call is answered like the check-in call
+(hub/web/followup_twiml.py): the same question spoken, yes/no said or pressed (1 / 2), and the
+answer goes through ``route_reply`` with ``channel="voice"``.
+
+``route_reply`` takes an SMS (or spoken, or keyed) answer to the newest follow-up sent to that phone in the last
 14 days that has not been answered (``telecare.inbound.route`` calls it when
 the message was not a check-in answer or an alert reply):
 
@@ -37,7 +43,15 @@ ANSWER_WINDOW = timedelta(days=14)  # a reply counts as the answer this long aft
 SEND_HOURS = (time(9, 0), time(20, 0))  # local time: nobody gets a follow-up text at night
 TZ = ZoneInfo("Europe/London")
 ASK_AGAIN = "Reply YES if they contacted you or NO if not."
+ASK_AGAIN_SPOKEN = "Sorry, I didn't catch that. If they contacted you, say yes or press 1. If not, say no or press 2."
 SORRY = "Sorry about that. Someone from our team will call you to sort it out."
+
+LANDLINE = ("+441", "+442", "+443")  # UK geographic and non-geographic landline numbers
+
+
+def is_landline(phone: str | None) -> bool:
+    return bool(phone) and "".join(phone.split()).startswith(LANDLINE)
+
 
 _YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "yes please", "1", "they did", "they have", "they've", "done"}
 _YES_PHRASES = ("yes", "they did", "they have", "they've", "they rang", "they called", "they phoned", "they came",
@@ -96,6 +110,13 @@ def message(council: str, name: str | None, services: list[Service], created: da
             "Have they been in touch? Reply YES or NO.")
 
 
+def spoken(council: str, name: str | None, services: list[Service], created: datetime, now: datetime) -> str:
+    """The follow-up as a call says it: the same question, answered by speech or keypad."""
+    text = message(council, name, services, created, now)
+    return (text.replace("Reply YES or NO.", "If they have, say yes or press 1. If not, say no or press 2.")
+            .replace(", it's ", ", this is "))
+
+
 def send_due(s: Session, now: datetime, limit: int = 200) -> int:
     """Queue the follow-ups due by ``now`` (in sending hours). Returns how many messages."""
     if not in_sending_hours(now):
@@ -114,8 +135,11 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
     for phone, group in by_phone.items():
         name = next((_first_name(i.name) for i, _ in group if _first_name(i.name)), None)
         services = list({svc.id: svc for _, svc in group}.values())
-        n = Notification(alert_id=None, contact_id=None, to=phone, channel="sms", purpose="followup",
-                         body=message(council, name, services, min(i.created_at for i, _ in group), now),
+        by_voice = is_landline(phone) or any(i.follow_up_by == "voice" for i, _ in group)
+        words = spoken if by_voice else message
+        n = Notification(alert_id=None, contact_id=None, to=phone, channel="voice" if by_voice else "sms",
+                         purpose="followup",
+                         body=words(council, name, services, min(i.created_at for i, _ in group), now),
                          status="queued", created_at=now)
         s.add(n)
         s.flush()
@@ -149,7 +173,7 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
     meaning = interpret(body, digits)
     helpline = directory.council(s).helpline
     if meaning == "unknown":
-        answer = ASK_AGAIN
+        answer = ASK_AGAIN if channel != "voice" else ASK_AGAIN_SPOKEN
     elif meaning == "worked":
         answer = "Thank you, that's good to hear." + (f" If you need anything else, call us on {helpline}."
                                                       if helpline else "")
@@ -165,10 +189,12 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
             s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=phone,
             resident_id=enquiry.resident_id if enquiry else None, now=now,
             detail=f"{names} had not been in touch after the introduction of "
-                   f"{first.created_at.astimezone(TZ):%d %B %Y} (said by SMS: {(body or digits or '')[:200]!r})")
+                   f"{first.created_at.astimezone(TZ):%d %B %Y} "
+                   f"({'said on the follow-up call' if channel == 'voice' else 'said by SMS'}: "
+                   f"{(body or digits or '')[:200]!r})")
     s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
                 alert_id=None, notification_id=intros[0].follow_up_notification_id, meaning=meaning, answer=answer))
     return ReplyResult(meaning, answer)
 
 
-__all__ = ["send_due", "route_reply", "interpret", "pending", "message"]
+__all__ = ["send_due", "route_reply", "interpret", "pending", "message", "spoken", "is_landline"]

@@ -37,6 +37,7 @@ class Enquiry(Base):
     district: Mapped[str | None] = mapped_column(String(8))
     first_message: Mapped[str | None] = mapped_column(Text)  # at most 500 characters
     turns: Mapped[int] = mapped_column(Integer, default=0)
+    age: Mapped[int | None] = mapped_column(Integer)  # as the person said it ("I'm 82"), if they did
 
 
 class Introduction(Base):
@@ -54,6 +55,7 @@ class Introduction(Base):
     follow_up_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
     follow_up_answer: Mapped[str | None] = mapped_column(String(16))  # worked | not_contacted
+    follow_up_by: Mapped[str | None] = mapped_column(String(8))  # "voice": ring rather than text (None: decide)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -83,7 +83,8 @@ def start(s: Session, *, channel: str, conversation_id: str | None, phone: str |
 
 
 def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(), outcome: str | None = None,
-           consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None) -> Enquiry:
+           consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None,
+           age: int | None = None) -> Enquiry:
     """One turn's findings. Needs and services are added; the outcome only rises."""
     unknown = [n for n in needs or () if n not in NEEDS]
     if unknown:
@@ -101,13 +102,15 @@ def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(),
         e.on_behalf = on_behalf
     if district:
         e.district = district.strip().upper()[:8]
+    if age is not None and not isinstance(age, bool) and 18 <= int(age) <= 120:
+        e.age = int(age)
     e.turns = (e.turns or 0) + 1
     e.updated_at = now
     return e
 
 
 def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: str | None, phone: str,
-              now: datetime) -> Introduction:
+              now: datetime, follow_up_by: str | None = None) -> Introduction:
     """Pass ``name`` and ``phone`` to the service, with consent given now. The same service
     twice in one enquiry is one introduction."""
     svc = s.scalars(select(Service).where(Service.ext_id == service_ext_id)).first()
@@ -126,7 +129,8 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
             return same
     after = max(FOLLOW_UP_AFTER, timedelta(days=svc.intro_days or 0))
     intro = Introduction(enquiry_id=e.id if e else None, service_id=svc.id, name=name or None, phone=phone,
-                         consent_at=now, created_at=now, follow_up_due_at=now + after)
+                         consent_at=now, created_at=now, follow_up_due_at=now + after,
+                         follow_up_by="voice" if follow_up_by == "voice" else None)
     s.add(intro)
     if e is not None:
         e.consent = True

@@ -317,3 +317,20 @@ def test_sms_and_a_call_from_the_same_number_are_separate_conversations(assistan
         rows = s.scalars(select(Enquiry).where(Enquiry.phone == number).order_by(Enquiry.id)).all()
         by_conversation = {r.conversation_id: r.channel for r in rows}
     assert by_conversation == {f"sms:{number}": "sms", call.sender_id: "voice", second.sender_id: "voice"}
+
+
+def test_a_postcode_question_on_a_call_gives_the_gather_speech_hints_and_a_spelled_answer_is_understood(
+        assistant_stack):
+    stack = assistant_stack
+    call = Call(stack, new_number())
+    call.answer()
+    root = call.say("I can't afford to pay my heating bills")
+    assert "postcode" in spoken(root).lower()
+    gather = root.find("Gather")
+    hints = [h.strip() for h in (gather.get("hints") or "").split(",")]
+    assert {"A V 3", "AV3", "Northfield"} <= set(hints), hints
+    root = call.say("a v three four p q")
+    said = spoken(root)
+    assert "Here's who can help" in said or "For money" in said, said
+    assert "didn't catch a postcode" not in said
+    assert not root.find("Gather").get("hints"), "no hints once the postcode is answered"

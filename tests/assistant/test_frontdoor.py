@@ -36,10 +36,11 @@ class Chat:
         self.state: dict | None = None
         self.last: frontdoor.Reply | None = None
 
-    def __call__(self, intent: str, text: str = "") -> str:
+    def __call__(self, intent: str, text: str = "", confidence: float | None = None) -> str:
         with self.sessions() as s, s.begin():
             self.last = frontdoor.turn(s, Turn(intent=intent, text=text, channel=self.channel, phone=self.phone,
-                                               conversation_id=self.cid), self.state, self.clock.now())
+                                               conversation_id=self.cid, confidence=confidence),
+                                       self.state, self.clock.now())
         self.state = self.last.state
         return "\n".join(self.last.messages)
 
@@ -302,3 +303,165 @@ def test_voice_replies_are_short_and_have_no_links(db, clock):
     chat = Chat(db, clock, channel="voice", phone=BETTY, cid=f"voice:{BETTY}:CA1")
     said = chat("need_digital_skills", "i want to learn to video call my grandchildren")
     assert "http" not in said and len(chat.enquiry().services) <= 2
+
+
+# -- answers stay answers (issue 14) ------------------------------------------------------------------------
+def _to_the_name_question(chat) -> None:
+    _offer_an_introduction(chat)
+    chat("affirm", "yes please")
+    said = chat("affirm", "yes thats fine")
+    assert chat.state["awaiting"] == "name", said
+
+
+def test_a_name_the_model_took_for_an_emergency_is_a_name(db, clock):
+    chat = Chat(db, clock)
+    _to_the_name_question(chat)
+    said = chat("emergency", "Margaret Hughes", confidence=0.436)
+    assert "999" not in said and "phone number" in said.lower()
+    said = chat("nlu_fallback", "07700 900123")
+    assert "Done." in said
+    e = chat.enquiry()
+    assert e.outcome == "introduced" and "emergency" not in e.needs
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == "Margaret Hughes"
+        assert s.scalars(select(CallbackRequest)).all() == []
+
+
+@pytest.mark.parametrize("answer, name", [
+    ("my name is Margaret Hughes", "Margaret Hughes"), ("Hope", "Hope"), ("Joy Church", "Joy Church"),
+    ("Mr Fell", "Mr Fell"), ("it's Mrs Edna Price", "Mrs Edna Price"),
+])
+def test_names_that_look_like_words_are_names(db, clock, answer, name):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    _to_the_name_question(chat)
+    said = chat("emergency" if answer == "Mr Fell" else "nlu_fallback", answer, confidence=0.5)
+    assert "Done." in said and "999" not in said
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == name
+
+
+@pytest.mark.parametrize("answer", ["yes please", "no", "ok", "I don't know", "why?"])
+def test_anything_is_not_a_name(db, clock, answer):
+    chat = Chat(db, clock)
+    _to_the_name_question(chat)
+    said = chat("affirm" if answer in ("yes please", "ok") else "nlu_fallback", answer)
+    with db() as s:
+        assert s.scalars(select(Introduction)).all() == []
+    if answer == "no":  # a name refused: carry on without one
+        assert "phone number" in said.lower() and chat.state["awaiting"] == "phone"
+    else:
+        assert "didn't catch a name" in said and chat.state["awaiting"] == "name"
+        said = chat("nlu_fallback", "Mary Jones")
+        assert "phone number" in said.lower()
+
+
+def test_a_real_emergency_interrupts_the_name_and_the_introduction_picks_up_after(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    _to_the_name_question(chat)
+    said = chat("nlu_fallback", "hang on my husband has collapsed and isnt breathing")
+    assert "999" in said and chat.enquiry().outcome == "emergency"
+    said = chat("nlu_fallback", "Margaret Hughes")
+    assert "Done." in said
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().name == "Margaret Hughes"
+
+
+def test_an_unsure_safeguarding_guess_does_not_take_a_postcode_but_the_words_do(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "i need help with my bills")
+    said = chat("safeguarding", "AV3 4PQ", confidence=0.5)
+    assert "Here's who can help" in said
+    chat2 = Chat(db, clock, cid="c2")
+    chat2("need_money_benefits", "i need help with my bills")
+    said = chat2("inform_postcode", "my son hits me and takes my pension")
+    assert "needs a person" in said and "safeguarding" in chat2.enquiry().needs
+
+
+def test_a_yes_is_read_from_the_words_whatever_the_model_guessed(db, clock):
+    chat = Chat(db, clock)
+    _offer_an_introduction(chat)
+    said = chat("emergency", "yes please", confidence=0.45)
+    assert "999" not in said and chat.state["awaiting"] == "consent"
+
+
+# -- a conversation that listens (issue 14) ---------------------------------------------------------------
+def test_opening_the_web_chat_records_nothing_until_someone_speaks(db, clock):
+    chat = Chat(db, clock, channel="web", cid="web:" + "b" * 43)
+    said = chat("greet", "/greet")
+    assert "What matters to you" in said and "enquiry" not in chat.state
+    with db() as s:
+        assert s.scalars(select(Enquiry)).all() == []
+    chat("need_transport", "i cant get to the shops")
+    with db() as s:
+        assert len(s.scalars(select(Enquiry)).all()) == 1
+
+
+def test_a_call_is_a_contact_even_before_the_caller_speaks(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA2")
+    chat("greet", "/greet")
+    assert chat.enquiry().channel == "voice"
+
+
+def test_an_age_in_the_first_message_is_recorded(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert chat.enquiry().age == 82
+
+
+def test_loss_is_acknowledged_before_the_next_question_in_the_channels_words(db, clock):
+    web = Chat(db, clock)
+    said = web("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert said.startswith("I'm so sorry for your loss.") and "SKIP" not in said
+    assert [b["title"] for b in web.last.buttons] == ["Skip"]
+    sms = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    said = sms("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert "sorry for your loss" in said and "reply SKIP" in said and sms.last.buttons == []
+    voice = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA3")
+    said = voice("need_money_benefits", "I'm 82, on my own since my husband died, and I can't afford my heating")
+    assert "sorry for your loss" in said and "say skip" in said and "town or village" in said
+
+
+def test_heating_help_comes_first_among_the_money_services(db, clock):
+    chat = Chat(db, clock)
+    chat("need_money_benefits", "I can't afford my heating")
+    said = chat("inform_postcode", "AV2 1AA")
+    assert "Ashvale Warm Homes" in said.split("\n")[1]
+    assert chat.last.buttons == [{"title": "Yes", "payload": "Yes"}, {"title": "No", "payload": "No"}]
+
+
+def test_someone_to_ring_for_a_chat_gets_telephone_befriending_and_the_daily_call(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
+    said = chat("need_loneliness_befriending", "Is there someone who could ring me for a chat?")
+    assert "ring you for a chat" in said and "every day" in said
+    services = _services(db, chat.enquiry().services)
+    assert "linkage-daily-checkin" in services and len(services) <= 3
+    assert all("loneliness_befriending" in svc.needs for svc in services.values())
+    said = chat("nlu_fallback", "daily please")
+    assert "every day" in said and chat.state["intro"] == "linkage-daily-checkin"
+
+
+# -- postcodes said aloud, towns and villages (issue 14) ------------------------------------------------------
+@pytest.mark.parametrize("said, postcode", [
+    ("A V 3 4 P Q", "AV3 4PQ"), ("a v three four p q", "AV3 4PQ"), ("alpha victor three four papa quebec", "AV3 4PQ"),
+    ("A for apple V for Victor 3 4 P for Peter Q for queen", "AV3 4PQ"), ("it's A V 3 4 P Q thanks", "AV3 4PQ"),
+    ("AV 34 PQ", "AV3 4PQ"), ("my postcode is a v one two a b", "AV1 2AB"), ("A V twelve A B", "AV1 2AB"),
+    ("a v thirty four p q", "AV3 4PQ"), ("A V 3 4 double P", "AV3 4PP"), ("alpha victor one", "AV1"),
+    ("I don't know", None), ("yes", None), ("next to the church", None), ("number 12", None),
+])
+def test_a_postcode_said_aloud(said, postcode):
+    from telecare.directory import postcode as postcodes
+    pc = postcodes.spoken(said)
+    assert (pc.full if pc else None) == postcode
+
+
+def test_a_caller_asked_for_a_postcode_gets_speech_hints_and_may_spell_it_or_name_the_village(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA4")
+    chat("need_transport", "i cant get to my hospital appointments")
+    assert {"A V 1", "AV1", "A V 6", "Northfield", "skip"} <= set(chat.last.hints)
+    said = chat("nlu_fallback", "A for apple, V for Victor, 3, 4 P Q")
+    assert chat.state["district"] == "AV3" and chat.last.hints == []
+    assert "Here's who can help" in said
+    web = Chat(db, clock, cid="c9")
+    web("need_transport", "i cant get to my hospital appointments")
+    web("nlu_fallback", "I'm in Northfield Moor")
+    assert web.state["district"] == "AV6" and web.last.hints == []

@@ -103,6 +103,15 @@ def test_chat_with_the_keyboard_to_find_services(page, assistant_stack):
     expect(services.locator("a[href^='tel:']").first).to_be_visible(timeout=WAIT)
     assert page.evaluate("document.activeElement.id") == "message"
 
+    # a yes/no question comes with quick-reply buttons, which answer as if typed
+    yes = page.locator("#log .choices button", has_text="Yes")
+    expect(yes).to_be_visible(timeout=WAIT)
+    expect(page.locator("#log .choices button", has_text="No")).to_be_visible()
+    yes.click()
+    expect(page.locator("#log li.user").last).to_contain_text("Yes")
+    expect(bot_messages(page).last).to_contain_text("Is that OK?", timeout=WAIT)
+    assert "SKIP" not in page.locator("#log").inner_text()
+
     # the log is a polite live region; each message says who said it
     log = page.locator("ol#log")
     assert log.get_attribute("aria-live") == "polite"

@@ -26,7 +26,7 @@ from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
 from telecare.directory.categories import NEEDS
 from telecare.directory.models import Service
-from telecare.enquiry import queries
+from telecare.enquiry import followup, queries
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.models import CallbackRequest, CheckinRequest
 from telecare.site import queries as site_queries
@@ -96,7 +96,7 @@ def list_enquiries(hub: Runtime, since: str | None = Query(None, description="st
     with hub.sessions() as s:
         return [EnquiryOut(id=e.id, channel=e.channel, started_at=e.started_at, updated_at=e.updated_at,
                            needs=list(e.needs or []), services=list(e.services or []), outcome=e.outcome,
-                           consent=e.consent, on_behalf=e.on_behalf, turns=e.turns, district=e.district)
+                           consent=e.consent, on_behalf=e.on_behalf, turns=e.turns, district=e.district, age=e.age)
                 for e in enquiries.list_enquiries(s, since=when, limit=limit)]
 
 
@@ -119,7 +119,9 @@ def list_introductions(hub: Runtime, service: str | None = None,
         return [IntroductionOut(id=i.id, enquiry=i.enquiry_id, service=svc.ext_id, service_name=svc.name, name=i.name,
                                 phone=i.phone, consent_at=i.consent_at, follow_up_due_at=i.follow_up_due_at,
                                 follow_up_sent_at=i.follow_up_sent_at, follow_up_answer=i.follow_up_answer,
-                                answered_at=i.answered_at)
+                                answered_at=i.answered_at,
+                                follow_up_by="voice" if i.follow_up_by == "voice" or followup.is_landline(i.phone)
+                                else "sms")
                 for i, svc in queries.introductions(s, service=service, since=when, limit=limit)]
 
 

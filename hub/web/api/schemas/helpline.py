@@ -42,6 +42,7 @@ class EnquiryOut(BaseModel):
     on_behalf: bool
     turns: int
     district: str | None
+    age: int | None = Field(default=None, description="the age the person gave, if they did")
 
 
 class IntroductionOut(BaseModel):
@@ -56,6 +57,7 @@ class IntroductionOut(BaseModel):
     follow_up_sent_at: datetime | None
     follow_up_answer: str | None = Field(description="worked, not_contacted, or None (not asked or not answered)")
     answered_at: datetime | None
+    follow_up_by: str = Field(default="sms", description="sms, or voice (a landline, or someone who rang us)")
 
 
 class CallbackOut(BaseModel):

@@ -1,0 +1,98 @@
+"""Follow-ups by voice call (issue 14): a landline (+441/+442/+443) or someone who rang the
+helpline is rung a week after an introduction, not texted; the question is said slowly and
+answered by speech or keypad like the check-in call, on the same signed webhooks
+(/twilio/voice/{id}, /twilio/voice/{id}/gather); the answer is recorded as a texted one is."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from telecare.directory.loader import load_directory
+from telecare.enquiry import followup
+from telecare.enquiry import service as enquiries
+from telecare.enquiry.models import CallbackRequest, Introduction
+from telecare.notification.models import Notification
+
+from .escalation_helpers import local
+from .test_twilio import BASE, call_params, client, runtime, signed, spoken, xml  # noqa: F401
+
+DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "directory" / "services.yml"
+LANDLINE = "+441632960555"
+MOBILE = "+447700900777"
+
+
+def introduced(runtime, phone: str, channel: str = "sms", by: str | None = None) -> int:
+    runtime.clock.set(local("2026-11-23 11:00"))
+    with runtime.sessions() as s, s.begin():
+        load_directory(s, DIRECTORY.read_text(encoding="utf-8"), runtime.clock.now())
+        e = enquiries.start(s, channel=channel, conversation_id=f"{channel}:{phone}", phone=phone, resident_id=None,
+                            now=runtime.clock.now(), first_message="hello")
+        return enquiries.introduce(s, e.id, "age-uk-ashvale-befriending", name="Edna Price", phone=phone,
+                                   now=runtime.clock.now(), follow_up_by=by).id
+
+
+def due(runtime) -> Notification:
+    runtime.clock.advance(timedelta(days=7))
+    with runtime.sessions() as s, s.begin():
+        assert followup.send_due(s, runtime.clock.now()) == 1
+    assert runtime.dispatcher.run_once() == 1
+    with runtime.sessions() as s:
+        return s.scalars(select(Notification).where(Notification.purpose == "followup")).one()
+
+
+def test_landlines_are_recognised():
+    assert followup.is_landline("+441632960555") and followup.is_landline("+442079460000")
+    assert followup.is_landline("+443001234567")
+    assert not followup.is_landline("+447700900123") and not followup.is_landline(None)
+
+
+def test_a_landline_is_rung_and_pressing_1_records_that_it_worked(runtime, client):
+    i_id = introduced(runtime, LANDLINE)
+    n = due(runtime)
+    assert (n.to, n.channel, n.status) == (LANDLINE, "voice", "sent")
+    assert n.body == ("Hello Edna, this is Ashvale Linkage. A week ago we asked Age UK Ashvale Befriending to contact "
+                      "you. Have they been in touch? If they have, say yes or press 1. If not, say no or press 2.")
+
+    root = xml(signed(client, f"/twilio/voice/{n.id}", call_params(n, CallStatus="in-progress", AnsweredBy="human")))
+    gathers = root.findall("Gather")
+    assert len(gathers) == 2
+    for g in gathers:
+        assert g.get("input") == "dtmf speech" and g.get("numDigits") == "1"
+        assert g.get("action") == f"{BASE}/twilio/voice/{n.id}/gather" and "yes" in g.get("hints")
+    assert gathers[0].find("Say/prosody").text.startswith("Hello Edna, this is Ashvale Linkage.")
+
+    root = xml(signed(client, f"/twilio/voice/{n.id}/gather", call_params(n, Digits="1")))
+    said = spoken(root)
+    assert said.startswith("Thank you, that's good to hear.") and said.endswith("Goodbye.")
+    assert root.find("Hangup") is not None
+    with runtime.sessions() as s:
+        assert s.get(Introduction, i_id).follow_up_answer == "worked"
+    # the end of the call changes nothing
+    signed(client, "/twilio/call-status", call_params(n, CallStatus="completed"))
+    with runtime.sessions() as s:
+        assert s.get(Introduction, i_id).follow_up_answer == "worked"
+
+
+def test_someone_who_rang_us_is_rung_and_a_spoken_no_asks_the_team_to_call(runtime, client):
+    i_id = introduced(runtime, MOBILE, channel="voice", by="voice")
+    n = due(runtime)
+    assert n.channel == "voice"
+    xml(signed(client, f"/twilio/voice/{n.id}", call_params(n, CallStatus="in-progress", AnsweredBy="human")))
+
+    root = xml(signed(client, f"/twilio/voice/{n.id}/gather", call_params(n, SpeechResult="um what was that")))
+    assert "say yes or press 1" in spoken(root) and root.find("Gather") is not None
+
+    root = xml(signed(client, f"/twilio/voice/{n.id}/gather", call_params(n, SpeechResult="no they haven't")))
+    assert "Someone from our team will call you" in spoken(root)
+    with runtime.sessions() as s:
+        assert s.get(Introduction, i_id).follow_up_answer == "not_contacted"
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert cb.reason == "followup" and cb.phone == MOBILE and "follow-up call" in cb.detail
+
+
+def test_a_mobile_from_a_text_conversation_is_still_texted(runtime, client):
+    introduced(runtime, MOBILE)
+    n = due(runtime)
+    assert n.channel == "sms" and n.body.endswith("Reply YES or NO.")
