@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from telecare.escalation import engine
 
-from .test_api import alarm, client, runtime, staff  # noqa: F401  (fixtures)
+from .test_api import alarm, hub_options  # noqa: F401  (the same hub as test_api: fixtures in tests/hub_fixtures.py)
 
 SUE, JIM = "+447700900201", "+447700900202"
 
