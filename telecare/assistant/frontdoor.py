@@ -35,6 +35,7 @@ from telecare.site.models import Home, Resident
 
 from . import emergency as emergency_rules
 from . import needs as reading
+from . import safeguarding as safeguarding_rules
 from . import wording as say
 
 log = logging.getLogger("linkage.assistant")
@@ -103,7 +104,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     kind = emergency_rules.match(text)
     if intent == "emergency" or kind:
         _emergency(s, t, st, out, kind, text, now)
-    elif intent == "safeguarding":
+    elif intent == "safeguarding" or safeguarding_rules.detect(text):
         _safeguarding(s, t, st, out, text, now)
     elif not _answer(s, t, st, out, intent, text, facts, now):
         _ask(s, t, st, out, intent, text, facts, now)
