@@ -134,7 +134,8 @@ _IFFY = re.compile(
     r"(?:worried|worry|worries|worrying|scared|afraid|frightened|terrified|fear|fears|nervous|anxious|dread|dreading|"
     r"hate)(?: that| of| about)?(?: \w+)?(?: ll| ill| will| might| may| could| would| wont| going to| gonna| to| being)|"
     r"suppose|supposing|imagine|hypothetically|dread|dreading|(?:could|might|would) be (?:lying|laying|stuck|left))\b")
-_MAYBE = re.compile(r"\b(?:could|might|would|may) (?:be|end up)\s*$")
+_MAYBE = re.compile(r"\b(?:could|might|would|may) (?:be|end up)\s*$"
+                    r"|\b(?:worry|worries|worrying|keep thinking|keeps thinking|imagining)(?: that)?\s*$")
 _SENTENCE_END = re.compile(r"[.!?;]")
 
 _THINGS = (r"alarm|pendant|button|phone|mobile|computer|tablet|laptop|ipad|app|unit|device|website|tv|telly|car|"
@@ -259,6 +260,8 @@ _RULES: tuple[_Rule, ...] = (
                          r"(?! (?:roof|ceiling|lung|lungs|in the past|veins?|(?:in|into|on|onto) (?:the |my |a )?"
                          r"(?:bed|sofa|settee|armchair|chair)|exhausted|with (?:laughter|tiredness)))",
           not_after=(_NOT_A_PERSON, _ALMOST)),
+    _Rule("unconscious", r"\bslumped\b[^.!?;]{0,40}\b(?:wont|cant|isnt|not|doesnt) (?:answer|respond|responding|wake|"
+                         r"moving|breathing|talking|speaking)\b"),
     _Rule("unconscious", r"\b(?:i think|think|maybe|might be|looks like|seems|found) " + _WHO
                          + r"(?: is| s)? (?:might be |may be |is |s )?dead\b"),
     # -- breathing ----------------------------------------------------------------------
@@ -315,8 +318,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("unconscious", r"\b" + _WHO + r"(?: \w+){0,3}? (?:isnt|not|stopped|no longer|doesnt seem to be) "
                          r"(?:making (?:any |much )?sense|with it|talking sense|with us|herself|himself)\b"
                          r"(?! (?:about|of|on))"),
-    _Rule("unconscious", r"\b(?:talking (?:gibberish|nonsense|rubbish)|doesnt know (?:where|who) (?:she|he|they|i) "
-                         r"(?:is|am|are)|doesnt recogni[sz]e me|words (?:are|come) out (?:all )?(?:wrong|jumbled|"
+    _Rule("unconscious", r"\b(?:talking (?:gibberish|nonsense|rubbish)|doesnt know (?:where|who) (?:(?:she|he|they|i) "
+                         r"(?:is|am|are)|im|hes|shes|theyre)|suddenly doesnt recogni[sz]e me|words (?:are|come) out (?:all )?(?:wrong|jumbled|"
                          r"muddled))\b(?! (?:any ?more|half the time|some days|at times))"),
     _Rule("unconscious", r"\b(?:gone|is|s|become|became|suddenly|very|really) (?:very |really |all |so )?"
                          r"(?:confused|drowsy|delirious|incoherent)\b[^.!?;]{0,40}\b(?:suddenly|all of a sudden|"
@@ -324,7 +327,7 @@ _RULES: tuple[_Rule, ...] = (
                          r"cant talk|not making sense)\b"),
     _Rule("breathing", r"\b(?:wheezing|wheezy|gasping|rasping)\b[^.!?;]{0,30}\b(?:cant|cannot|struggling to|unable to) "
                        r"(?:speak|talk|breathe|get (?:his|her|my|their) breathe)\b"
-                       r"|\bsomething (?:is |s )?stuck in (?:his|her|my|their) throat\b"),
+                       r"|\bsomething (?:is |s )?stuck in (?:his|her|my|their|(?:my )?\w+s) throat\b"),
     _Rule("bleeding", r"\b(?:blood|bleeding) (?:just )?(?:wont|doesnt|isnt going to|will not) stop\b"
                       r"|\b(?:cut|gashed|slashed) (?:his|her|my|their) (?:head|hand|arm|leg|wrist|face|foot|neck|throat|knee|"
                       r"thigh) (?:open|badly|really badly|deep|deeply)\b"
