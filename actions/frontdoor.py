@@ -56,7 +56,8 @@ class FrontDoorAction(Action):
         message = tracker.latest_message or {}
         channel, phone = caller(tracker)
         t = frontdoor.Turn(intent=(message.get("intent") or {}).get("name"), text=message.get("text") or "",
-                           channel=channel, phone=phone, conversation_id=tracker.sender_id)
+                           channel=channel, phone=phone, conversation_id=tracker.sender_id,
+                           ranking=tuple((message.get("intent_ranking") or [])[:10]))
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
         for text in reply.messages:

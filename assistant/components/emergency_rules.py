@@ -10,8 +10,12 @@ the emergency into ``nlu_fallback``. What matched is in the message's ``emergenc
 
 When no emergency matches but ``telecare.assistant.safeguarding.kind`` finds abuse or neglect
 described, the intent becomes ``safeguarding`` at 1.0 the same way (the model's other guesses
-keep their confidences, for the other needs of the message), with ``safeguarding_rule`` in the
+keep half their confidences, for the other needs of the message), with ``safeguarding_rule`` in the
 parse result.
+
+The other way round, when the model alone says ``emergency`` (no rule matched) for a message that
+asks what to do or how to tell, or is about the past or only a possibility
+(``emergency.doubtful``), its next guess stands instead: the near misses stay near misses.
 
 Rasa runs from the repository root (``rasa`` puts the working directory on sys.path), so
 the pure-Python ``telecare.assistant.emergency`` imports here without the rest of telecare.
@@ -83,18 +87,38 @@ class EmergencyRules(GraphComponent, IntentClassifier):
             if kind is not None:
                 self._override(message, kind)
                 continue
+            if self._model_says(message, self.intent) and emergency.doubtful(text):
+                self._demote(message)
             concern = safeguarding.kind(text)
             if concern is not None:
                 self._safeguarding(message, concern)
         return messages
 
+    @staticmethod
+    def _model_says(message: Message, intent: Text) -> bool:
+        return (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == intent
+
+    def _demote(self, message: Message) -> None:
+        """The model alone said emergency for a question ("what should I do if someone is choking"),
+        the past or a possibility, where no rule matched: its next guess stands instead (the
+        FallbackClassifier may then ask again). ``emergency_rule`` says so: ``{"demoted": ...}``."""
+        model_intent = message.get(INTENT)
+        ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != self.intent]
+        if not ranking:
+            return
+        message.set(INTENT, dict(ranking[0]), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        message.set(EMERGENCY_RULE_KEY, {"kind": None, "demoted": model_intent}, add_to_output=True)
+
     def _safeguarding(self, message: Message, concern: str) -> None:
         """Abuse or neglect described (telecare/assistant/safeguarding.py): intent ``safeguarding`` at
-        1.0; the model's other guesses keep their confidences (below it), so the other needs a
+        1.0; the model's other guesses keep half their confidences (well below it), so the other needs a
         message names ("...and she's got no food in") can still be recorded from the ranking."""
         model_intent: Optional[Dict[Text, Any]] = message.get(INTENT)
         ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or [])
                    if r.get(INTENT_NAME_KEY) != self.safeguarding_intent]
+        for entry in ranking:  # halved: never within the FallbackClassifier's ambiguity threshold of 1.0
+            entry[PREDICTED_CONFIDENCE_KEY] = 0.5 * float(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         top = {INTENT_NAME_KEY: self.safeguarding_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
         message.set(INTENT, dict(top), add_to_output=True)
         message.set(INTENT_RANKING_KEY, [dict(top)] + ranking, add_to_output=True)

@@ -105,7 +105,7 @@ _WHO = (r"(?:im|ive|i|he|she|hes|shes|they|theyre|theyve|him|her|them|we|were|we
         r"(?:" + _RELATIVE + r")s?)")
 # what makes a past, repeated or hypothetical message about *now* after all
 _NOW = re.compile(r"\b(?:right now|at the moment|just now|currently|still|as we speak|this minute|"
-                  r"quick(?:ly)?|hurry|asap|urgent(?:ly)?|immediately|ambulance|999|emergency|for hours|"
+                  r"(?<!too )quick(?:ly)?|hurry|asap|urgent(?:ly)?|immediately|ambulance|999|emergency|for hours|"
                   r"all night|all morning|all day|since (?:this morning|last night|yesterday|then|earlier)|"
                   r"been (?:lying|stuck|laying|sat|on the floor|there)|(?:on the floor|fallen|fell|collapsed) again|"
                   r"now (?:im|ive|hes|shes|theyre|theyve|i|he|she|they|mum|dad)(?: \w+)? (?:on the|lying|stuck|cant|not "
@@ -118,11 +118,12 @@ _PAST = re.compile(
     r"after (?:my|his|her|their|the|some|that) (?:fall|falls|stroke|heart attack|operation|op|chest pains?)|recovering|"
     r"recovered|turned out|these days|nowadays|(?:doctors?|gp|nurse|consultant) (?:said|says|told|checked)|"
     r"(?:i|he|she|they|mum|dad) gets? (?:\w+ )?(?:chest pains?|pains? in|breathless|short of breathe|dizzy|fits|"
-    r"seizures|funny turns|palpitations|confused)|(?:was|been|got|get) checked|checked out|diagnosed|"
+    r"seizures|funny turns|palpitations|confused)|(?:bleeds?|bruises?|bleeding|bruising) easily|(?:from|with) "
+    r"(?:old )?age|(?:was|been|got|get) checked|checked out|diagnosed|"
     r"(?:a few|several|two|three|four|five|many|lots of|loads of|a couple of|a number of|a lot of|multiple) "
     r"(?:times|falls)|twice|more than once|keeps? (?:on )?(?:falling|fainting|collapsing|tripping|having|getting|"
     r"passing out|blacking out|going|losing)|kept|again and again|all the time|often|sometimes|regularly|"
-    r"every (?:day|week|time|now and then|so often|morning|night)|from time to time|lately|occasionally|"
+    r"every (?:day|week|time|now and then|so often|morning|night)|from time to time|now and (?:then|again)|lately|occasionally|"
     r"tends? to|prone to|when(?:ever)? (?:i|he|she) (?:stand|get up|walk|climb|go up|bend|exercise|cook)|"
     r"was in hospital|in hospital|discharged|came out of hospital|out of hospital)\b")
 # a possibility, a worry, advice: what follows in the same sentence is not happening now
@@ -457,6 +458,29 @@ def match(text: str, *, limit: int | None = MAX_TEXT) -> str | None:
             if not _cancelled(rule, msg, m.start(), m.end()):
                 return rule.kind
     return None
+
+
+# a question about what to do, or how to tell, rather than telling what is happening
+_ASKING = re.compile(r"^(?:(?:um|er|hi|hello|please|sorry|can you tell me|i want to know|i would like to know|"
+                     r"id like to know) )*(?:what (?:should|do|would|can) (?:i|we|you|one) do (?:if|when|in case)|"
+                     r"how (?:do|can|would|will) (?:i|you|we|one) (?:know|tell|spot|recogni[sz]e)|what are the "
+                     r"(?:signs|symptoms)|what happens (?:if|when)|is it (?:normal|serious|dangerous)|should i worry)\b"
+                     r"|\bis (?:that|this|it) (?:normal|serious|dangerous|something to worry about)\b"
+                     r"|\b(?:signs|symptoms) of (?:a |an )?(?:stroke|heart attack|sepsis|seizure|choking)\b"
+                     r"|\bfirst aid\b")
+
+
+def doubtful(text: str, *, limit: int | None = MAX_TEXT) -> bool:
+    """The message asks what to do or how to tell, or is about the past or something that keeps
+    happening, or only a possibility: the model's own guess of ``emergency`` is not trusted for it
+    when no rule matched (the rules have already weighed such words around their own hits).
+    Used by the EmergencyRules component; linear like ``match``."""
+    if not text or not text.strip():
+        return False
+    msg = _Message(normalise(text if limit is None else text[:limit]))
+    if msg.past() or _ASKING.search(msg.norm):
+        return True
+    return bool(_IFFY.search(msg.norm)) and not _NOW.search(msg.norm)
 
 
 def is_emergency(text: str) -> bool:

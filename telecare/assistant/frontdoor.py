@@ -70,6 +70,7 @@ class Turn:
     channel: str = "web"  # sms | voice | web | rest
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
+    ranking: tuple = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
 
 
 @dataclass
@@ -92,7 +93,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
         text = ""
     _record(s, t, st, text, now)
     st["turns"] = st.get("turns", 0) + 1
-    facts = reading.read(text)
+    facts = reading.read(text, intent, t.ranking)
     if facts.age:
         st["age"] = facts.age
     if facts.carer:
@@ -236,7 +237,7 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
 
 # -- 2. safeguarding and asking for a person --------------------------------------------------------------
 def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
-    _add_needs(st, "safeguarding")
+    _add_needs(st, "safeguarding", *reading.record(text, "safeguarding", t.ranking)[:MAX_NEEDS])
     _raise(st, "handoff")
     has_phone = bool(st.get("phone"))
     why = _refused(s, t, st, "callback", now, urgent=True, reason="safeguarding")

@@ -149,3 +149,27 @@ def test_the_described_signs_stay_linear_on_100kb(unit):
     start = time.perf_counter()
     emergency.match(text, limit=None)
     assert time.perf_counter() - start < 2.0  # linear against quadratic (tests/security), not speed
+
+
+@pytest.mark.parametrize("text", [
+    "what should i do if someone is choking", "how do i know if someone is having a heart attack",
+    "what are the signs of a stroke", "I faint sometimes when I stand up too quickly",
+    "my nose bleeds now and then, is that normal", "he bleeds easily on his blood thinners",
+    "i had a seizure last year", "i worry i might fall and be stuck", "my face is drooping from age",
+])
+def test_doubtful_questions_past_and_possibilities(text):
+    """The EmergencyRules component does not trust the model's own "emergency" for these."""
+    assert emergency.doubtful(text) and emergency.match(text) is None
+
+
+def test_no_emergency_of_the_test_set_is_doubtful():
+    assert [t for _, t in _examples(TESTS / "emergency_messages.yml") if emergency.doubtful(t)] == []
+    assert not emergency.doubtful("help quickly hes fallen") and not emergency.doubtful("")
+
+
+def test_doubtful_is_linear_on_100kb():
+    for unit in ("what should i do if ", "sometimes ", "now and then quickly ", "signs of a stroke "):
+        text = (unit * (100_000 // len(unit) + 1))[:100_000]
+        start = time.perf_counter()
+        emergency.doubtful(text, limit=None)
+        assert time.perf_counter() - start < 2.0
