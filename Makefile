@@ -16,7 +16,7 @@ PYTHON310 ?= $(shell for p in "$$(pyenv root 2>/dev/null)"/versions/3.10.*/bin/p
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 
-.PHONY: run test lint bench venv assistant-env model clean lock
+.PHONY: run test lint bench venv assistant-env model clean lock nlu-data
 
 venv: $(STAMP)
 
@@ -48,6 +48,11 @@ $(RASA_STAMP): assistant/requirements.txt
 # trains only when config.yml, assistant/domain or data/{nlu,rules,stories} changed (models/linkage-<fingerprint>)
 model: $(STAMP) $(RASA_STAMP)
 	$(BIN)/linkage assistant --train-only
+
+# data/nlu/variations.yml from its spec, tools/nlu_variations.yml (seeded: the same file every time;
+# tests/assistant/test_nlu_data.py checks the committed file is the generator's output)
+nlu-data: $(STAMP)
+	$(BIN)/python -m tools.gen_nlu
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund

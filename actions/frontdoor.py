@@ -66,7 +66,8 @@ class FrontDoorAction(Action):
         confidence = guess.get("confidence")
         t = frontdoor.Turn(intent=guess.get("name"), text=message.get("text") or "", channel=channel, phone=phone,
                            conversation_id=tracker.sender_id,
-                           confidence=float(confidence) if isinstance(confidence, (int, float)) else None)
+                           confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+                           ranking=tuple((message.get("intent_ranking") or [])[:10]))
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
         for i, text in enumerate(reply.messages):

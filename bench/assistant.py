@@ -1,8 +1,11 @@
 """The assistant's figures (DESIGN.md, Targets; issue 5):
 
-* 5-fold cross-validated intent macro-F1 (``rasa test nlu --cross-validation``), target >= 0.90;
+* 5-fold cross-validated intent macro-F1 (``rasa test nlu --cross-validation``), target >= 0.93;
 * emergency recall on the project's emergency test set through the running server (the model
   and the rules together), target 1.0, and how many near-misses it wrongly calls emergencies;
+* safeguarding recall on the safeguarding set (abuse and neglect described), target 1.0;
+* multi-need recording (issue 14): precision and recall per need, micro and macro, on the
+  hand-written multi-need set (the model's ranking and the lexicon, ``needs.record``);
 * reply time per REST turn including the actions, p50/p95, target p95 < 300 ms; the baseline
   measured in the same run is the NLU alone (``/model/parse``) for the same messages, so the
   cost of dialogue and actions shows;
@@ -32,10 +35,12 @@ import psutil
 import yaml
 
 from hub import assistant_runner as runner
+from telecare.assistant import needs as need_lexicon
 
 from .common import ROOT, BenchError, free_port, verdict
 
-F1_TARGET = 0.90
+F1_TARGET = 0.93
+NEEDS_TARGET = 0.95  # micro recall: ">= 95% of needs recorded" (issue 14)
 P95_TARGET_MS = 300.0
 TESTS = ROOT / "assistant" / "tests"
 
@@ -54,6 +59,10 @@ SCRIPTS = [
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def _multi_need() -> list[dict]:
+    return yaml.safe_load((TESTS / "multi_need_messages.yml").read_text(encoding="utf-8"))["messages"]
 
 
 def _examples(path: Path) -> list[str]:
@@ -158,14 +167,28 @@ def serve_and_measure(conversations: int, say) -> dict:
             # emergency recall through the server (model + rules), and near-misses
             em = _examples(TESTS / "emergency_messages.yml")
             near = _examples(TESTS / "not_emergency_messages.yml")
-            def parse(text):
+            def parsed(text):
                 return client.post(f"{rasa_url}/model/parse", params={"token": rasa_token},
-                                   json={"text": text}).json()["intent"]["name"]
+                                   json={"text": text}).json()
+
+            def parse(text):
+                return parsed(text)["intent"]["name"]
             missed = [t for t in em if parse(t) != "emergency"]
             false_alarms = [t for t in near if parse(t) == "emergency"]
             recall = 1 - len(missed) / len(em)
             say(f"emergency recall {recall:.3f} on {len(em)} messages (missed: {missed[:5]}); "
-                f"{len(false_alarms)} of {len(near)} near-misses called emergencies")
+                f"{len(false_alarms)} of {len(near)} near-misses called emergencies {false_alarms[:5]}")
+            sg = _examples(TESTS / "safeguarding_messages.yml")
+            sg_missed = [t for t in sg if parse(t) != "safeguarding"]
+            sg_recall = 1 - len(sg_missed) / len(sg)
+            say(f"safeguarding recall {sg_recall:.3f} on {len(sg)} messages (missed: {sg_missed[:5]})")
+            pairs = []
+            for m in _multi_need():
+                p = parsed(m["text"])
+                got = need_lexicon.record(m["text"], p["intent"]["name"], p.get("intent_ranking") or [])
+                pairs.append((set(m["needs"]), set(got) & set(need_lexicon.CATEGORIES)))
+            multi = need_lexicon.score(pairs)
+            say("multi-need recording: " + need_lexicon.format_score(multi))
 
             turns: list[float] = []
             nlu: list[float] = []
@@ -190,7 +213,9 @@ def serve_and_measure(conversations: int, say) -> dict:
             return {"start_s": start_s, "rss_mb": max(rss_idle, rss_after), "p50_ms": p50, "p95_ms": p95,
                     "nlu_p50_ms": b50, "nlu_p95_ms": b95, "turns": len(turns), "recall": recall,
                     "emergency_n": len(em), "false_alarms": len(false_alarms), "near_n": len(near),
-                    "ok": p95 < P95_TARGET_MS and recall == 1.0}
+                    "sg_recall": sg_recall, "sg_n": len(sg), "multi": multi,
+                    "ok": p95 < P95_TARGET_MS and recall == 1.0 and sg_recall == 1.0 and not false_alarms
+                    and multi["micro"]["recall"] >= NEEDS_TARGET}
         finally:
             for proc in (rasa, hub):
                 if proc is not None and proc.poll() is None:
@@ -227,7 +252,13 @@ def summary_lines(r: dict) -> list[str]:
              f"turns (NLU alone p50 {s['nlu_p50_ms']:.0f} / p95 {s['nlu_p95_ms']:.0f} ms); target p95 < "
              f"{P95_TARGET_MS:.0f} ms  {verdict(s['p95_ms'] < P95_TARGET_MS)}",
              f"assistant emergency recall {s['recall']:.3f} on {s['emergency_n']} messages; {s['false_alarms']} of "
-             f"{s['near_n']} near-misses flagged; target 1.0  {verdict(s['recall'] == 1.0)}",
+             f"{s['near_n']} near-misses flagged; target 1.0 and 0  {verdict(s['recall'] == 1.0 and not s['false_alarms'])}",
+             f"assistant safeguarding recall {s['sg_recall']:.3f} on {s['sg_n']} messages; target 1.0  "
+             f"{verdict(s['sg_recall'] == 1.0)}",
+             f"assistant needs recorded on {s['multi']['messages']} messages (multi-need set): micro precision "
+             f"{s['multi']['micro']['precision']:.3f} recall {s['multi']['micro']['recall']:.3f}, macro precision "
+             f"{s['multi']['macro']['precision']:.3f} recall {s['multi']['macro']['recall']:.3f}; target recall >= "
+             f"{NEEDS_TARGET}  {verdict(s['multi']['micro']['recall'] >= NEEDS_TARGET)}",
              f"assistant server start {s['start_s']:.0f}s, RSS {s['rss_mb']:.0f} MB"
              + (f"; training {r['train_s']:.0f}s (forced)" if "train_s" in r else "")]
     if "cv" in r:

@@ -6,7 +6,13 @@ side by ``assistant/components/emergency_rules.py`` (so this module imports noth
 ``re`` and runs on Python 3.10) and by ``frontdoor.turn`` on every turn.
 
 ``match(text)`` gives the kind of emergency or None: ``fall``, ``chest_pain``,
-``breathing``, ``fire``, ``unconscious``, ``bleeding``, ``stroke``, ``danger``.
+``breathing``, ``fire``, ``unconscious``, ``bleeding``, ``stroke``, ``seizure``, ``danger``.
+
+The NHS's list of signs to call 999 for is covered as people describe them, about
+themselves or another person, without the words "emergency" or "collapsed": not breathing
+or struggling to breathe, choking, unresponsive or suddenly not making sense, pale, grey or
+blue skin or lips, chest pain, the FAST stroke signs (face drooping, an arm weak, speech
+slurred), a seizure or fit, heavy bleeding, and a fall with no getting up.
 
 How the rules think:
 
@@ -38,7 +44,7 @@ import re
 # calls it. The matcher is linear in the length of what it reads (no hit rescans the message).
 MAX_TEXT = 5_000
 
-KINDS = ("fall", "chest_pain", "breathing", "fire", "unconscious", "bleeding", "stroke", "danger")
+KINDS = ("fall", "chest_pain", "breathing", "fire", "unconscious", "bleeding", "stroke", "seizure", "danger")
 
 # --- normalising -------------------------------------------------------------------------
 
@@ -99,7 +105,7 @@ _WHO = (r"(?:im|ive|i|he|she|hes|shes|they|theyre|theyve|him|her|them|we|were|we
         r"(?:" + _RELATIVE + r")s?)")
 # what makes a past, repeated or hypothetical message about *now* after all
 _NOW = re.compile(r"\b(?:right now|at the moment|just now|currently|still|as we speak|this minute|"
-                  r"quick(?:ly)?|hurry|asap|urgent(?:ly)?|immediately|ambulance|999|emergency|for hours|"
+                  r"(?<!too )quick(?:ly)?|hurry|asap|urgent(?:ly)?|immediately|ambulance|999|emergency|for hours|"
                   r"all night|all morning|all day|since (?:this morning|last night|yesterday|then|earlier)|"
                   r"been (?:lying|stuck|laying|sat|on the floor|there)|(?:on the floor|fallen|fell|collapsed) again|"
                   r"now (?:im|ive|hes|shes|theyre|theyve|i|he|she|they|mum|dad)(?: \w+)? (?:on the|lying|stuck|cant|not "
@@ -110,11 +116,14 @@ _PAST = re.compile(
     r"earlier this (?:year|month)|this year|back in|in (?:19|20)\d\d|in (?:january|february|march|april|may|june|"
     r"july|august|september|october|november|december)|since (?:my|his|her|their|the|i|he|she|mum|dad)|"
     r"after (?:my|his|her|their|the|some|that) (?:fall|falls|stroke|heart attack|operation|op|chest pains?)|recovering|"
-    r"recovered|turned out|doctors? (?:said|says|told|checked)|(?:was|been|got|get) checked|checked out|diagnosed|"
+    r"recovered|turned out|these days|nowadays|(?:doctors?|gp|nurse|consultant) (?:said|says|told|checked)|"
+    r"(?:i|he|she|they|mum|dad) gets? (?:\w+ )?(?:chest pains?|pains? in|breathless|short of breathe|dizzy|fits|"
+    r"seizures|funny turns|palpitations|confused)|(?:bleeds?|bruises?|bleeding|bruising) easily|(?:from|with) "
+    r"(?:old )?age|(?:was|been|got|get) checked|checked out|diagnosed|"
     r"(?:a few|several|two|three|four|five|many|lots of|loads of|a couple of|a number of|a lot of|multiple) "
     r"(?:times|falls)|twice|more than once|keeps? (?:on )?(?:falling|fainting|collapsing|tripping|having|getting|"
     r"passing out|blacking out|going|losing)|kept|again and again|all the time|often|sometimes|regularly|"
-    r"every (?:day|week|time|now and then|so often|morning|night)|from time to time|lately|occasionally|"
+    r"every (?:day|week|time|now and then|so often|morning|night)|from time to time|now and (?:then|again)|lately|occasionally|"
     r"tends? to|prone to|when(?:ever)? (?:i|he|she) (?:stand|get up|walk|climb|go up|bend|exercise|cook)|"
     r"was in hospital|in hospital|discharged|came out of hospital|out of hospital)\b")
 # a possibility, a worry, advice: what follows in the same sentence is not happening now
@@ -126,7 +135,8 @@ _IFFY = re.compile(
     r"(?:worried|worry|worries|worrying|scared|afraid|frightened|terrified|fear|fears|nervous|anxious|dread|dreading|"
     r"hate)(?: that| of| about)?(?: \w+)?(?: ll| ill| will| might| may| could| would| wont| going to| gonna| to| being)|"
     r"suppose|supposing|imagine|hypothetically|dread|dreading|(?:could|might|would) be (?:lying|laying|stuck|left))\b")
-_MAYBE = re.compile(r"\b(?:could|might|would|may) (?:be|end up)\s*$")
+_MAYBE = re.compile(r"\b(?:could|might|would|may) (?:be|end up)\s*$"
+                    r"|\b(?:worry|worries|worrying|keep thinking|keeps thinking|imagining)(?: that)?\s*$")
 _SENTENCE_END = re.compile(r"[.!?;]")
 
 _THINGS = (r"alarm|pendant|button|phone|mobile|computer|tablet|laptop|ipad|app|unit|device|website|tv|telly|car|"
@@ -251,6 +261,8 @@ _RULES: tuple[_Rule, ...] = (
                          r"(?! (?:roof|ceiling|lung|lungs|in the past|veins?|(?:in|into|on|onto) (?:the |my |a )?"
                          r"(?:bed|sofa|settee|armchair|chair)|exhausted|with (?:laughter|tiredness)))",
           not_after=(_NOT_A_PERSON, _ALMOST)),
+    _Rule("unconscious", r"\bslumped\b[^.!?;]{0,40}\b(?:wont|cant|isnt|not|doesnt) (?:answer|respond|responding|wake|"
+                         r"moving|breathing|talking|speaking)\b"),
     _Rule("unconscious", r"\b(?:i think|think|maybe|might be|looks like|seems|found) " + _WHO
                          + r"(?: is| s)? (?:might be |may be |is |s )?dead\b"),
     # -- breathing ----------------------------------------------------------------------
@@ -264,7 +276,7 @@ _RULES: tuple[_Rule, ...] = (
                        r"asthma attack|cant (?:catch|get) (?:my|his|her|their) breathe|out of breathe and cant)\b"),
     # -- chest pain / heart --------------------------------------------------------------
     _Rule("chest_pain", r"\bchest (?:pain|hurts?|hurting|is (?:so |really |very )?(?:tight|sore|painful|hurting|"
-                        r"heavy|killing)|tight(?:ness)?|feels (?:\w+ )?(?:tight|heavy|like|crushed|squeezed)|crushing|pressure|ache|aching|"
+                        r"heavy|killing|crushing|crushed|burning)|tight(?:ness)?|feels (?:\w+ )?(?:tight|heavy|like|crushed|squeezed)|crushing|pressure|ache|aching|"
                         r"agony)\b"),
     _Rule("chest_pain", r"\b(?:pain|pressure|tightness|crushing|squeezing|ache|aching|agony|hurts|hurting) "
                         r"(?:\w+ ){0,2}?(?:in|across) (?:my|his|her|their|the) chest\b"),
@@ -285,12 +297,49 @@ _RULES: tuple[_Rule, ...] = (
                       r"him|her|my|the|dry|out money))",
           not_after=(_MINOR_BLEED,)),
     _Rule("fire", r"\bflames (?:are )?(?:coming|everywhere|in|from|out|pouring|shooting|all over)\b"),
+    # -- seizure, fit ---------------------------------------------------------------------
+    _Rule("seizure", r"\b(?:having|had|gone into|is in|s in|in the middle of) (?:a |an |another )?(?:seizure|fit|"
+                     r"convulsion|epileptic fit|grand mal)\b(?! (?:about|over|of (?:the )?(?:giggles|laughter)|"
+                     r"when|if))"),
+    _Rule("seizure", r"\b(?:hes|shes|theyre|im|is|are|s|been|keeps|started|still) (?:\w+ )?(?:fitting|convulsing|"
+                     r"seizing)\b(?! (?:a |the |my |his |her |new |in |out |the bill))"),
+    _Rule("seizure", r"\b(?:seizure|fit|fitting|shaking|jerking|twitching|convulsions?)\b[^.!?;]{0,30}\b(?:wont|cant|"
+                     r"isnt going to|doesnt) stop\b|\b(?:shaking|jerking|twitching) (?:all over|uncontrollably|"
+                     r"violently)\b(?=[^.!?;]{0,40}\b(?:wont|cant|not|unconscious|floor|eyes|foaming)\b)"),
+    # -- colour, confusion: signs in another person ------------------------------------
+    _Rule("breathing", r"\b" + _WHO + r"(?: (?!hair|beard|hands?|feet|fingers?|toes?|nails?|legs?|eyebrows|skies|sky|"
+                       r"paint|walls?|car|screen|bruises?|teeth|eyes)\w+){0,2}? (?:has |have |is |s |are )?(?:gone|going|"
+                       r"turned|turning|looks?|"
+                       r"looking) (?:very |really |all |a bit )?(?:grey|gray|blue|ashen|a funny colour|a strange colour|"
+                       r"a horrible colour|white as a sheet|deathly pale)\b(?! (?:hair|haired|in the|at the|with "
+                       r"(?:age|cold)|over the years))"),
+    _Rule("breathing", r"\bblue (?:round|around|about) (?:the |his |her |their |my )?(?:mouth|lips)\b"
+                       r"|\b(?:grey|gray|pale|ashen|clammy|sweaty|cold) and (?:clammy|sweaty|sweating|grey|gray|cold and clammy|"
+                       r"not with it|not making sense|confused|wont wake|breathing funny)\b"),
+    _Rule("unconscious", r"\b" + _WHO + r"(?: \w+){0,3}? (?:isnt|not|stopped|no longer|doesnt seem to be) "
+                         r"(?:making (?:any |much )?sense|with it|talking sense|with us|herself|himself)\b"
+                         r"(?! (?:about|of|on))"),
+    _Rule("unconscious", r"\b(?:talking (?:gibberish|nonsense|rubbish)|doesnt know (?:where|who) (?:(?:she|he|they|i) "
+                         r"(?:is|am|are)|im|hes|shes|theyre)|suddenly doesnt recogni[sz]e me|words (?:are|come) out (?:all )?(?:wrong|jumbled|"
+                         r"muddled))\b(?! (?:any ?more|half the time|some days|at times))"),
+    _Rule("unconscious", r"\b(?:gone|is|s|become|became|suddenly|very|really) (?:very |really |all |so )?"
+                         r"(?:confused|drowsy|delirious|incoherent)\b[^.!?;]{0,40}\b(?:suddenly|all of a sudden|"
+                         r"out of nowhere|this morning|just now|tonight|today|cant wake|wont wake|cant speak|"
+                         r"cant talk|not making sense)\b"),
+    _Rule("breathing", r"\b(?:wheezing|wheezy|gasping|rasping)\b[^.!?;]{0,30}\b(?:cant|cannot|struggling to|unable to) "
+                       r"(?:speak|talk|breathe|get (?:his|her|my|their) breathe)\b"
+                       r"|\bsomething (?:is |s )?stuck in (?:his|her|my|their|(?:my )?\w+s) throat\b"),
+    _Rule("bleeding", r"\b(?:blood|bleeding) (?:just )?(?:wont|doesnt|isnt going to|will not) stop\b"
+                      r"|\b(?:cut|gashed|slashed) (?:his|her|my|their) (?:head|hand|arm|leg|wrist|face|foot|neck|throat|knee|"
+                      r"thigh) (?:open|badly|really badly|deep|deeply)\b"
+                      r"|\bbleeding (?:really |very |so )?(?:heavily|badly)\b"),
     # -- stroke -------------------------------------------------------------------------
     _Rule("stroke", r"\b(?:having|is having|s having|im having|think (?:\w+ ){0,3}?(?:is|s|im|having|had|has had)|"
                     r"just had|might be having|may be having|might have had|may have had|could be) (?:a |another )?"
                     r"(?:stroke|mini stroke|tia)\b"),
     _Rule("stroke", r"\b(?:face|mouth|smile) (?:\w+ )?(?:has |is |s )?(?:dropped|drooped|dropping|drooping|droopy|"
-                    r"gone (?:funny|droopy|lopsided|to one side|all funny)|lopsided|sagging|twisted)\b"),
+                    r"gone (?:funny|droopy|lopsided|to one side|all funny)|lopsided|sagging|twisted)\b"
+                    r"(?! (?:from|with|because of|due to) (?:old )?age)"),
     _Rule("stroke", r"\b(?:slurring|slurred|slurry) (?:his |her |my |their )?(?:words|speech)\b|\bspeech (?:is |has )?"
                     r"(?:gone )?(?:slurred|slurring|all wrong|garbled)\b|\bwords are (?:all )?(?:slurred|jumbled)\b"),
     _Rule("stroke", r"\bcant (?:lift|raise|move) (?:his|her|my|their|one) (?:\w+ )?(?:arm|leg|side)\b"),
@@ -407,6 +456,29 @@ def match(text: str, *, limit: int | None = MAX_TEXT) -> str | None:
             if not _cancelled(rule, msg, m.start(), m.end()):
                 return rule.kind
     return None
+
+
+# a question about what to do, or how to tell, rather than telling what is happening
+_ASKING = re.compile(r"^(?:(?:um|er|hi|hello|please|sorry|can you tell me|i want to know|i would like to know|"
+                     r"id like to know) )*(?:what (?:should|do|would|can) (?:i|we|you|one) do (?:if|when|in case)|"
+                     r"how (?:do|can|would|will) (?:i|you|we|one) (?:know|tell|spot|recogni[sz]e)|what are the "
+                     r"(?:signs|symptoms)|what happens (?:if|when)|is it (?:normal|serious|dangerous)|should i worry)\b"
+                     r"|\bis (?:that|this|it) (?:normal|serious|dangerous|something to worry about)\b"
+                     r"|\b(?:signs|symptoms) of (?:a |an )?(?:stroke|heart attack|sepsis|seizure|choking)\b"
+                     r"|\bfirst aid\b")
+
+
+def doubtful(text: str, *, limit: int | None = MAX_TEXT) -> bool:
+    """The message asks what to do or how to tell, or is about the past or something that keeps
+    happening, or only a possibility: the model's own guess of ``emergency`` is not trusted for it
+    when no rule matched (the rules have already weighed such words around their own hits).
+    Used by the EmergencyRules component; linear like ``match``."""
+    if not text or not text.strip():
+        return False
+    msg = _Message(normalise(text if limit is None else text[:limit]))
+    if msg.past() or _ASKING.search(msg.norm):
+        return True
+    return bool(_IFFY.search(msg.norm)) and not _NOW.search(msg.norm)
 
 
 def is_emergency(text: str) -> bool:

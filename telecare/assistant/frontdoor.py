@@ -45,6 +45,7 @@ from telecare.site.models import Home, Resident
 from . import answers
 from . import emergency as emergency_rules
 from . import needs as reading
+from . import safeguarding as safeguarding_rules
 from . import wording as say
 
 log = logging.getLogger("linkage.assistant")
@@ -100,10 +101,7 @@ def safeguarding_words(text: str) -> bool:
     return bool(_SAFEGUARDING_WORDS.search(text or ""))
 
 
-try:  # the detector of issue 14's recognition work, once it has landed
-    from .safeguarding import detect as _detect_safeguarding
-except ImportError:  # pragma: no cover - until then, the words above
-    _detect_safeguarding = None
+_detect_safeguarding = safeguarding_rules.detect  # the safeguarding rules (telecare/assistant/safeguarding.py)
 
 
 @dataclass
@@ -141,6 +139,7 @@ class Turn:
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
     confidence: float | None = None  # the model's confidence in ``intent`` (None: certain)
+    ranking: tuple = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
 
 
 @dataclass
@@ -171,7 +170,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
         return out
     _record(s, t, st, text, now)
     st["turns"] = st.get("turns", 0) + 1
-    facts = reading.read(text)
+    facts = reading.read(text, intent, t.ranking)
     if facts.age:
         st["age"] = facts.age
     if facts.carer:
@@ -368,7 +367,7 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
 
 # -- 2. safeguarding and asking for a person --------------------------------------------------------------
 def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
-    _add_needs(st, "safeguarding")
+    _add_needs(st, "safeguarding", *reading.record(text, "safeguarding", t.ranking)[:MAX_NEEDS])
     _raise(st, "handoff")
     _pause(st)
     st["awaiting"] = None

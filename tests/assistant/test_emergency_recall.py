@@ -1,4 +1,4 @@
-"""Emergency recall 1.0 on the project's emergency test set, through the running Rasa server:
+"""Emergency (and safeguarding) recall 1.0 on the project's test sets, through the running Rasa server:
 the trained model and the EmergencyRules component together, as residents reach them.
 Every message must come out as ``emergency`` and get the 999 advice over REST; the near-miss
 set must not be called an emergency."""
@@ -30,3 +30,12 @@ def test_every_emergency_gets_the_999_advice_at_once(assistant_stack):
 def test_near_misses_are_not_emergencies(assistant_stack):
     flagged = [t for t in NEAR_MISSES if assistant_stack.parse(t)["intent"]["name"] == "emergency"]
     assert flagged == []
+
+
+SAFEGUARDING = [t for _, t in _examples(TESTS / "safeguarding_messages.yml")]
+
+
+def test_every_described_abuse_or_neglect_goes_to_safeguarding(assistant_stack):
+    """Recall 1.0 on the safeguarding set (issue 14): the model and telecare/assistant/safeguarding.py."""
+    missed = [t for t in SAFEGUARDING if assistant_stack.parse(t)["intent"]["name"] != "safeguarding"]
+    assert missed == [], f"recall {1 - len(missed) / len(SAFEGUARDING):.3f}; missed {missed}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,19 @@ OBVIOUS = {
     "someone is breaking in": "danger",
     "help me please": "danger",
     "call an ambulance": "danger",
+    # described, not named (issue 14): the NHS's 999 signs, about oneself or another person
+    "my husband's lips have gone blue and he's not making sense": "unconscious",
+    "she's gone grey and clammy": "breathing",
+    "he's gone all blue around the mouth": "breathing",
+    "mum is talking gibberish and doesn't know where she is": "unconscious",
+    "she's having a seizure": "seizure",
+    "he's been fitting for ten minutes": "seizure",
+    "my husband is shaking all over and he won't stop": "seizure",
+    "he's wheezing and can't speak": "breathing",
+    "something is stuck in his throat": "breathing",
+    "one side of his face is drooping and his arm is weak": "stroke",
+    "she cut her hand badly and the blood won't stop": "bleeding",
+    "my dad has gone very confused all of a sudden and can't speak properly": "unconscious",
 }
 
 
@@ -91,6 +105,11 @@ def test_the_rules_alone_catch_nearly_all_of_the_emergency_set():
     "i worry i'll fall and be stuck on the floor for hours", "she could be lying on the floor and nobody would know",
     "my feet are on fire at night", "i smoke in bed", "the bathroom ceiling collapsed after a leak",
     "i can't speak to my doctor and my arm hurts", "my mum is bleeding money to scammers",
+    "my husband's hair has gone grey", "mum's fingers go blue in the cold", "he's fitting a stair lift for me",
+    "my mum would have a fit if she saw this", "the council isn't making any sense", "he cut his hair badly",
+    "she doesn't recognise me anymore", "i keep worrying someone will break in at night",
+    "my husband has epilepsy and has fits sometimes", "what should i do if my husband has a fit",
+    "i get chest pains when i'm anxious, the gp says it's nothing", "my face is drooping from age",
 ])
 def test_ordinary_messages_do_not_match(text):
     assert emergency.match(text) is None, emergency.explain(text)
@@ -121,3 +140,36 @@ def test_the_module_imports_only_re_and_runs_under_python_3_10():
                               "from telecare.assistant import emergency as e; print(e.match('ive fallen'))"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and out.stdout.strip() == "fall", out.stderr
+
+
+@pytest.mark.parametrize("unit", ["shaking all over ", "hes gone ", "my husbands hair ", "fitting ", "seizure wont ",
+                                  "gone very confused ", "wheezing ", "grey and ", "he cut his ", "my mum is not "])
+def test_the_described_signs_stay_linear_on_100kb(unit):
+    text = (unit * (100_000 // len(unit) + 1))[:100_000]
+    start = time.perf_counter()
+    emergency.match(text, limit=None)
+    assert time.perf_counter() - start < 2.0  # linear against quadratic (tests/security), not speed
+
+
+@pytest.mark.parametrize("text", [
+    "what should i do if someone is choking", "how do i know if someone is having a heart attack",
+    "what are the signs of a stroke", "I faint sometimes when I stand up too quickly",
+    "my nose bleeds now and then, is that normal", "he bleeds easily on his blood thinners",
+    "i had a seizure last year", "i worry i might fall and be stuck", "my face is drooping from age",
+])
+def test_doubtful_questions_past_and_possibilities(text):
+    """The EmergencyRules component does not trust the model's own "emergency" for these."""
+    assert emergency.doubtful(text) and emergency.match(text) is None
+
+
+def test_no_emergency_of_the_test_set_is_doubtful():
+    assert [t for _, t in _examples(TESTS / "emergency_messages.yml") if emergency.doubtful(t)] == []
+    assert not emergency.doubtful("help quickly hes fallen") and not emergency.doubtful("")
+
+
+def test_doubtful_is_linear_on_100kb():
+    for unit in ("what should i do if ", "sometimes ", "now and then quickly ", "signs of a stroke "):
+        text = (unit * (100_000 // len(unit) + 1))[:100_000]
+        start = time.perf_counter()
+        emergency.doubtful(text, limit=None)
+        assert time.perf_counter() - start < 2.0

@@ -108,6 +108,9 @@ def test_every_intent_has_training_examples_and_no_test_message_is_in_the_traini
         for block in _yaml(tests / name)["nlu"]:
             held_out += [ln.strip()[2:] for ln in block["examples"].splitlines() if ln.strip().startswith("- ")]
     held_out += re.findall(r"user: \|\n\s+(.*)", (tests / "test_stories.yml").read_text(encoding="utf-8"))
+    for block in _yaml(tests / "safeguarding_messages.yml")["nlu"]:
+        held_out += [ln.strip()[2:] for ln in block["examples"].splitlines() if ln.strip().startswith("- ")]
+    held_out += [m["text"] for m in _yaml(tests / "multi_need_messages.yml")["messages"]]
     assert not [t for t in held_out if norm(t) in training]
 
 
