@@ -66,7 +66,7 @@ $(CHROMIUM):
 run: $(STAMP) $(NODE_STAMP) model
 	$(BIN)/python -m hub.demo
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) model
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) model lint
 	$(BIN)/python -m pytest -q -ra
 
 # ruff (rules in pyproject.toml) on the whole tree; `$(BIN)/mypy` (strict on telecare/, [tool.mypy]) joins
