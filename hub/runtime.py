@@ -139,7 +139,9 @@ class HubRuntime:
         self.dispatcher.wake.set()
 
     def _wake_publisher(self, events: list[AlertChanged]) -> None:
-        if self.publisher:
+        # a further alarm joining an open alert (a storm: most ingest batches) rides the publisher's 1 s tick, as
+        # before; it must not wake the publisher, and its SQLite writes, once per ingest batch
+        if self.publisher and any(e.change != "joined" for e in events):
             self.publisher.wake.set()
 
     def changed(self) -> None:
