@@ -527,8 +527,10 @@ def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text:
     or moved on); False when the message is a new request for ``_ask``."""
     awaiting = st.get("awaiting")
     if awaiting == "postcode":
-        if intent.startswith("need_") and not facts.needs and t.confidence is not None and t.confidence < CONFIDENT:
-            intent = "nlu_fallback"  # an unsure guess on words that name no need ("yes please")
+        if (intent.startswith("need_") and not reading.find_needs(text) and t.confidence is not None
+                and t.confidence < CONFIDENT):
+            # an unsure guess on words that name no need ("yes please"): neither it nor its ranking is a need
+            intent, facts.needs = "nlu_fallback", []
         if intent.startswith("need_"):
             _add_needs(st, intent.removeprefix("need_"), *facts.needs[:MAX_NEEDS])
             st["asked"] = st.get("asked", 0) + 1
@@ -747,17 +749,8 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
         out.say(say.thanks())
     elif intent == "bot_challenge":
         out.say(say.bot())
-    elif intent == "request_human":
-        _add_needs(st, *facts.needs[:MAX_NEEDS])
-        _raise(st, "handoff")
-        queued = _callback(s, t, st, out, "person", False, text, now)
-        if not queued:
-            pass
-        elif st.get("awaiting") != "callback_phone":
-            out.say(say.handoff(True, directory.council(s).helpline, t.channel))
-        else:
-            out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")
     elif _RING_FOR_A_CHAT.search(text) and intent not in ("emergency", "safeguarding"):
+        # someone to ring them for a chat is befriending or our daily call, even when the model hears "a person"
         _add_needs(st, "loneliness_befriending")
         st["ring_chat"] = True
         if pc is not None:
@@ -768,6 +761,16 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
             st["awaiting"], st["asked"] = "postcode", 0
             out.say(say.ask_postcode(st.get("on_behalf", False), t.channel,
                                      say.acknowledge(text, st.get("on_behalf", False))))
+    elif intent == "request_human":
+        _add_needs(st, *facts.needs[:MAX_NEEDS])
+        _raise(st, "handoff")
+        queued = _callback(s, t, st, out, "person", False, text, now)
+        if not queued:
+            pass
+        elif st.get("awaiting") != "callback_phone":
+            out.say(say.handoff(True, directory.council(s).helpline, t.channel))
+        else:
+            out.messages.insert(len(out.messages) - 1, "Of course, someone from our team can call you back.")
     elif intent == "checkin_signup":
         _add_needs(st, "loneliness_befriending")
         if CHECKIN_SERVICE not in st.setdefault("offered", []):
