@@ -469,5 +469,31 @@ def directory_load(file: Path):
     click.echo(f"loaded {file}: {report.summary()}" + ("" if report.changed else " (nothing changed)"))
 
 
+@main.group()
+def retention():
+    """Remove or blank records older than their retention period (docs/data-protection.md)."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="only print what a run would remove or blank")
+@click.option("--by", default="cli", show_default=True, help="who is running it (for the record)")
+def retention_run(dry_run, by):
+    """Apply the retention periods now (the hub also does it daily): prints, per kind of record, the
+    cut-off and how many rows are deleted or blanked. No personal data is printed."""
+    from telecare.audit.service import record
+    from telecare.retention import service as retention_service
+
+    sessions = _sessions()
+    now = SystemClock().now()
+    with sessions() as s, s.begin():
+        p = retention_service.run(s, now, by=by, dry_run=dry_run)
+        if not dry_run:
+            record(s, actor=by, action="retention.run", via="cli", now=now,
+                   summary=f"{p.total} rows deleted or blanked")
+    click.echo(("dry run, nothing changed: would remove " if dry_run else "removed ") + f"{p.total} rows")
+    for line in p.lines():
+        click.echo("  " + line)
+
+
 if __name__ == "__main__":
     main()

@@ -5,6 +5,11 @@ The job store is persistent, so after a stop (even SIGKILL) the jobs are still t
 those that fell due while the hub was down run at once (``misfire_grace_time=None``,
 ``coalesce=True``). The alert's own ``esc_next_at`` is the truth: at start the jobs are
 reconciled with it, and a sweep every few seconds fires anything due that has no job.
+
+Retention (telecare.retention) runs once a UTC day, after 03:00: a job checks every minute whether
+today's run is recorded in ``retention_runs`` and, if not, runs it. The record is in the database
+and the time is the runtime's clock, so a restart neither skips nor repeats a day and tests can move
+time with a FakeClock.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from sqlalchemy import select
 from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES
 from telecare.escalation import engine
+from telecare.retention import service as retention
 
 log = logging.getLogger("linkage.scheduler")
 
@@ -43,8 +49,20 @@ def sweep() -> None:
         fire_alert(alert_id)
 
 
+def retention_tick() -> None:
+    """Run today's retention if it is due (once per UTC day across every hub on the database)."""
+    rt = _runtime
+    if rt is None:
+        return
+    with rt.sessions() as s, s.begin():
+        p = retention.run_if_due(s, rt.clock.now())
+    if p is not None:
+        log.info("retention: %d rows removed or blanked (%s)", p.total,
+                 "; ".join(f"{k} {sum(v.values())}" for k, v in p.counts().items()))
+
+
 class Timers:
-    def __init__(self, runtime, sweep_seconds: float = 5.0):
+    def __init__(self, runtime, sweep_seconds: float = 5.0, retention_seconds: float = 60.0):
         global _runtime
         _runtime = runtime
         self.runtime = runtime
@@ -54,11 +72,14 @@ class Timers:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone="UTC")
         self.sweep_seconds = sweep_seconds
+        self.retention_seconds = retention_seconds
 
     def start(self) -> Timers:
         self.scheduler.start()
         self.scheduler.add_job(sweep, "interval", seconds=self.sweep_seconds, id="sweep", jobstore="memory",
                                replace_existing=True)
+        self.scheduler.add_job(retention_tick, "interval", seconds=self.retention_seconds, id="retention",
+                               jobstore="memory", replace_existing=True)
         self.reconcile()
         return self
 

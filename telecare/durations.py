@@ -22,6 +22,19 @@ def parse_duration(text: str | int | float) -> int:
     return sum(int(n) * _UNIT[u] for n, u in _PART.findall(s))
 
 
+_PERIOD = re.compile(r"^\s*(\d+)\s*([yw])\s*$")
+
+
+def parse_period(text: str | int | float) -> int:
+    """A retention period in whole seconds: a duration (``90d``) or ``Nw``/``Ny`` (a year is 365 days).
+    At least one day, so a slip of the pen (``30m`` for thirty months) cannot empty a table."""
+    m = _PERIOD.match(str(text).lower()) if isinstance(text, str) else None
+    seconds = int(m.group(1)) * (7 if m.group(2) == "w" else 365) * 86400 if m else parse_duration(text)
+    if seconds < 86400:
+        raise ValueError(f"{text!r} is shorter than a day; write a retention period like 30d, 12w or 7y")
+    return seconds
+
+
 def format_duration(seconds: int) -> str:
     seconds = int(seconds)
     if seconds == 0:

@@ -7,6 +7,7 @@ from telecare.directory.models import Council, Service
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.events.models import DeadLetter, Event
 from telecare.notification.models import Notification, Reply
+from telecare.retention.models import RetentionRun, RetentionTally
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Setting, Team
 from telecare.watch.models import SweepCursor, WatchState
 
@@ -14,4 +15,5 @@ __all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", 
            "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team",
            "AuditEntry", "User", "WebSession",
            "Checkin", "CheckinAttempt", "CheckinPause", "CheckinSchedule", "DriftFlag", "SweepCursor", "WatchState",
-           "Council", "Service", "CallbackRequest", "CheckinRequest", "Enquiry", "Introduction"]
+           "Council", "Service", "CallbackRequest", "CheckinRequest", "Enquiry", "Introduction",
+           "RetentionRun", "RetentionTally"]

@@ -73,8 +73,14 @@ def _insert_ignore(session: Session, table):
     return insert(table)
 
 
+DEAD_LETTER_KEEP = 4096  # bytes of a refused payload kept for staff to see (the size says how much came)
+
+
 def dead_letter(session: Session, topic: str, payload: bytes, kind: str, reason: str, now: datetime) -> None:
-    session.add(DeadLetter(received_at=now, topic=topic, payload=payload_text(payload), kind=kind, reason=reason))
+    """Keep a refused message: its reason, its size, and only the start of its payload (a 1 MiB message
+    is kept as 4 KiB: enough to see what it was, too little to carry much personal data)."""
+    session.add(DeadLetter(received_at=now, topic=topic[:1024], payload=payload_text(payload[:DEAD_LETTER_KEEP]),
+                           payload_size=len(payload), kind=kind, reason=reason))
 
 
 def _describe(ev: EventPayload, info: DeviceInfo) -> str:

@@ -35,6 +35,7 @@ class DeadLetter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     topic: Mapped[str] = mapped_column(Text)
-    payload: Mapped[str] = mapped_column(Text)  # UTF-8, undecodable bytes as \x escapes
+    payload: Mapped[str] = mapped_column(Text)  # UTF-8, undecodable bytes as \x escapes; the first 4 KiB only
+    payload_size: Mapped[int | None] = mapped_column(Integer)  # bytes as received (rows from before 0010: None)
     kind: Mapped[str] = mapped_column(String(32), index=True)  # bad_json, missing_field, ...
     reason: Mapped[str] = mapped_column(Text)

@@ -19,6 +19,7 @@ from telecare import bus, yamlcheck
 from telecare.domain_events import DeviceWatchChanged, ResidentCheckinChanged
 from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 
+from . import settings as site_settings
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import SiteIn
 
@@ -284,4 +285,12 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     session.flush()
     for dev in watched:  # the wellbeing watch reads the new windows from now on
         bus.record(session, DeviceWatchChanged(dev.id, now))
+    if site.retention is not None:  # the periods given; those left out keep what they were
+        for key, seconds in site.retention.model_dump().items():
+            if seconds is None:
+                continue
+            name = site_settings.RETENTION_PREFIX + key
+            before = site_settings.get(session, name)
+            after = site_settings.put(session, name, f"{seconds}s", source, now)
+            count("settings", False, before != after)
     return report

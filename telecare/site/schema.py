@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from telecare.catalog import DEVICE_KINDS, PRIORITIES
-from telecare.durations import parse_duration
+from telecare.durations import parse_duration, parse_period
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -155,7 +155,20 @@ class ResidentIn(Strict):
     checkin: CheckinIn | None = None
 
 
+Period = Annotated[int | None, BeforeValidator(lambda v: None if v is None else parse_period(v))]
+
+
+class RetentionIn(Strict):
+    """How long each kind of record is kept (like ``90d``, ``12w``, ``7y``; at least a day)."""
+    activity_events: Period = None
+    dead_letters: Period = None
+    notification_bodies: Period = None
+    conversation_text: Period = None
+    closed_alerts: Period = None
+
+
 class SiteIn(Strict):
+    retention: RetentionIn | None = None
     contacts: list[ContactIn] = []
     teams: list[TeamIn] = []
     policies: list[PolicyIn] = []
@@ -165,6 +178,6 @@ class SiteIn(Strict):
     @classmethod
     def _not_none(cls, data):
         if isinstance(data, dict):
-            return {k: ([] if v is None else v) for k, v in data.items()}
+            return {k: ([] if v is None and k != "retention" else v) for k, v in data.items()}
         return data
 

@@ -16,5 +16,6 @@ router = APIRouter(tags=["ingest"])
 def deadletters(hub: Runtime, kind: str | None = None, limit: int = Query(200, ge=1, le=5000),
                 who: Caller = Depends(staff_only)):
     with hub.sessions() as s:
-        return [DeadLetterOut(id=d.id, received_at=d.received_at, topic=d.topic, payload=d.payload, kind=d.kind,
+        return [DeadLetterOut(id=d.id, received_at=d.received_at, topic=d.topic, payload=d.payload,
+                              payload_size=d.payload_size, kind=d.kind,
                               reason=d.reason) for d in queries.dead_letters(s, kind=kind, limit=limit)]

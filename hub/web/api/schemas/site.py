@@ -10,7 +10,8 @@ class DeadLetterOut(BaseModel):
     id: int
     received_at: datetime
     topic: str
-    payload: str
+    payload: str = Field(description="the first 4 KiB of what arrived")
+    payload_size: int | None = Field(None, description="bytes received")
     kind: str
     reason: str
 
