@@ -26,6 +26,7 @@ from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
 from telecare.assistant import sms
+from telecare.privacy import mask_phone
 
 from . import DEFAULT_HELPLINE, LRU, TwilioSignature, bot_texts, setting, user_text
 from .limits import CUT_NOTICE, cut
@@ -97,7 +98,7 @@ class TwilioSmsInput(InputChannel):
             logger.exception("twilio_sms: the assistant failed on %s", sid)
             return twiml([self.apology()])
         if not collector.messages:
-            logger.warning("twilio_sms: the assistant said nothing to %s (%s)", sid, sender)
+            logger.warning("twilio_sms: the assistant said nothing to %s (%s)", sid, mask_phone(sender))
             return twiml([self.apology()])
         return self.reply_twiml(collector.messages, CUT_NOTICE if was_cut else None)
 

@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from telecare.assistant import sms
+from telecare.privacy import mask_phone
 
 from . import DEFAULT_HELPLINE, LRU, TwilioSignature, bot_texts, setting, user_text, wants_hangup
 from .limits import CUT_NOTICE, cut
@@ -148,7 +149,7 @@ class TwilioVoiceInput(InputChannel):
         try:
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender_id)
         except Exception:  # noqa: BLE001
-            logger.exception("twilio_voice: could not read the tracker of %s", sender_id)
+            logger.exception("twilio_voice: could not read the tracker of %s", mask_phone(sender_id))
             return False
         return bool(tracker) and any(isinstance(e, UserUttered) for e in tracker.events)
 

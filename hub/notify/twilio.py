@@ -21,6 +21,7 @@ from twilio.rest import Client
 
 from hub.config import TwilioConfigError, TwilioSettings  # TwilioConfigError: half configured, the hub won't start
 from telecare.notification.ports import Sent
+from telecare.privacy import mask_phones
 
 log = logging.getLogger("linkage.notify.twilio")
 
@@ -89,7 +90,7 @@ class TwilioNotifier:
             detail = f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + f": {exc.msg}"
         else:
             detail = f"Twilio: {exc}"
-        log.warning("twilio refused: %s", detail)
+        log.warning("twilio refused: %s", mask_phones(detail))  # Twilio's message may quote the number
         return Sent(None, "failed", detail)
 
     def send_sms(self, notification_id: int, to: str, body: str) -> Sent:

@@ -124,7 +124,8 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
             row["state"] = SKIPPED
             row["note"] = (f"not made: due at {_local_tz(when, tz)} but the hub could only start it at "
                            f"{_local_tz(now, tz)} (more than {int(MAX_LATE.total_seconds() // 3600)} hours late)")
-            log.warning("check-in for resident %s skipped: %s", r.resident_id, row["note"])
+            log.warning("check-in for resident %s skipped: more than %d hours late", r.resident_id,
+                        int(MAX_LATE.total_seconds() // 3600))
         elif r.resident_id in busy:
             row["state"], row["note"] = SKIPPED, "another check-in was already under way"
         else:

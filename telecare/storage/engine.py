@@ -17,6 +17,8 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kw) -> Engine:
     """An engine for ``url`` (the hub's configuration gives it: hub.config.database_url)."""
     url = normalise_url(url)
+    # a failed statement's error (and so a logged traceback) names no values: they are personal data
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kw)

@@ -216,7 +216,7 @@ def _raise(s: Session, st: WatchState, device: Device, type: str, key: str, deta
                                   device_id=st.device_id, type=type, priority=EVENT_TYPES[type][1], now=now,
                                   detail=detail)
     st.raised_key, st.raised_at = key, now
-    log.info("wellbeing watch: %s on device %s (%s)", type, device.ext_id, detail)
+    log.info("wellbeing watch: %s on device %s, alert %s", type, device.ext_id, alert.id)  # the detail is health
     return alert.id
 
 
