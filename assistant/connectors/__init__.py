@@ -37,8 +37,36 @@ from sanic.response import HTTPResponse
 
 from hub import twilio_signature as signatures
 from hub.twilio_signature import SIGNATURE_HEADER, FormParams
+from telecare.privacy import mask_phones
 
 logger = logging.getLogger(__name__)
+
+
+class NoPeopleInLogs(logging.Filter):
+    """On every handler of the assistant's process (docs/data-protection.md, "Logs"): Rasa's and
+    Sanic's DEBUG lines are dropped (Rasa logs each user message, its slots and the tracker there,
+    so ``rasa run --debug`` would write what people told us), and any phone number left in a line,
+    a conversation id for one, is masked but for its last three digits."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO and record.name.split(".")[0] in ("rasa", "rasa_sdk", "sanic", "apscheduler"):
+            return False
+        message = record.getMessage()
+        masked = mask_phones(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def guard_logs() -> None:
+    """Install ``NoPeopleInLogs`` on the root logger's handlers (Rasa has made them by the time it
+    loads the channels); idempotent."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, NoPeopleInLogs) for f in handler.filters):
+            handler.addFilter(NoPeopleInLogs())
+
+
+guard_logs()
 
 DEFAULT_HELPLINE = "01632 960000"
 
