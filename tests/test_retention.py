@@ -232,3 +232,18 @@ def test_a_wrong_retention_period_is_refused_naming_the_line(text, message):
     with pytest.raises(SiteError) as exc:
         parse_site(text)
     assert message in str(exc.value)
+
+
+def test_staff_change_a_period_in_the_console_and_a_wrong_one_is_refused(console_staff, runtime):
+    from .test_console import audit_rows, post
+
+    page = console_staff.get("/console/settings")
+    assert page.status_code == 200 and 'name="retention_closed_alerts" value="2555d"' in page.text
+    bad = post(console_staff, "/console/settings", {"retention_dead_letters": "12h"})
+    assert bad.status_code == 422 and "shorter than a day" in bad.text
+    assert post(console_staff, "/console/settings", {"retention_dead_letters": "6w"}).status_code == 303
+    with runtime.sessions() as s:
+        assert site_settings.get(s, "retention_dead_letters") == "42d"
+        assert retention.periods(s)["dead_letters"] == 42 * 86400
+    (entry,) = audit_rows(runtime, "setting.change")
+    assert (entry.target, entry.before, entry.after) == ("setting:retention_dead_letters", "30d", "42d")
