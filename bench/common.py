@@ -19,6 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus: the bench loads sites in-process)
+from telecare.storage import secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_CONF = ROOT / "deploy" / "mosquitto-bench.conf"
@@ -122,10 +123,16 @@ class BenchBroker:
 
 
 # -- the hub as a subprocess ---------------------------------------------------------------------
+# the data key (access notes at rest): one per benchmark run, for this process (which loads the
+# sample site, access notes and all) and every hub it starts
+BENCH_DATA_KEY = secrets.new_key()
+secrets.use_keys([BENCH_DATA_KEY])
+
+
 def hub_env(db: Path, mqtt_url: str, name: str) -> dict[str, str]:
     """Environment for a `linkage hub` under benchmark: its own SQLite file and broker, a
     unique MQTT session, no supervision sweeps, the sandbox notifier, quiet logs."""
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=mqtt_url,
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=mqtt_url, LINKAGE_DATA_KEY=BENCH_DATA_KEY,
                LINKAGE_MQTT_CLIENT_ID=f"bench-{name}-{os.urandom(4).hex()}", LINKAGE_EMBEDDED_BROKER="off",
                LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_LOG_LEVEL="WARNING")
     for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):

@@ -12,12 +12,36 @@ from telecare.clock import SystemClock
 from . import config
 
 
-def _sessions():
-    from telecare.storage import make_engine, make_session_factory, upgrade
+def _engine(*, secrets_checked: bool = False):
+    """The database, migrated, with this process's data key (LINKAGE_DATA_KEY). ``secrets_checked``
+    (commands that read or write access notes): stop, with the reason, if the key is missing or
+    does not decrypt what is stored."""
+    from telecare.storage import make_engine, secrets, upgrade
 
+    from .data_key import open_database
+
+    try:
+        secrets.use_keys(config.data_keys())
+    except config.ConfigError as exc:
+        click.echo(f"linkage: {exc}", err=True)
+        sys.exit(2)
     engine = make_engine(config.database_url())
-    upgrade(engine)
-    return make_session_factory(engine)
+    if not secrets_checked:
+        upgrade(engine)
+        return engine
+    try:
+        open_database(engine)
+    except secrets.DataKeyError as exc:
+        engine.dispose()
+        click.echo(f"linkage: not done: {exc}", err=True)
+        sys.exit(2)
+    return engine
+
+
+def _sessions(*, secrets_checked: bool = False):
+    from telecare.storage import make_session_factory
+
+    return make_session_factory(_engine(secrets_checked=secrets_checked))
 
 
 @click.group()
@@ -57,7 +81,7 @@ def load(file: Path):
 
     from .mqtt.broker_config import site_homes
 
-    sessions = _sessions()
+    sessions = _sessions(secrets_checked=True)
     text = file.read_text(encoding="utf-8")
     homes_before = set(site_homes(sessions))
     try:
@@ -71,6 +95,101 @@ def load(file: Path):
     if new_homes:  # each home needs its own broker credentials before its unit can connect
         click.echo(f"{len(new_homes)} new home{'s' if len(new_homes) != 1 else ''}: run `linkage mqtt broker-config "
                    "--out DIR` (the same DIR as before) and reload Mosquitto")
+
+
+@main.group()
+def site():
+    """The site file: export what is loaded."""
+
+
+@site.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="write here (else standard output)")
+@click.option("--with-secrets", is_flag=True,
+              help="include the access notes (key-safe codes) in clear; without it each is written as "
+                   "'[access note]', which a load of the file leaves as it is")
+def site_export(out, with_secrets):
+    """Write the loaded site as YAML in the shape `linkage load` reads."""
+    from telecare.audit.service import record
+    from telecare.site.export import export_site
+
+    from .data_key import write_key_file
+
+    sessions = _sessions(secrets_checked=True)
+    with sessions() as s, s.begin():
+        text = export_site(s, with_secrets=with_secrets)
+        if with_secrets:  # who took the key-safe codes out, and when
+            record(s, actor=config.operator(), role="admin", via="cli", action="site.export", target="site",
+                   summary="site exported with access notes (--with-secrets)" + (f" to {out}" if out else ""),
+                   now=SystemClock().now())
+    if out is None:
+        click.echo(text, nl=False)
+    elif with_secrets:
+        write_key_file(out, text.rstrip("\n"))  # mode 0600, like a key
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@main.group("data-key")
+def data_key():
+    """LINKAGE_DATA_KEY, the key that encrypts access notes at rest (docs/operations.md)."""
+
+
+@data_key.command("new")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the key to this file (mode 0600; refused if it exists) instead of printing it")
+def data_key_new(out):
+    """Make a new key (for a new database, or the next key of a rotation)."""
+    from telecare.storage.secrets import new_key
+
+    from .data_key import write_key_file
+
+    key = new_key()
+    if out is None:
+        click.echo(key)
+        return
+    if out.exists():
+        click.echo(f"linkage data-key new: {out} exists; not overwritten", err=True)
+        sys.exit(2)
+    write_key_file(out, key)
+    click.echo(f"new data key written to {out} (mode 0600)")
+
+
+@data_key.command("rotate")
+@click.option("--new-key-file", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="the new key: read from this file if it exists (`linkage data-key new --out`), else made and "
+                   "written there (mode 0600); without it a new key is made and printed")
+def data_key_rotate(key_file):
+    """Re-encrypt every access note with a new key, in one transaction. LINKAGE_DATA_KEY must hold
+    the current key (it may also hold the new one: NEW,OLD). Then set LINKAGE_DATA_KEY to the new key."""
+    from telecare.audit.service import record
+    from telecare.storage import make_session_factory, secrets
+
+    from .data_key import rotate, write_key_file
+
+    engine = _engine(secrets_checked=True)
+    if secrets.keyring() is None:
+        click.echo("linkage data-key rotate: LINKAGE_DATA_KEY is not set: give the current key", err=True)
+        sys.exit(2)
+    if key_file is not None and key_file.exists():
+        key = key_file.read_text(encoding="ascii").strip()
+        try:
+            secrets.Keyring([key])
+        except secrets.DataKeyError as exc:
+            click.echo(f"linkage data-key rotate: {key_file}: {exc}", err=True)
+            sys.exit(2)
+    else:
+        key = secrets.new_key()
+        if key_file is not None:
+            write_key_file(key_file, key)  # written before anything is re-encrypted with it
+        else:
+            click.echo(key)  # likewise: the key is out before the change commits
+    n = rotate(engine, key)
+    with make_session_factory(engine)() as s, s.begin():
+        record(s, actor=config.operator(), role="admin", via="cli", action="data_key.rotate", target="data_key",
+               summary=f"{n} secret{'s' if n != 1 else ''} re-encrypted with a new data key", now=SystemClock().now())
+    click.echo(f"{n} secret{'s' if n != 1 else ''} re-encrypted with the new key"
+               + (f" (in {key_file})" if key_file else " (printed above)")
+               + ": set LINKAGE_DATA_KEY to it, alone, and restart the hub", err=key_file is None)
 
 
 @main.group()

@@ -78,6 +78,32 @@ def rasa_api_token(environ: Mapping[str, str] | None = None) -> str:
     return (_env(environ).get("LINKAGE_RASA_TOKEN") or "").strip()
 
 
+def data_keys(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """LINKAGE_DATA_KEY: the Fernet key(s) that encrypt access notes at rest, comma-separated, the
+    first encrypting and all decrypting (during a rotation: NEW,OLD); or LINKAGE_DATA_KEY_FILE, a
+    file holding them (one a line, or comma-separated). Empty: no key (a hub whose database holds
+    access notes then refuses to start). A key that is not a Fernet key is a ConfigError."""
+    env = _env(environ)
+    raw = env.get("LINKAGE_DATA_KEY") or ""
+    path = env.get("LINKAGE_DATA_KEY_FILE") or ""
+    if raw.strip() and path.strip():
+        raise ConfigError("LINKAGE_DATA_KEY and LINKAGE_DATA_KEY_FILE are both set: set one")
+    if path.strip():
+        try:
+            raw = Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"LINKAGE_DATA_KEY_FILE names {path}, which cannot be read: {exc}") from None
+    keys = tuple(k.strip() for k in raw.replace("\n", ",").split(",") if k.strip())
+    if keys:
+        from telecare.storage.secrets import DataKeyError, Keyring
+
+        try:
+            Keyring(keys)
+        except DataKeyError as exc:
+            raise ConfigError(str(exc)) from None
+    return keys
+
+
 @dataclass
 class TwilioSettings:
     """TWILIO_* and PUBLIC_BASE_URL: the notifier's account, the webhooks' auth token (which
@@ -299,6 +325,9 @@ class Settings:
     twilio: TwilioSettings = field(default_factory=TwilioSettings.from_env)
     # LINKAGE_SESSION_*, LINKAGE_SECRET_KEY, LINKAGE_LOGIN_CONCURRENCY: the staff console
     console: ConsoleSettings = field(default_factory=ConsoleSettings.from_env)
+    # LINKAGE_DATA_KEY (or _FILE): the keys for access notes at rest (data_keys). None, when a
+    # program builds Settings itself: the keys it gave telecare.storage.secrets.use_keys stand
+    data_keys: tuple[str, ...] | None = field(default_factory=lambda: data_keys())
 
     def __post_init__(self):
         if self.mqtt is not None:

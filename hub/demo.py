@@ -42,6 +42,18 @@ def demo_token(linkage: list[str], env: dict) -> str:
     return token
 
 
+def demo_data_key() -> str:
+    """The demo's LINKAGE_DATA_KEY (access notes at rest): var/data.key, made once (mode 0600) and
+    reused, so the demo database stays readable across runs."""
+    from hub.data_key import write_key_file
+    from telecare.storage.secrets import new_key
+
+    path = ROOT / "var" / "data.key"
+    if not path.exists():
+        write_key_file(path, new_key())
+    return path.read_text(encoding="ascii").strip()
+
+
 def main() -> int:
     os.chdir(ROOT)
     env = dict(os.environ)
@@ -50,7 +62,9 @@ def main() -> int:
     # `linkage hub` on its own never starts one (docs/security.md, "Failing closed")
     env.setdefault("LINKAGE_EMBEDDED_BROKER", "on")
     env.setdefault("LINKAGE_ACTIONS_TOKEN", secrets.token_urlsafe(16))  # the hub serves only our Rasa server
-    env.setdefault("LINKAGE_RASA_TOKEN", secrets.token_urlsafe(32))  # Rasa's HTTP API: fresh each run, never printed
+    env.setdefault("LINKAGE_RASA_TOKEN", secrets.token_urlsafe(32))
+    if not env.get("LINKAGE_DATA_KEY_FILE"):
+        env.setdefault("LINKAGE_DATA_KEY", demo_data_key())  # kept in var/data.key (0600), never printed  # Rasa's HTTP API: fresh each run, never printed
     port = int(env.get("LINKAGE_PORT", "8080"))
     rasa_port = int(env.get("LINKAGE_ASSISTANT_PORT", "5005"))
     linkage = [sys.executable, "-m", "hub.cli"]

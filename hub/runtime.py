@@ -11,11 +11,12 @@ from telecare.domain_events import AlertChanged, EscalationTimerMoved, Notificat
 from telecare.events.ingest import IngestService
 from telecare.heartbeat.supervision import Supervisor
 from telecare.site.device_cache import DeviceCache
-from telecare.storage import make_engine, make_session_factory, upgrade
+from telecare.storage import make_engine, make_session_factory, secrets
 
 from . import metrics
 from .checkin_timer import CheckinTimer
 from .config import Settings
+from .data_key import open_database
 from .directory_file import load_if_empty as load_directory_if_empty
 from .mqtt.broker import EmbeddedBroker, broker_answers
 from .mqtt.consumer import MqttConsumer
@@ -37,8 +38,14 @@ class HubRuntime:
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None, *, with_mqtt: bool = True):
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
+        if self.settings.data_keys is not None:  # the keys for access notes at rest (LINKAGE_DATA_KEY)
+            secrets.use_keys(self.settings.data_keys)
         self.engine = make_engine(self.settings.database_url)
-        upgrade(self.engine)
+        try:
+            open_database(self.engine)
+        except secrets.DataKeyError as exc:
+            self.engine.dispose()
+            raise HubStartError(str(exc)) from None
         self.sessions = make_session_factory(self.engine)
         # what the adapters do once a transaction has committed (telecare.bus, docs/architecture.md)
         self.after_commit = (bus.AfterCommit()

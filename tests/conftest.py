@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 import telecare.handlers  # noqa: F401  (the domain's subscriptions, telecare.bus)
 from telecare.clock import FakeClock
 from telecare.site.loader import load_site
-from telecare.storage import make_engine, make_session_factory, upgrade
+from telecare.storage import make_engine, make_session_factory, secrets, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 # the running assistant (one Rasa server per test session), shared by tests/assistant and tests/security;
@@ -28,6 +28,18 @@ PG_URL = os.environ.get("LINKAGE_TEST_PG_URL", "postgresql+psycopg://postgres@12
 MQTT_HOST = os.environ.get("LINKAGE_TEST_MQTT_HOST", "127.0.0.1")
 MQTT_PORT = int(os.environ.get("LINKAGE_TEST_MQTT_PORT", "1883"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# the data key for access notes at rest: one generated for the test run, in the environment (so
+# Settings() and `linkage` subprocesses have it) and given to telecare.storage.secrets before each test
+TEST_DATA_KEY = os.environ.get("LINKAGE_TEST_DATA_KEY") or secrets.new_key()
+os.environ["LINKAGE_DATA_KEY"] = TEST_DATA_KEY
+os.environ.pop("LINKAGE_DATA_KEY_FILE", None)
+
+
+@pytest.fixture(autouse=True)
+def data_key():
+    secrets.use_keys([TEST_DATA_KEY])
+    yield TEST_DATA_KEY
+    secrets.use_keys([TEST_DATA_KEY])
 
 
 def _missing(what: str):

@@ -14,6 +14,7 @@ from telecare.alert import service as alerts
 from telecare.events.ingest import IngestService
 from telecare.notification.models import Reply
 from telecare.notification.replies import NOTHING_PENDING, interpret
+from telecare.notification.service import outgoing_body
 from telecare.site.device_cache import DeviceCache
 
 from .escalation_helpers import (
@@ -178,7 +179,10 @@ def test_first_acceptance_wins(site, ingest, clock, season, opened, accepted_at)
 
     (access,) = access_notes(site, alert_id)
     assert (access.to, access.channel, access.status) == (SUE, "sms", "queued")
-    assert "Key safe by the front door" in access.body and "12 Elm Road" in access.body
+    # stored with "[access note]" in place of the note; the note goes in as it is handed to the notifier
+    assert "Key safe" not in access.body and "[access note]" in access.body and "12 Elm Road" in access.body
+    with site() as s:
+        assert "Key safe by the front door" in outgoing_body(s, access)
     assert ("access", "access notes sent to Sue Smith only") in timeline(site, alert_id)
     assert [d for k, d in timeline(site, alert_id, "reply", "acknowledged")] == [
         "Sue Smith replied 'accept' by sms", "accepted by Sue Smith via sms", "Jim Brown replied 'accept' by sms"]

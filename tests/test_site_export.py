@@ -59,17 +59,19 @@ def test_export_then_load_changes_nothing(site, clock):
 
 
 def test_export_of_the_sample_loads_into_an_empty_database_as_the_same_site(site, sessions, clock, tmp_path):
+    """With --with-secrets (moving a site to another database), access notes included."""
     from telecare.storage import make_engine, make_session_factory, upgrade
 
     with site() as s:
-        text = export_site(s)
+        text = export_site(s, with_secrets=True)
+    assert "Key safe by the front door" in text
     other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     upgrade(other)
     fresh = make_session_factory(other)
     with fresh() as s, s.begin():
         load_site(s, text, clock.now())
     with fresh() as s:
-        assert export_site(s) == text
+        assert export_site(s, with_secrets=True) == text
     other.dispose()
 
 

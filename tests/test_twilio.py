@@ -40,6 +40,7 @@ from telecare.clock import FakeClock
 from telecare.events.ingest import Inbound
 from telecare.notification.models import Notification, Reply
 from telecare.notification.ports import Sent
+from telecare.notification.service import outgoing_body
 from telecare.site.loader import load_site
 
 from .conftest import IN_CI, ROOT, port_open
@@ -449,7 +450,9 @@ def test_signed_sms_1_accepts_a_pending_alert(runtime, client):
     assert (alert.state, alert.acknowledged_by) == ("acknowledged", "Sue Smith")
     (access,) = notifications(runtime, alert_id, purpose="access")
     assert access.to == SUE and access.status == "queued"
-    assert "Key safe by the front door" in access.body and "12 Elm Road" in access.body
+    assert "[access note]" in access.body and "Key safe" not in access.body and "12 Elm Road" in access.body
+    with runtime.sessions() as s:  # the note goes in only as the message is handed to Twilio
+        assert "Key safe by the front door" in outgoing_body(s, access)
 
 
 def test_the_same_message_sid_twice_acts_once(runtime, client):

@@ -6,11 +6,13 @@ escalation engine (telecare.escalation.engine) writes one Notification per membe
 team steps included (every on-call member of the team at that moment gets one, with their
 contact id), so a notification row is the whole proof: no display names, no phone numbers.
 
-Access notes (the resident's ``access`` text, e.g. a key-safe code) are copied into the
-acceptor's "access" SMS (telecare.escalation.messages.access_sms). Every body shown by the
-API or the console goes through ``redact`` at read time: the text is kept only for the
-contact the access message was sent to; anyone else (staff and admins too) sees
-``[access note]``. Staff still see the resident's access field where it is configured.
+Access notes (the resident's ``access`` text, e.g. a key-safe code) go out in the acceptor's
+"access" SMS (telecare.escalation.messages.access_sms), but the stored body carries
+``[access note]`` (the dispatcher puts the note in as it sends). Every body shown by the API or
+the console goes through ``notification_body``: the contact the access message was sent to
+reads it with the note (the resident's current one, decrypted); anyone else (staff and admins
+too) sees ``[access note]``, and ``redact`` also covers older bodies and timelines. Staff
+still see the resident's access field where it is configured.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from telecare.alert.models import Alert
 from telecare.alert.states import ACKNOWLEDGED, ATTENDING
 from telecare.notification.models import Notification
 from telecare.site.models import Contact, Resident
+from telecare.storage.secrets import ACCESS_PLACEHOLDER
 
-REDACTED = "[access note]"
+REDACTED = ACCESS_PLACEHOLDER
 # the access part of messages.access_sms, whatever the resident's access text was at the time
 _ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
@@ -92,7 +95,7 @@ def may_read_access(n: Notification, viewer_contact_id: int | None) -> bool:
 
 def notification_body(n: Notification, viewer_contact_id: int | None, access: str | None) -> str:
     if may_read_access(n, viewer_contact_id):
-        return n.body
+        return n.body.replace(REDACTED, access) if n.purpose == "access" and access else n.body
     return redact(n.body, access) or ""
 
 

@@ -395,7 +395,7 @@ def when_answered(s: Session, e: NotificationAnswered) -> None:
     alert = s.get(Alert, e.alert_id)
     n = s.get(Notification, e.notification_id)
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-    access = messages.access_sms(alert, resident, e.by)
+    access = messages.access_sms(alert, resident, e.by, stored=True)  # the note itself only on its way out
     s.add(Notification(alert_id=alert.id, contact_id=n.contact_id if n else None, to=e.phone, channel="sms",
                        purpose="access", body=access, status="queued", created_at=e.at))
     alerts.note(s, alert, "access", f"access notes sent to {e.by} only", e.at)

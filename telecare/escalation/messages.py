@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from telecare.alert.models import Alert
 from telecare.site.models import Resident
+from telecare.storage.secrets import ACCESS_PLACEHOLDER
 
 WHAT = {
     "pendant": "pressed their alarm button", "fall": "may have FALLEN", "smoke": "has a SMOKE alarm",
@@ -39,8 +40,12 @@ def alert_speech(alert: Alert, resident: Resident | None) -> str:
             "Press 1, or say yes, if you can go. Press 2, or say no, if you can't.")
 
 
-def access_sms(alert: Alert, resident: Resident | None, name: str) -> str:
+def access_sms(alert: Alert, resident: Resident | None, name: str, *, stored: bool = False) -> str:
+    """The acceptor's message. ``stored``: the copy the database keeps, with the note as
+    ``[access note]`` (the dispatcher puts the note in as it hands the message over:
+    telecare.notification.service.claim)."""
     where = ", ".join(p for p in ((resident.address if resident else None), (resident.postcode if resident else None)) if p)
-    access = resident.access if resident and resident.access else "no access notes held"
+    held = resident.access if resident and resident.access and resident.access.strip() else None
+    access = (ACCESS_PLACEHOLDER if stored else held) if held else "no access notes held"
     return (f"Thank you {name.split()[0]}, alert {alert.id} is yours. {resident.name if resident else 'The resident'}"
             + (f", {where}" if where else "") + f". Access: {access}. Please go now.")

@@ -8,7 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telecare import bus
+from telecare.alert.models import Alert
 from telecare.domain_events import NotificationFailed
+from telecare.site.models import Resident
+from telecare.storage.secrets import ACCESS_PLACEHOLDER
 
 from .models import FINAL_FAILURES, Notification
 from .ports import Notifier, Sent
@@ -34,7 +37,18 @@ def claim(s: Session, now: datetime, limit: int = 100) -> list[tuple[int, str, s
                           .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
     for n in rows:
         n.status, n.handed_at, n.updated_at = "sending", now, now
-    return [(n.id, n.channel, n.to, n.body) for n in rows]
+    return [(n.id, n.channel, n.to, outgoing_body(s, n)) for n in rows]
+
+
+def outgoing_body(s: Session, n: Notification) -> str:
+    """The text that goes out. An access message is stored with ``[access note]`` in place of the
+    note (the database keeps no copy of a key-safe code but the resident's encrypted one); the
+    note goes in here, on its way to the one contact who accepted."""
+    if n.purpose != "access" or ACCESS_PLACEHOLDER not in n.body or n.alert_id is None:
+        return n.body
+    access = s.scalar(select(Resident.access).join(Alert, Alert.resident_id == Resident.id)
+                      .where(Alert.id == n.alert_id))
+    return n.body.replace(ACCESS_PLACEHOLDER, access) if access and access.strip() else n.body
 
 
 def send(notifier: Notifier, item: tuple[int, str, str, str]) -> Sent:

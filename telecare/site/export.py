@@ -4,6 +4,10 @@
 edit forms). Loading what was exported changes nothing (tests/test_site_export.py): every
 field the loader writes is written back, durations as ``2m``/``1h30m``, day lists as
 ``daily``/``weekdays``/``weekends`` where they are exactly that.
+
+Access notes (key-safe codes) are written as ``'[access note]'``, which the loader reads as
+"keep the note held", unless ``with_secrets`` is asked for (``linkage site export
+--with-secrets``); a whole-site export says which in a comment at its top.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from telecare.durations import format_duration
+from telecare.storage.secrets import ACCESS_PLACEHOLDER
 
 from .models import Contact, Home, Policy, Resident, ResidentContact, RotaShift, Team
 from .schema import DAY_SETS
@@ -104,9 +109,10 @@ def _durations(d: dict | None) -> dict | None:
     return _Flow(out)
 
 
-def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str]) -> dict:
+def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str], with_secrets: bool = False) -> dict:
+    access = r.access if with_secrets or not r.access else ACCESS_PLACEHOLDER
     out = _clean({"id": r.ext_id, "name": r.name, "phone": r.phone, "address": r.address, "postcode": r.postcode,
-                  "access": r.access})
+                  "access": access})
     if r.timezone != "Europe/London":
         out["timezone"] = r.timezone
     out["contacts"] = _FlowList(contacts[link.contact_id] for link in r.contact_links)
@@ -132,7 +138,8 @@ def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str
     return out
 
 
-def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str] | None = None) -> dict:
+def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str] | None = None, *,
+              with_secrets: bool = False) -> dict:
     """The site (or the items of ``kinds`` whose id is in ``ids``) as plain data."""
     kinds = list(kinds)
     wanted = set(ids) if ids is not None else None
@@ -157,7 +164,7 @@ def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str]
             selectinload(Resident.contact_links), selectinload(Resident.homes).selectinload(Home.devices))
         if wanted is not None:
             q = q.where(Resident.ext_id.in_(list(wanted)))
-        out["residents"] = [resident_dict(r, policy_ids, contact_ids) for r in session.scalars(q)]
+        out["residents"] = [resident_dict(r, policy_ids, contact_ids, with_secrets) for r in session.scalars(q)]
     return {k: v for k, v in out.items() if v or wanted is None}
 
 
@@ -165,14 +172,21 @@ def dump(data: dict) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
 
 
-def export_site(session: Session) -> str:
-    return dump(site_dict(session))
+HEADER_REDACTED = ("# Linkage site export. Access notes (key-safe codes) are NOT in this file: each is written as\n"
+                   "# '[access note]', and loading this file keeps the notes already held.\n")
+HEADER_SECRETS = ("# Linkage site export WITH ACCESS NOTES (key-safe codes) in clear (--with-secrets).\n"
+                  "# Keep this file as you would the keys themselves; delete it when done.\n")
 
 
-def export_items(session: Session, kind: str, ids: Iterable[str]) -> str:
+def export_site(session: Session, *, with_secrets: bool = False) -> str:
+    header = HEADER_SECRETS if with_secrets else HEADER_REDACTED
+    return header + dump(site_dict(session, with_secrets=with_secrets))
+
+
+def export_items(session: Session, kind: str, ids: Iterable[str], *, with_secrets: bool = False) -> str:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    return dump(site_dict(session, [kind], ids))
+    return dump(site_dict(session, [kind], ids, with_secrets=with_secrets))
 
 
 __all__ = ["export_site", "export_items", "site_dict", "dump", "KINDS", "ResidentContact"]

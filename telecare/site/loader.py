@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from telecare import bus, yamlcheck
 from telecare.domain_events import DeviceWatchChanged, ResidentCheckinChanged
+from telecare.storage import secrets
 from telecare.yamlcheck import Problem, line_for, line_map, validation_problems
 
 from . import settings as site_settings
 from .models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
+from .redaction import is_placeholder
 from .schema import SiteIn
 
 STEP_TARGETS_FIXED = ("resident.contacts", "resident.befriender", "console")
@@ -74,6 +76,19 @@ def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple
     except ValidationError as exc:
         raise SiteError(validation_problems(exc, data, lines, ALIASES), source) from None
     return site, lines
+
+
+def _check_data_key(site: SiteIn, lines: dict, source: str) -> None:
+    """Access notes are stored encrypted (telecare.storage.secrets): without a data key, refuse
+    the file rather than store them in clear or lose them."""
+    if secrets.keyring() is not None:
+        return
+    problems = [Problem(_line_for(lines, ("residents", i, "access")),
+                        f"resident {r.id}: an access note cannot be stored: LINKAGE_DATA_KEY is not set (access "
+                        "notes are encrypted with it; `linkage data-key new` makes one)")
+                for i, r in enumerate(site.residents) if r.access and not is_placeholder(r.access)]
+    if problems:
+        raise SiteError(problems, source)
 
 
 # -- references -----------------------------------------------------------------------------
@@ -186,6 +201,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     """Validate and load. Raises SiteError (nothing written) on any problem. The caller commits."""
     site, lines = parse_site(text, source)
     _check_references(session, site, lines, source)
+    _check_data_key(site, lines, source)
     report = LoadReport()
 
     def count(kind: str, created: bool, changed: bool):
@@ -247,7 +263,9 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         policy = policies[r.policy].id if r.policy else None
         checkin = r.checkin.model_dump(by_alias=True) if r.checkin else None
         checkin_before = None if created else (obj.checkin, obj.timezone)
-        changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=r.access,
+        # '[access note]' (a redacted export or edit form) keeps the note the resident has
+        access = obj.access if is_placeholder(r.access) else r.access
+        changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=access,
                           timezone=r.timezone, befriender_id=befriender, policy_id=policy, checkin=checkin)
         want = [contacts[c].id for c in r.contacts]
         if [link.contact_id for link in obj.contact_links] != want:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telecare.clock import from_epoch
 from telecare.storage.base import Base, UTCDateTime
+from telecare.storage.secrets import EncryptedText
 
 
 class Contact(Base):
@@ -60,7 +61,7 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     address: Mapped[str | None] = mapped_column(Text)
     postcode: Mapped[str | None] = mapped_column(String(16))
-    access: Mapped[str | None] = mapped_column(Text)
+    access: Mapped[str | None] = mapped_column(EncryptedText)  # key-safe codes: encrypted at rest (storage.secrets)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     befriender_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))

@@ -48,9 +48,10 @@ def two_home_site() -> str:
 
 
 def clean_env(**extra) -> dict:
-    """The environment for a `linkage` subprocess: nothing Twilio or MQTT from the caller's."""
+    """The environment for a `linkage` subprocess: nothing Twilio or MQTT from the caller's (but the
+    test run's data key, which any process that reads access notes needs: tests/conftest.py)."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TWILIO_", "MQTT_", "LINKAGE_")) and k != "PUBLIC_BASE_URL"}
+           if (not k.startswith(("TWILIO_", "MQTT_", "LINKAGE_")) or k == "LINKAGE_DATA_KEY") and k != "PUBLIC_BASE_URL"}
     env.update(LINKAGE_LOG_FORMAT="json", LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_DIRECTORY="off")
     env.update({k: str(v) for k, v in extra.items()})
     return env

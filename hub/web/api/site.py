@@ -16,6 +16,7 @@ from telecare.durations import format_duration
 from telecare.site import queries
 from telecare.site import settings as site_settings
 from telecare.site.loader import SiteError, load_site
+from telecare.site.redaction import redact_site_yaml
 
 from ..auth import Caller, configurer, staff_only
 from ..deps import Runtime
@@ -62,7 +63,7 @@ async def put_site(request: Request, hub: Runtime, who: Caller = Depends(configu
         with hub.sessions() as s, s.begin():
             report = load_site(s, body, hub.clock.now(), source="site")
             audit.record(s, actor=who.name, role=who.role, via="api", action="site.load", target="site",
-                         summary=report.summary(), after=body, now=hub.clock.now())
+                         summary=report.summary(), after=redact_site_yaml(body), now=hub.clock.now())
     except SiteError as exc:
         return JSONResponse({"detail": [{"loc": ["body"], "msg": "site refused, nothing was loaded",
                                          "type": "value_error"}]

@@ -16,6 +16,7 @@ from telecare.site import queries
 from telecare.site.editing import SINGULAR, apply_snippet
 from telecare.site.export import KINDS, export_items, export_site
 from telecare.site.loader import SiteError, load_site
+from telecare.site.redaction import redact_site_yaml
 
 from ..deps import Runtime, runtime
 from .security import Forbidden, check_csrf, staff_required
@@ -174,7 +175,7 @@ def _site_page(request: Request, *, text: str = "", problems=None, report=None, 
 
 
 SITE_FILE = YamlFile(name="site", export=lambda s, now: export_site(s), load=load_site, refused=SiteError,
-                     page=_site_page, after_change=lambda hub: hub.site_changed())
+                     page=_site_page, after_change=lambda hub: hub.site_changed(), redact=redact_site_yaml)
 
 
 @router.get("/console/site/export.yml")

@@ -25,6 +25,7 @@ class YamlFile:
     refused: type[Exception]  # what ``load`` raises, with .problems
     page: Callable[..., Response]  # (request, *, text, problems, report, status) -> the import page
     after_change: Callable[[Any], None] | None = None  # (hub) -> None, after a load that committed
+    redact: Callable[[str], str | None] = lambda text: text  # what the audit entry keeps of the file (no access notes)
 
 
 async def yaml_text(form) -> str:
@@ -56,7 +57,7 @@ async def import_file(request: Request, hub, user, f: YamlFile) -> Response:
             report = f.load(s, text, now, source="import")
             if report.changed:
                 record(s, actor=user.name, role=user.role, action=f"{f.name}.import", target=f.name,
-                       summary=report.summary(), before=before, after=text, now=now)
+                       summary=report.summary(), before=f.redact(before), after=f.redact(text), now=now)
     except f.refused as exc:
         return f.page(request, text=text, problems=exc.problems, report=None, status=422)
     if f.after_change is not None:
