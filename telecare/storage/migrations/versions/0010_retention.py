@@ -13,7 +13,7 @@ from alembic import op
 import telecare.storage.base
 
 revision = '0010_retention'
-down_revision = '0008_enquiry_age'
+down_revision = '0009_secrets'
 branch_labels = None
 depends_on = None
 
