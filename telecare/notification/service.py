@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telecare import bus
+from telecare.consent import service as consent
 from telecare.domain_events import NotificationFailed
 
 from .models import FINAL_FAILURES, Notification
@@ -32,9 +33,24 @@ def claim(s: Session, now: datetime, limit: int = 100) -> list[tuple[int, str, s
     outside the transaction (a slow provider must not hold the database)."""
     rows = list(s.scalars(select(Notification).where(Notification.status == "queued")
                           .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    stopped = consent.opted_out_of(s, [n.to for n in rows if _stoppable(n)]) if rows else set()
+    out = []
     for n in rows:
+        if n.to in stopped and _stoppable(n):
+            n.status, n.updated_at, n.detail = "canceled", now, "not sent: the number replied STOP"
+            bus.record(s, NotificationFailed(n.id, n.purpose, "canceled", "the number replied STOP", now))
+            continue
         n.status, n.handed_at, n.updated_at = "sending", now, now
-    return [(n.id, n.channel, n.to, n.body) for n in rows]
+        out.append((n.id, n.channel, n.to, n.body))
+    return out
+
+
+def _stoppable(n: Notification) -> bool:
+    """What STOP stops: every SMS, and calls other than a resident's own check-in call (a service they
+    arranged with staff; leaving it is ``state: left``) and the access note to whoever accepted an alert."""
+    if n.channel == "sms":
+        return n.purpose != "access"
+    return n.channel == "voice" and n.purpose not in ("checkin", "access")
 
 
 def send(notifier: Notifier, item: tuple[int, str, str, str]) -> Sent:
