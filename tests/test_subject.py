@@ -158,9 +158,8 @@ def test_erase_leaves_no_trace_of_name_or_number_and_the_figures_as_they_were(db
         assert r.name == "erased" and r.state == "left" and r.erased_at is not None
         assert s.get(CheckinSchedule, r.id).next_due_at is None  # no more check-in calls
         assert "Sue Smith" in dump_text(engine)  # other people's records are theirs: Sue is still Sue
-    with db() as s:  # her number is nowhere now
-        with pytest.raises(SubjectError, match="nothing is held"):
-            export(s, phone=BETTY, now=clock.now())
+    with db() as s, pytest.raises(SubjectError, match="nothing is held"):  # her number is nowhere now
+        export(s, phone=BETTY, now=clock.now())
 
 
 def betty_id_after(s) -> int:
