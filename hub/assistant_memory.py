@@ -21,7 +21,7 @@ class Cleared:
 def clear(conversation_ids: list[str], *, base_url: str, token: str, timeout: float = 5.0) -> Cleared:
     out = Cleared()
     for cid in conversation_ids:
-        url = (f"{base_url}/conversations/{urllib.parse.quote(cid, safe='')}/tracker/events"
+        url = (f"{base_url}/conversations/{urllib.parse.quote(cid, safe=':+@')}/tracker/events"
                f"?{urllib.parse.urlencode({'token': token})}")
         req = urllib.request.Request(url, data=b"[]", method="PUT", headers={"Content-Type": "application/json"})
         try:
