@@ -616,3 +616,116 @@ def retention_run(dry_run, by):
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def person():
+    """Subject access and erasure requests: everything held about one person."""
+
+
+def _person_target(resident, phone):
+    if bool(resident) == bool(phone):
+        raise click.UsageError("give exactly one of --resident ID or --phone +44…")
+
+
+def _masked(phone: str) -> str:
+    return "…" + phone[-3:] if phone else ""
+
+
+@person.command("export")
+@click.option("--resident", help="the resident's id in the site file")
+@click.option("--phone", help="a phone number: everything held under it (resident, contact, helpline)")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write to FILE (created mode 0600) instead of stdout")
+def person_export(resident, phone, out):
+    """Everything held about a person, as one JSON document (a subject access request). Audited."""
+    import json
+    import os
+
+    from telecare.audit.service import record
+    from telecare.subject.export import build
+    from telecare.subject.find import SubjectError, find
+
+    _person_target(resident, phone)
+    sessions = _sessions()
+    try:
+        with sessions() as s, s.begin():
+            now = SystemClock().now()
+            sub = find(s, resident=resident, phone=phone)
+            doc = build(s, sub, now)
+            record(s, actor=config.operator(), via="cli", action="person.export",
+                   target=f"resident:{sub.residents[0].id}" if resident else None,
+                   summary="subject access export " + (f"of resident #{sub.residents[0].id}" if resident
+                                                       else f"by phone number ending {_masked(phone)}"), now=now)
+    except SubjectError as exc:
+        click.echo(f"not exported: {exc}", err=True)
+        sys.exit(2)
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    click.echo(f"written to {out} (mode 0600): " + ", ".join(f"{k} {v}" for k, v in doc["counts"].items() if v),
+               err=True)
+
+
+@person.command("erase")
+@click.option("--resident", help="the resident's id in the site file")
+@click.option("--phone", help="a phone number: the person using it everywhere (resident, contact, helpline)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def person_erase(resident, phone, yes):
+    """Remove or irreversibly anonymise a person everywhere (an erasure request). Refused while one of
+    their alerts is open or acknowledged. Counts and dashboard figures stay as they were. Audited."""
+    from hub import assistant_memory
+    from telecare.audit.service import record
+    from telecare.subject.erase import check, conversation_ids, erase
+    from telecare.subject.find import SubjectError, find
+
+    _person_target(resident, phone)
+    sessions = _sessions()
+    try:
+        with sessions() as s:
+            sub = find(s, resident=resident, phone=phone)
+            check(s, sub)
+            conversations = conversation_ids(s, sub)
+            what = (f"{len(sub.residents)} resident record(s), {len(sub.contacts)} contact record(s), "
+                    f"{len(sub.alert_ids)} alert(s), {len(sub.checkin_ids)} check-in(s), "
+                    f"{len(sub.enquiry_ids)} helpline enquiry(ies)")
+    except SubjectError as exc:
+        click.echo(f"not erased: {exc}", err=True)
+        sys.exit(2)
+    if not yes:
+        click.confirm(f"Erase {what}? This cannot be undone", abort=True)
+    # the assistant first: its conversation ids are erased from the database below
+    memory = assistant_memory.clear(conversations, base_url=config.rasa_url(), token=config.rasa_api_token())
+    try:
+        with sessions() as s, s.begin():
+            now = SystemClock().now()
+            done = erase(s, resident=resident, phone=phone, now=now)
+            record(s, actor=config.operator(), via="cli", action="person.erase",
+                   target=f"resident:{sub.residents[0].id}" if resident else None,
+                   summary=(f"erased {done.residents} resident(s), {done.contacts} contact(s); rows changed: "
+                            + ", ".join(f"{k} {v}" for k, v in sorted(done.rows.items()))), now=now)
+    except SubjectError as exc:
+        click.echo(f"not erased: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"erased: {what}")
+    for k, v in sorted(done.rows.items()):
+        click.echo(f"  {k}: {v} row(s) changed")
+    if conversations:
+        if memory.unreachable:
+            click.echo(f"the assistant (Rasa at {config.rasa_url()}) is not running: its memory of "
+                       f"{len(conversations)} conversation(s) was not cleared here; Rasa keeps conversations in "
+                       "memory only, so they are gone once it has stopped. If it is in fact running elsewhere, "
+                       "restart it.", err=True)
+        elif memory.failed:
+            click.echo(f"the assistant's memory: {memory.cleared} of {len(conversations)} conversation(s) "
+                       f"cleared; {memory.failed[0]}. Restart the assistant to clear the rest.", err=True)
+        else:
+            click.echo(f"the assistant's memory of {memory.cleared} conversation(s) cleared")
+    if resident:
+        click.echo(f"now remove '{resident}' from the site file: loading it again would create a new resident "
+                   "from what the file says", err=True)

@@ -73,6 +73,11 @@ def rasa_path(default: Path, environ: Mapping[str, str] | None = None) -> Path:
     return Path(_env(environ).get("LINKAGE_RASA") or default)
 
 
+def rasa_url(environ: Mapping[str, str] | None = None) -> str:
+    """LINKAGE_RASA_URL: where the assistant's Rasa server answers (for erasing its conversations)."""
+    return _env(environ).get("LINKAGE_RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+
+
 def rasa_api_token(environ: Mapping[str, str] | None = None) -> str:
     """LINKAGE_RASA_TOKEN: the Rasa server's HTTP API token ("" when unset)."""
     return (_env(environ).get("LINKAGE_RASA_TOKEN") or "").strip()

@@ -3,6 +3,7 @@ from telecare.alert.models import Alert, OutboxMessage, TimelineEntry
 from telecare.audit.models import AuditEntry
 from telecare.auth.models import ApiToken, User, WebSession
 from telecare.checkin.models import Checkin, CheckinAttempt, CheckinPause, CheckinSchedule, DriftFlag
+from telecare.consent.models import Consent
 from telecare.directory.models import Council, Service
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.events.models import DeadLetter, Event
@@ -15,5 +16,5 @@ __all__ = ["Alert", "OutboxMessage", "TimelineEntry", "ApiToken", "DeadLetter", 
            "Home", "Notification", "Reply", "Policy", "Resident", "ResidentContact", "RotaShift", "Setting", "Team",
            "AuditEntry", "User", "WebSession",
            "Checkin", "CheckinAttempt", "CheckinPause", "CheckinSchedule", "DriftFlag", "SweepCursor", "WatchState",
-           "Council", "Service", "CallbackRequest", "CheckinRequest", "Enquiry", "Introduction",
+           "Council", "Service", "Consent", "CallbackRequest", "CheckinRequest", "Enquiry", "Introduction",
            "RetentionRun", "RetentionTally"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import Request
 from twilio.twiml.voice_response import VoiceResponse
 
+from telecare.consent import service as consent
 from telecare.enquiry import followup
 from telecare.notification.models import Notification
 
@@ -40,7 +41,7 @@ def _question(n: Notification) -> str:
 def call(request: Request, s, n: Notification, *, now, base_url: str) -> VoiceResponse:
     """The call has been answered by a person: the follow-up's question."""
     vr = VoiceResponse()
-    if not followup.pending(s, n.to, now):
+    if not followup.pending(s, n.to, now) or consent.opted_out(s, n.to):  # replied STOP since it was placed
         say(vr, GONE)
         vr.hangup()
         return vr

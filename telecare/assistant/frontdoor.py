@@ -721,7 +721,7 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
     svc = directory.get(s, st["intro"])
     by = "voice" if t.channel == "voice" or followup.is_landline(st["phone"]) else None  # rang us: we ring back
     enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
-                        follow_up_by=by)
+                        follow_up_by=by, wording=_question(s, st, "consent", t.channel), channel=t.channel)
     _raise(st, "introduced")
     st["awaiting"] = None
     st.setdefault("introduced", []).append(svc.ext_id)

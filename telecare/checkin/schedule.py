@@ -36,7 +36,9 @@ class CheckinError(ValueError):
 
 
 def config(resident: Resident) -> dict | None:
-    """The resident's check-in configuration with defaults filled in, or None."""
+    """The resident's check-in configuration with defaults filled in, or None (also for one who has left)."""
+    if (resident.state or "active") == "left":
+        return None
     return config_of(resident.checkin)
 
 
@@ -99,6 +101,9 @@ def configure(s: Session, resident: Resident, now: datetime, actor: str | None =
     """(Re)compute the resident's next due time after a change of configuration or pauses."""
     sched = s.get(CheckinSchedule, resident.id)
     cfg = config(resident)
+    if resident.state == "left":  # left the service: a check-in under way stops too
+        for c in s.scalars(select(Checkin).where(Checkin.resident_id == resident.id, Checkin.state == PENDING)):
+            cancel(s, c, "the resident has left the service", now)
     if cfg is None:
         if sched is not None:
             sched.next_due_at, sched.updated_at, sched.updated_by = None, now, actor

@@ -92,7 +92,8 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
     than ORM objects: thousands of residents share "10:00", and every millisecond here is
     lateness for the last of them."""
     S, R = CheckinSchedule.__table__, Resident.__table__
-    rows = s.execute(select(S.c.resident_id, S.c.next_due_at, R.c.name, R.c.phone, R.c.timezone, R.c.checkin)
+    rows = s.execute(select(S.c.resident_id, S.c.next_due_at, R.c.name, R.c.phone, R.c.timezone, R.c.checkin,
+                            R.c.state)
                      .join(R, R.c.id == S.c.resident_id).where(S.c.next_due_at <= now)
                      .order_by(S.c.next_due_at).limit(limit).with_for_update(of=S, skip_locked=True)).all()
     if not rows:
@@ -109,7 +110,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
     moves: list[dict] = []
     for r in rows:
         when, tz = r.next_due_at, r.timezone or "Europe/London"
-        cfg = config_of(r.checkin)
+        cfg = config_of(r.checkin) if r.state != "left" else None  # a resident who has left gets no check-ins
         day = when.astimezone(ZoneInfo(tz)).date()
         nxt = next_due(cfg, tz, max(now, when), pauses[r.resident_id], not_on=day) if cfg else None
         moves.append({"b_rid": r.resident_id, "b_next": nxt, "b_now": now})
@@ -165,6 +166,8 @@ def start_now(s: Session, resident_ext: str, now: datetime, actor: str) -> Check
     r = s.scalars(select(Resident).where(Resident.ext_id == resident_ext)).first()
     if r is None:
         raise CheckinError(f"there is no resident {resident_ext!r}")
+    if r.state == "left":
+        raise CheckinError(f"{resident_ext} has left the service: no check-ins")
     if not r.phone:
         raise CheckinError(f"{r.name} has no phone number to call")
     under_way = s.scalars(select(Checkin).where(Checkin.resident_id == r.id, Checkin.state == PENDING)).first()

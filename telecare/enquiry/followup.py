@@ -28,9 +28,10 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from telecare.consent import service as consent
 from telecare.directory import search as directory
 from telecare.directory.models import Service
 from telecare.notification.models import Notification, Reply
@@ -129,7 +130,11 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
     if not rows:
         return 0
     by_phone: dict[str, list[tuple[Introduction, Service]]] = {}
+    stopped = consent.opted_out_of(s, {intro.phone for intro, _ in rows})
     for intro, svc in rows:
+        if intro.phone in stopped:  # replied STOP since: never followed up (telecare.inbound stops them at once)
+            intro.follow_up_due_at = None
+            continue
         by_phone.setdefault(intro.phone, []).append((intro, svc))
     council = directory.council(s).name
     for phone, group in by_phone.items():
@@ -146,6 +151,21 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
         for intro, _ in group:
             intro.follow_up_sent_at, intro.follow_up_notification_id = now, n.id
     return len(by_phone)
+
+
+def stop(s: Session, phone: str, now: datetime) -> int:
+    """The number replied STOP: its follow-ups not yet sent never will be, and one queued (SMS or call)
+    is withdrawn before the dispatcher sends it. Returns how many introductions' follow-ups stopped."""
+    phone = "".join((phone or "").split())
+    intros = list(s.scalars(select(Introduction).where(Introduction.phone == phone,
+                                                       Introduction.follow_up_sent_at.is_(None),
+                                                       Introduction.follow_up_due_at.is_not(None))))
+    for intro in intros:
+        intro.follow_up_due_at = None
+    s.execute(update(Notification).where(Notification.to == phone, Notification.purpose == "followup",
+                                         Notification.status == "queued")
+              .values(status="canceled", detail="withdrawn: the number replied STOP", updated_at=now))
+    return len(intros)
 
 
 def pending(s: Session, phone: str, now: datetime) -> list[Introduction]:
@@ -197,4 +217,4 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
     return ReplyResult(meaning, answer)
 
 
-__all__ = ["send_due", "route_reply", "interpret", "pending", "message", "spoken", "is_landline"]
+__all__ = ["send_due", "stop", "route_reply", "interpret", "pending", "message", "spoken", "is_landline"]

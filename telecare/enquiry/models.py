@@ -38,6 +38,7 @@ class Enquiry(Base):
     first_message: Mapped[str | None] = mapped_column(Text)  # at most 500 characters
     turns: Mapped[int] = mapped_column(Integer, default=0)
     age: Mapped[int | None] = mapped_column(Integer)  # as the person said it ("I'm 82"), if they did
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # linkage person erase
 
 
 class Introduction(Base):

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from telecare import bus
+from telecare.consent import service as consent
 from telecare.directory.categories import NEEDS
 from telecare.directory.models import Service
 from telecare.domain_events import CallbackClosed, CallbackRequested
@@ -110,9 +111,11 @@ def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(),
 
 
 def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: str | None, phone: str,
-              now: datetime, follow_up_by: str | None = None) -> Introduction:
+              now: datetime, follow_up_by: str | None = None, wording: str | None = None,
+              channel: str | None = None) -> Introduction:
     """Pass ``name`` and ``phone`` to the service, with consent given now. The same service
-    twice in one enquiry is one introduction."""
+    twice in one enquiry is one introduction. The consent is kept as a record
+    (``telecare.consent``): ``wording`` is the question exactly as it was put."""
     svc = s.scalars(select(Service).where(Service.ext_id == service_ext_id)).first()
     if svc is None:
         raise NotFound(f"service {service_ext_id!r} is not in the directory")
@@ -132,6 +135,9 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
                          consent_at=now, created_at=now, follow_up_due_at=now + after,
                          follow_up_by="voice" if follow_up_by == "voice" else None)
     s.add(intro)
+    consent.give(s, service=svc.ext_id, wording=wording, channel=channel or (e.channel if e else None), now=now,
+                 by="resident" if e is not None and e.resident_id else "enquiry" if e is not None else "phone",
+                 phone=phone, enquiry_id=e.id if e else None, resident_id=e.resident_id if e else None)
     if e is not None:
         e.consent = True
         e.services = _add(e.services, [svc.ext_id])

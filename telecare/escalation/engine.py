@@ -36,6 +36,7 @@ from telecare import bus
 from telecare.alert import service as alerts
 from telecare.alert.models import Alert
 from telecare.alert.states import ACKNOWLEDGED, ACTIVE_STATES, OPEN
+from telecare.consent import service as consent
 from telecare.domain_events import (
     AlertAcknowledged,
     AlertClosed,
@@ -110,10 +111,16 @@ def expand(s: Session, alert: Alert, step: dict, now: datetime) -> tuple[list[li
     people_channels = [c for c in step["via"] if c in ("voice", "sms")]
 
     def add_people(people: list[Contact], together: bool, label: str):
-        reachable = [p for p in people if p.phone]
+        # a contact who has left the service, or whose number replied STOP, is not paged (staff see why)
+        stopped = consent.opted_out_of(s, [p.phone for p in people])
+        reachable = [p for p in people if p.phone and p.phone not in stopped and p.state != "left"]
         for p in people:
-            if not p.phone:
+            if p.state == "left":
+                missing.append(f"{p.name} has left the service")
+            elif not p.phone:
                 missing.append(f"{p.name} has no phone number")
+            elif p.phone in stopped:
+                missing.append(f"{p.name} replied STOP: no messages from Linkage")
         if not people_channels:
             if people:
                 missing.append(f"{label}: the step has no phone channel")

@@ -31,7 +31,7 @@ from telecare.clock import Clock, SystemClock
 from telecare.domain_events import DeviceWentQuiet
 from telecare.site import last_seen
 from telecare.site.device_cache import DeviceCache, DeviceInfo
-from telecare.site.models import Device, Home
+from telecare.site.models import Device, Home, Resident
 
 from .models import DeadLetter, Event
 from .validate import EventPayload, Rejected, parse_event, payload_text
@@ -111,7 +111,7 @@ class IngestService:
             dirty = self.devices.dirty
             activity: list[tuple] = []  # stored, nothing else: one executemany
             rows: list[dict] = []  # events that act (alarms, device care, help arrived, cancel)
-            meta: list[tuple[DeviceInfo, EventPayload]] = []
+            meta: list[tuple[DeviceInfo, EventPayload, Inbound]] = []
             seen: set[tuple[int, str]] = set()
             statuses: list[Inbound] = []
             batteries: list[tuple[DeviceInfo, int]] = []
@@ -166,7 +166,7 @@ class IngestService:
                 rows.append({"device_id": info.id, "home_id": info.home_id, "event_id": ev.event_id,
                              "type": ev.type, "ts": ev.ts, "received_epoch": now_epoch, "battery": ev.battery,
                              "location": ev.location, "value": ev.value, "cid": ev.cid})
-                meta.append((info, ev))
+                meta.append((info, ev, m))
 
             if activity:
                 inserted = self._insert_activity(s, activity, sqlite)
@@ -180,11 +180,11 @@ class IngestService:
                 res.duplicates += len(rows) - len(new)
                 res.accepted += len(new)
                 links = []
-                for info, ev in meta:
+                for info, ev, m in meta:
                     row_id = new.get((info.id, ev.event_id))
                     if row_id is None:
                         continue
-                    alert_id = self._act(s, info, ev, now, res)
+                    alert_id = self._act(s, info, ev, now, res, m)
                     if alert_id is not None:
                         links.append({"e_id": row_id, "a_id": alert_id})
                 if links:
@@ -226,8 +226,19 @@ class IngestService:
             dead_letter(s, one.topic, one.payload, kind, reason, self.clock.now())
 
     # -- what an accepted event does ---------------------------------------------------
-    def _act(self, s: Session, info: DeviceInfo, ev: EventPayload, now: datetime, res: BatchResult) -> int | None:
+    def _act(self, s: Session, info: DeviceInfo, ev: EventPayload, now: datetime, res: BatchResult,
+             m: Inbound | None = None) -> int | None:
         handling, priority = EVENT_TYPES[ev.type]
+        if handling in (Handling.ALARM, Handling.DEVICE_CARE) and info.resident_id is not None and \
+                s.scalar(select(Resident.state).where(Resident.id == info.resident_id)) == "left":
+            # read from the database, not the device cache: ``linkage load`` in another process archives residents.
+            # Never silent: staff see it with the dead letters (and the event row is kept)
+            dead_letter(s, m.topic if m else f"telecare/v1/{info.home_ext}/{info.ext_id}/event",
+                        m.payload if m else ev.event_id.encode(), "resident_left",
+                        f"{ev.type} from {info.ext_id}: the home's resident has left the service, so no alert was "
+                        "raised; collect the equipment or register the home to someone else", now)
+            res.dead += 1
+            return None
         if handling is Handling.ALARM:
             alert, opened = alerts.raise_alarm(s, home_id=info.home_id, resident_id=info.resident_id,
                                                device_id=info.id, type=ev.type, priority=priority, now=now,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import sessionmaker
 
 from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
@@ -13,7 +13,7 @@ from telecare.events.ingest import IngestService
 from telecare.site import settings
 from telecare.site.device_cache import DeviceCache
 from telecare.site.last_seen import flush
-from telecare.site.models import Device, Home
+from telecare.site.models import Device, Home, Resident
 
 log = logging.getLogger("linkage.supervision")
 
@@ -43,6 +43,8 @@ class Supervisor:
             q = (select(Device.id, Device.ext_id, Device.kind, Device.heartbeat_s, Device.grace_s,
                         Device.last_seen_epoch, Home.id, Home.ext_id, Home.resident_id)
                  .join(Home, Home.id == Device.home_id)
+                 .outerjoin(Resident, Resident.id == Home.resident_id)
+                 .where(or_(Resident.id.is_(None), Resident.state != "left"))  # left the service: not supervised
                  .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
                              seen + allowance < now_e, self.started + allowance < now_e)))
             for (_d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():

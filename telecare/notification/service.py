@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from telecare import bus
 from telecare.alert.models import Alert
+from telecare.consent import service as consent
 from telecare.domain_events import NotificationFailed
 from telecare.site.models import Resident
 from telecare.storage.secrets import ACCESS_PLACEHOLDER
@@ -35,9 +36,16 @@ def claim(s: Session, now: datetime, limit: int = 100) -> list[tuple[int, str, s
     outside the transaction (a slow provider must not hold the database)."""
     rows = list(s.scalars(select(Notification).where(Notification.status == "queued")
                           .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    stopped = consent.opted_out_of(s, [n.to for n in rows if _stoppable(n)]) if rows else set()
+    out = []
     for n in rows:
+        if n.to in stopped and _stoppable(n):
+            n.status, n.updated_at, n.detail = "canceled", now, "not sent: the number replied STOP"
+            bus.record(s, NotificationFailed(n.id, n.purpose, "canceled", "the number replied STOP", now))
+            continue
         n.status, n.handed_at, n.updated_at = "sending", now, now
-    return [(n.id, n.channel, n.to, outgoing_body(s, n)) for n in rows]
+        out.append((n.id, n.channel, n.to, outgoing_body(s, n)))
+    return out
 
 
 def outgoing_body(s: Session, n: Notification) -> str:
@@ -49,6 +57,14 @@ def outgoing_body(s: Session, n: Notification) -> str:
     access = s.scalar(select(Resident.access).join(Alert, Alert.resident_id == Resident.id)
                       .where(Alert.id == n.alert_id))
     return n.body.replace(ACCESS_PLACEHOLDER, access) if access and access.strip() else n.body
+
+
+def _stoppable(n: Notification) -> bool:
+    """What STOP stops: every SMS, and calls other than a resident's own check-in call (a service they
+    arranged with staff; leaving it is ``state: left``) and the access note to whoever accepted an alert."""
+    if n.channel == "sms":
+        return n.purpose != "access"
+    return n.channel == "voice" and n.purpose not in ("checkin", "access")
 
 
 def send(notifier: Notifier, item: tuple[int, str, str, str]) -> Sent:

@@ -157,6 +157,7 @@ def dashboard(session: Session, now: datetime, *, days: int = 7, tz: str = "Euro
     q = (select(Device, Home.ext_id, Resident.name).join(Home, Home.id == Device.home_id)
          .outerjoin(Resident, Resident.id == Home.resident_id)
          .where((Device.online.is_(False)) | (Device.battery < LOW_BATTERY))
+         .where(Resident.id.is_(None) | (Resident.state != "left"))  # the worklist: not homes whose resident left
          .order_by(Device.online, Device.battery, Home.ext_id).limit(issues_limit))
     for dev, home, resident in session.execute(q).all():
         d.device_issues.append(DeviceIssue(home, dev.ext_id, dev.kind, resident, dev.online, dev.battery,

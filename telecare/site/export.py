@@ -59,7 +59,8 @@ def _clean(d: dict) -> dict:
 
 
 def contact_dict(c: Contact) -> dict:
-    return _Flow(_clean({"id": c.ext_id, "name": c.name, "phone": c.phone, "role": c.role, "email": c.email}))
+    return _Flow(_clean({"id": c.ext_id, "name": c.name, "phone": c.phone, "role": c.role, "email": c.email,
+                         "state": "left" if c.state == "left" else None}))
 
 
 def team_dict(t: Team) -> dict:
@@ -135,6 +136,8 @@ def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str
         out["home"] = {"id": home.ext_id, "devices": devices}
     if r.checkin:
         out["checkin"] = _durations(r.checkin)
+    if r.state == "left":
+        out["state"] = "left"
     return out
 
 

@@ -197,6 +197,14 @@ def _by_ext(session: Session, model) -> dict[str, Any]:
     return {o.ext_id: o for o in session.scalars(select(model))}
 
 
+def _set_state(obj: Contact | Resident, state: str, now: datetime) -> bool:
+    """``state: left`` archives (``left_at`` is when); back to ``active`` re-admits. True if it changed."""
+    if (obj.state or "active") == state:
+        return False
+    obj.state, obj.left_at = state, (now if state == "left" else None)
+    return True
+
+
 def load_site(session: Session, text: str, now: datetime, source: str = "site file") -> LoadReport:
     """Validate and load. Raises SiteError (nothing written) on any problem. The caller commits."""
     site, lines = parse_site(text, source)
@@ -214,7 +222,8 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         if created:
             obj = contacts[c.id] = Contact(ext_id=c.id, name=c.name)
             session.add(obj)
-        count("contacts", created, _assign(obj, name=c.name, phone=c.phone, role=c.role, email=c.email))
+        changed = _assign(obj, name=c.name, phone=c.phone, role=c.role, email=c.email)
+        count("contacts", created, _set_state(obj, c.state, now) or changed)
     session.flush()
 
     teams = _by_ext(session, Team)
@@ -265,8 +274,10 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         checkin_before = None if created else (obj.checkin, obj.timezone)
         # '[access note]' (a redacted export or edit form) keeps the note the resident has
         access = obj.access if is_placeholder(r.access) else r.access
+        state_before = None if created else obj.state
         changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=access,
                           timezone=r.timezone, befriender_id=befriender, policy_id=policy, checkin=checkin)
+        changed = _set_state(obj, r.state, now) or changed
         want = [contacts[c].id for c in r.contacts]
         if [link.contact_id for link in obj.contact_links] != want:
             obj.contact_links.clear()
@@ -275,7 +286,8 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                 obj.contact_links.append(ResidentContact(contact_id=cid, position=i))
             changed = True
         session.flush()
-        if checkin_before != (obj.checkin, obj.timezone) and (checkin or not created):
+        if (checkin_before != (obj.checkin, obj.timezone) and (checkin or not created)) or \
+                (state_before is not None and state_before != obj.state):
             bus.record(session, ResidentCheckinChanged(obj.id, now, source))  # check-ins: when the next is due
         count("residents", created, changed)
         if r.home:

@@ -18,6 +18,9 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     role: Mapped[str] = mapped_column(String(32), default="family")
     email: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(8), default="active", server_default="active")  # active | left
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Team(Base):
@@ -66,6 +69,9 @@ class Resident(Base):
     befriender_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
     checkin: Mapped[dict | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(8), default="active", server_default="active")  # active | left
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     befriender: Mapped[Contact | None] = relationship(foreign_keys=[befriender_id])
     policy: Mapped[Policy | None] = relationship()
     contact_links: Mapped[list[ResidentContact]] = relationship(

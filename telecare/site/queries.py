@@ -39,13 +39,17 @@ def policy_exists(s: Session, ext_id: str) -> bool:
     return s.scalars(select(Policy.id).where(Policy.ext_id == ext_id)).first() is not None
 
 
-def residents_page(s: Session, *, search: str = "", offset: int = 0, limit: int = 50) -> tuple[int, list[Resident]]:
+def residents_page(s: Session, *, search: str = "", offset: int = 0, limit: int = 50,
+                   left: bool = False) -> tuple[int, list[Resident]]:
     """(how many match, one page of them by name), with homes, devices, policy and contacts loaded;
-    ``search`` matches name, id, postcode or address."""
+    ``search`` matches name, id, postcode or address. Residents who have left the service are listed
+    only when ``left`` (then only they are)."""
     query = select(Resident).order_by(Resident.name).options(
         selectinload(Resident.homes).selectinload(Home.devices), selectinload(Resident.policy),
         selectinload(Resident.contact_links).joinedload(ResidentContact.contact))
     count = select(func.count()).select_from(Resident)
+    gone = Resident.state == "left" if left else Resident.state != "left"
+    query, count = query.where(gone), count.where(gone)
     if search:
         like = f"%{search.strip()}%"
         cond = or_(Resident.name.ilike(like), Resident.ext_id.ilike(like), Resident.postcode.ilike(like),

@@ -72,6 +72,7 @@ class ContactIn(Strict):
     phone: Phone = None
     role: Literal[ROLES] = "family"  # type: ignore[valid-type]
     email: str | None = None
+    state: Literal["active", "left"] = "active"  # left: archived, never paged again, kept in history
 
 
 class ShiftIn(Strict):
@@ -153,6 +154,7 @@ class ResidentIn(Strict):
     policy: str | None = None
     home: HomeIn | None = None
     checkin: CheckinIn | None = None
+    state: Literal["active", "left"] = "active"  # left the service: no check-ins, alarms dead-lettered, kept in history
 
 
 Period = Annotated[int | None, BeforeValidator(lambda v: None if v is None else parse_period(v))]

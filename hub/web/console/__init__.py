@@ -41,11 +41,12 @@ def install(app: FastAPI) -> None:
         enquiry_routes,
         escalation_routes,
         ops_routes,
+        person_routes,
         responder_routes,
         site_routes,
     )
     for module in (auth_routes, alert_routes, checkin_pages, site_routes, directory_routes, enquiry_routes,
-                   escalation_routes, ops_routes, responder_routes):
+                   escalation_routes, ops_routes, responder_routes, person_routes):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from telecare.audit.service import record
+from telecare.consent import service as consent
 from telecare.directory import queries as directory_queries
 from telecare.directory.categories import NEEDS
 from telecare.enquiry import queries
@@ -96,7 +97,8 @@ def enquiry_page(request: Request, hub: Runtime, enquiry_id: int, user=Depends(s
             "e": e, "resident": residents.get(e.resident_id),
             "offered": [offered.get(x) or x for x in e.services or []],
             "intros": [(i, svc, followup_state(i, now)) for i, svc in intros], "callbacks": callbacks,
-            "requests": requests, "residents": residents})
+            "requests": requests, "residents": residents,
+            "consents": consent.history(s, enquiry_id=e.id, phone=e.phone)})
 
 
 # -- call-backs ---------------------------------------------------------------------------------------------------

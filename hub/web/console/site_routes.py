@@ -45,11 +45,12 @@ LIST_PAGE = {"contacts": "/console/contacts", "teams": "/console/teams", "polici
 
 # -- residents and devices ---------------------------------------------------------------------------------
 @router.get("/console/residents")
-def residents(request: Request, hub: Runtime, q: str = "", page: int = 0, user=Depends(staff_required)):
+def residents(request: Request, hub: Runtime, q: str = "", page: int = 0, left: int = 0,
+              user=Depends(staff_required)):
     with hub.sessions() as s:
-        total, rows = queries.residents_page(s, search=q, offset=max(page, 0) * PAGE, limit=PAGE)
+        total, rows = queries.residents_page(s, search=q, offset=max(page, 0) * PAGE, limit=PAGE, left=bool(left))
         return render(request, "console/residents.html", {"rows": rows, "q": q, "page": page, "total": total,
-                                                           "pages": (total + PAGE - 1) // PAGE})
+                                                           "pages": (total + PAGE - 1) // PAGE, "left": left})
 
 
 @router.get("/console/residents/{ext_id}")
