@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def normalise_url(url: str) -> str:
@@ -14,7 +16,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kw) -> Engine:
+def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for ``url`` (the hub's configuration gives it: hub.config.database_url)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -22,7 +24,7 @@ def make_engine(url: str, **kw) -> Engine:
         engine = create_engine(url, **kw)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -33,11 +35,11 @@ def make_engine(url: str, **kw) -> Engine:
         # SQLite takes its write lock at the first write; BEGIN IMMEDIATE avoids
         # upgrade deadlocks between threads that read then write.
         @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_conn, _record):
+        def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):
+        def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -47,5 +49,5 @@ def make_engine(url: str, **kw) -> Engine:
     return create_engine(url, **kw)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
