@@ -367,7 +367,11 @@ def answer(s: Session, c: Checkin, meanings: set[str], now: datetime, *, by: str
     missed_alert = s.get(Alert, c.alert_id) if c.alert_id else None
     if meaning == HELP and c.help_alert_id is None:
         help_alert = out["help_alert"] = _help(s, c, r, now, by, resident, via, text)
-        if help_alert is not None and missed_alert is not None and missed_alert.state in ACTIVE_STATES:
+        if help_alert is None and missed_alert is not None and missed_alert.state in ACTIVE_STATES:
+            # no home to raise the help alert on: the missed check-in's alert stays open and says so
+            alerts.note(s, missed_alert, "checkin", f"{by} answered at {_local(now, r)} and asked for help; "
+                        "no home is registered to raise a help alert on: staff must act", now, by)
+        elif help_alert is not None and missed_alert is not None and missed_alert.state in ACTIVE_STATES:
             alerts.resolve(s, missed_alert.id, "check-in", "other", now,
                            f"{by} answered at {_local(now, r)} and asked for help: see alert {help_alert.id}")
             out["resolved"] = missed_alert.id
