@@ -66,7 +66,8 @@ def _plain(loc: tuple[Any, ...], aliases: dict[str, str]) -> tuple[Any, ...]:
     return tuple(aliases.get(p, p) if isinstance(p, str) else p for p in loc)
 
 
-def line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], aliases: dict[str, str] | None = None) -> int | None:
+def line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...],
+             aliases: dict[str, str] | None = None) -> int | None:
     """The line of ``loc``, or of the nearest enclosing key that has one."""
     loc = _plain(loc, aliases or {})
     for n in range(len(loc), -1, -1):

@@ -842,7 +842,8 @@ def _fits(st: dict[str, Any], svc: Service) -> int:
     return 0 if any(_TOPICS[topic][1].search(about) for topic in st.get("topics", []) if topic in _TOPICS) else 1
 
 
-def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime, only: list[str] | None = None) -> None:
+def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime,
+              only: list[str] | None = None) -> None:
     st["awaiting"] = None
     district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
     if st.pop("ring_chat", None):

@@ -38,7 +38,7 @@ class _Quoted(str):
     """A string written in double quotes, as phone numbers are in the sample file: "01632 960000"."""
 
 
-class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML has no type information (types-PyYAML is not in the lock)
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type information
     pass
 
 

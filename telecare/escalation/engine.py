@@ -106,7 +106,8 @@ def _person(c: Contact) -> dict[str, Any]:
     return {"contact": c.id, "name": c.name, "phone": c.phone}
 
 
-def expand(s: Session, alert: Alert, step: dict[str, Any], now: datetime) -> tuple[list[list[dict[str, Any]]], list[str]]:
+def expand(s: Session, alert: Alert, step: dict[str, Any],
+           now: datetime) -> tuple[list[list[dict[str, Any]]], list[str]]:
     """Groups of targets for a step at ``now``, and notes on who could not be reached."""
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     groups: list[list[dict[str, Any]]] = []
@@ -237,7 +238,8 @@ def _channels(step: dict[str, Any], member: dict[str, Any]) -> list[str]:
     return [c for c in step.get("via", []) if c in ("voice", "sms")]
 
 
-def _attempt(s: Session, alert: Alert, step: dict[str, Any], member: dict[str, Any], channel_index: int, now: datetime) -> Notification:
+def _attempt(s: Session, alert: Alert, step: dict[str, Any], member: dict[str, Any], channel_index: int,
+             now: datetime) -> Notification:
     channel = _channels(step, member)[channel_index]
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     body = messages.alert_speech(alert, resident) if channel == "voice" else messages.alert_sms(alert, resident)

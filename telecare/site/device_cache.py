@@ -59,7 +59,7 @@ class DeviceCache:
     def load(self, session: Session) -> int:
         devices: dict[tuple[str, str], DeviceInfo] = {}
         for row in session.execute(select(*_COLUMNS).join(Home, Home.id == Device.home_id)):
-            devices[(row[2], row[3])] = DeviceInfo(*row)  # type: ignore[call-arg]  # select(*_COLUMNS): stubs add *tuple[Any, ...]
+            devices[(row[2], row[3])] = DeviceInfo(*row)  # type: ignore[call-arg]  # stubs: select(*cols)'s rows are open-ended
         homes = {r[1]: HomeInfo(*r) for r in session.execute(
             select(Home.id, Home.ext_id, Home.resident_id, Home.status))}
         with self.lock:

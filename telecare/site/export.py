@@ -30,7 +30,7 @@ class _FlowList(list[Any]):
     pass
 
 
-class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML has no type information (types-PyYAML is not in the lock)
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type information
     pass
 
 
@@ -163,7 +163,8 @@ def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str]
 
 
 def dump(data: dict[str, Any]) -> str:
-    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,
+                          default_flow_style=False)
     return text
 
 

@@ -292,7 +292,8 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
 _EventRow = Row[int, int | None, str, datetime, float, str]  # id, device_id, type, ts, received_epoch, event_id
 
 
-def _apply(s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: str, r: _EventRow, now: datetime) -> list[int]:
+def _apply(s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: str, r: _EventRow,
+           now: datetime) -> list[int]:
     received = datetime.fromtimestamp(r.received_epoch, tz=timezone.utc)
     ts = min(r.ts, received)  # a device clock running fast does not put activity in the future
     if ts < st.since_at:
