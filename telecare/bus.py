@@ -32,7 +32,7 @@ log = logging.getLogger("linkage.bus")
 E = TypeVar("E")
 _KEY = "linkage.events"
 InTransaction = Callable[[Session, Any], None]
-AfterCommitHandler = Callable[[list], None]
+AfterCommitHandler = Callable[[list[Any]], None]
 
 _subscribers: dict[type, list[InTransaction]] = defaultdict(list)
 _wired = False
@@ -73,9 +73,10 @@ def recorded(session: Session, event_type: type[E] | None = None) -> list[E]:
     return [e for e in events if event_type is None or isinstance(e, event_type)]
 
 
-def discard(session: Session) -> list:
+def discard(session: Session) -> list[Any]:
     """Forget what the session recorded (a dry run, a rollback); returns it."""
-    return session.info.pop(_KEY, (None, []))[1]
+    events: list[Any] = session.info.pop(_KEY, (None, []))[1]
+    return events
 
 
 class AfterCommit:
@@ -83,19 +84,19 @@ class AfterCommit:
 
     def __init__(self) -> None:
         self._handlers: dict[type, list[AfterCommitHandler]] = defaultdict(list)
-        self._any: list[Callable[[list], None]] = []
+        self._any: list[AfterCommitHandler] = []
 
     def subscribe(self, event_type: type, handler: AfterCommitHandler) -> AfterCommit:
         """``handler(events)``: once per commit that recorded ``event_type``, with all of them."""
         self._handlers[event_type].append(handler)
         return self
 
-    def subscribe_any(self, handler: Callable[[list], None]) -> AfterCommit:
+    def subscribe_any(self, handler: AfterCommitHandler) -> AfterCommit:
         """``handler(events)``: once per commit that recorded anything at all."""
         self._any.append(handler)
         return self
 
-    def attach(self, sessions: sessionmaker) -> AfterCommit:
+    def attach(self, sessions: sessionmaker[Session]) -> AfterCommit:
         sa_event.listen(sessions, "after_commit", self._after_commit)
         sa_event.listen(sessions, "after_rollback", discard)
         return self
@@ -103,11 +104,11 @@ class AfterCommit:
     def _after_commit(self, session: Session) -> None:
         self.dispatch(discard(session))
 
-    def dispatch(self, events: Iterable) -> None:
+    def dispatch(self, events: Iterable[Any]) -> None:
         events = list(events)
         if not events:
             return
-        by_type: dict[type, list] = defaultdict(list)
+        by_type: dict[type, list[Any]] = defaultdict(list)
         for e in events:
             by_type[type(e)].append(e)
         for event_type, batch in by_type.items():
@@ -117,7 +118,7 @@ class AfterCommit:
             self._call(handler, events)
 
     @staticmethod
-    def _call(handler: Callable[[list], None], batch: list) -> None:
+    def _call(handler: AfterCommitHandler, batch: list[Any]) -> None:
         try:
             handler(batch)
         except Exception:  # noqa: BLE001  (a side effect must never break a commit)

@@ -26,7 +26,7 @@ from telecare.domain_events import (
 from telecare.escalation import engine
 from telecare.watch import service as watch
 
-SUBSCRIPTIONS = {
+SUBSCRIPTIONS: dict[type, list[bus.InTransaction]] = {
     AlertOpened: [engine.when_alert_opened],  # the policy starts in the same transaction as the alert
     PriorityRaised: [engine.when_priority_raised],
     AlertAcknowledged: [engine.when_acknowledged],

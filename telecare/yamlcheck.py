@@ -39,7 +39,8 @@ def read(text: str) -> tuple[Any, Any]:
         raise YamlSyntaxError(Problem(mark.line + 1 if mark else None, f"not valid YAML: {problem}")) from None
 
 
-def line_map(node, problems: list[Problem], path=(), out=None) -> dict[tuple, int]:
+def line_map(node: yaml.Node, problems: list[Problem], path: tuple[Any, ...] = (),
+             out: dict[tuple[Any, ...], int] | None = None) -> dict[tuple[Any, ...], int]:
     """The line of every key (and, under ``key + ("__value__",)``, of its value); keys written
     twice in one block are added to ``problems``."""
     out = {} if out is None else out
@@ -61,11 +62,12 @@ def line_map(node, problems: list[Problem], path=(), out=None) -> dict[tuple, in
     return out
 
 
-def _plain(loc: tuple, aliases: dict[str, str]) -> tuple:
+def _plain(loc: tuple[Any, ...], aliases: dict[str, str]) -> tuple[Any, ...]:
     return tuple(aliases.get(p, p) if isinstance(p, str) else p for p in loc)
 
 
-def line_for(lines: dict[tuple, int], loc: tuple, aliases: dict[str, str] | None = None) -> int | None:
+def line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...],
+             aliases: dict[str, str] | None = None) -> int | None:
     """The line of ``loc``, or of the nearest enclosing key that has one."""
     loc = _plain(loc, aliases or {})
     for n in range(len(loc), -1, -1):
@@ -74,7 +76,7 @@ def line_for(lines: dict[tuple, int], loc: tuple, aliases: dict[str, str] | None
     return None
 
 
-def describe(data, loc: tuple, aliases: dict[str, str] | None = None) -> str:
+def describe(data: Any, loc: tuple[Any, ...], aliases: dict[str, str] | None = None) -> str:
     """'services[3] (age-uk-befriending) > needs[1]' for an error message."""
     parts: list[str] = []
     cur = data
@@ -100,7 +102,7 @@ def describe(data, loc: tuple, aliases: dict[str, str] | None = None) -> str:
     return " > ".join(parts)
 
 
-def validation_problems(exc: ValidationError, data, lines: dict[tuple, int],
+def validation_problems(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int],
                         aliases: dict[str, str] | None = None) -> list[Problem]:
     """pydantic's errors as problems with lines, in plain words."""
     problems = []

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from telecare.checkin import schedule as schedules
 from telecare.checkin import words
 from telecare.checkin.models import CheckinSchedule
-from telecare.site.models import Resident
+from telecare.site.models import Home, Resident
 
 from .checkin_helpers import ANNE, BETTY, JIM, LONDON, SUE, local, utc, world_at  # noqa: F401
 from .conftest import SAMPLE_SITE
@@ -285,6 +285,26 @@ def test_with_no_callbacks_at_all_each_attempt_times_out(started):
         (timedelta(0), "timeout"), (timedelta(minutes=10), "timeout"), (timedelta(minutes=20), "timeout")]
     assert c.state == "missed"
     assert w.alerts("missed_checkin")[0].opened_at == t0 + timedelta(minutes=30)
+
+
+def test_help_after_a_missed_checkin_with_no_home_keeps_the_missed_alert_open(started):
+    """Found by mypy: asking for help after a missed check-in, when the resident no longer has a
+    home to raise the help alert on, failed on None; the missed check-in's alert now stays open
+    and says she asked for help."""
+    w = started
+    w.run_until(w.clock.now() + timedelta(minutes=30))
+    (missed,) = w.alerts("missed_checkin")
+    with w.sessions() as s, s.begin():
+        s.execute(update(Home).where(Home.resident_id == betty(w).id).values(resident_id=None))
+
+    result = w.reply(BETTY, digits="2")
+
+    assert result.meaning == "help" and w.alerts("checkin_help") == []
+    assert "no home is registered" in w.last().note
+    missed = w.alerts("missed_checkin")[0]
+    assert missed.state == "open"
+    assert any(kind == "checkin" and "asked for help" in detail and "staff must act" in detail
+               for kind, detail in w.timeline(missed.id))
 
 
 def test_an_attempt_not_sent_in_time_is_withdrawn(started):

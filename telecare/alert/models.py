@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -36,7 +37,7 @@ class Alert(Base):
     esc_round: Mapped[int] = mapped_column(default=0)
     esc_step: Mapped[int] = mapped_column(default=0)
     esc_group: Mapped[int] = mapped_column(default=0)
-    esc_groups: Mapped[list | None] = mapped_column(JSON)  # the current step's groups of targets
+    esc_groups: Mapped[list[list[dict[str, Any]]] | None] = mapped_column(JSON)  # the current step's groups of targets
     esc_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     timeline: Mapped[list[TimelineEntry]] = relationship(order_by="TimelineEntry.id", back_populates="alert")
 
@@ -49,7 +50,7 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     alert: Mapped[Alert] = relationship(back_populates="timeline")
 
 

@@ -5,8 +5,9 @@ auth (which imports alert)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from telecare.alert.models import Alert, TimelineEntry
@@ -22,7 +23,7 @@ class AlertRow:
     resident: str | None
     device: str | None
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, Any]:
         a = self.alert
         return dict(id=a.id, resident=self.resident, home=self.home, device=self.device, type=a.type,
                     priority=a.priority, state=a.state, category=a.category, no_response=a.no_response,
@@ -30,7 +31,7 @@ class AlertRow:
                     attending_at=a.attending_at, resolved_at=a.resolved_at, outcome=a.outcome)
 
 
-def _alert_query():
+def _alert_query() -> Select[Alert, str, str, str]:  # the outer-joined ids may be None
     d = aliased(Device)
     return (select(Alert, Home.ext_id, Resident.ext_id, d.ext_id)
             .join(Home, Home.id == Alert.home_id)
@@ -39,7 +40,7 @@ def _alert_query():
 
 
 def alerts(s: Session, *, state: str = "open", resident: str | None = None, priority: str | None = None,
-           visible=None, limit: int = 500) -> list[AlertRow]:
+           visible: ColumnElement[bool] | None = None, limit: int = 500) -> list[AlertRow]:
     """``state``: "open" (any active state), "all", or one state; ``visible``: a WHERE clause on
     Alert that narrows the list (a responder's scope). Most urgent first, then newest."""
     q = _alert_query()
@@ -66,7 +67,7 @@ def count_by_state(s: Session) -> dict[str, int]:
     return dict(s.execute(select(Alert.state, func.count()).group_by(Alert.state)).all())
 
 
-def board(s: Session, limit: int = 500) -> list[dict]:
+def board(s: Session, limit: int = 500) -> list[dict[str, Any]]:
     """The control room's board: active alerts, those that ran out of people first, then by priority
     and age; each with its home id, resident, device id and kind."""
     d = aliased(Device)
@@ -77,7 +78,7 @@ def board(s: Session, limit: int = 500) -> list[dict]:
     return [dict(alert=a, home=h, resident=r, device=dev, device_kind=kind) for a, h, r, dev, kind in s.execute(q)]
 
 
-def active_with_residents(s: Session, visible) -> list[tuple[Alert, Resident | None]]:
+def active_with_residents(s: Session, visible: ColumnElement[bool]) -> list[tuple[Alert, Resident | None]]:
     """Active alerts narrowed by ``visible`` (a responder's scope), with their residents, by priority and age."""
     q = (select(Alert, Resident).outerjoin(Resident, Resident.id == Alert.resident_id)
          .where(Alert.state.in_(ACTIVE_STATES))

@@ -5,6 +5,7 @@ stops on them (``telecare.handlers``), without this module knowing it exists."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import select
@@ -38,7 +39,7 @@ from .states import (
 
 
 def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, actor: str | None = None,
-         data: dict | None = None) -> TimelineEntry:
+         data: dict[str, Any] | None = None) -> TimelineEntry:
     entry = TimelineEntry(alert_id=alert.id, at=now, kind=kind, detail=detail, actor=actor, data=data)
     session.add(entry)
     return entry

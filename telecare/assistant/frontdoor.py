@@ -29,6 +29,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from telecare.alert import service as alerts
 from telecare.directory import postcode as postcodes
 from telecare.directory import search as directory
+from telecare.directory.models import Service
 from telecare.enquiry import followup
 from telecare.enquiry import service as enquiries
 from telecare.enquiry.channels import Channel
@@ -52,8 +54,8 @@ log = logging.getLogger("linkage.assistant")
 
 CHECKIN_SERVICE = "linkage-daily-checkin"
 MAX_NEEDS = 3
-PER_NEED = {Channel.VOICE: 1}  # services per need by channel (default 2)
-MAX_SERVICES = {Channel.VOICE: 2}  # services in all (default 4)
+PER_NEED: dict[str, int] = {Channel.VOICE: 1}  # services per need by channel (default 2)
+MAX_SERVICES: dict[str, int] = {Channel.VOICE: 2}  # services in all (default 4)
 QUIET_START = (Channel.WEB, Channel.REST)  # no enquiry until the person says something (a call or an SMS is a contact)
 BUTTONS = (Channel.WEB, Channel.REST)  # channels whose replies carry quick-reply buttons
 # someone asking to be rung for a chat: telephone befriending and our daily call, not a list
@@ -122,12 +124,12 @@ CAPS = Caps()
 _HUB_CAPS: ContextVar[Caps | None] = ContextVar("linkage_assistant_caps", default=None)
 
 
-def use_caps(caps: Caps) -> Token:
+def use_caps(caps: Caps) -> Token[Caps | None]:
     """Make ``caps`` the ones for this context (a hub running an action call); returns the reset token."""
     return _HUB_CAPS.set(caps)
 
 
-def reset_caps(token: Token) -> None:
+def reset_caps(token: Token[Caps | None]) -> None:
     _HUB_CAPS.reset(token)
 
 
@@ -139,15 +141,15 @@ class Turn:
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
     confidence: float | None = None  # the model's confidence in ``intent`` (None: certain)
-    ranking: tuple = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
+    ranking: tuple[Any, ...] = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
 
 
 @dataclass
 class Reply:
     messages: list[str] = field(default_factory=list)
-    state: dict = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
     hangup: bool = False
-    buttons: list[dict] = field(default_factory=list)  # quick replies for the last message (web chat)
+    buttons: list[dict[str, Any]] = field(default_factory=list)  # quick replies for the last message (web chat)
     hints: list[str] = field(default_factory=list)  # speech hints for the caller's answer (voice)
 
     def say(self, text: str) -> None:
@@ -155,7 +157,7 @@ class Reply:
             self.messages.append(text)
 
 
-def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
+def turn(s: Session, t: Turn, state: dict[str, Any] | None, now: datetime) -> Reply:
     st = dict(state or {})
     out = Reply(state=st)
     intent = t.intent or "nlu_fallback"
@@ -178,7 +180,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     kind = emergency_rules.match(text)
     if facts.on_behalf and not kind:  # "my neighbour has collapsed" is not asking for the neighbour
         st["on_behalf"] = True
-    update: dict = {}
+    update: dict[str, Any] = {}
 
     # What interrupts anything (the rules and explicit words), then the answer to our question
     # (the model's guess never overrides it), then the model's emergency or safeguarding guess
@@ -216,7 +218,7 @@ def turn(s: Session, t: Turn, state: dict | None, now: datetime) -> Reply:
     return out
 
 
-def _buttons(st: dict) -> list[dict]:
+def _buttons(st: dict[str, Any]) -> list[dict[str, Any]]:
     """Quick replies for what we are waiting for (the web chat shows them as buttons; each sends
     its words as if typed, so they go through the same reading as anything typed)."""
     awaiting = st.get("awaiting")
@@ -231,12 +233,12 @@ def _buttons(st: dict) -> list[dict]:
     return []
 
 
-def _button(title: str) -> dict:
+def _button(title: str) -> dict[str, Any]:
     return {"title": title, "payload": title}
 
 
 # -- the start of a conversation, and the hub's record of it ----------------------------------------
-def _carried_on(s: Session, t: Turn, st: dict) -> Enquiry | None:
+def _carried_on(s: Session, t: Turn, st: dict[str, Any]) -> Enquiry | None:
     """The enquiry this conversation's state carries on, if the hub started it under this same
     conversation id (see ``_record``); else None."""
     ref = st.get("enquiry")
@@ -247,7 +249,7 @@ def _carried_on(s: Session, t: Turn, st: dict) -> Enquiry | None:
     return None
 
 
-def _record(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
+def _record(s: Session, t: Turn, st: dict[str, Any], text: str, now: datetime) -> None:
     """Which enquiry this turn belongs to, and whether the caller is a resident: from the hub's
     own record (the ``enquiries`` row: conversation id, proven phone, resident), never from the
     state the Rasa slot carries back, which a caller with the Rasa API could have written.
@@ -270,14 +272,14 @@ def _record(s: Session, t: Turn, st: dict, text: str, now: datetime) -> None:
         st.clear()
         e = _begin(s, t, st, text, now)
     resident = s.get(Resident, e.resident_id) if e.resident_id is not None and t.phone else None
-    if resident is not None and e.phone == "".join(t.phone.split()):
+    if resident is not None and e.phone == "".join((t.phone or "").split()):
         st["resident"] = resident.ext_id
     else:
         st.pop("resident", None)
     st["enquiry"] = e.id
 
 
-def _begin(s: Session, t: Turn, st: dict, text: str, now: datetime) -> Enquiry:
+def _begin(s: Session, t: Turn, st: dict[str, Any], text: str, now: datetime) -> Enquiry:
     resident = _resident_by_phone(s, t.phone)  # t.phone: only ever from a signed Twilio request
     if resident is not None:
         st["resident"] = resident.ext_id
@@ -301,17 +303,17 @@ def _resident_by_phone(s: Session, phone: str | None) -> Resident | None:
     return s.scalars(select(Resident).where(Resident.phone == phone)).first()
 
 
-def _resident(s: Session, st: dict) -> Resident | None:
+def _resident(s: Session, st: dict[str, Any]) -> Resident | None:
     ext = st.get("resident")
     return s.scalars(select(Resident).where(Resident.ext_id == ext)).first() if ext else None
 
 
-def _raise(st: dict, outcome: str) -> None:
+def _raise(st: dict[str, Any], outcome: str) -> None:
     if enquiries.OUTCOME_RANK[outcome] > enquiries.OUTCOME_RANK[st.get("outcome") or "unresolved"]:
         st["outcome"] = outcome
 
 
-def _add_needs(st: dict, *needs: str) -> None:
+def _add_needs(st: dict[str, Any], *needs: str) -> None:
     have = st.setdefault("needs", [])
     for n in needs:
         if n and n not in have:
@@ -319,7 +321,7 @@ def _add_needs(st: dict, *needs: str) -> None:
 
 
 # -- 1. emergencies --------------------------------------------------------------------------------------
-def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text: str, now: datetime) -> None:
+def _emergency(s: Session, t: Turn, st: dict[str, Any], out: Reply, kind: str | None, text: str, now: datetime) -> None:
     _add_needs(st, "emergency")
     _raise(st, "emergency")
     _pause(st)
@@ -366,7 +368,7 @@ def _emergency(s: Session, t: Turn, st: dict, out: Reply, kind: str | None, text
 
 
 # -- 2. safeguarding and asking for a person --------------------------------------------------------------
-def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: datetime) -> None:
+def _safeguarding(s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str, now: datetime) -> None:
     _add_needs(st, "safeguarding", *reading.record(text, "safeguarding", t.ranking)[:MAX_NEEDS])
     _raise(st, "handoff")
     _pause(st)
@@ -381,8 +383,8 @@ def _safeguarding(s: Session, t: Turn, st: dict, out: Reply, text: str, now: dat
 _ASK = object()
 
 
-def _callback(s: Session, t: Turn, st: dict, out: Reply, reason: str, urgent: bool, text: str,
-              now: datetime, why=_ASK) -> bool:
+def _callback(s: Session, t: Turn, st: dict[str, Any], out: Reply, reason: str, urgent: bool, text: str,
+              now: datetime, why: object = _ASK) -> bool:
     """A person calls back: now, if we have a number; else we ask for one first. False when an
     anonymous conversation may queue no more (the person has been told to ring instead).
     ``why``: the caller's own ``_refused`` answer for this request, if it already asked."""
@@ -419,13 +421,13 @@ _CAPPED_CALLBACK = ("I can't book a call back from here just now. Please ring us
                     "9am to 5pm. If anyone is in danger right now, call 999.")
 
 
-def _capped_intro(svc) -> str:
+def _capped_intro(svc: Service) -> str:
     how = f" on {svc.phone}" if svc.phone else (f" at {svc.web}" if svc.web else "")
     return (f"I can't pass your details on from here just now, so I haven't shared anything. You can contact "
             f"{svc.name} yourself{how}. Is there anything else?")
 
 
-def _refused(s: Session, t: Turn, st: dict, what: str, now: datetime, **kw) -> str | None:
+def _refused(s: Session, t: Turn, st: dict[str, Any], what: str, now: datetime, **kw: Any) -> str | None:
     """Why this conversation may not queue ``what`` now ("conversation" or "hourly"), or None.
     Only anonymous conversations are capped: a phone proven by a signed Twilio request is not."""
     if t.phone:
@@ -453,7 +455,8 @@ def _yes_no(intent: str, text: str) -> str | None:
     return "yes" if intent == "affirm" else "no" if intent == "deny" else None
 
 
-def _take_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+def _take_answer(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
+                 now: datetime) -> bool:
     """True when this turn is an answer to the question we are waiting on (and it was taken).
     Only the words decide (and the model's affirm/deny for a yes/no): a name is a name whatever
     intent the model guessed for it."""
@@ -521,7 +524,7 @@ def _says_something_else(intent: str) -> bool:
     return intent.startswith("need_") or intent in ("request_human", "checkin_signup")
 
 
-def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts,
+def _not_an_answer(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
                    now: datetime) -> bool:
     """We asked something and this is not the answer. True when handled here (asked once more,
     or moved on); False when the message is a new request for ``_ask``."""
@@ -571,19 +574,20 @@ def _not_an_answer(s: Session, t: Turn, st: dict, out: Reply, intent: str, text:
     return False
 
 
-def _pause(st: dict) -> None:
+def _pause(st: dict[str, Any]) -> None:
     """An emergency or safeguarding interrupts a question: keep it, to pick up where we were."""
     if st.get("awaiting") in RESUMABLE:
         st["resume"] = {"awaiting": st["awaiting"], "asked": st.get("asked", 0)}
 
 
-def _offer_resume(st: dict, out: Reply) -> None:
+def _offer_resume(st: dict[str, Any], out: Reply) -> None:
     if st.get("resume") and not st.get("awaiting"):
         st["resume"]["offered"] = True
         out.say(say.resume_offer())
 
 
-def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> bool:
+def _resume(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
+            now: datetime) -> bool:
     """After an interruption: the answer to the question we had asked (a name, a number, a
     postcode) is taken as if we had just asked it; "yes"/"carry on" asks it again."""
     paused = st.get("resume")
@@ -601,8 +605,8 @@ def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
     elif question == "phone" and reading.find_phone(text):
         st["phone"], taken = reading.find_phone(text), True
         _continue_intro(s, t, st, out, now)
-    elif question == "postcode" and (postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)):
-        _set_postcode(s, st, out, postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text))
+    elif question == "postcode" and (pc := postcodes.find_in(text) or postcodes.spoken(text) or _town(s, text)):
+        _set_postcode(s, st, out, pc)
         _signpost(s, t, st, out, now)
         taken = True
     if taken:
@@ -625,7 +629,7 @@ def _resume(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, f
     return False
 
 
-def _question(s: Session, st: dict, question: str, channel: str) -> str:
+def _question(s: Session, st: dict[str, Any], question: str, channel: str) -> str:
     on_behalf = st.get("on_behalf", False)
     if question == "postcode":
         return say.ask_postcode(on_behalf, channel)
@@ -635,14 +639,14 @@ def _question(s: Session, st: dict, question: str, channel: str) -> str:
         return say.ask_phone(on_behalf)
     if question == "consent" and st.get("intro") == CHECKIN_SERVICE:
         return say.checkin_offer(on_behalf, channel)
-    svc = directory.get(s, st.get("intro")) if st.get("intro") else None
+    svc = directory.get(s, st["intro"]) if st.get("intro") else None
     name = svc.name if svc else "them"
     if question == "intro":
         return say.offer_intro(name, on_behalf, channel)
     return say.ask_consent(name, on_behalf, channel)
 
 
-def _town(s: Session, text: str):
+def _town(s: Session, text: str) -> postcodes.Postcode | None:
     """A town or village of the council's area named instead of a postcode: its district (the
     directory's ``council: places:``), the longest name that appears in the words."""
     said = " " + re.sub(r"[^a-z0-9]+", " ", (text or "").lower()[:300]) + " "
@@ -664,7 +668,7 @@ def speech_hints(s: Session) -> list[str]:
     return [h for h in dict.fromkeys(hints) if h and "," not in h and len(h) <= 100][:500]
 
 
-def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:
+def _set_postcode(s: Session, st: dict[str, Any], out: Reply, pc: postcodes.Postcode) -> None:
     st["postcode"] = pc.full
     council = directory.council(s)
     if pc.district in council.districts:
@@ -676,9 +680,9 @@ def _set_postcode(s: Session, st: dict, out: Reply, pc) -> None:
         out.say(say.outside_area(pc.full, council.name))
 
 
-def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime) -> None:
+def _yes(s: Session, t: Turn, st: dict[str, Any], out: Reply, awaiting: str, now: datetime) -> None:
     if awaiting == "intro":
-        svc = directory.get(s, st["intro"])
+        svc = _offered(s, st["intro"])
         st["awaiting"] = "consent"
         out.say(say.ask_consent(svc.name, st.get("on_behalf", False), t.channel))
     elif awaiting == "consent":
@@ -692,23 +696,31 @@ def _yes(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime
             out.say(say.handoff(True, directory.council(s).helpline, t.channel))
 
 
-def _no(s: Session, t: Turn, st: dict, out: Reply, awaiting: str, now: datetime) -> None:
+def _no(s: Session, t: Turn, st: dict[str, Any], out: Reply, awaiting: str, now: datetime) -> None:
     st["awaiting"] = None
     if awaiting == "intro":
         out.say(say.intro_declined())
     elif awaiting == "consent":
         st["consent"] = False
-        svc = directory.get(s, st["intro"])
+        svc = _offered(s, st["intro"])
         out.say(say.consent_refused(svc, t.channel))
     elif awaiting == "handoff":
         out.say(say.no_callback(directory.council(s).helpline))
 
 
-def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> None:
+def _offered(s: Session, ext_id: str) -> Service:
+    """The service this conversation offered: its row stays (a service that leaves the directory is inactive)."""
+    svc = directory.get(s, ext_id)
+    if svc is None:
+        raise LookupError(f"service {ext_id!r} is not in the directory")
+    return svc
+
+
+def _continue_intro(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime) -> None:
     """After consent: ask what we still need (a name, a number), then record the introduction."""
     if _refused(s, t, st, "introduction", now, service_ext_id=st.get("intro")) is not None:
         st["awaiting"] = None  # asked before the name and number: no details taken that cannot be used
-        out.say(_capped_intro(directory.get(s, st["intro"])))
+        out.say(_capped_intro(_offered(s, st["intro"])))
         return
     if not st.get("name") and not st.get("no_name"):
         st["awaiting"], st["asked"] = "name", 0
@@ -718,7 +730,7 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
         st["awaiting"], st["asked"] = "phone", 0
         out.say(say.ask_phone(st.get("on_behalf", False)))
         return
-    svc = directory.get(s, st["intro"])
+    svc = _offered(s, st["intro"])
     by = "voice" if t.channel == "voice" or followup.is_landline(st["phone"]) else None  # rang us: we ring back
     enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
                         follow_up_by=by, wording=_question(s, st, "consent", t.channel), channel=t.channel)
@@ -732,7 +744,8 @@ def _continue_intro(s: Session, t: Turn, st: dict, out: Reply, now: datetime) ->
 
 
 # -- 4. requests -----------------------------------------------------------------------------------------------
-def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, facts, now: datetime) -> None:
+def _ask(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
+         now: datetime) -> None:
     st["awaiting"] = None
     if text and not st.get("first"):
         st["first"] = text[:300]
@@ -812,7 +825,7 @@ def _ask(s: Session, t: Turn, st: dict, out: Reply, intent: str, text: str, fact
         _cannot_help(s, t, st, out, now)
 
 
-def _cannot_help(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> None:
+def _cannot_help(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime) -> None:
     st["misunderstood"] = st.get("misunderstood", 0) + 1
     if st["misunderstood"] == 1:
         out.say(say.cannot_help_first(t.channel))
@@ -823,13 +836,14 @@ def _cannot_help(s: Session, t: Turn, st: dict, out: Reply, now: datetime) -> No
     out.say(say.cannot_help(t.channel))
 
 
-def _fits(st: dict, svc) -> int:
+def _fits(st: dict[str, Any], svc: Service) -> int:
     """0 when the service is about what the person's words were about (their heating), else 1."""
     about = f"{svc.name} {svc.description}"
     return 0 if any(_TOPICS[topic][1].search(about) for topic in st.get("topics", []) if topic in _TOPICS) else 1
 
 
-def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: list[str] | None = None) -> None:
+def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime,
+              only: list[str] | None = None) -> None:
     st["awaiting"] = None
     district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
     if st.pop("ring_chat", None):
@@ -838,7 +852,7 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
     per_need = PER_NEED.get(t.channel, 2)
     limit = MAX_SERVICES.get(t.channel, 4)
     needs = [n for n in (only or st.get("needs", [])) if n not in ("emergency", "safeguarding", "other")][:MAX_NEEDS]
-    shown: list = []
+    shown: list[Service] = []
     lines: list[str] = []
     helpline = directory.council(s).helpline
     for need in needs:
@@ -872,7 +886,7 @@ def _signpost(s: Session, t: Turn, st: dict, out: Reply, now: datetime, only: li
         out.say(say.anything_else())
 
 
-def _ring_for_a_chat(s: Session, t: Turn, st: dict, out: Reply, district: str | None) -> None:
+def _ring_for_a_chat(s: Session, t: Turn, st: dict[str, Any], out: Reply, district: str | None) -> None:
     """"Is there someone who could ring me for a chat?": the telephone befriending services, then
     our own daily call; one question: a befriender, our daily call, or neither."""
     found = [svc for svc in directory.match(s, "loneliness_befriending", district=district, age=st.get("age"),
@@ -884,7 +898,7 @@ def _ring_for_a_chat(s: Session, t: Turn, st: dict, out: Reply, district: str | 
     out.say(say.ring_for_a_chat(st.get("on_behalf", False), found, t.channel) if offers_checkin else
             "\n".join(["Yes, there are people who would love to ring you for a chat."] +
                        [say.service_line(svc, t.channel) for svc in found]))
-    for svc in found + ([checkin] if offers_checkin else []):
+    for svc in found + ([checkin] if offers_checkin and checkin is not None else []):
         if svc.ext_id not in st.setdefault("offered", []):
             st["offered"].append(svc.ext_id)
     if found or offers_checkin:

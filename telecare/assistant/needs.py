@@ -8,7 +8,9 @@ ever *add* to what the model found; emergencies have their own rules (``emergenc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # need category -> patterns (word stems, common misspellings); matched case-insensitively, apostrophes
 # optional. Plain words an advisor would hear for each need; a word shared by two needs goes where it
@@ -149,7 +151,7 @@ CATEGORIES = ("money_benefits", "loneliness_befriending", "falls_prevention", "h
               "fire_home_safety", "scams_crime", "digital_skills", "food_shopping", "social_care_assessment")
 
 
-def _ranked(ranking) -> list[tuple[str, float]]:
+def _ranked(ranking: Iterable[Any] | None) -> list[tuple[str, float]]:
     out = []
     for r in ranking or ():
         if isinstance(r, dict):
@@ -161,7 +163,7 @@ def _ranked(ranking) -> list[tuple[str, float]]:
     return out
 
 
-def record(text: str, intent: str | None = None, ranking=()) -> list[str]:
+def record(text: str, intent: str | None = None, ranking: Iterable[Any] | None = ()) -> list[str]:
     """Every need a trained advisor would write down for this message: the model's need first,
     then the other needs it ranks high (``SECOND_ALONE``) or ranks at all and the lexicon also
     hears (``SECOND_WITH_WORDS``), then the rest the lexicon hears. ``ranking`` is Rasa's
@@ -182,7 +184,8 @@ def record(text: str, intent: str | None = None, ranking=()) -> list[str]:
     return out
 
 
-def score(pairs, categories=CATEGORIES) -> dict:
+def score(pairs: Sequence[tuple[Iterable[str], Iterable[str]]], categories: Sequence[str] = CATEGORIES
+          ) -> dict[str, Any]:
     """Precision and recall per need, micro and macro, of (wanted needs, recorded needs) pairs."""
     tp = dict.fromkeys(categories, 0)
     fp = dict.fromkeys(categories, 0)
@@ -194,7 +197,7 @@ def score(pairs, categories=CATEGORIES) -> dict:
             fp[n] += n in got and n not in want
             fn[n] += n in want and n not in got
 
-    def ratio(a: int, b: int) -> float:
+    def ratio(a: float, b: float) -> float:
         return a / b if b else 0.0
 
     per = {n: {"precision": ratio(tp[n], tp[n] + fp[n]), "recall": ratio(tp[n], tp[n] + fn[n]),
@@ -207,7 +210,7 @@ def score(pairs, categories=CATEGORIES) -> dict:
                       "recall": ratio(sum(per[n]["recall"] for n in used), len(used))}}
 
 
-def format_score(s: dict) -> str:
+def format_score(s: dict[str, Any]) -> str:
     lines = [f"{s['messages']} messages: micro precision {s['micro']['precision']:.3f} recall "
              f"{s['micro']['recall']:.3f}; macro precision {s['macro']['precision']:.3f} recall "
              f"{s['macro']['recall']:.3f}"]
@@ -216,7 +219,7 @@ def format_score(s: dict) -> str:
     return "\n".join(lines)
 
 
-def read(text: str, intent: str | None = None, ranking=()) -> Facts:
+def read(text: str, intent: str | None = None, ranking: Iterable[Any] | None = ()) -> Facts:
     text = text or ""
     facts = Facts(needs=record(text, intent, ranking))
     m = _AGE.search(text)

@@ -166,7 +166,7 @@ def speakable(text: str, min_digits: int = 5) -> str:
     """Text for text-to-speech: no web addresses; numbers of ``min_digits`` or more read digit by digit."""
     s = _URL_PHRASE.sub("", text or "")
 
-    def spell(match: re.Match) -> str:
+    def spell(match: re.Match[str]) -> str:
         number = match.group(0)
         if sum(c.isdigit() for c in number) < min_digits:
             return number

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from telecare.directory.models import Service
+
 NEED_LABELS = {
     "emergency": "an emergency",
     "safeguarding": "keeping someone safe",
@@ -34,7 +36,7 @@ def label(need: str) -> str:
     return NEED_LABELS.get(need, need.replace("_", " "))
 
 
-def service_line(svc, channel: str) -> str:
+def service_line(svc: Service, channel: str) -> str:
     """One service: name, what it does and how to reach it."""
     how = []
     if svc.phone:
@@ -253,7 +255,7 @@ def checkin_requested() -> str:
             "Is there anything else that matters to you today?")
 
 
-def consent_refused(svc, channel: str) -> str:
+def consent_refused(svc: Service, channel: str) -> str:
     how = f" on {svc.phone}" if svc.phone else (f" at {svc.web}" if svc.web else "")
     return (f"That's fine, I haven't shared anything. You can contact {svc.name} yourself{how} whenever suits you. "
             "Is there anything else?")
@@ -270,7 +272,7 @@ def checkin_offer(on_behalf: bool, channel: str = "web") -> str:
             f"Is that OK? {yes_or_no(channel)}")
 
 
-def ring_for_a_chat(on_behalf: bool, services: list, channel: str) -> str:
+def ring_for_a_chat(on_behalf: bool, services: list[Service], channel: str) -> str:
     """Someone asking for a person to ring them for a chat: telephone befriending and our daily call."""
     who = "them" if on_behalf else "you"
     lines = [f"Yes, there are people who would love to ring {who} for a chat."]

@@ -17,8 +17,9 @@ still see the resident's access field where it is configured.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from telecare.alert.models import Alert
@@ -32,13 +33,13 @@ REDACTED = ACCESS_PLACEHOLDER
 _ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
 
-def offered_ids(contact_id: int):
+def offered_ids(contact_id: int) -> Select[int | None]:
     """A subquery of the ids of the alerts ``contact_id`` was notified about."""
     return (select(Notification.alert_id)
             .where(Notification.contact_id == contact_id, Notification.alert_id.is_not(None)))
 
 
-def in_scope(contact_id: int | None):
+def in_scope(contact_id: int | None) -> ColumnElement[bool]:
     """A WHERE clause on Alert: the alerts this contact was asked to take, or accepted."""
     if contact_id is None:
         return Alert.id.is_(None)  # nothing
@@ -57,7 +58,7 @@ def accepted_by(alert: Alert, contact_id: int | None) -> bool:
             and alert.state in (ACKNOWLEDGED, ATTENDING))
 
 
-def own_notifications(s: Session, contact_id: int | None):
+def own_notifications(s: Session, contact_id: int | None) -> ColumnElement[bool]:
     """A WHERE clause on Notification: the messages sent to this contact (and answers sent to their phone)."""
     if contact_id is None:
         return Notification.id.is_(None)
@@ -69,7 +70,7 @@ def own_notifications(s: Session, contact_id: int | None):
     return cond
 
 
-def access_texts(s: Session, alert_ids) -> dict[int, str]:
+def access_texts(s: Session, alert_ids: Iterable[int | None]) -> dict[int, str]:
     """alert id -> its resident's current access text (for redaction)."""
     ids = {a for a in alert_ids if a is not None}
     if not ids:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,9 +108,9 @@ def begin_attempt(s: Session, keys: list[str], now: datetime) -> Refusal | None:
 def forget_old(s: Session, now: datetime) -> int:
     """Delete runs that are over (what ``_fresh`` would reset), so sprayed usernames do not pile up.
     Run it in a transaction of its own."""
-    return s.execute(delete(LoginThrottle).where(
+    return cast(CursorResult[Any], s.execute(delete(LoginThrottle).where(  # a DELETE's result is a CursorResult
         LoginThrottle.last_failure_at < now - RESET_AFTER,
-        LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < now - RESET_AFTER))).rowcount or 0
+        LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < now - RESET_AFTER)))).rowcount or 0
 
 
 def succeeded(s: Session, keys: list[str]) -> None:
@@ -117,7 +118,7 @@ def succeeded(s: Session, keys: list[str]) -> None:
 
 
 def unlock(s: Session, key: str) -> bool:
-    return bool(s.execute(delete(LoginThrottle).where(LoginThrottle.key == key)).rowcount)
+    return bool(cast(CursorResult[Any], s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))).rowcount)
 
 
 @dataclass
@@ -138,8 +139,9 @@ def held(s: Session, now: datetime) -> list[Held]:
     for r in rows:
         kind, _, who = r.key.partition(":")
         locked = bool(r.locked_until and r.locked_until > now)
-        out.append(Held(r.key, "account" if kind == "user" else "address", who, r.failures,
-                        r.locked_until if locked else r.retry_at, locked))
+        until = r.locked_until if locked else r.retry_at
+        assert until is not None  # the query keeps keys locked or delayed past now
+        out.append(Held(r.key, "account" if kind == "user" else "address", who, r.failures, until, locked))
     return out
 
 

@@ -169,4 +169,6 @@ def end_all_sessions(session: Session, user: User, now: datetime) -> None:
 
 
 def csrf_matches(ws: WebSession, presented: str | None) -> bool:
-    return bool(presented) and secrets.compare_digest(ws.csrf_token, presented)
+    if not presented:
+        return False
+    return secrets.compare_digest(ws.csrf_token, presented)

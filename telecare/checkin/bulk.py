@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from telecare.site.models import Resident
 
@@ -15,7 +16,7 @@ def bench_resident_id(i: int) -> str:
     return f"ckres-{i:06d}"
 
 
-def register_checkin_residents(session, ats: list[str], now: datetime, chunk: int = 5000, retry: int = 600,
+def register_checkin_residents(session: Session, ats: list[str], now: datetime, chunk: int = 5000, retry: int = 600,
                                attempts: int = 3, via: str = "voice", tz: str = "Europe/London") -> int:
     """Residents ckres-000000.. with a phone and a daily check-in at ``ats[i]`` (local HH:MM),
     and their schedules, in bulk inserts. Returns how many were made."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ AT_LEAST = 3
 
 
 def frequent_callers(s: Session, now: datetime, days: int = DAYS, at_least: int = AT_LEAST,
-                     resident: str | None = None) -> list[dict]:
+                     resident: str | None = None) -> list[dict[str, Any]]:
     since = now - timedelta(days=days)
     q = (select(Alert.resident_id, Alert.type, Alert.outcome, func.count(), func.max(Alert.opened_at))
          .where(Alert.category == "alarm", Alert.resident_id.is_not(None), Alert.outcome.in_(NOT_AN_EMERGENCY),
@@ -34,9 +35,10 @@ def frequent_callers(s: Session, now: datetime, days: int = DAYS, at_least: int 
          .group_by(Alert.resident_id, Alert.type, Alert.outcome))
     if resident:
         q = q.join(Resident, Resident.id == Alert.resident_id).where(Resident.ext_id == resident)
-    per: dict[int, dict] = defaultdict(lambda: {"count": 0, "by_type": defaultdict(int), "by_outcome": defaultdict(int),
+    per: dict[int, dict[str, Any]] = defaultdict(lambda: {"count": 0, "by_type": defaultdict(int), "by_outcome": defaultdict(int),
                                                 "last_at": None})
     for rid, type_, outcome, n, last in s.execute(q).all():
+        assert rid is not None  # the query keeps alerts with a resident
         p = per[rid]
         p["count"] += n
         p["by_type"][type_] += n

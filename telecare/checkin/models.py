@@ -3,6 +3,7 @@ file's ``checkin:`` block, or the API); ``checkin_schedules`` holds when the nex
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,7 +65,7 @@ class Checkin(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by: Mapped[str | None] = mapped_column(String(200))  # the resident's or a contact's name
-    answers: Mapped[list | None] = mapped_column(JSON)  # [{at, by, via, meaning, text}]
+    answers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # [{at, by, via, meaning, text}]
     chat_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the missed_checkin alert
     help_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the checkin_help alert
@@ -97,7 +98,7 @@ class DriftFlag(Base):
     kind: Mapped[str] = mapped_column(String(16))  # low_mood | late_or_missed
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[str] = mapped_column(Text)
-    evidence: Mapped[list] = mapped_column(JSON)  # check-in ids
+    evidence: Mapped[list[int]] = mapped_column(JSON)  # check-in ids
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))  # the befriender's SMS
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cleared_by: Mapped[str | None] = mapped_column(String(100))

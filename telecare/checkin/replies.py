@@ -55,7 +55,7 @@ def route(s: Session, *, phone: str, now: datetime, body: str | None = None, dig
         c = service.for_notification(s, n)
         if c is None:
             return None
-        r = s.get(Resident, c.resident_id)
+        r = s.get_one(Resident, c.resident_id)
         result = resident_answer(s, c, r, now, body=body, digits=digits, channel=channel, notification=n)
         return _record(s, phone=phone, now=now, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
                        result=result, notification_id=n.id)
@@ -72,10 +72,10 @@ def route(s: Session, *, phone: str, now: datetime, body: str | None = None, dig
     if contacts and not digits:
         if interpret(body)[0] != "unknown" and _alert_waiting(s, phone, now):
             return None
-        result = on_behalf(s, contacts, now, body=body, channel=channel)
-        if result is not None:
+        behalf = on_behalf(s, contacts, now, body=body, channel=channel)
+        if behalf is not None:
             return _record(s, phone=phone, now=now, channel=channel, body=body, digits=digits,
-                           provider_sid=provider_sid, result=result, notification_id=None)
+                           provider_sid=provider_sid, result=behalf, notification_id=None)
     return None
 
 

@@ -14,7 +14,9 @@ is edited that day.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -35,14 +37,14 @@ class CheckinError(ValueError):
     """A check-in request that cannot be met (no such resident, no phone, one already under way)."""
 
 
-def config(resident: Resident) -> dict | None:
+def config(resident: Resident) -> dict[str, Any] | None:
     """The resident's check-in configuration with defaults filled in, or None (also for one who has left)."""
     if (resident.state or "active") == "left":
         return None
     return config_of(resident.checkin)
 
 
-def config_of(cfg: dict | None) -> dict | None:
+def config_of(cfg: dict[str, Any] | None) -> dict[str, Any] | None:
     """``residents.checkin`` (as stored) with defaults filled in, or None."""
     if not cfg or not isinstance(cfg, dict) or not cfg.get("at"):
         return None
@@ -61,14 +63,14 @@ def local_at(day: date, at: str, tz: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-def paused_on(pauses: list[CheckinPause], day: date) -> CheckinPause | None:
+def paused_on(pauses: Sequence[CheckinPause], day: date) -> CheckinPause | None:
     for p in pauses:
         if p.removed_at is None and p.start <= day and (p.end is None or day <= p.end):
             return p
     return None
 
 
-def next_due(cfg: dict, tz: str, after: datetime, pauses: list[CheckinPause] = (),
+def next_due(cfg: dict[str, Any], tz: str, after: datetime, pauses: Sequence[CheckinPause] = (),
              not_on: date | None = None) -> datetime | None:
     """The first due time strictly after ``after`` on a chosen day that is not paused (and not
     ``not_on``: the local date that has had its scheduled check-in already)."""
@@ -129,11 +131,11 @@ def sync_missing(s: Session, now: datetime) -> int:
                      .where(CheckinSchedule.resident_id.is_(None))).all()
     todo = [rid for rid, cfg in rows if config_of(cfg) is not None]  # most residents have none: no objects
     for rid in todo:
-        configure(s, s.get(Resident, rid), now, actor="hub")
+        configure(s, s.get_one(Resident, rid), now, actor="hub")
     return len(todo)
 
 
-def policy_id(s: Session, cfg: dict) -> int | None:
+def policy_id(s: Session, cfg: dict[str, Any]) -> int | None:
     if not cfg.get("policy"):
         return None
     return s.scalars(select(Policy.id).where(Policy.ext_id == cfg["policy"])).first()

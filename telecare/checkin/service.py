@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -104,10 +105,10 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
     for p in s.scalars(select(CheckinPause).where(CheckinPause.resident_id.in_(ids), CheckinPause.removed_at.is_(None))):
         pauses[p.resident_id].append(p)
     policies = dict(s.execute(select(Policy.ext_id, Policy.id)).all())
-    checkin_rows: list[dict] = []
+    checkin_rows: list[dict[str, Any]] = []
     calls: list[tuple[int, str, str]] = []  # (index in checkin_rows, phone, body)
     no_phone: list[int] = []
-    moves: list[dict] = []
+    moves: list[dict[str, Any]] = []
     for r in rows:
         when, tz = r.next_due_at, r.timezone or "Europe/London"
         cfg = config_of(r.checkin) if r.state != "left" else None  # a resident who has left gets no check-ins
@@ -116,7 +117,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
         moves.append({"b_rid": r.resident_id, "b_next": nxt, "b_now": now})
         if cfg is None or paused_on(pauses[r.resident_id], day):
             continue  # no check-ins any more, or a pause written since the time was computed
-        row = {"resident_id": r.resident_id, "kind": "scheduled", "due_at": when, "local_date": day.isoformat(),
+        row: dict[str, Any] = {"resident_id": r.resident_id, "kind": "scheduled", "due_at": when, "local_date": day.isoformat(),
                "via": cfg["via"], "attempts_allowed": int(cfg["attempts"]), "retry_s": int(cfg["retry"]),
                "policy_id": policies.get(cfg["policy"]) if cfg.get("policy") else None, "state": PENDING,
                "started_at": now, "started_by": "schedule", "attempts_made": 0, "next_at": None, "answers": [],
@@ -236,7 +237,7 @@ def fire(s: Session, checkin_id: int, now: datetime) -> bool:
         if last.outcome is None:
             last.outcome, last.ended_at = "timeout", now
             _withdraw(s, last)
-    r = s.get(Resident, c.resident_id)
+    r = s.get_one(Resident, c.resident_id)
     if c.attempts_made < c.attempts_allowed and r.phone:
         _attempt(s, c, r, now)
     else:
@@ -255,7 +256,7 @@ def attempt_failed(s: Session, n: Notification, status: str, now: datetime) -> N
         a.outcome, a.ended_at = status, now
     if c is None or c.state != PENDING or a.number != c.attempts_made:
         return  # an old attempt, or the check-in is over
-    r = s.get(Resident, c.resident_id)
+    r = s.get_one(Resident, c.resident_id)
     if c.attempts_made < c.attempts_allowed:
         c.next_at = now + timedelta(seconds=c.retry_s)
     else:
@@ -340,15 +341,15 @@ def due_today_unstarted(s: Session, r: Resident, now: datetime) -> Checkin | Non
 
 
 def answer(s: Session, c: Checkin, meanings: set[str], now: datetime, *, by: str, resident: bool, via: str,
-           text: str | None, notification: Notification | None = None) -> dict:
+           text: str | None, notification: Notification | None = None) -> dict[str, Any]:
     """Record an answer (the resident's, or a contact's on their behalf) and act on it.
     Returns what happened: {outcome, meaning, help_alert, chat, resolved, first}."""
-    r = s.get(Resident, c.resident_id)
+    r = s.get_one(Resident, c.resident_id)
     meaning = words.most_concerning(meanings)
     first = c.state in (PENDING, MISSED)
     c.answers = list(c.answers or []) + [{"at": now.isoformat(), "by": by, "via": via, "meaning": meaning,
                                           "text": text, "resident": resident}]
-    out = {"meaning": meaning, "help_alert": None, "chat": False, "resolved": None, "first": first}
+    out: dict[str, Any] = {"meaning": meaning, "help_alert": None, "chat": False, "resolved": None, "first": first}
     if meaning == words.UNKNOWN:
         return out
     was_missed = c.state == MISSED
@@ -369,10 +370,14 @@ def answer(s: Session, c: Checkin, meanings: set[str], now: datetime, *, by: str
         notification.status, notification.updated_at = "replied", now
     missed_alert = s.get(Alert, c.alert_id) if c.alert_id else None
     if meaning == HELP and c.help_alert_id is None:
-        out["help_alert"] = _help(s, c, r, now, by, resident, via, text)
-        if missed_alert is not None and missed_alert.state in ACTIVE_STATES:
+        help_alert = out["help_alert"] = _help(s, c, r, now, by, resident, via, text)
+        if help_alert is None and missed_alert is not None and missed_alert.state in ACTIVE_STATES:
+            # no home to raise the help alert on: the missed check-in's alert stays open and says so
+            alerts.note(s, missed_alert, "checkin", f"{by} answered at {_local(now, r)} and asked for help; "
+                        "no home is registered to raise a help alert on: staff must act", now, by)
+        elif help_alert is not None and missed_alert is not None and missed_alert.state in ACTIVE_STATES:
             alerts.resolve(s, missed_alert.id, "check-in", "other", now,
-                           f"{by} answered at {_local(now, r)} and asked for help: see alert {out['help_alert'].id}")
+                           f"{by} answered at {_local(now, r)} and asked for help: see alert {help_alert.id}")
             out["resolved"] = missed_alert.id
     elif missed_alert is not None and missed_alert.state in ACTIVE_STATES and meaning != HELP:
         what = {"fine": "is fine", "not_so_good": "is not so good but answered", "chat": "is fine and would "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 import yaml
 from sqlalchemy import select
@@ -36,7 +37,7 @@ class Edit:
     ids: list[str]
 
 
-def _refuse(message: str, line: int | None, source: str):
+def _refuse(message: str, line: int | None, source: str) -> NoReturn:
     raise DirectoryError([Problem(line, message)], source)
 
 

@@ -10,6 +10,7 @@ service as a snippet for the console's edit form (``editing.py``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -25,11 +26,11 @@ HEADER = """\
 """
 
 
-class _FlowList(list):
+class _FlowList(list[Any]):
     """A list written on one line: [AV1, AV2]."""
 
 
-class _Flow(dict):
+class _Flow(dict[str, Any]):
     """A mapping written on one line: {min_age: 60}."""
 
 
@@ -37,7 +38,7 @@ class _Quoted(str):
     """A string written in double quotes, as phone numbers are in the sample file: "01632 960000"."""
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type information
     pass
 
 
@@ -46,8 +47,8 @@ _Dumper.add_representer(_Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2
 _Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
-def council_dict(c: Council) -> dict:
-    out = {"name": c.name, "districts": _FlowList(c.districts or [])}
+def council_dict(c: Council) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name, "districts": _FlowList(c.districts or [])}
     if c.helpline:
         out["helpline"] = _Quoted(c.helpline)
     if c.places:
@@ -55,9 +56,9 @@ def council_dict(c: Council) -> dict:
     return out
 
 
-def service_dict(svc: Service) -> dict:
+def service_dict(svc: Service) -> dict[str, Any]:
     """One service as the file writes it: defaults left out, so the snippet stays short."""
-    out: dict = {"id": svc.ext_id, "name": svc.name, "description": svc.description,
+    out: dict[str, Any] = {"id": svc.ext_id, "name": svc.name, "description": svc.description,
                  "needs": _FlowList(svc.needs or []), "areas": _FlowList(svc.areas or [])}
     for key in ("phone", "web", "email", "hours"):
         value = getattr(svc, key)
@@ -74,8 +75,10 @@ def service_dict(svc: Service) -> dict:
     return out
 
 
-def dump(data: dict) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+def dump(data: dict[str, Any]) -> str:
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110,
+                          default_flow_style=False)
+    return text
 
 
 def active_services(session: Session) -> list[Service]:
@@ -83,9 +86,9 @@ def active_services(session: Session) -> list[Service]:
                                 .order_by(Service.position, Service.id)))
 
 
-def directory_data(session: Session) -> dict:
+def directory_data(session: Session) -> dict[str, Any]:
     """The directory as the plain data of its file: {council: {...}, services: [...]}."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     council = session.get(Council, 1)
     if council is not None:
         data["council"] = council_dict(council)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -37,9 +38,9 @@ class DirectoryError(Exception):
 
 @dataclass
 class LoadReport:
-    created: Counter = field(default_factory=Counter)
-    updated: Counter = field(default_factory=Counter)
-    unchanged: Counter = field(default_factory=Counter)
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
     deactivated: list[str] = field(default_factory=list)  # services no longer in the file
 
     @property
@@ -54,7 +55,7 @@ class LoadReport:
         return "; ".join(parts) if parts else "empty directory file"
 
 
-def parse_directory(text: str, source: str = "directory file") -> tuple[DirectoryIn, dict[tuple, int]]:
+def parse_directory(text: str, source: str = "directory file") -> tuple[DirectoryIn, dict[tuple[Any, ...], int]]:
     """The file's content, checked field by field, and the line of every key. Raises DirectoryError."""
     try:
         root, data = yamlcheck.read(text)
@@ -74,7 +75,7 @@ def parse_directory(text: str, source: str = "directory file") -> tuple[Director
     return directory, lines
 
 
-def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[str]:
+def _check(session: Session, d: DirectoryIn, lines: dict[tuple[Any, ...], int], source: str) -> list[str]:
     """Checks across the file (and the council already loaded). Returns the council's districts."""
     problems: list[Problem] = []
     if d.council is not None:
@@ -100,7 +101,7 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
     for i, svc in enumerate(d.services):
         where = f"services[{i}] ({svc.id})"
 
-        def at(*loc, i=i):
+        def at(*loc: str | int, i: int = i) -> int | None:
             return line_for(lines, ("services", i) + loc)
 
         if svc.id in ids:
@@ -135,7 +136,7 @@ def _check(session: Session, d: DirectoryIn, lines: dict, source: str) -> list[s
     return districts
 
 
-def _assign(obj, **values) -> bool:
+def _assign(obj: object, **values: Any) -> bool:
     changed = False
     for k, v in values.items():
         if getattr(obj, k) != v:
@@ -153,7 +154,7 @@ def load_directory(session: Session, text: str, now: datetime, source: str = "di
     if d.council is not None:
         row = session.get(Council, 1)
         created = row is None
-        if created:
+        if row is None:
             row = Council(id=1, name=d.council.name)
             session.add(row)
         changed = _assign(row, name=d.council.name, districts=list(d.council.districts), helpline=d.council.helpline,
@@ -168,7 +169,7 @@ def load_directory(session: Session, text: str, now: datetime, source: str = "di
         listed.add(item.id)
         svc = existing.get(item.id)
         created = svc is None
-        if created:
+        if svc is None:
             svc = existing[item.id] = Service(ext_id=item.id, name=item.name)
             session.add(svc)
         changed = _assign(svc, name=item.name, description=item.description, needs=list(item.needs),

@@ -3,6 +3,7 @@ council the helpline serves (one row, the file's ``council:``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,8 +21,8 @@ class Service(Base):
     ext_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)  # plain words, short enough for an SMS
-    needs: Mapped[list] = mapped_column(JSON, default=list)  # need categories (categories.NEEDS)
-    areas: Mapped[list] = mapped_column(JSON, default=list)  # postcode districts ("AV1"), "council", "national"
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)  # need categories (categories.NEEDS)
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)  # postcode districts ("AV1"), "council", "national"
     phone: Mapped[str | None] = mapped_column(String(32))  # as people dial it: "01632 960123"
     web: Mapped[str | None] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(200))
@@ -36,7 +37,7 @@ class Service(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
-    def eligibility(self) -> dict:
+    def eligibility(self) -> dict[str, Any]:
         return {"min_age": self.min_age, "carers": self.carers_only, "residents_only": self.residents_only}
 
 
@@ -45,7 +46,7 @@ class Council(Base):
     __tablename__ = "councils"
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one council per database
     name: Mapped[str] = mapped_column(String(200))
-    districts: Mapped[list] = mapped_column(JSON, default=list)  # ["AV1", ...]
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["AV1", ...]
     helpline: Mapped[str | None] = mapped_column(String(32))
-    places: Mapped[dict | None] = mapped_column(JSON)  # {"Northfield": "AV5", ...}: towns and villages
+    places: Mapped[dict[str, str] | None] = mapped_column(JSON)  # {"Northfield": "AV5", ...}: towns and villages
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

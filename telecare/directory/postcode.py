@@ -54,7 +54,9 @@ class Postcode:
     @property
     def area(self) -> str:
         """The letters at the start: "AV"."""
-        return re.match(r"[A-Z]+", self.outward).group(0)
+        letters = re.match(r"[A-Z]+", self.outward)
+        assert letters is not None  # a parsed outward code starts with letters
+        return letters.group(0)
 
     def __str__(self) -> str:
         return self.full

@@ -6,7 +6,7 @@ in ``loader.py``; everything about one field is here.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -24,7 +24,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _text(v):
+def _text(v: Any) -> Any:
     return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 
@@ -70,7 +70,7 @@ def _description(v: str) -> str:
     return v
 
 
-def _district(v) -> str:
+def _district(v: object) -> str:
     pc = parse(str(v))
     if pc is None or pc.inward is not None:
         raise ValueError(f"{v!r} is not a postcode district like \"AV1\"")
@@ -106,7 +106,7 @@ class ServiceIn(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _none_is_default(cls, data):
+    def _none_is_default(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("eligibility", 0) is None:
             data = {**data, "eligibility": {}}
         return data
@@ -127,7 +127,7 @@ class DirectoryIn(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _not_none(cls, data):
+    def _not_none(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("services", 0) is None:
             data = {**data, "services": []}
         return data

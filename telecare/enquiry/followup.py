@@ -51,7 +51,7 @@ LANDLINE = ("+441", "+442", "+443")  # UK geographic and non-geographic landline
 
 
 def is_landline(phone: str | None) -> bool:
-    return bool(phone) and "".join(phone.split()).startswith(LANDLINE)
+    return phone is not None and "".join(phone.split()).startswith(LANDLINE)
 
 
 _YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "yes please", "1", "they did", "they have", "they've", "done"}
@@ -204,7 +204,7 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
     if meaning == "not_contacted":
         first = intros[0]
         enquiry = s.get(Enquiry, first.enquiry_id) if first.enquiry_id else None
-        names = _names([s.get(Service, i.service_id).name for i in intros])
+        names = _names([s.get_one(Service, i.service_id).name for i in intros])
         service.request_callback(
             s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=phone,
             resident_id=enquiry.resident_id if enquiry else None, now=now,

@@ -29,8 +29,8 @@ class Enquiry(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    needs: Mapped[list] = mapped_column(JSON, default=list)  # need categories, in the order found
-    services: Mapped[list] = mapped_column(JSON, default=list)  # service ext_ids offered, in order
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)  # need categories, in the order found
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)  # service ext_ids offered, in order
     outcome: Mapped[str] = mapped_column(String(16), default="unresolved")
     consent: Mapped[bool | None] = mapped_column(Boolean)  # to share name and number for an introduction
     on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)  # asking for someone else

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Row, String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from telecare.directory.models import Service
@@ -62,7 +62,7 @@ def enquiries_page(s: Session, *, outcome: str | None = None, channel: str | Non
         q = q.where(Enquiry.started_at >= start)
     if end:
         q = q.where(Enquiry.started_at < end)
-    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = list(s.scalars(q.order_by(Enquiry.started_at.desc(), Enquiry.id.desc()).offset(offset).limit(limit)))
     return total, rows
 
@@ -71,7 +71,7 @@ def enquiries_page(s: Session, *, outcome: str | None = None, channel: str | Non
 class EnquiryRecords:
     """What one enquiry led to."""
     offered: dict[str, Service]  # service id -> the service, for those still in the directory
-    introductions: list  # (introduction, service)
+    introductions: list[Row[Introduction, Service]]  # (introduction, service)
     callbacks: list[CallbackRequest]
     checkin_requests: list[CheckinRequest]
 
@@ -97,7 +97,7 @@ def checkin_requests_decided_recently(s: Session, limit: int = 20) -> list[Check
                           .order_by(CheckinRequest.decided_at.desc(), CheckinRequest.id.desc()).limit(limit)))
 
 
-def followup_conditions(now: datetime) -> dict:
+def followup_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     """Where an introduction's follow-up is, as WHERE clauses (telecare.enquiry.followup's states)."""
     window = now - ANSWER_WINDOW
     sent, answer = Introduction.follow_up_sent_at, Introduction.follow_up_answer
@@ -111,25 +111,25 @@ def followup_conditions(now: datetime) -> dict:
 
 
 def followups_page(s: Session, now: datetime, *, show: str = "", offset: int = 0,
-                   limit: int = 50) -> tuple[dict[str, int], int, list]:
+                   limit: int = 50) -> tuple[dict[str, int], int, list[Row[Introduction, Service]]]:
     """(count per state, how many match ``show``, one page of (introduction, service)): those that
     need someone (not contacted) first, then newest."""
     conditions = followup_conditions(now)
     q = select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
     if show in conditions:
         q = q.where(conditions[show])
-    counts = {k: s.scalar(select(func.count()).select_from(Introduction).where(c)) for k, c in conditions.items()}
-    total = s.scalar(select(func.count()).select_from(q.subquery()))
+    counts = {k: s.scalar(select(func.count()).select_from(Introduction).where(c)) or 0 for k, c in conditions.items()}
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     first = case((Introduction.follow_up_answer == "not_contacted", 0), else_=1)
     rows = s.execute(q.order_by(first, Introduction.created_at.desc(), Introduction.id.desc())
                      .offset(offset).limit(limit)).all()
     return counts, total, list(rows)
 
 
-def followup_callbacks(s: Session, wanted: list[Introduction]) -> dict:
+def followup_callbacks(s: Session, wanted: list[Introduction]) -> dict[tuple[str, int | str | None], CallbackRequest]:
     """The call-backs a "no" opened: same enquiry (or, without one, same phone), reason followup;
     keyed ("enquiry", id) or ("phone", number)."""
-    callbacks: dict = {}
+    callbacks: dict[tuple[str, int | str | None], CallbackRequest] = {}
     if wanted:
         cond = or_(CallbackRequest.enquiry_id.in_([i.enquiry_id for i in wanted if i.enquiry_id]),
                    CallbackRequest.phone.in_([i.phone for i in wanted]))

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from telecare import bus
@@ -58,7 +60,7 @@ def _enquiry(s: Session, enquiry_id: int) -> Enquiry:
     return e
 
 
-def _add(have: list | None, new) -> list:
+def _add(have: list[str] | None, new: Iterable[str] | None) -> list[str]:
     out = list(have or [])
     for x in new or ():
         if x and x not in out:
@@ -83,7 +85,8 @@ def start(s: Session, *, channel: str, conversation_id: str | None, phone: str |
     return e
 
 
-def update(s: Session, enquiry_id: int, *, now: datetime, needs=(), services=(), outcome: str | None = None,
+def update(s: Session, enquiry_id: int, *, now: datetime, needs: Iterable[str] | None = (),
+           services: Iterable[str] | None = (), outcome: str | None = None,
            consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None,
            age: int | None = None) -> Enquiry:
     """One turn's findings. Needs and services are added; the outcome only rises."""
@@ -121,7 +124,7 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
         raise NotFound(f"service {service_ext_id!r} is not in the directory")
     if not svc.introductions:
         raise EnquiryError(f"{svc.name} does not accept introductions; give its contact details instead")
-    phone = _phone(phone)
+    phone = _phone(phone) or ""
     if not phone:
         raise ValueError("an introduction needs a phone number the service can call")
     e = _enquiry(s, enquiry_id) if enquiry_id is not None else None
@@ -225,7 +228,7 @@ URGENT_PER_CONVERSATION = 1
 INTRODUCTIONS_PER_CONVERSATION = 3
 
 
-def _anonymous(s: Session, model, since: datetime) -> int:
+def _anonymous(s: Session, model: type[CallbackRequest] | type[Introduction], since: datetime) -> int:
     return s.scalar(select(func.count()).select_from(model).join(Enquiry, model.enquiry_id == Enquiry.id)
                     .where(Enquiry.phone.is_(None), model.created_at >= since)) or 0
 
@@ -237,7 +240,7 @@ def anonymous_requests_since(s: Session, since: datetime) -> int:
     return _anonymous(s, CallbackRequest, since) + _anonymous(s, Introduction, since)
 
 
-def _conversation(e: Enquiry):
+def _conversation(e: Enquiry) -> ColumnElement[bool]:
     """The enquiries of ``e``'s conversation (a conversation may start afresh: several enquiries)."""
     if e.conversation_id:
         return Enquiry.conversation_id == e.conversation_id
@@ -265,7 +268,7 @@ def anonymous_allowance(s: Session, enquiry_id: int, *, what: str, now: datetime
         if urgent:
             had = s.scalar(select(func.count()).select_from(CallbackRequest)
                            .join(Enquiry, CallbackRequest.enquiry_id == Enquiry.id)
-                           .where(_conversation(e), CallbackRequest.urgent.is_(True)))
+                           .where(_conversation(e), CallbackRequest.urgent.is_(True))) or 0
             if had >= urgent_per_conversation:
                 return "conversation"
     else:
@@ -274,7 +277,7 @@ def anonymous_allowance(s: Session, enquiry_id: int, *, what: str, now: datetime
                 Introduction.enquiry_id == e.id, Introduction.service_id == svc.id)):
             return None
         had = s.scalar(select(func.count()).select_from(Introduction)
-                       .join(Enquiry, Introduction.enquiry_id == Enquiry.id).where(_conversation(e)))
+                       .join(Enquiry, Introduction.enquiry_id == Enquiry.id).where(_conversation(e))) or 0
         if had >= introductions_per_conversation:
             return "conversation"
     if anonymous_requests_since(s, now - ANONYMOUS_WINDOW) >= per_hour:
@@ -290,14 +293,14 @@ def list_enquiries(s: Session, since: datetime | None = None, limit: int = 500) 
     return list(s.scalars(q))
 
 
-def summary(s: Session, since: datetime | None = None) -> dict:
+def summary(s: Session, since: datetime | None = None) -> dict[str, Any]:
     """The dashboard's figures for enquiries started since ``since`` (all when None)."""
     q = select(Enquiry.channel, Enquiry.needs, Enquiry.outcome)
     if since is not None:
         q = q.where(Enquiry.started_at >= since)
-    by_channel: Counter = Counter()
-    by_need: Counter = Counter()
-    by_outcome: Counter = Counter({o: 0 for o in OUTCOMES})
+    by_channel: Counter[str] = Counter()
+    by_need: Counter[str] = Counter()
+    by_outcome: Counter[str] = Counter({o: 0 for o in OUTCOMES})
     total = 0
     for channel, needs, outcome in s.execute(q):
         total += 1

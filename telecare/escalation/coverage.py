@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -89,7 +90,7 @@ class PolicyCoverage:
 
     def hours(self) -> list[list[tuple[str, list[str]]]]:
         """The worst state of any profile, per day and hour."""
-        grid = [[("ok", []) for _ in range(24)] for _ in range(7)]
+        grid: list[list[tuple[str, list[str]]]] = [[("ok", []) for _ in range(24)] for _ in range(7)]
         for pc in self.profiles:
             for d in range(7):
                 for h in range(24):
@@ -121,7 +122,7 @@ def _minutes(hhmm: str) -> int:
     return (int(h) * 60 + int(m)) % 1440
 
 
-def step_label(i: int, step: dict) -> str:
+def step_label(i: int, step: dict[str, Any]) -> str:
     via = ", ".join(step.get("via") or [])
     w = step.get("window")
     when = f" ({', '.join(w['days']) if len(w['days']) < 7 else 'daily'} {w['from']}–{w['to']})" if w else ""
@@ -135,7 +136,7 @@ class _Site:
         self.contacts = {c.ext_id: c for c in s.scalars(select(Contact))}
 
 
-def _step_reach(site: _Site, step: dict, when: datetime, profile: Profile) -> tuple[str, list[str]] | None:
+def _step_reach(site: _Site, step: dict[str, Any], when: datetime, profile: Profile) -> tuple[str, list[str]] | None:
     """None if the step is outside its window; else ('people' | 'console' | 'nobody', why not people)."""
     w = step.get("window")
     if w and not covers(w["days"], w["from"], w["to"], when, profile.timezone):
@@ -229,7 +230,7 @@ def profile_coverage(site: _Site, policy: Policy, profile: Profile) -> list[Piec
 
 
 def _hour_grid(pieces: list[Piece]) -> list[list[tuple[str, list[str]]]]:
-    grid = [[("ok", []) for _ in range(24)] for _ in range(7)]
+    grid: list[list[tuple[str, list[str]]]] = [[("ok", []) for _ in range(24)] for _ in range(7)]
     for p in pieces:
         for m in range(p.start - p.start % 60, p.end, 60):
             d, h = divmod(m // 60, 24)

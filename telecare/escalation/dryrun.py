@@ -51,8 +51,8 @@ def alarm_types() -> list[str]:
 
 
 def priority_of(event_type: str) -> str:
-    if event_type in EVENT_TYPES and EVENT_TYPES[event_type][1]:
-        return EVENT_TYPES[event_type][1]
+    if event_type in EVENT_TYPES and (priority := EVENT_TYPES[event_type][1]):
+        return priority
     if event_type in HUB_EVENT_PRIORITY:
         return HUB_EVENT_PRIORITY[event_type]
     raise ValueError(f"{event_type!r} does not open an alert; choose one of {', '.join(alarm_types())}")
@@ -142,7 +142,7 @@ def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, d
                                   device_id=dev.id if dev else None, type=event_type, priority=priority, now=at,
                                   detail=f"DRY RUN: {event_type.replace('_', ' ')} from {r.name}'s {what}")
         _drive(session, alert, at, ring_timeout_s)
-        policy = session.get(Policy, alert.policy_id).ext_id if alert.policy_id else None
+        policy = session.get_one(Policy, alert.policy_id).ext_id if alert.policy_id else None
         result = DryRun(resident=r.ext_id, resident_name=r.name, timezone=r.timezone, event_type=event_type,
                         priority=priority, device=dev.ext_id if dev else None, start=at, policy=policy,
                         assumption=(f"Nobody accepts: calls ring out after {ring_timeout_s} s (then the person "
@@ -152,7 +152,7 @@ def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, d
             result.moments.append(Moment(t.at, int((t.at - at).total_seconds()), t.kind, t.detail))
             if t.kind == "no_response" and result.no_response_after_s is None:
                 result.no_response_after_s = int((t.at - at).total_seconds())
-        names = dict(session.execute(select(Contact.id, Contact.name)).all())
+        names: dict[int | None, str] = dict(session.execute(select(Contact.id, Contact.name)).all())
         for n in session.scalars(select(Notification).where(Notification.alert_id == alert.id)
                                  .order_by(Notification.id)):
             result.contacted.append(Contacted(n.created_at, int((n.created_at - at).total_seconds()),
@@ -182,7 +182,7 @@ def _drive(s: Session, alert: Alert, start: datetime, ring_timeout_s: int) -> No
         nxt = alert.esc_next_at if alert.state in ACTIVE_STATES else None
         if ring_outs and (nxt is None or ring_outs[0][0] <= nxt):
             when, n_id = ring_outs.pop(0)
-            n = s.get(Notification, n_id)
+            n = s.get_one(Notification, n_id)
             if n.status in ("queued", "sending", "sent"):
                 n.status, n.updated_at = "no-answer", when
                 engine.attempt_failed(s, n, "no answer", when)

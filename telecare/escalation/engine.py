@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -65,15 +66,17 @@ def _timer_changed(s: Session, alert: Alert) -> None:
 
 
 # -- site lookups, kept for the life of one session (one ingest batch, one request) ----------------
-def _cache(s: Session) -> dict:
-    return s.info.setdefault("linkage.site_cache", {})
+def _cache(s: Session) -> dict[Any, Any]:
+    cache: dict[Any, Any] = s.info.setdefault("linkage.site_cache", {})
+    return cache
 
 
 def _policies(s: Session) -> list[Policy]:
     c = _cache(s)
     if "policies" not in c:
         c["policies"] = list(s.scalars(select(Policy).order_by(Policy.id)))
-    return c["policies"]
+    policies: list[Policy] = c["policies"]
+    return policies
 
 
 def _team(s: Session, ext_id: str) -> Team | None:
@@ -82,7 +85,8 @@ def _team(s: Session, ext_id: str) -> Team | None:
     if key not in c:
         c[key] = s.scalars(select(Team).where(Team.ext_id == ext_id)
                            .options(selectinload(Team.shifts).joinedload(RotaShift.contact))).first()
-    return c[key]
+    team: Team | None = c[key]
+    return team
 
 
 # -- which policy -----------------------------------------------------------------------------------
@@ -99,18 +103,19 @@ def policy_for(s: Session, alert: Alert) -> Policy | None:
 
 
 # -- targets ----------------------------------------------------------------------------------------
-def _person(c: Contact) -> dict:
+def _person(c: Contact) -> dict[str, Any]:
     return {"contact": c.id, "name": c.name, "phone": c.phone}
 
 
-def expand(s: Session, alert: Alert, step: dict, now: datetime) -> tuple[list[list[dict]], list[str]]:
+def expand(s: Session, alert: Alert, step: dict[str, Any],
+           now: datetime) -> tuple[list[list[dict[str, Any]]], list[str]]:
     """Groups of targets for a step at ``now``, and notes on who could not be reached."""
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-    groups: list[list[dict]] = []
+    groups: list[list[dict[str, Any]]] = []
     missing: list[str] = []
     people_channels = [c for c in step["via"] if c in ("voice", "sms")]
 
-    def add_people(people: list[Contact], together: bool, label: str):
+    def add_people(people: list[Contact], together: bool, label: str) -> None:
         # a contact who has left the service, or whose number replied STOP, is not paged (staff see why)
         stopped = consent.opted_out_of(s, [p.phone for p in people])
         reachable = [p for p in people if p.phone and p.phone not in stopped and p.state != "left"]
@@ -212,7 +217,7 @@ def _start_step(s: Session, alert: Alert, policy: Policy, index: int, now: datet
     _no_response(s, alert, now)
 
 
-def _step(policy: Policy, index: int) -> dict:
+def _step(policy: Policy, index: int) -> dict[str, Any]:
     """The policy's step, or an empty one if the policy was edited to have fewer steps."""
     steps = policy.steps or []
     return steps[index] if 0 <= index < len(steps) else {"notify": [], "via": [], "ack_within_s": None}
@@ -220,7 +225,7 @@ def _step(policy: Policy, index: int) -> dict:
 
 def _start_group(s: Session, alert: Alert, policy: Policy, now: datetime) -> None:
     step = _step(policy, alert.esc_step)
-    group = alert.esc_groups[alert.esc_group]
+    group = (alert.esc_groups or [])[alert.esc_group]
     names = ", ".join(m["name"] for m in group)
     via = sorted({c for m in group for c in _channels(step, m)}, key=["voice", "sms", "console"].index)
     alerts.note(s, alert, "step", f"step {alert.esc_step + 1}: notifying {names} by {', '.join(via)}", now)
@@ -231,15 +236,17 @@ def _start_group(s: Session, alert: Alert, policy: Policy, now: datetime) -> Non
     _timer_changed(s, alert)
 
 
-def _channels(step: dict, member: dict) -> list[str]:
+def _channels(step: dict[str, Any], member: dict[str, Any]) -> list[str]:
     if member.get("console"):
         return ["console"]
     if "channels" in member:
-        return member["channels"]
+        channels: list[str] = member["channels"]
+        return channels
     return [c for c in step.get("via", []) if c in ("voice", "sms")]
 
 
-def _attempt(s: Session, alert: Alert, step: dict, member: dict, channel_index: int, now: datetime) -> Notification:
+def _attempt(s: Session, alert: Alert, step: dict[str, Any], member: dict[str, Any], channel_index: int,
+             now: datetime) -> Notification:
     channel = _channels(step, member)[channel_index]
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     body = messages.alert_speech(alert, resident) if channel == "voice" else messages.alert_sms(alert, resident)
@@ -283,7 +290,7 @@ def fire(s: Session, alert_id: int, now: datetime) -> bool:
         alert.esc_next_at = None
         return False
     if alert.esc_phase == "ack" and alert.state == OPEN:
-        group = alert.esc_groups[alert.esc_group]
+        group = (alert.esc_groups or [])[alert.esc_group]
         alerts.note(s, alert, "timeout", f"no acceptance from {', '.join(m['name'] for m in group)} in time", now)
         _advance_group(s, alert, policy, now)
         return True
@@ -311,9 +318,9 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
         return
     if (notification.round, notification.step, notification.group) != (alert.esc_round, alert.esc_step, alert.esc_group):
         return  # an old attempt; the cursor has moved on already
-    policy = s.get(Policy, alert.policy_id)
+    policy = s.get_one(Policy, alert.policy_id)  # an "ack" cursor has a policy, and policies are never deleted
     step = _step(policy, alert.esc_step)
-    group = alert.esc_groups[alert.esc_group]
+    group = (alert.esc_groups or [])[alert.esc_group]
     member = next((m for m in group if m.get("contact") == notification.contact_id), None)
     if member is None:
         return
@@ -374,19 +381,19 @@ def on_closed(s: Session, alert: Alert) -> None:
 
 # -- what the engine hears (subscribed in telecare.handlers, run in the same transaction) -------------
 def when_alert_opened(s: Session, e: AlertOpened) -> None:
-    begin(s, s.get(Alert, e.alert_id), e.at, policy_id=e.policy_id)
+    begin(s, s.get_one(Alert, e.alert_id), e.at, policy_id=e.policy_id)
 
 
 def when_priority_raised(s: Session, e: PriorityRaised) -> None:
-    on_priority_raised(s, s.get(Alert, e.alert_id), e.at)
+    on_priority_raised(s, s.get_one(Alert, e.alert_id), e.at)
 
 
 def when_acknowledged(s: Session, e: AlertAcknowledged) -> None:
-    on_acknowledged(s, s.get(Alert, e.alert_id), e.at)
+    on_acknowledged(s, s.get_one(Alert, e.alert_id), e.at)
 
 
 def when_stood_down(s: Session, e: HelpArrived | AlertClosed) -> None:
-    on_closed(s, s.get(Alert, e.alert_id))
+    on_closed(s, s.get_one(Alert, e.alert_id))
 
 
 def when_notification_failed(s: Session, e: NotificationFailed) -> None:
@@ -399,7 +406,7 @@ def when_notification_failed(s: Session, e: NotificationFailed) -> None:
 
 def when_answered(s: Session, e: NotificationAnswered) -> None:
     """The responder who took the alert, and only they, are sent the access notes."""
-    alert = s.get(Alert, e.alert_id)
+    alert = s.get_one(Alert, e.alert_id)
     n = s.get(Notification, e.notification_id)
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     access = messages.access_sms(alert, resident, e.by, stored=True)  # the note itself only on its way out

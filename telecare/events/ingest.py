@@ -17,9 +17,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from telecare import bus
@@ -35,6 +35,10 @@ from telecare.site.models import Device, Home, Resident
 
 from .models import DeadLetter, Event
 from .validate import EventPayload, Rejected, parse_event, payload_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 log = logging.getLogger("linkage.ingest")
 
@@ -65,12 +69,12 @@ class BatchResult:
     outbox: int = 0
 
 
-def _insert_ignore(session: Session, table):
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+def _insert_ignore(session: Session, table: Table) -> PgInsert | SqliteInsert:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert(table)
 
 
 DEAD_LETTER_KEEP = 4096  # bytes of a refused payload kept for staff to see (the size says how much came)
@@ -92,8 +96,8 @@ def _describe(ev: EventPayload, info: DeviceInfo) -> str:
 
 
 class IngestService:
-    def __init__(self, session_factory: sessionmaker, devices: DeviceCache, clock: Clock | None = None,
-                 low_battery: int = LOW_BATTERY, flush_every: float = 5.0):
+    def __init__(self, session_factory: sessionmaker[Session], devices: DeviceCache, clock: Clock | None = None,
+                 low_battery: int = LOW_BATTERY, flush_every: float = 5.0) -> None:
         self.sessions = session_factory
         self.devices = devices
         self.clock = clock or SystemClock()
@@ -109,13 +113,13 @@ class IngestService:
             now = self.clock.now()
             now_epoch = now.timestamp()
             dirty = self.devices.dirty
-            activity: list[tuple] = []  # stored, nothing else: one executemany
-            rows: list[dict] = []  # events that act (alarms, device care, help arrived, cancel)
+            activity: list[tuple[Any, ...]] = []  # stored, nothing else: one executemany
+            rows: list[dict[str, Any]] = []  # events that act (alarms, device care, help arrived, cancel)
             meta: list[tuple[DeviceInfo, EventPayload, Inbound]] = []
             seen: set[tuple[int, str]] = set()
             statuses: list[Inbound] = []
             batteries: list[tuple[DeviceInfo, int]] = []
-            sqlite = s.bind.dialect.name == "sqlite"
+            sqlite = s.get_bind().dialect.name == "sqlite"
             for m in batch:
                 if m.kind == "bad_topic":
                     dead_letter(s, m.topic, m.payload, "wrong_topic", m.reason or "topic is not part of the contract", now)
@@ -130,6 +134,7 @@ class IngestService:
                     dead_letter(s, m.topic, m.payload, r.kind, r.reason, now)
                     res.dead += 1
                     continue
+                assert m.home is not None and m.device is not None  # an event's topic names both
                 info = self.devices.device(s, m.home, m.device)
                 if info is None:
                     if self.devices.home(s, m.home) is None:
@@ -194,7 +199,7 @@ class IngestService:
             for m in statuses:
                 self._status(s, m, now, after_commit, res)
             if batteries:
-                def apply_batteries(batteries=batteries):
+                def apply_batteries(batteries: list[tuple[DeviceInfo, int]] = batteries) -> None:
                     for info, battery in batteries:
                         info.battery = battery
                 after_commit.append(apply_batteries)
@@ -210,7 +215,7 @@ class IngestService:
         return last_seen.flush(self.sessions, self.devices)
 
     @staticmethod
-    def _insert_activity(s: Session, rows: list[tuple], sqlite: bool) -> int:
+    def _insert_activity(s: Session, rows: list[tuple[Any, ...]], sqlite: bool) -> int:
         cols = "device_id, home_id, event_id, type, ts, received_epoch, battery, location, value, cid"
         if sqlite:
             sql = f"INSERT OR IGNORE INTO events ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -239,7 +244,9 @@ class IngestService:
                         "raised; collect the equipment or register the home to someone else", now)
             res.dead += 1
             return None
+        alert: Alert | None
         if handling is Handling.ALARM:
+            assert priority is not None  # the catalog gives every alarm a priority
             alert, opened = alerts.raise_alarm(s, home_id=info.home_id, resident_id=info.resident_id,
                                                device_id=info.id, type=ev.type, priority=priority, now=now,
                                                detail=_describe(ev, info))
@@ -247,6 +254,7 @@ class IngestService:
             res.outbox += 1
             return alert.id
         if handling is Handling.DEVICE_CARE:
+            assert priority is not None  # and every device-care event
             alert, opened = alerts.raise_device_care(s, home_id=info.home_id, resident_id=info.resident_id,
                                                      device_id=info.id, type=ev.type, priority=priority, now=now,
                                                      detail=_describe(ev, info))
@@ -277,17 +285,21 @@ class IngestService:
             return alert.id
         return None  # activity: stored, nothing else yet
 
-    def _check_battery(self, s, info: DeviceInfo, ev: EventPayload, now, res) -> None:
+    def _check_battery(self, s: Session, info: DeviceInfo, ev: EventPayload, now: datetime, res: BatchResult) -> None:
+        assert ev.battery is not None  # the caller checks
+        priority = EVENT_TYPES["low_battery"][1]
+        assert priority is not None
         before = info.battery
         if ev.battery < self.low_battery and (before is None or before >= self.low_battery) and ev.type != "low_battery":
             alert, opened = alerts.raise_device_care(
                 s, home_id=info.home_id, resident_id=info.resident_id, device_id=info.id, type="low_battery",
-                priority=EVENT_TYPES["low_battery"][1], now=now,
+                priority=priority, now=now,
                 detail=f"battery of {info.ext_id} reported at {ev.battery}% (below {self.low_battery}%)")
             if opened:
                 res.alerts_opened.append(alert.id)
 
-    def _restore(self, s: Session, info: DeviceInfo, why: str, now: datetime, after_commit, res) -> None:
+    def _restore(self, s: Session, info: DeviceInfo, why: str, now: datetime,
+                 after_commit: list[Callable[[], None]], res: BatchResult) -> None:
         s.execute(update(Device).where(Device.id == info.id).values(online=True))
         for alert in s.scalars(select(Alert).where(Alert.device_id == info.id, Alert.type == "device_offline",
                                                    Alert.state.in_(ACTIVE_STATES))):
@@ -295,13 +307,15 @@ class IngestService:
             alerts.resolve(s, alert.id, "hub", "device_restored", now)
             res.alerts_changed.append(alert.id)
 
-        def apply(info=info):
+        def apply(info: DeviceInfo = info) -> None:
             info.online = True
         after_commit.append(apply)
 
-    def _status(self, s: Session, m: Inbound, now: datetime, after_commit, res) -> None:
+    def _status(self, s: Session, m: Inbound, now: datetime, after_commit: list[Callable[[], None]],
+                res: BatchResult) -> None:
         if not m.payload:  # a retained status being cleared
             return
+        assert m.home is not None  # a status topic names its home
         text = m.payload.decode("utf-8", errors="replace").strip().lower()
         if text not in ("online", "offline"):
             dead_letter(s, m.topic, m.payload, "bad_status", "status must be 'online' or 'offline'", now)
@@ -314,9 +328,9 @@ class IngestService:
             return
         s.execute(update(Home).where(Home.id == home.id).values(status=text))
         home.status = text
-        units = [self.devices.device(s, m.home, ext) for ext in s.scalars(
+        found = [self.devices.device(s, m.home, ext) for ext in s.scalars(
             select(Device.ext_id).where(Device.home_id == home.id, Device.kind == "home_unit"))]
-        units = [u for u in units if u is not None]
+        units = [u for u in found if u is not None]
         if text == "online":
             for u in units:
                 if not u.online:
@@ -327,23 +341,24 @@ class IngestService:
                                                            Alert.state.in_(ACTIVE_STATES))):
                     alerts.resolve(s, alert.id, "hub", "device_restored", now)
             return
-        targets = [u for u in units if u.online] or ([None] if not units else [])
-        for u in targets:
-            self.mark_offline(s, home_id=home.id, resident_id=home.resident_id, info=u, now=now,
-                              detail=f"home unit {u.ext_id if u else 'of ' + m.home} went offline "
+        targets: list[DeviceInfo | None] = [u for u in units if u.online] or ([None] if not units else [])
+        for target in targets:
+            self.mark_offline(s, home_id=home.id, resident_id=home.resident_id, info=target, now=now,
+                              detail=f"home unit {target.ext_id if target else 'of ' + m.home} went offline "
                                      "(its Last Will): no alarm from this home can get through",
                               priority=HOME_UNIT_OFFLINE_PRIORITY, after_commit=after_commit, res=res)
 
     @staticmethod
     def mark_offline(s: Session, *, home_id: int, resident_id: int | None, info: DeviceInfo | None, now: datetime,
-                     detail: str, priority: str, after_commit: list, res: BatchResult | None = None) -> Alert:
+                     detail: str, priority: str, after_commit: list[Callable[[], None]],
+                     res: BatchResult | None = None) -> Alert:
         device_id = info.id if info else None
         if info is not None:
             s.execute(update(Device).where(Device.id == info.id).values(online=False))
             s.add(Event(device_id=info.id, home_id=home_id, event_id=f"hub-offline-{now.timestamp():.3f}",
                         type="device_offline", ts=now, received_epoch=now.timestamp()))
 
-            def apply(info=info):
+            def apply(info: DeviceInfo = info) -> None:
                 info.online = False
             after_commit.append(apply)
         alert, opened = alerts.raise_device_care(s, home_id=home_id, resident_id=resident_id, device_id=device_id,

@@ -34,7 +34,7 @@ class EventPayload:
     cid: str | None = None
 
 
-def parse_ts(raw) -> datetime:
+def parse_ts(raw: object) -> datetime:
     if not isinstance(raw, str):
         raise Rejected("bad_field", "field 'ts' must be an RFC 3339 string like 2026-11-23T02:14:05Z")
     s = raw

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from telecare.catalog import HOME_UNIT_OFFLINE_PRIORITY, HUB_EVENT_PRIORITY
 from telecare.clock import Clock, SystemClock, from_epoch
@@ -22,7 +23,7 @@ class Supervisor:
     """Finds devices overdue on their heartbeat. ``started`` is when the hub came up: a device
     is not called silent for time the hub itself was not listening."""
 
-    def __init__(self, session_factory: sessionmaker, devices: DeviceCache, clock: Clock | None = None,
+    def __init__(self, session_factory: sessionmaker[Session], devices: DeviceCache, clock: Clock | None = None,
                  started: datetime | None = None):
         self.sessions = session_factory
         self.devices = devices
@@ -32,7 +33,7 @@ class Supervisor:
 
     def run_once(self) -> list[int]:
         opened: list[int] = []
-        after_commit: list = []
+        after_commit: list[Callable[[], None]] = []
         flush(self.sessions, self.devices)  # the database must know every device heard from
         with self.devices.lock, self.sessions() as s, s.begin():
             now = self.clock.now()
@@ -48,6 +49,7 @@ class Supervisor:
                  .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
                              seen + allowance < now_e, self.started + allowance < now_e)))
             for (_d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
+                assert hb is not None  # the query keeps devices with a heartbeat
                 info = self.devices.device(s, home_ext, d_ext)
                 since = f"since {from_epoch(last).strftime('%d %b %H:%M')}Z" if last else "since it was registered"
                 detail = (f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "

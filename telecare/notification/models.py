@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Connection, ForeignKey, Index, Integer, String, Text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Mapped, mapped_column, object_session
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, object_session
 
 from telecare import bus
 from telecare.domain_events import NotificationQueued
@@ -39,7 +40,7 @@ class Notification(Base):
 
 
 @sa_event.listens_for(Notification, "after_insert")
-def _queued(mapper, connection, target: Notification) -> None:
+def _queued(mapper: Mapper[Any], connection: Connection, target: Notification) -> None:
     """A notification queued through the ORM is a ``NotificationQueued``, whoever queued it
     (bulk inserts, like the check-in starts, record it themselves)."""
     if (target.status or "queued") == "queued":

@@ -4,14 +4,17 @@ A responder's list is narrowed by a clause from telecare.auth.scope that the cal
 depend on who reads them; so this module does not import auth (which imports notification)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from telecare.notification.models import Notification, Reply
 from telecare.site.models import Contact
 
 
-def notifications(s: Session, *, alert: int | None = None, to: str | None = None, visible=None,
+def notifications(s: Session, *, alert: int | None = None, to: str | None = None,
+                  visible: ColumnElement[bool] | None = None,
                   limit: int = 500) -> list[tuple[Notification, str | None]]:
     """(notification, the contact's outside id) in the order they were made; ``visible``: a WHERE
     clause on Notification that narrows the list (a responder's own messages)."""
@@ -26,7 +29,7 @@ def notifications(s: Session, *, alert: int | None = None, to: str | None = None
     return [(n, c) for n, c in s.execute(q).all()]
 
 
-def statuses(s: Session, ids) -> dict[int, str]:
+def statuses(s: Session, ids: Iterable[int | None]) -> dict[int, str]:
     """Notification id -> delivery status, for the ids given (None skipped)."""
     ids = [i for i in ids if i]
     if not ids:
@@ -57,7 +60,8 @@ def phones(s: Session) -> list[tuple[str, int, int]]:
 
 
 def contact_names_by_phone(s: Session) -> dict[str, str]:
-    return dict(s.execute(select(Contact.phone, Contact.name).where(Contact.phone.is_not(None))).all())
+    return {phone: name for phone, name in s.execute(select(Contact.phone, Contact.name)
+                                                    .where(Contact.phone.is_not(None))).all() if phone is not None}
 
 
 def contact_name(s: Session, phone: str) -> str | None:

@@ -9,6 +9,7 @@ has already passed, and is left out of a threshold it has not reached yet.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -90,7 +91,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def _bucket(buckets, seconds: float) -> str:
+def _bucket(buckets: Sequence[tuple[int | None, str]], seconds: float) -> str:
     for limit, label in buckets:
         if limit is None or seconds <= limit:
             return label
@@ -105,12 +106,12 @@ def dashboard(session: Session, now: datetime, *, days: int = 7, tz: str = "Euro
     rows = session.execute(select(Alert.type, Alert.state, Alert.opened_at, Alert.acknowledged_at,
                                   Alert.attending_at, Alert.resolved_at, Alert.outcome)
                            .where(Alert.category == "alarm", Alert.opened_at >= since)).all()
-    by_type: Counter = Counter()
-    outcomes: Counter = Counter()
+    by_type: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
     answers: list[float] = []
     arrivals: list[float] = []
-    answer_hist: Counter = Counter()
-    arrival_hist: Counter = Counter()
+    answer_hist: Counter[str] = Counter()
+    arrival_hist: Counter[str] = Counter()
     for type_, state, opened, acked, attending, resolved, outcome in rows:
         d.alarms += 1
         by_type[type_] += 1
@@ -173,7 +174,7 @@ def checkin_figures(session: Session, now: datetime, *, days: int = 7) -> list[t
     rows = session.execute(select(Checkin.outcome, Checkin.state, func.count())
                            .where(Checkin.due_at >= now - timedelta(days=days), Checkin.due_at <= now)
                            .group_by(Checkin.outcome, Checkin.state)).all()
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for outcome, state, n in rows:
         counts[outcome or state] += n
     return sorted(counts.items(), key=lambda kv: CHECKIN_ORDER.index(kv[0]) if kv[0] in CHECKIN_ORDER else 99)

@@ -1,9 +1,11 @@
 """Register many homes at once (the simulator and benchmarks), in bulk inserts."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from .models import Device, Home, Resident
 
@@ -22,7 +24,8 @@ def sim_home_id(i: int) -> str:
     return f"sim-{i:06d}"
 
 
-def register_sim_homes(session, n: int, now: datetime, devices=SIM_DEVICES, chunk: int = 5000) -> int:
+def register_sim_homes(session: Session, n: int, now: datetime,
+                       devices: Sequence[tuple[str, str, int | None]] = SIM_DEVICES, chunk: int = 5000) -> int:
     """Make homes sim-000000.. sim-(n-1) with a resident and devices each; returns how many were new."""
     existing = set(session.scalars(select(Home.ext_id).where(Home.ext_id.like("sim-%"))))
     todo = [i for i in range(n) if sim_home_id(i) not in existing]

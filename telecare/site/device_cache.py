@@ -20,7 +20,8 @@ class DeviceInfo:
     __slots__ = ("id", "home_id", "home_ext", "ext_id", "kind", "resident_id", "online", "battery", "heartbeat_s",
                  "seen")
 
-    def __init__(self, id, home_id, home_ext, ext_id, kind, resident_id, online, battery, heartbeat_s, seen=None):
+    def __init__(self, id: int, home_id: int, home_ext: str, ext_id: str, kind: str, resident_id: int | None,
+                 online: bool, battery: int | None, heartbeat_s: int | None, seen: float | None = None) -> None:
         self.id = id
         self.home_id = home_id
         self.home_ext = home_ext
@@ -36,7 +37,7 @@ class DeviceInfo:
 class HomeInfo:
     __slots__ = ("id", "ext_id", "resident_id", "status")
 
-    def __init__(self, id, ext_id, resident_id, status):
+    def __init__(self, id: int, ext_id: str, resident_id: int | None, status: str | None) -> None:
         self.id, self.ext_id, self.resident_id, self.status = id, ext_id, resident_id, status
 
 
@@ -47,7 +48,7 @@ _COLUMNS = (Device.id, Device.home_id, Home.ext_id, Device.ext_id, Device.kind, 
 class DeviceCache:
     NEGATIVE_TTL = 30.0
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.devices: dict[tuple[str, str], DeviceInfo] = {}
         self.homes: dict[str, HomeInfo] = {}
         self._missing: dict[tuple[str, str | None], float] = {}
@@ -58,7 +59,7 @@ class DeviceCache:
     def load(self, session: Session) -> int:
         devices: dict[tuple[str, str], DeviceInfo] = {}
         for row in session.execute(select(*_COLUMNS).join(Home, Home.id == Device.home_id)):
-            devices[(row[2], row[3])] = DeviceInfo(*row)
+            devices[(row[2], row[3])] = DeviceInfo(*row)  # type: ignore[call-arg]  # stubs: select(*cols)'s rows are open-ended
         homes = {r[1]: HomeInfo(*r) for r in session.execute(
             select(Home.id, Home.ext_id, Home.resident_id, Home.status))}
         with self.lock:
@@ -93,7 +94,7 @@ class DeviceCache:
         if row is None:
             self._missing[key] = time.monotonic() + self.NEGATIVE_TTL
             return None
-        info = self.devices[key] = DeviceInfo(*row)
+        info = self.devices[key] = DeviceInfo(*row)  # type: ignore[call-arg]  # as in load()
         return info
 
     def forget_missing(self) -> None:

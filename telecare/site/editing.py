@@ -10,8 +10,10 @@ from datetime import datetime
 import yaml
 from sqlalchemy.orm import Session
 
+from telecare.yamlcheck import Problem
+
 from .export import KINDS, export_items
-from .loader import LoadReport, Problem, SiteError, load_site
+from .loader import LoadReport, SiteError, load_site
 
 SINGULAR = {"contacts": "contact", "teams": "team", "policies": "policy", "residents": "resident"}
 

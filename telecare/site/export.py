@@ -12,6 +12,7 @@ Access notes (key-safe codes) are written as ``'[access note]'``, which the load
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -26,15 +27,15 @@ from .schema import DAY_SETS
 KINDS = ("contacts", "teams", "policies", "residents")
 
 
-class _Flow(dict):
+class _Flow(dict[str, Any]):
     """A mapping written on one line: {id: sue, name: Sue Smith}."""
 
 
-class _FlowList(list):
+class _FlowList(list[Any]):
     pass
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type information
     pass
 
 
@@ -42,11 +43,11 @@ _Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,20
 _Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
-def _dur(seconds):
+def _dur(seconds: int | None) -> str | None:
     return None if seconds is None else format_duration(seconds)
 
 
-def _days(days) -> object:
+def _days(days: Iterable[str] | None) -> str | _FlowList:
     days = list(days or [])
     for name, full in DAY_SETS.items():
         if days == full:
@@ -54,17 +55,17 @@ def _days(days) -> object:
     return _FlowList(days)
 
 
-def _clean(d: dict) -> dict:
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def contact_dict(c: Contact) -> dict:
+def contact_dict(c: Contact) -> dict[str, Any]:
     return _Flow(_clean({"id": c.ext_id, "name": c.name, "phone": c.phone, "role": c.role, "email": c.email,
                          "state": "left" if c.state == "left" else None}))
 
 
-def team_dict(t: Team) -> dict:
-    out = {"id": t.ext_id, "name": t.name}
+def team_dict(t: Team) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": t.ext_id, "name": t.name}
     if t.timezone != "Europe/London":
         out["timezone"] = t.timezone
     out["rota"] = [_Flow({"contact": s.contact.ext_id, "days": _days(s.days), "from": s.start, "to": s.end})
@@ -72,8 +73,8 @@ def team_dict(t: Team) -> dict:
     return out
 
 
-def step_dict(step: dict) -> dict:
-    out = {"notify": _FlowList(step.get("notify") or []), "via": _FlowList(step.get("via") or [])}
+def step_dict(step: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"notify": _FlowList(step.get("notify") or []), "via": _FlowList(step.get("via") or [])}
     if step.get("ack_within_s") is not None:
         out["ack_within"] = _dur(step["ack_within_s"])
     w = step.get("window")
@@ -82,8 +83,8 @@ def step_dict(step: dict) -> dict:
     return _Flow(out)
 
 
-def policy_dict(p: Policy) -> dict:
-    out: dict = {"id": p.ext_id, "for": _FlowList(p.priorities or [])}
+def policy_dict(p: Policy) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": p.ext_id, "for": _FlowList(p.priorities or [])}
     if p.repeat:
         out["repeat"] = p.repeat
     if p.attend_within_s is not None:
@@ -95,10 +96,10 @@ def policy_dict(p: Policy) -> dict:
 _DURATION_KEYS = {"retry", "absence", "heartbeat", "grace", "inactivity"}
 
 
-def _durations(d: dict | None) -> dict | None:
+def _durations(d: dict[str, Any] | None) -> dict[str, Any] | None:
     if d is None:
         return None
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in d.items():
         if v is None:
             continue
@@ -110,7 +111,7 @@ def _durations(d: dict | None) -> dict | None:
     return _Flow(out)
 
 
-def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str], with_secrets: bool = False) -> dict:
+def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str], with_secrets: bool = False) -> dict[str, Any]:
     access = r.access if with_secrets or not r.access else ACCESS_PLACEHOLDER
     out = _clean({"id": r.ext_id, "name": r.name, "phone": r.phone, "address": r.address, "postcode": r.postcode,
                   "access": access})
@@ -125,7 +126,7 @@ def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str
         home = sorted(r.homes, key=lambda h: h.id)[0]
         devices = []
         for d in home.devices:
-            dev = {"id": d.ext_id, "kind": d.kind}
+            dev: dict[str, Any] = {"id": d.ext_id, "kind": d.kind}
             if d.heartbeat_s is not None:
                 dev["heartbeat"] = _dur(d.heartbeat_s)
             if d.grace_s is not None:
@@ -142,11 +143,11 @@ def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str
 
 
 def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str] | None = None, *,
-              with_secrets: bool = False) -> dict:
+              with_secrets: bool = False) -> dict[str, Any]:
     """The site (or the items of ``kinds`` whose id is in ``ids``) as plain data."""
     kinds = list(kinds)
     wanted = set(ids) if ids is not None else None
-    out: dict = {}
+    out: dict[str, Any] = {}
 
     def keep(ext: str) -> bool:
         return wanted is None or ext in wanted
@@ -163,16 +164,18 @@ def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str]
         out["policies"] = [policy_dict(p) for p in session.scalars(select(Policy).order_by(Policy.id))
                            if keep(p.ext_id)]
     if "residents" in kinds:
-        q = select(Resident).order_by(Resident.id).options(
+        rq = select(Resident).order_by(Resident.id).options(
             selectinload(Resident.contact_links), selectinload(Resident.homes).selectinload(Home.devices))
         if wanted is not None:
-            q = q.where(Resident.ext_id.in_(list(wanted)))
-        out["residents"] = [resident_dict(r, policy_ids, contact_ids, with_secrets) for r in session.scalars(q)]
+            rq = rq.where(Resident.ext_id.in_(list(wanted)))
+        out["residents"] = [resident_dict(r, policy_ids, contact_ids, with_secrets) for r in session.scalars(rq)]
     return {k: v for k, v in out.items() if v or wanted is None}
 
 
-def dump(data: dict) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+def dump(data: dict[str, Any]) -> str:
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,
+                          default_flow_style=False)
+    return text
 
 
 HEADER_REDACTED = ("# Linkage site export. Access notes (key-safe codes) are NOT in this file: each is written as\n"

@@ -7,19 +7,19 @@ interval of last-seen times, which supervision's start-up grace absorbs.
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from .device_cache import DeviceCache
 
 
-def flush(sessions: sessionmaker, devices: DeviceCache) -> int:
+def flush(sessions: sessionmaker[Session], devices: DeviceCache) -> int:
     with devices.lock:
         dirty = devices.dirty
         if not dirty:
             return 0
         snapshot = [(i, i.seen) for i in dirty.values()]
         with sessions() as s, s.begin():
-            ph = "?" if s.bind.dialect.name == "sqlite" else "%s"
+            ph = "?" if s.get_bind().dialect.name == "sqlite" else "%s"
             s.connection().exec_driver_sql(
                 f"UPDATE devices SET last_seen_epoch = {ph}, battery = {ph} WHERE id = {ph}",
                 [(seen, i.battery, i.id) for i, seen in snapshot])

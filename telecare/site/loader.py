@@ -7,6 +7,7 @@ the file are left as they are (a site may be kept in several files or partly in 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,9 +38,9 @@ class SiteError(Exception):
 
 @dataclass
 class LoadReport:
-    created: Counter = field(default_factory=Counter)
-    updated: Counter = field(default_factory=Counter)
-    unchanged: Counter = field(default_factory=Counter)
+    created: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
 
     @property
     def changed(self) -> bool:
@@ -54,11 +55,11 @@ class LoadReport:
 ALIASES = {"from_": "from", "for_": "for"}  # pydantic field names -> the file's keys
 
 
-def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
+def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
     return line_for(lines, loc, ALIASES)
 
 
-def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple, int]]:
+def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple[Any, ...], int]]:
     try:
         root, data = yamlcheck.read(text)
     except yamlcheck.YamlSyntaxError as exc:
@@ -92,10 +93,10 @@ def _check_data_key(site: SiteIn, lines: dict, source: str) -> None:
 
 
 # -- references -----------------------------------------------------------------------------
-def _check_references(session: Session, site: SiteIn, lines: dict, source: str) -> None:
+def _check_references(session: Session, site: SiteIn, lines: dict[tuple[Any, ...], int], source: str) -> None:
     problems: list[Problem] = []
 
-    def dupes(kind: str, items, key=lambda x: x.id):
+    def dupes(kind: str, items: Sequence[Any], key: Callable[[Any], str] = lambda x: x.id) -> None:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             k = key(item)
@@ -115,7 +116,7 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
     policies = {p.id for p in site.policies} | set(session.scalars(select(Policy.ext_id)))
     known_contacts = set(contacts) | db_contacts
 
-    def need_contact(cid: str, loc: tuple, what: str):
+    def need_contact(cid: str, loc: tuple[Any, ...], what: str) -> None:
         if cid not in known_contacts:
             problems.append(Problem(_line_for(lines, loc), f"{what}: contact '{cid}' is not defined under contacts"))
 
@@ -125,7 +126,7 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
     for pi, policy in enumerate(site.policies):
         for si, step in enumerate(policy.steps):
             for target in step.notify:
-                loc = ("policies", pi, "steps", si, "notify")
+                loc: tuple[Any, ...] = ("policies", pi, "steps", si, "notify")
                 if target in STEP_TARGETS_FIXED:
                     continue
                 if target.startswith("team:"):
@@ -184,7 +185,7 @@ def _check_references(session: Session, site: SiteIn, lines: dict, source: str) 
 
 
 # -- upsert ----------------------------------------------------------------------------------
-def _assign(obj, **values) -> bool:
+def _assign(obj: object, **values: Any) -> bool:
     changed = False
     for k, v in values.items():
         if getattr(obj, k) != v:
@@ -193,7 +194,7 @@ def _assign(obj, **values) -> bool:
     return changed
 
 
-def _by_ext(session: Session, model) -> dict[str, Any]:
+def _by_ext(session: Session, model: type[Any]) -> dict[str, Any]:  # Any: load_site's `obj` takes every kind
     return {o.ext_id: o for o in session.scalars(select(model))}
 
 
@@ -212,14 +213,14 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     _check_data_key(site, lines, source)
     report = LoadReport()
 
-    def count(kind: str, created: bool, changed: bool):
+    def count(kind: str, created: bool, changed: bool) -> None:
         (report.created if created else report.updated if changed else report.unchanged)[kind] += 1
 
     contacts = _by_ext(session, Contact)
     for c in site.contacts:
         obj = contacts.get(c.id)
         created = obj is None
-        if created:
+        if obj is None:
             obj = contacts[c.id] = Contact(ext_id=c.id, name=c.name)
             session.add(obj)
         changed = _assign(obj, name=c.name, phone=c.phone, role=c.role, email=c.email)
@@ -230,7 +231,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     for t in site.teams:
         obj = teams.get(t.id)
         created = obj is None
-        if created:
+        if obj is None:
             obj = teams[t.id] = Team(ext_id=t.id, name=t.name)
             session.add(obj)
         changed = _assign(obj, name=t.name, timezone=t.timezone)
@@ -249,7 +250,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     for p in site.policies:
         obj = policies.get(p.id)
         created = obj is None
-        if created:
+        if obj is None:
             obj = policies[p.id] = Policy(ext_id=p.id)
             session.add(obj)
         steps = [{"notify": s.notify, "via": s.via, "ack_within_s": s.ack_within,
@@ -265,7 +266,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
     for r in site.residents:
         obj = residents.get(r.id)
         created = obj is None
-        if created:
+        if obj is None:
             obj = residents[r.id] = Resident(ext_id=r.id, name=r.name)
             session.add(obj)
         befriender = contacts[r.befriender].id if r.befriender else None
@@ -293,7 +294,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         if r.home:
             home = homes.get(r.home.id)
             h_created = home is None
-            if h_created:
+            if home is None:
                 home = homes[r.home.id] = Home(ext_id=r.home.id, resident_id=obj.id)
                 session.add(home)
                 session.flush()
@@ -302,7 +303,7 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
             for d in r.home.devices:
                 dev = existing.get(d.id)
                 d_created = dev is None
-                if d_created:
+                if dev is None:
                     dev = Device(home_id=home.id, ext_id=d.id, kind=d.kind, registered_epoch=now.timestamp(),
                                  online=True)
                     session.add(dev)

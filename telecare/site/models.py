@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,7 +40,7 @@ class RotaShift(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    days: Mapped[list] = mapped_column(JSON)  # ["mon", ...]
+    days: Mapped[list[str]] = mapped_column(JSON)  # ["mon", ...]
     start: Mapped[str] = mapped_column(String(5))  # "08:00" local
     end: Mapped[str] = mapped_column(String(5))  # "20:00"; earlier than start crosses midnight
     team: Mapped[Team] = relationship(back_populates="shifts")
@@ -50,10 +51,10 @@ class Policy(Base):
     __tablename__ = "policies"
     id: Mapped[int] = mapped_column(primary_key=True)
     ext_id: Mapped[str] = mapped_column(String(64), unique=True)
-    priorities: Mapped[list] = mapped_column(JSON, default=list)  # ["P1"]
+    priorities: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["P1"]
     repeat: Mapped[int] = mapped_column(Integer, default=0)
     attend_within_s: Mapped[int | None] = mapped_column(Integer)
-    steps: Mapped[list] = mapped_column(JSON, default=list)  # [{notify, via, ack_within_s, window}]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{notify, via, ack_within_s, window}]
 
 
 class Resident(Base):
@@ -68,7 +69,7 @@ class Resident(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     befriender_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
-    checkin: Mapped[dict | None] = mapped_column(JSON)
+    checkin: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(8), default="active", server_default="active")  # active | left
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -110,7 +111,7 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(32))
     heartbeat_s: Mapped[int | None] = mapped_column(Integer)  # expected test-call interval
     grace_s: Mapped[int | None] = mapped_column(Integer)  # overrides the site-wide grace
-    watch: Mapped[dict | None] = mapped_column(JSON)
+    watch: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     registered_epoch: Mapped[float] = mapped_column(Float)
     last_seen_epoch: Mapped[float | None] = mapped_column(Float)
     battery: Mapped[int | None] = mapped_column(Integer)

@@ -1,7 +1,9 @@
 """Read models for the site: residents, devices and their homes, contacts, teams, policies."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from collections.abc import Iterable
+
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
@@ -27,7 +29,7 @@ def resident(s: Session, ext_id: str) -> Resident | None:
     return s.scalars(select(Resident).where(Resident.ext_id == ext_id)).first()
 
 
-def resident_ext_ids(s: Session, ids) -> dict[int, str]:
+def resident_ext_ids(s: Session, ids: Iterable[int | None]) -> dict[int, str]:
     """Resident row id -> outside id, for the ids given (None skipped)."""
     ids = {i for i in ids if i is not None}
     if not ids:
@@ -55,12 +57,12 @@ def residents_page(s: Session, *, search: str = "", offset: int = 0, limit: int 
         cond = or_(Resident.name.ilike(like), Resident.ext_id.ilike(like), Resident.postcode.ilike(like),
                    Resident.address.ilike(like))
         query, count = query.where(cond), count.where(cond)
-    total = s.scalar(count)
+    total = s.scalar(count) or 0
     return total, list(s.scalars(query.offset(offset).limit(limit)))
 
 
 def devices_page(s: Session, *, show: str = "all", search: str = "", low_battery: int = 20, offset: int = 0,
-                 limit: int = 50) -> tuple[int, list]:
+                 limit: int = 50) -> tuple[int, list[Row[Device, str, str, str]]]:
     """(how many match, one page of rows (device, home id, resident name, resident id)), offline first;
     ``show`` all, offline, or low (battery under ``low_battery``)."""
     query = (select(Device, Home.ext_id, Resident.name, Resident.ext_id).join(Home, Home.id == Device.home_id)
@@ -72,7 +74,7 @@ def devices_page(s: Session, *, show: str = "all", search: str = "", low_battery
     if search:
         like = f"%{search.strip()}%"
         query = query.where(or_(Home.ext_id.ilike(like), Device.ext_id.ilike(like), Resident.name.ilike(like)))
-    total = s.scalar(select(func.count()).select_from(query.subquery()))
+    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.execute(query.order_by(Device.online, Home.ext_id, Device.ext_id).offset(offset).limit(limit)).all()
     return total, list(rows)
 
@@ -91,13 +93,13 @@ def policies(s: Session) -> list[Policy]:
     return list(s.scalars(select(Policy).order_by(Policy.id)))
 
 
-def residents_with_homes(s: Session, limit: int = 500) -> list:
+def residents_with_homes(s: Session, limit: int = 500) -> list[Row[str, str]]:
     """(resident id, name) of residents who have a home, by name."""
     return list(s.execute(select(Resident.ext_id, Resident.name).join(Home, Home.resident_id == Resident.id)
                           .order_by(Resident.name).limit(limit)).all())
 
 
-def residents_by_id(s: Session, ids) -> dict[int, Resident]:
+def residents_by_id(s: Session, ids: Iterable[int | None]) -> dict[int, Resident]:
     """Resident row id -> resident, for the ids given (None skipped)."""
     ids = {i for i in ids if i is not None}
     if not ids:

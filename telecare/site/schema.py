@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -22,7 +22,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
 
 
-def _duration(v):
+def _duration(v: Any) -> int | None:
     if v is None:
         return None
     return parse_duration(v)
@@ -34,7 +34,7 @@ def _time(v: str) -> str:
     return v
 
 
-def _days(v) -> list[str]:
+def _days(v: Any) -> list[str]:
     if isinstance(v, str):
         if v in DAY_SETS:
             return DAY_SETS[v]
@@ -50,13 +50,13 @@ def _days(v) -> list[str]:
     return out
 
 
-def _phone(v):
+def _phone(v: Any) -> str | None:
     if v is None:
         return v
-    v = str(v).replace(" ", "")
-    if not PHONE.match(v):
-        raise ValueError(f"{v!r} is not a phone number in international form like \"+447700900201\"")
-    return v
+    phone = str(v).replace(" ", "")
+    if not PHONE.match(phone):
+        raise ValueError(f"{phone!r} is not a phone number in international form like \"+447700900201\"")
+    return phone
 
 
 Duration = Annotated[int | None, BeforeValidator(_duration)]
@@ -77,7 +77,7 @@ class ContactIn(Strict):
 
 class ShiftIn(Strict):
     contact: str
-    days: Days = "daily"
+    days: Days = Field(default_factory=lambda: list(DAYS))  # "daily"
     from_: TimeOfDay = Field(alias="from")
     to: TimeOfDay
 
@@ -90,7 +90,7 @@ class TeamIn(Strict):
 
 
 class WindowIn(Strict):
-    days: Days = "daily"
+    days: Days = Field(default_factory=lambda: list(DAYS))  # "daily"
     from_: TimeOfDay = Field(alias="from")
     to: TimeOfDay
 
@@ -134,7 +134,7 @@ class HomeIn(Strict):
 
 class CheckinIn(Strict):
     at: TimeOfDay
-    days: Days = "daily"
+    days: Days = Field(default_factory=lambda: list(DAYS))  # "daily"
     via: Literal["voice", "sms"] = "voice"
     attempts: int = Field(default=3, ge=1, le=10)
     retry: Duration = 600
@@ -178,7 +178,7 @@ class SiteIn(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _not_none(cls, data):
+    def _not_none(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return {k: ([] if v is None and k != "retention" else v) for k, v in data.items()}
         return data

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def normalise_url(url: str) -> str:
@@ -14,7 +16,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kw) -> Engine:
+def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for ``url`` (the hub's configuration gives it: hub.config.database_url)."""
     url = normalise_url(url)
     # a failed statement's error (and so a logged traceback) names no values: they are personal data
@@ -24,7 +26,7 @@ def make_engine(url: str, **kw) -> Engine:
         engine = create_engine(url, **kw)
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -35,11 +37,11 @@ def make_engine(url: str, **kw) -> Engine:
         # SQLite takes its write lock at the first write; BEGIN IMMEDIATE avoids
         # upgrade deadlocks between threads that read then write.
         @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_conn, _record):
+        def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):
+        def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -49,5 +51,5 @@ def make_engine(url: str, **kw) -> Engine:
     return create_engine(url, **kw)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

@@ -30,9 +30,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from telecare.alert import service as alerts
@@ -50,7 +51,7 @@ log = logging.getLogger("linkage.watch")
 
 KINDS = {"bed_sensor": "bed", "door_sensor": "door", "motion_sensor": "motion"}
 TYPES = {"bed": ("bed_exit", "bed_enter"), "door": ("door_open",), "motion": ("motion",)}
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "bed": {"from": "22:00", "to": "07:00", "absence": 30 * 60},
     "door": {"from": "23:00", "to": "06:00"},
     "motion": {"from": "08:00", "to": "20:00", "inactivity": 4 * 3600},
@@ -60,7 +61,7 @@ SETTLE = 2.0  # seconds
 CURSOR = "watch"
 
 
-def watch_config(device: Device) -> dict | None:
+def watch_config(device: Device) -> dict[str, Any] | None:
     kind = KINDS.get(device.kind)
     if kind is None or not isinstance(device.watch, dict):
         return None
@@ -80,7 +81,7 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def occurrences(cfg: dict, around: datetime, tz: str, ahead: int = 8) -> list[tuple[datetime, datetime]]:
+def occurrences(cfg: dict[str, Any], around: datetime, tz: str, ahead: int = 8) -> list[tuple[datetime, datetime]]:
     """The window's occurrences (UTC start, end) from the day before ``around`` on, in order.
     Same reading as telecare.schedule.windows.covers: ``to`` before ``from`` crosses midnight
     and belongs to the day it starts; ``from`` equal to ``to`` is the whole day."""
@@ -102,7 +103,7 @@ def occurrences(cfg: dict, around: datetime, tz: str, ahead: int = 8) -> list[tu
     return out
 
 
-def bed_due(cfg: dict, left_at: datetime, tz: str) -> datetime | None:
+def bed_due(cfg: dict[str, Any], left_at: datetime, tz: str) -> datetime | None:
     for start, end in occurrences(cfg, left_at, tz, ahead=1):
         if start <= left_at < end:
             due = left_at + timedelta(seconds=cfg["absence"])
@@ -114,7 +115,7 @@ def quiet_since(st: WatchState) -> datetime:
     return max(st.last_ts, st.since_at) if st.last_ts else st.since_at
 
 
-def motion_due(cfg: dict, quiet_from: datetime, tz: str) -> datetime | None:
+def motion_due(cfg: dict[str, Any], quiet_from: datetime, tz: str) -> datetime | None:
     for start, end in occurrences(cfg, quiet_from, tz):
         if end <= quiet_from:
             continue
@@ -140,7 +141,7 @@ def _ensure_cursor(s: Session) -> SweepCursor:
     return cur
 
 
-def _recompute(st: WatchState, cfg: dict, tz: str) -> None:
+def _recompute(st: WatchState, cfg: dict[str, Any], tz: str) -> None:
     if st.kind == "bed":
         st.due_at = bed_due(cfg, st.left_at, tz) if st.in_bed is False and st.left_at else None
         if st.due_at is not None and st.raised_key == _bed_key(st):
@@ -212,8 +213,10 @@ def _hhmm(when: datetime, tz: str) -> str:
 
 def _raise(s: Session, st: WatchState, device: Device, type: str, key: str, detail: str, now: datetime) -> int:
     home = s.get(Home, st.home_id)
+    priority = EVENT_TYPES[type][1]
+    assert priority is not None  # the catalog gives each watch alarm a priority
     alert, _ = alerts.raise_alarm(s, home_id=st.home_id, resident_id=home.resident_id if home else None,
-                                  device_id=st.device_id, type=type, priority=EVENT_TYPES[type][1], now=now,
+                                  device_id=st.device_id, type=type, priority=priority, now=now,
                                   detail=detail)
     st.raised_key, st.raised_at = key, now
     log.info("wellbeing watch: %s on device %s, alert %s", type, device.ext_id, alert.id)  # the detail is health
@@ -229,7 +232,7 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
         return raised
     if s.scalar(select(WatchState.device_id).limit(1)) is None:
         # nothing is watched: keep up with the table without reading it
-        cur.value = s.scalar(select(func.coalesce(func.max(Event.id), 0)))
+        cur.value = s.execute(select(func.coalesce(func.max(Event.id), 0))).scalar_one()
         return raised
     settled = now.timestamp() - SETTLE
     rows = s.execute(select(Event.id, Event.device_id, Event.type, Event.ts, Event.received_epoch, Event.event_id)
@@ -244,14 +247,14 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
         dev_ids = {r.device_id for r in take if r.device_id is not None}
         states = {st.device_id: st for st in s.scalars(select(WatchState).where(WatchState.device_id.in_(dev_ids))
                                                        .with_for_update())} if dev_ids else {}
-        per_device: dict[int, list] = defaultdict(list)
+        per_device: dict[int, list[_EventRow]] = defaultdict(list)
         for r in take:
             st = states.get(r.device_id)
             if st is not None and r.type in TYPES[st.kind]:
                 per_device[r.device_id].append(r)
         for device_id, events in per_device.items():
             st = states[device_id]
-            device = s.get(Device, device_id)
+            device = s.get_one(Device, device_id)
             cfg = watch_config(device)
             if cfg is None:
                 continue
@@ -262,7 +265,7 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
             st.updated_at = now
     for st in s.scalars(select(WatchState).where(WatchState.due_at <= now).order_by(WatchState.due_at)
                         .limit(batch).with_for_update()):
-        device = s.get(Device, st.device_id)
+        device = s.get_one(Device, st.device_id)
         cfg = watch_config(device)
         if cfg is None:
             st.due_at = None
@@ -274,6 +277,7 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
                       f"from {device.ext_id})")
             raised.append(_raise(s, st, device, "bed_absence", _bed_key(st), detail, now))
         elif st.kind == "motion" and st.raised_key != _motion_key(st):
+            assert st.due_at is not None  # selected by due_at <= now
             begin = st.due_at - timedelta(seconds=cfg["inactivity"])
             last = (f"; last movement {st.last_ts.astimezone(ZoneInfo(tz)).strftime('%a %H:%M')}"
                     if st.last_ts and st.last_ts < begin else "")
@@ -285,7 +289,11 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
     return raised
 
 
-def _apply(s: Session, st: WatchState, device: Device, cfg: dict, tz: str, r, now: datetime) -> list[int]:
+_EventRow = Row[int, int | None, str, datetime, float, str]  # id, device_id, type, ts, received_epoch, event_id
+
+
+def _apply(s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: str, r: _EventRow,
+           now: datetime) -> list[int]:
     received = datetime.fromtimestamp(r.received_epoch, tz=timezone.utc)
     ts = min(r.ts, received)  # a device clock running fast does not put activity in the future
     if ts < st.since_at:
