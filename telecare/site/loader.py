@@ -79,7 +79,7 @@ def parse_site(text: str, source: str = "site file") -> tuple[SiteIn, dict[tuple
     return site, lines
 
 
-def _check_data_key(site: SiteIn, lines: dict, source: str) -> None:
+def _check_data_key(site: SiteIn, lines: dict[tuple[Any, ...], int], source: str) -> None:
     """Access notes are stored encrypted (telecare.storage.secrets): without a data key, refuse
     the file rather than store them in clear or lose them."""
     if secrets.keyring() is not None:
