@@ -7,7 +7,7 @@ team steps included (every on-call member of the team at that moment gets one, w
 contact id), so a notification row is the whole proof: no display names, no phone numbers.
 
 Access notes (the resident's ``access`` text, e.g. a key-safe code) are copied into the
-acceptor's "access" SMS (telecare.escalation.messages.access_sms). Every body shown by the
+acceptor's "access" SMS (telecare.wording.sms.access_sms). Every body shown by the
 API or the console goes through ``redact`` at read time: the text is kept only for the
 contact the access message was sent to; anyone else (staff and admins too) sees
 ``[access note]``. Staff still see the resident's access field where it is configured.
@@ -25,7 +25,7 @@ from telecare.notification.models import Notification
 from telecare.site.models import Contact, Resident
 
 REDACTED = "[access note]"
-# the access part of messages.access_sms, whatever the resident's access text was at the time
+# the access part of wording.sms.access_sms, whatever the resident's access text was at the time
 _ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
 
