@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from telecare.durations import parse_duration
-from telecare.storage import normalise_url
 
 
 class ConfigError(ValueError):
@@ -41,6 +40,10 @@ def database_url(environ: Mapping[str, str] | None = None) -> str:
     env = _env(environ)
     url = env.get("DATABASE_URL")
     if url:
+        # imported here: the MQTT link's child process unpickles MqttSettings from this module, and
+        # telecare.storage would bring SQLAlchemy and Alembic into it (+32 MB RSS; bench memory)
+        from telecare.storage.engine import normalise_url
+
         return normalise_url(url)
     var = Path(env.get("LINKAGE_VAR", "var"))
     var.mkdir(parents=True, exist_ok=True)

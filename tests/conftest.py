@@ -22,7 +22,7 @@ from telecare.storage import make_engine, make_session_factory, secrets, upgrade
 ROOT = Path(__file__).resolve().parent.parent
 # the running assistant (one Rasa server per test session), shared by tests/assistant and tests/security;
 # the hub, its app, API tokens and console logins, shared by the API, console and security tests
-pytest_plugins = ["tests.assistant_stack", "tests.hub_fixtures"]
+pytest_plugins = ["tests.assistant_stack", "tests.hub_fixtures", "tests.browser"]
 SAMPLE_SITE = ROOT / "data" / "sample" / "site.yml"
 PG_URL = os.environ.get("LINKAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MQTT_HOST = os.environ.get("LINKAGE_TEST_MQTT_HOST", "127.0.0.1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
@@ -12,9 +13,11 @@ from hub.config import Settings
 from hub.runtime import HubRuntime
 from telecare.auth.users import create_user
 from telecare.clock import FakeClock
+from telecare.directory.loader import load_directory
 from telecare.events.ingest import Inbound
 from telecare.site.loader import load_site
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough password"
 USERS = (("carol", "staff", "Carol Control", None), ("ada", "admin", "Ada Admin", None),
          ("priya", "responder", None, "priya"), ("rhys", "responder", None, "rhys"))
@@ -46,6 +49,13 @@ def make_runtime(db_url: str, site_text: str, *, now: datetime | None = None, be
     if site_changed:
         hub.site_changed()
     return hub
+
+
+def load_sample_directory(hub) -> None:
+    """The sample directory of services (data/directory/services.yml), as the assistant's tests use it."""
+    with hub.sessions() as s, s.begin():
+        text = (ROOT / "data" / "directory" / "services.yml").read_text(encoding="utf-8")
+        load_directory(s, text, hub.clock.now(), source="services.yml")
 
 
 def alarm(hub, home="home-0001", device="pendant-1", type="pendant") -> int:

@@ -3,17 +3,21 @@ plugin): a HubRuntime without MQTT on a FakeClock with the sample site, its Fast
 tokens and logged-in console clients.
 
 A test module that needs the hub set up differently overrides ``hub_options`` (the keyword
-arguments of tests.console_helpers.make_runtime: ``now``, ``bert``, ``users``, ``site_changed``,
-``env_without``), and keeps everything else."""
+arguments of tests.console_helpers.make_runtime: ``now``, ``bert``, ``users``, ``site_changed``;
+and ``env``: variables set before the hub reads its settings, ``env_without``: variables unset,
+``settings``: attributes set on ``runtime.settings`` after, ``directory``: load the sample directory
+of services), and keeps everything else. A module that must change the built hub (a fake notifier)
+overrides ``runtime`` with a fixture that takes the shared one."""
 from __future__ import annotations
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from hub.web.app import create_app
 from telecare.auth.tokens import create_token
 
-from .console_helpers import log_in, make_runtime
+from .console_helpers import load_sample_directory, log_in, make_runtime
 from .served import Served
 
 
@@ -21,6 +25,17 @@ def bearer(runtime, name: str, role: str, contact: str | None = None, **kw) -> d
     """An ``Authorization`` header with a new API token (``kw``: create_token's, e.g. ``expires``)."""
     with runtime.sessions() as s, s.begin():
         return {"Authorization": f"Bearer {create_token(s, name, role, runtime.clock.now(), contact=contact, **kw)}"}
+
+
+def api_routes(routes) -> list[APIRoute]:
+    """Every APIRoute of an app's ``routes``, looking inside included routers."""
+    out = []
+    for r in routes:
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif hasattr(r, "original_router"):  # FastAPI >= 0.16x keeps an included router whole
+            out.extend(api_routes(r.original_router.routes))
+    return out
 
 
 @pytest.fixture
@@ -32,7 +47,14 @@ def hub_options() -> dict:
 def runtime(db_url, sample_site_text, hub_options, monkeypatch):
     for name in hub_options.get("env_without", ()):
         monkeypatch.delenv(name, raising=False)
-    hub = make_runtime(db_url, sample_site_text, **{k: v for k, v in hub_options.items() if k != "env_without"})
+    for name, value in hub_options.get("env", {}).items():
+        monkeypatch.setenv(name, value)
+    hub = make_runtime(db_url, sample_site_text,
+                       **{k: v for k, v in hub_options.items() if k not in ("env_without", "env", "settings", "directory")})
+    for name, value in hub_options.get("settings", {}).items():
+        setattr(hub.settings, name, value)
+    if hub_options.get("directory"):
+        load_sample_directory(hub)
     yield hub
     hub.stop()
 

@@ -2,17 +2,12 @@
 MQTT and with a FakeClock. Alerts are made by handing Inbound messages to the hub's ingest."""
 from __future__ import annotations
 
-import itertools
-
-import orjson
 import pytest
-from fastapi.routing import APIRoute
 
 from telecare.events.ingest import Inbound
 
-from .hub_fixtures import bearer
-
-_ids = itertools.count()
+from .console_helpers import alarm
+from .hub_fixtures import api_routes, bearer
 
 
 @pytest.fixture
@@ -24,14 +19,6 @@ def hub_options():
 def responder(runtime):
     # a responder bound to Sue's contact record: Sue is called first for every alarm at Betty's home
     return bearer(runtime, "Sue's token", "responder", contact="sue")
-
-
-def alarm(runtime, home="home-0001", device="pendant-1", type="pendant") -> int:
-    body = {"event_id": f"e-{next(_ids)}", "type": type, "ts": "2026-11-23T02:14:05Z"}
-    result = runtime.ingest.process([Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event",
-                                             payload=orjson.dumps(body), home=home, device=device)])
-    (alert_id,) = result.alerts_opened or result.alerts_changed
-    return alert_id
 
 
 # -- authentication ---------------------------------------------------------------------------------
@@ -46,19 +33,9 @@ def test_health_needs_no_token(client):
     assert body["devices_registered"] == 5
 
 
-def _api_routes(routes) -> list[APIRoute]:
-    out = []
-    for r in routes:
-        if isinstance(r, APIRoute):
-            out.append(r)
-        elif hasattr(r, "original_router"):  # FastAPI >= 0.16x keeps an included router whole
-            out.extend(_api_routes(r.original_router.routes))
-    return out
-
-
 def _protected(app) -> list[tuple[str, str]]:
     out = []
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         if (route.path.startswith("/api/") or route.path == "/metrics") and route.path != "/api/health":
             path = route.path.replace("{alert_id}", "1").replace("{key}", "heartbeat_grace")
             out.extend((method, path) for method in sorted(route.methods))

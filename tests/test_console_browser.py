@@ -4,7 +4,6 @@ without MQTT, with the sandbox notifier and a FakeClock (escalation moves only w
 moves it). Screenshots of the board and the dashboard are kept in tests/artifacts/."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,36 +11,23 @@ import pytest
 
 from telecare.alert.models import Alert
 
-from .console_helpers import PASSWORD, alarm, make_runtime
+from .console_helpers import PASSWORD, alarm
 from .escalation_helpers import advance
-from .served import Served
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{CHROMIUM} is missing, and CI promises it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+@pytest.fixture
+def db_url(sqlite_url):
+    """SQLite only: these tests are about the pages (the shared hub fixtures, tests/hub_fixtures.py)."""
+    return sqlite_url
 
 
 @pytest.fixture
-def hub(tmp_path, sample_site_text):
-    runtime = make_runtime(f"sqlite:///{tmp_path / 'console.db'}", sample_site_text)
-    with Served(runtime) as served:
-        yield served
-    runtime.stop()
+def hub(served):
+    return served
 
 
 @pytest.fixture

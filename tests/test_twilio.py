@@ -25,8 +25,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -34,7 +32,6 @@ from hub.config import Settings
 from hub.notify import make_notifier
 from hub.notify.twilio import BaseUrlHttpClient, TwilioConfigError, TwilioNotifier
 from hub.runtime import HubRuntime
-from hub.web.app import create_app
 from telecare.alert.models import Alert, TimelineEntry
 from telecare.clock import FakeClock
 from telecare.events.ingest import Inbound
@@ -44,6 +41,7 @@ from telecare.notification.service import outgoing_body
 from telecare.site.loader import load_site
 
 from .conftest import IN_CI, ROOT, port_open
+from .hub_fixtures import api_routes
 
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
@@ -319,24 +317,19 @@ def count(hub, model, *where) -> int:
 
 
 @pytest.fixture
-def runtime(db_url, sample_site_text, monkeypatch):
-    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)  # webhooks need only the token and URL
-    monkeypatch.setenv("LINKAGE_NOTIFIER", "sandbox")  # said outright: a token alone is otherwise half a Twilio set-up
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
-    hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(), with_mqtt=False)
-    hub.notifier = hub.dispatcher.notifier = FakeTwilio()
-    with hub.sessions() as s, s.begin():
-        load_site(s, sample_site_text, hub.clock.now())
-    hub.site_changed()
-    yield hub
-    hub.stop()
+def hub_options():
+    """The shared hub (tests/hub_fixtures.py): the sample site only, Twilio's webhook settings."""
+    return {"bert": False, "users": False,
+            "env_without": ("TWILIO_ACCOUNT_SID",),  # webhooks need only the token and URL
+            # the sandbox said outright: a token alone is otherwise half a Twilio set-up
+            "env": {"LINKAGE_NOTIFIER": "sandbox", "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE}}
 
 
 @pytest.fixture
-def client(runtime):
-    with TestClient(create_app(runtime)) as c:
-        yield c
+def runtime(runtime):
+    """The shared hub, sending through a fake Twilio."""
+    runtime.notifier = runtime.dispatcher.notifier = FakeTwilio()
+    return runtime
 
 
 def signed(client, path: str, params: dict, token: str = TOKEN, url: str | None = None):
@@ -382,16 +375,6 @@ def started(runtime) -> tuple[int, Notification]:
 
 
 # -- signatures -----------------------------------------------------------------------------------------
-def api_routes(routes) -> list[APIRoute]:
-    out = []
-    for r in routes:
-        if isinstance(r, APIRoute):
-            out.append(r)
-        elif hasattr(r, "original_router"):  # FastAPI >= 0.16x keeps an included router whole
-            out.extend(api_routes(r.original_router.routes))
-    return out
-
-
 def twilio_routes(app) -> list[str]:
     return [r.path.replace("{notification_id}", "1") for r in api_routes(app.routes) if r.path.startswith("/twilio/")]
 

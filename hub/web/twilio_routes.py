@@ -26,26 +26,21 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from hub import twilio_signature as signatures
-from hub.config import TwilioSettings
 from telecare import inbound
 from telecare.alert.models import Alert
 from telecare.alert.states import OPEN
 from telecare.enquiry.channels import Channel
-from telecare.escalation import messages
 from telecare.notification import service
 from telecare.notification.models import Notification
 from telecare.notification.replies import handle_reply
 from telecare.site.models import Resident
+from telecare.wording import sms
+from telecare.wording import voice as spoken
 
-from . import checkin_twiml, followup_twiml
+from . import checkin_twiml, followup_twiml, voice_twiml
 from .deps import runtime
 
 log = logging.getLogger("linkage.twilio")
-
-_VOICE = TwilioSettings.from_env()  # TWILIO_VOICE (SSML <prosody> needs a Polly or Google voice), TWILIO_LANGUAGE
-VOICE, LANGUAGE = _VOICE.voice, _VOICE.language
-HINTS = "yes, no, accept, pass"
-NOT_HEARD = "We didn't hear an answer, so we will ask someone else. Goodbye."
 
 XML = "application/xml"
 
@@ -90,22 +85,11 @@ def _twiml(response) -> Response:
     return Response(str(response), media_type=XML)
 
 
-def _say(parent, text: str, slow: bool = False) -> None:
-    if slow:
-        parent.say(voice=VOICE, language=LANGUAGE).prosody(text, rate="slow")
-    else:
-        parent.say(text, voice=VOICE, language=LANGUAGE)
-
-
 def _ask(request: Request, vr: VoiceResponse, notification_id: int, words: str, again: str) -> None:
     """Say it slowly and listen for a keypress or a word; if nothing is heard, say it once
     more; then goodbye (the call ends unaccepted, so the escalation moves on)."""
-    listen = dict(input="dtmf speech", num_digits=1, timeout=8, method="POST", hints=HINTS, language=LANGUAGE,
-                  speech_timeout="auto", action=_base_url(request) + f"/twilio/voice/{notification_id}/gather")
-    _say(vr.gather(**listen), words, slow=True)
-    _say(vr.gather(**listen), again, slow=True)
-    _say(vr, NOT_HEARD)
-    vr.hangup()
+    voice_twiml.ask(vr, voice_twiml.gather_url(_base_url(request), notification_id), words, again,
+                    hints=spoken.ALERT_HINTS, goodbye=spoken.ALERT_NOT_HEARD, slow_goodbye=False)
 
 
 # -- SMS ----------------------------------------------------------------------------------------------
@@ -154,9 +138,7 @@ def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Dep
         now = hub.clock.now()
         n = s.get(Notification, notification_id)
         if n is None or n.channel != "voice":
-            _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
-            vr.hangup()
-            return _twiml(vr)
+            return _twiml(voice_twiml.gone())
         if answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
             # An answering machine never accepts: hang up and let the escalation move on now.
             if call_sid:
@@ -173,12 +155,9 @@ def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Dep
         alert = s.get(Alert, n.alert_id) if n.alert_id else None
         if alert is not None and n.purpose == "escalation" and alert.state != OPEN:
             who = alert.acknowledged_by or "someone else"
-            _say(vr, f"This is Linkage. Alert {alert.id} has been dealt with by {who}. "
-                     "You don't need to do anything. Goodbye.", slow=True)
-            vr.hangup()
-            return _twiml(vr)
+            return _twiml(voice_twiml.end(vr, spoken.alert_dealt_with(alert.id, who), slow=True))
         words = n.body
-    _ask(request, vr, notification_id, words, "I'll say that again. " + words)
+    _ask(request, vr, notification_id, words, spoken.SAY_AGAIN + words)
     return _twiml(vr)
 
 
@@ -200,9 +179,7 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
     with hub.sessions() as s, s.begin():
         n = s.get(Notification, notification_id)
         if n is None:
-            _say(vr, "This is Linkage. This call is no longer needed. Goodbye.")
-            vr.hangup()
-            return _twiml(vr)
+            return _twiml(voice_twiml.gone())
         checkin = n.purpose in ("checkin", "followup")
         if checkin:  # the answer to a check-in call or a follow-up call: their own TwiML
             twiml = checkin_twiml if n.purpose == "checkin" else followup_twiml
@@ -221,18 +198,16 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
             alert = s.get(Alert, result.alert_id) if result.alert_id else None
             if alert is not None and meaning == "accept" and (result.accepted or not answer):
                 resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-                access = messages.access_sms(alert, resident, alert.acknowledged_by or "")
+                access = sms.access_sms(alert, resident, alert.acknowledged_by or "")
         words = n.body
     if checkin:
         return _twiml(vr)
     if meaning == "accept" and access:
-        _say(vr, access + " We have sent this to you by text as well. Goodbye.", slow=True)
-        vr.hangup()
+        voice_twiml.end(vr, access + spoken.ACCESS_ALSO_TEXTED, slow=True)
     elif meaning == "accept" or meaning == "pass":
-        _say(vr, (answer or "Thank you.") + " Goodbye.", slow=True)
-        vr.hangup()
+        voice_twiml.end(vr, (answer or spoken.THANK_YOU) + spoken.GOODBYE, slow=True)
     else:
-        _ask(request, vr, notification_id, "Sorry, I didn't catch that. " + words, "I'll say that again. " + words)
+        _ask(request, vr, notification_id, spoken.NOT_CAUGHT + words, spoken.SAY_AGAIN + words)
     return _twiml(vr)
 
 

@@ -7,7 +7,7 @@ team steps included (every on-call member of the team at that moment gets one, w
 contact id), so a notification row is the whole proof: no display names, no phone numbers.
 
 Access notes (the resident's ``access`` text, e.g. a key-safe code) go out in the acceptor's
-"access" SMS (telecare.escalation.messages.access_sms), but the stored body carries
+"access" SMS (telecare.wording.sms.access_sms), but the stored body carries
 ``[access note]`` (the dispatcher puts the note in as it sends). Every body shown by the API or
 the console goes through ``notification_body``: the contact the access message was sent to
 reads it with the note (the resident's current one, decrypted); anyone else (staff and admins
@@ -29,7 +29,7 @@ from telecare.site.models import Contact, Resident
 from telecare.storage.secrets import ACCESS_PLACEHOLDER
 
 REDACTED = ACCESS_PLACEHOLDER
-# the access part of messages.access_sms, whatever the resident's access text was at the time
+# the access part of wording.sms.access_sms, whatever the resident's access text was at the time
 _ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
 

@@ -27,6 +27,7 @@ from telecare.alert.states import ACTIVE_STATES
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import PENDING_WINDOW, ReplyResult, interpret
 from telecare.site.models import Contact, Resident, ResidentContact
+from telecare.wording import sms, voice
 
 from . import service, words
 from .models import PENDING, Checkin
@@ -101,14 +102,13 @@ def resident_answer(s: Session, c: Checkin, r: Resident, now: datetime, *, body:
     done = service.answer(s, c, meanings, now, by=r.name, resident=True, via=channel, text=text,
                           notification=notification)
     meaning = done["meaning"]
-    voice = channel == "voice"
+    said = voice if channel == "voice" else sms  # the words for the channel it came by
     befriender = r.befriender.name if r.befriender is not None else None
     if meaning == words.UNKNOWN and not was_open:
-        answer = (f"Thank you, {words.first_name(r.name)}. Take care." if voice else
-                  f"Thank you {words.first_name(r.name)}. If you need anything, reply 2 for help or 3 for a chat.")
+        answer = said.checkin_after(r.name)
     else:
-        answer = words.answer_words(meaning, r.name, voice=voice, befriender=befriender,
-                                    next_time=service.next_time_words(s, r, now))
+        answer = said.checkin_answer(meaning, r.name, befriender=befriender,
+                                     next_time=service.next_time_words(s, r, now))
     alert = done["help_alert"]
     return ReplyResult(meaning, answer, alert.id if alert is not None else None)
 
@@ -151,8 +151,8 @@ def on_behalf(s: Session, contacts: list[Contact], now: datetime, *, body: str |
     if early:
         c.note = f"answered on {words.first_name(r.name)}'s behalf by {contact.name} before the call was due"
     alert = done["help_alert"]
-    return ReplyResult(done["meaning"], words.on_behalf_words(done["meaning"], contact.name, r.name, early and
-                                                              c.state != PENDING),
+    return ReplyResult(done["meaning"], sms.on_behalf(done["meaning"], contact.name, r.name,
+                                                     early and c.state != PENDING),
                        alert.id if alert is not None else None)
 
 

@@ -40,6 +40,7 @@ from telecare.catalog import HUB_EVENT_PRIORITY
 from telecare.domain_events import CheckinMissed, NotificationFailed, NotificationQueued
 from telecare.notification.models import Notification
 from telecare.site.models import Contact, Home, Policy, Resident
+from telecare.wording import sms, voice
 
 from . import drift, words
 from .models import (
@@ -134,7 +135,7 @@ def start_due(s: Session, now: datetime, limit: int = 500) -> list[int]:
             row["attempts_made"] = 1
             if r.phone:
                 row["next_at"] = now + timedelta(seconds=row["retry_s"])
-                body = (words.greeting(r.name, now, tz) if row["via"] == "voice" else words.checkin_sms(r.name, now, tz))
+                body = (voice.greeting(r.name, now, tz) if row["via"] == "voice" else sms.checkin(r.name, now, tz))
                 calls.append((len(checkin_rows), r.phone, body))
             else:  # nothing to ring: the attempt has failed; the next round of the timer gives up
                 row["next_at"], row["note"] = now, "the resident has no phone number"
@@ -202,7 +203,7 @@ def _attempt(s: Session, c: Checkin, r: Resident, now: datetime) -> CheckinAttem
         c.note = "the resident has no phone number"
         c.next_at = now  # nothing to wait for
         return a
-    body = (words.greeting(r.name, now, _tz(r)) if c.via == "voice" else words.checkin_sms(r.name, now, _tz(r)))
+    body = (voice.greeting(r.name, now, _tz(r)) if c.via == "voice" else sms.checkin(r.name, now, _tz(r)))
     n = Notification(alert_id=None, contact_id=None, to=r.phone, channel=c.via, purpose="checkin", body=body,
                      status="queued", created_at=now)
     a = CheckinAttempt(checkin=c, number=number, channel=c.via, notification=n, started_at=now)
@@ -416,7 +417,7 @@ def _tell_befriender(s: Session, c: Checkin, r: Resident, now: datetime) -> bool
                                                         "staff please arrange one"
         return False
     s.add(Notification(alert_id=None, contact_id=b.id, to=b.phone, channel="sms", purpose="befriend",
-                       body=words.befriender_chat_sms(b.name, r.name, r.phone, _local(c.due_at, r)),
+                       body=sms.befriender_chat(b.name, r.name, r.phone, _local(c.due_at, r)),
                        status="queued", created_at=now))
     return True
 

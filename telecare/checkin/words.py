@@ -1,4 +1,4 @@
-"""What a check-in says, and what people answer, in their own words.
+"""What people answer to a check-in, in their own words (what it says to them: telecare.wording).
 
 ``understand`` reads a keypress (1 fine, 2 help, 3 a chat), speech or an SMS the way a person
 would: "fine thanks", "not too bad" (fine), "not too good today" (not so good), "could do
@@ -14,12 +14,13 @@ taken for a check-in.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from telecare.wording.phrases import first_name, part_of_day, spoken_time
 
 from .models import CHAT, FINE, HELP, NOT_SO_GOOD, OUTCOME_RANK
 
 UNKNOWN = "unknown"
+__all__ = ["UNKNOWN", "first_name", "on_behalf", "part_of_day", "spoken_time", "understand", "understand_all"]
 
 _NO_HELP = re.compile(r"\b(?:(?:do ?n[o']?t|dont|don't|no|not|never) (?:need |want |needing )?(?:any |no )?help|"
                       r"no need (?:for|of) help|all good no help|help not needed)\b")
@@ -98,92 +99,7 @@ def on_behalf(text: str | None, names: tuple[str, ...] = ()) -> set[str]:
     return understand_all(text)
 
 
-# -- what we say ------------------------------------------------------------------------------------------
-def first_name(name: str) -> str:
-    return (name or "").split()[0] if name and name.split() else (name or "")
-
-
-def part_of_day(now: datetime, tz: str) -> str:
-    h = now.astimezone(ZoneInfo(tz)).hour
-    return "morning" if h < 12 else "afternoon" if h < 18 else "evening"
-
-
-def spoken_time(when: datetime, tz: str, now: datetime) -> str:
-    """'tomorrow at 10 o'clock', 'on Friday at 10:30', 'on 14 April at 10 o'clock'."""
-    zone = ZoneInfo(tz)
-    local, today = when.astimezone(zone), now.astimezone(zone).date()
-    clock = f"{local.hour % 12 or 12} o'clock" if local.minute == 0 else local.strftime("%-H:%M")
-    if local.minute == 0:
-        clock += " in the morning" if local.hour < 12 else " in the afternoon" if local.hour < 18 else " in the evening"
-    days = (local.date() - today).days
-    if days == 0:
-        return f"later today at {clock}"
-    if days == 1:
-        return f"tomorrow at {clock}"
-    if days < 7:
-        return f"on {local.strftime('%A')} at {clock}"
-    return f"on {local.day} {local.strftime('%B')} at {clock}"
-
-
-def greeting(name: str, now: datetime, tz: str) -> str:
-    """The call's words: warm, slow, by name; one keypress or a few words."""
-    return (f"Good {part_of_day(now, tz)}, {first_name(name)}. This is Linkage, with your daily call. "
-            "How are you today? "
-            "If you're fine, press 1, or say: I'm fine. "
-            "If you need help, press 2, or say: I need help. "
-            "If you'd like a chat, press 3, or say: I'd like a chat.")
-
-
-def checkin_sms(name: str, now: datetime, tz: str) -> str:
-    return (f"Good {part_of_day(now, tz)} {first_name(name)}, it's Linkage with your daily check-in. How are you "
-            "today? Reply 1 if you're fine, 2 if you need help, 3 if you'd like a chat, or just tell us in your "
-            "own words.")
-
-
-def answer_words(meaning: str, name: str, *, voice: bool, befriender: str | None = None,
-                 next_time: str | None = None, late: bool = False) -> str:
-    """What we say back to the resident."""
-    fn = first_name(name)
-    again = f" We'll be in touch again {next_time}." if next_time else ""
-    if meaning == FINE:
-        return (f"Thank you, {fn}. It's lovely to hear you're well.{again} Take care." if voice
-                else f"Thank you {fn}, lovely to hear you're well.{again}")
-    if meaning == HELP:
-        return (f"Thank you for telling us, {fn}. We are getting someone to help you now. If it's an emergency, "
-                "please call 999." if voice
-                else f"Thank you {fn}. We're getting someone to help you now. If it's an emergency, call 999.")
-    if meaning == CHAT:
-        who = befriender and first_name(befriender)
-        return (f"Lovely. I'll ask {who} to give you a ring for a chat.{again} Take care, {fn}." if voice and who
-                else f"Lovely. We'll ask {who} to give you a ring for a chat." if who
-                else "Lovely. We'll ask someone from the team to give you a ring for a chat.")
-    if meaning == NOT_SO_GOOD:
-        who = f" with {first_name(befriender)}" if befriender else ""
-        return (f"I'm sorry you're not feeling so good, {fn}. If you need help, press 2, or say help. If you'd "
-                f"like a chat{who}, press 3, or say chat." if voice
-                else f"Sorry to hear you're not feeling so good, {fn}. Reply 2 if you need help (or call 999 in "
-                     f"an emergency), or 3 if you'd like a chat{who}.")
-    return (f"Sorry, {fn}, I didn't catch that." if voice
-            else f"Sorry {fn}, we didn't understand. Reply 1 if you're fine, 2 if you need help, or 3 if you'd "
-                 "like a chat.")
-
-
-def on_behalf_words(meaning: str, contact: str, resident: str, early: bool) -> str:
-    fn, rn = first_name(contact), first_name(resident)
-    if meaning == HELP:
-        return f"Thank you {fn}. We're getting help to {rn} now. If it's an emergency, call 999."
-    if meaning == NOT_SO_GOOD:
-        return (f"Thank you {fn}, we've noted that {rn} isn't so good today. If {rn} needs help now, tell us "
-                f"(for example: {rn} needs help), or call 999 in an emergency.")
-    if meaning == CHAT:
-        return f"Thank you {fn}. We'll ask someone to give {rn} a ring for a chat."
-    tail = " We won't need to make today's call." if early else ""
-    return f"Thank you {fn}, we've noted that {rn} is fine today.{tail}"
-
-
-def befriender_chat_sms(befriender: str, resident: str, phone: str | None, when: str) -> str:
-    return (f"Linkage: {resident} would like a chat - {first_name(resident)} asked on the {when} check-in. "
-            + (f"Their number is {phone}. " if phone else "") + "Thank you for giving them a ring.")
+# -- what we say: the words are in telecare.wording (sms, voice); the staff's note of a missed check-in is here
 
 
 def missed_detail(resident: str, due_local: str, attempts: list[tuple[str, str, str | None]]) -> str:

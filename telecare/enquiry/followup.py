@@ -36,6 +36,7 @@ from telecare.directory import search as directory
 from telecare.directory.models import Service
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import ReplyResult
+from telecare.wording import sms, voice
 
 from . import service
 from .models import Enquiry, Introduction
@@ -43,9 +44,6 @@ from .models import Enquiry, Introduction
 ANSWER_WINDOW = timedelta(days=14)  # a reply counts as the answer this long after the follow-up was sent
 SEND_HOURS = (time(9, 0), time(20, 0))  # local time: nobody gets a follow-up text at night
 TZ = ZoneInfo("Europe/London")
-ASK_AGAIN = "Reply YES if they contacted you or NO if not."
-ASK_AGAIN_SPOKEN = "Sorry, I didn't catch that. If they contacted you, say yes or press 1. If not, say no or press 2."
-SORRY = "Sorry about that. Someone from our team will call you to sort it out."
 
 LANDLINE = ("+441", "+442", "+443")  # UK geographic and non-geographic landline numbers
 
@@ -101,21 +99,23 @@ def _ago(created: datetime, now: datetime) -> str:
 
 
 def message(council: str, name: str | None, services: list[Service], created: datetime, now: datetime) -> str:
-    hello = f"Hello {name}" if name else "Hello"
-    who = f"{council} Linkage" if council and council != directory.NO_COUNCIL.name else "Linkage"
+    return sms.followup(name, _who(council), _ago(created, now), _named(services))
+
+
+def _who(council: str) -> str:
+    return f"{council} Linkage" if council and council != directory.NO_COUNCIL.name else "Linkage"
+
+
+def _named(services: list[Service]) -> str | None:
+    """The services we asked, or None for the daily check-in calls asked for."""
     if all(svc.ext_id == service.CHECKIN_SERVICE for svc in services):
-        return (f"{hello}, it's {who}. {_ago(created, now)} you asked for daily check-in calls. "
-                "Has our team been in touch to set them up? Reply YES or NO.")
-    named = _names([svc.name for svc in services])
-    return (f"{hello}, it's {who}. {_ago(created, now)} we asked {named} to contact you. "
-            "Have they been in touch? Reply YES or NO.")
+        return None
+    return _names([svc.name for svc in services])
 
 
 def spoken(council: str, name: str | None, services: list[Service], created: datetime, now: datetime) -> str:
     """The follow-up as a call says it: the same question, answered by speech or keypad."""
-    text = message(council, name, services, created, now)
-    return (text.replace("Reply YES or NO.", "If they have, say yes or press 1. If not, say no or press 2.")
-            .replace(", it's ", ", this is "))
+    return voice.followup(name, _who(council), _ago(created, now), _named(services))
 
 
 def send_due(s: Session, now: datetime, limit: int = 200) -> int:
@@ -193,12 +193,11 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
     meaning = interpret(body, digits)
     helpline = directory.council(s).helpline
     if meaning == "unknown":
-        answer = ASK_AGAIN if channel != "voice" else ASK_AGAIN_SPOKEN
+        answer = sms.FOLLOWUP_ASK_AGAIN if channel != "voice" else voice.FOLLOWUP_ASK_AGAIN
     elif meaning == "worked":
-        answer = "Thank you, that's good to hear." + (f" If you need anything else, call us on {helpline}."
-                                                      if helpline else "")
+        answer = sms.followup_thanks(helpline)  # said as texted on a call
     else:
-        answer = SORRY
+        answer = sms.FOLLOWUP_SORRY
     for intro in intros if meaning != "unknown" else ():
         intro.follow_up_answer, intro.answered_at = meaning, now
     if meaning == "not_contacted":

@@ -52,8 +52,7 @@ from telecare.notification.models import FINAL_FAILURES, Notification
 from telecare.schedule.rota import on_call
 from telecare.schedule.windows import covers
 from telecare.site.models import Contact, Policy, Resident, RotaShift, Team
-
-from . import messages
+from telecare.wording import sms, voice
 
 log = logging.getLogger("linkage.escalation")
 
@@ -249,7 +248,7 @@ def _attempt(s: Session, alert: Alert, step: dict[str, Any], member: dict[str, A
              now: datetime) -> Notification:
     channel = _channels(step, member)[channel_index]
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-    body = messages.alert_speech(alert, resident) if channel == "voice" else messages.alert_sms(alert, resident)
+    body = voice.alert_speech(alert, resident) if channel == "voice" else sms.alert_sms(alert, resident)
     n = Notification(alert_id=alert.id, contact_id=member.get("contact"), to=member.get("phone") or "console",
                      channel=channel, purpose="escalation", body=body,
                      status="shown" if channel == "console" else "queued",
@@ -409,7 +408,7 @@ def when_answered(s: Session, e: NotificationAnswered) -> None:
     alert = s.get_one(Alert, e.alert_id)
     n = s.get(Notification, e.notification_id)
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
-    access = messages.access_sms(alert, resident, e.by, stored=True)  # the note itself only on its way out
+    access = sms.access_sms(alert, resident, e.by, stored=True)  # the note itself only on its way out
     s.add(Notification(alert_id=alert.id, contact_id=n.contact_id if n else None, to=e.phone, channel="sms",
                        purpose="access", body=access, status="queued", created_at=e.at))
     alerts.note(s, alert, "access", f"access notes sent to {e.by} only", e.at)

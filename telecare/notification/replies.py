@@ -21,6 +21,7 @@ from telecare.alert.models import Alert
 from telecare.alert.states import ACTIVE_STATES, OPEN
 from telecare.domain_events import NotificationAnswered, NotificationFailed
 from telecare.site.models import Contact, Resident
+from telecare.wording import sms
 
 from .models import Notification, Reply
 
@@ -32,8 +33,7 @@ _CODE = re.compile(r"^(?:(?P<word>[a-z']+)\s*#?\s*|(?P<digit>[12])(?:\s+#?\s*|\s
 ACCEPT_PHRASES = ("on my way", "no problem", "no worries", "will do", "i'll go", "i will go", "i can go")
 PASS_PHRASES = ("not able", "can not", "i can't", "i cannot", "i cant")
 PENDING_WINDOW = timedelta(hours=12)
-NOTHING_PENDING = ("Linkage: there is no alert waiting for your answer just now. "
-                   "If someone needs help now, call 999.")
+NOTHING_PENDING = sms.NOTHING_PENDING
 
 
 def interpret(text: str | None, digits: str | None = None) -> tuple[str, int | None]:
@@ -112,35 +112,30 @@ def _act(s: Session, n: Notification | None, meaning: str, named: int | None, ph
          channel: str) -> ReplyResult:
     if n is None:
         if named is not None:
-            return ReplyResult(meaning, f"Linkage: alert {named} is not one waiting for your answer. "
-                                        "If someone needs help now, call 999.")
+            return ReplyResult(meaning, sms.not_waiting(named))
         return ReplyResult(meaning, NOTHING_PENDING)
     alert = s.scalars(select(Alert).where(Alert.id == n.alert_id).with_for_update()).one()
     name = _name(s, n, phone)
     if meaning == "unknown":
-        return ReplyResult(meaning, f"Sorry, we didn't understand. Reply 1 if you can go to alert {alert.id}, "
-                                    "or 2 if you can't.", alert.id)
+        return ReplyResult(meaning, sms.not_understood(alert.id), alert.id)
     alerts.note(s, alert, "reply", f"{name} replied '{meaning}' by {channel}", now, name)
     if meaning == "pass":
         if alert.state != OPEN:
-            taken = f"{alert.acknowledged_by} has it" if alert.acknowledged_by else f"it is {alert.state}"
-            return ReplyResult(meaning, f"Thank you. Alert {alert.id} is covered: {taken}.", alert.id)
+            return ReplyResult(meaning, sms.covered(alert.id, alert.acknowledged_by, alert.state), alert.id)
         n.status, n.updated_at = "passed", now
         bus.record(s, NotificationFailed(n.id, n.purpose, "passed", "passed", now))  # escalation asks the next
-        return ReplyResult(meaning, "Thank you. We'll ask the next person.", alert.id)
+        return ReplyResult(meaning, sms.NEXT_PERSON, alert.id)
     # accept
     if alert.state in ("resolved", "cancelled"):
-        return ReplyResult(meaning, f"Thank you. Alert {alert.id} is already closed ({alert.state}); "
-                                    "you don't need to go.", alert.id)
+        return ReplyResult(meaning, sms.already_closed(alert.id, alert.state), alert.id)
     if alert.state != OPEN:
         who = alert.acknowledged_by or "someone else"
         resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
         tz = ZoneInfo(resident.timezone if resident else "Europe/London")
         when = alert.acknowledged_at.astimezone(tz).strftime("%H:%M") if alert.acknowledged_at else ""
         if alert.acknowledged_by == name:
-            return ReplyResult(meaning, f"You already have alert {alert.id}.", alert.id)
-        return ReplyResult(meaning, f"Thank you, {who} already accepted alert {alert.id}"
-                                    + (f" at {when}" if when else "") + ". You don't need to go.", alert.id)
+            return ReplyResult(meaning, sms.already_yours(alert.id), alert.id)
+        return ReplyResult(meaning, sms.already_accepted(alert.id, who, when), alert.id)
     alerts.acknowledge(s, alert.id, name, now, via=channel)
     alert.acknowledged_contact_id = n.contact_id  # who may read the access notes (telecare.auth.scope)
     n.status, n.updated_at = "accepted", now

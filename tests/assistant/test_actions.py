@@ -5,35 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from actions.frontdoor import ACTION_NAMES, caller
-from hub.web.app import create_app
 from telecare.alert.models import Alert
-from telecare.directory.loader import load_directory
 from telecare.enquiry.models import Enquiry
-
-from ..console_helpers import make_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "actions-test-token"
 
 
 @pytest.fixture
-def hub(db_url, sample_site_text, monkeypatch):
-    monkeypatch.setenv("LINKAGE_ACTIONS_TOKEN", TOKEN)
-    runtime = make_runtime(db_url, sample_site_text)
-    with runtime.sessions() as s, s.begin():
-        text = (ROOT / "data" / "directory" / "services.yml").read_text(encoding="utf-8")
-        load_directory(s, text, runtime.clock.now(), source="services.yml")
-    yield runtime
-    runtime.stop()
+def hub_options():
+    """The shared hub (tests/hub_fixtures.py) with the actions' token and the sample directory."""
+    return {"env": {"LINKAGE_ACTIONS_TOKEN": TOKEN}, "directory": True}
 
 
 @pytest.fixture
-def client(hub):
-    return TestClient(create_app(hub))
+def hub(runtime):
+    return runtime
 
 
 def call(action: str, text: str, intent: str, *, sender="web-1", channel="socketio", conversation=None) -> dict:

@@ -21,10 +21,9 @@ from sqlalchemy import func, select
 
 from hub.web import assistant_routes
 from telecare.alert.models import Alert
-from telecare.directory.loader import load_directory
 from telecare.enquiry.models import CallbackRequest, Enquiry
 
-from ..console_helpers import make_runtime
+from ..console_helpers import load_sample_directory, make_runtime
 from ..served import Served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,9 +47,7 @@ def action_call(action: str = "action_emergency", text: str = "I've fallen and c
 
 def _runtime(sqlite_url, sample_site_text):
     runtime = make_runtime(sqlite_url, sample_site_text)
-    with runtime.sessions() as s, s.begin():
-        text = (ROOT / "data" / "directory" / "services.yml").read_text(encoding="utf-8")
-        load_directory(s, text, runtime.clock.now(), source="services.yml")
+    load_sample_directory(runtime)
     return runtime
 
 

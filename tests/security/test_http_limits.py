@@ -7,7 +7,6 @@ Against a real uvicorn on a loopback port (tests/served.py) serving a hub with t
 (tests/console_helpers.make_runtime), on SQLite and on PostgreSQL for the id checks."""
 from __future__ import annotations
 
-import os
 import re
 from html.parser import HTMLParser
 
@@ -27,12 +26,9 @@ TWILIO_TOKEN = "limits-test-twilio-auth-token"
 
 
 @pytest.fixture
-def served(db_url, sample_site_text):
-    hub = make_runtime(db_url, sample_site_text)
-    hub.settings.actions_token = ACTIONS_TOKEN
-    with Served(hub) as s:
-        yield s
-    hub.stop()
+def hub_options():
+    """The shared hub and ``served`` (tests/hub_fixtures.py), with the assistant's actions on."""
+    return {"settings": {"actions_token": ACTIONS_TOKEN}}
 
 
 @pytest.fixture
@@ -335,42 +331,28 @@ def test_docs_load_only_local_files(sqlite_served, page):
         assert not re.search(r"https?://(?!127\.0\.0\.1)", r.text)
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-def test_swagger_ui_renders_in_a_browser_with_no_network(sqlite_served):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{CHROMIUM} is missing, and CI promises it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+def test_swagger_ui_renders_in_a_browser_with_no_network(sqlite_served, browser):
     outside: list[str] = []
     problems: list[str] = []
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
+    page = browser.new_page()  # the module's Chromium (tests/browser.py)
+    page.set_default_timeout(20_000)
 
-            def gate(route):
-                if route.request.url.startswith(sqlite_served.url):
-                    route.continue_()
-                else:  # nothing leaves the machine: a page that needed a CDN would be blank
-                    outside.append(route.request.url)
-                    route.abort()
+    def gate(route):
+        if route.request.url.startswith(sqlite_served.url):
+            route.continue_()
+        else:  # nothing leaves the machine: a page that needed a CDN would be blank
+            outside.append(route.request.url)
+            route.abort()
 
-            page.route("**/*", gate)
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.goto(f"{sqlite_served.url}/docs")
-            page.wait_for_selector(".opblock-summary-path", state="attached")
-            paths = page.locator(".opblock-summary-path").all_inner_texts()
-            assert any("/api/alerts" in t for t in paths), paths[:10]
-            page.goto(f"{sqlite_served.url}/redoc")
-            # a locator, not wait_for_function: a string predicate is eval'd in the page, which its CSP forbids
-            page.get_by_text("/api/alerts/{alert_id}/acknowledge").first.wait_for(state="attached")
-        finally:
-            browser.close()
+    page.route("**/*", gate)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(f"{sqlite_served.url}/docs")
+    page.wait_for_selector(".opblock-summary-path", state="attached")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/alerts" in t for t in paths), paths[:10]
+    page.goto(f"{sqlite_served.url}/redoc")
+    # a locator, not wait_for_function: a string predicate is eval'd in the page, which its CSP forbids
+    page.get_by_text("/api/alerts/{alert_id}/acknowledge").first.wait_for(state="attached")
+    page.close()
     assert outside == []
     assert not [m for m in problems if "Content Security Policy" in m], problems
