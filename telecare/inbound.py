@@ -35,12 +35,9 @@ from telecare.enquiry import followup
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import ReplyResult, handle_reply, pending_notification
 from telecare.site.models import Contact
+from telecare.wording.sms import STOPPED
 
 log = logging.getLogger("linkage.inbound")
-
-
-STOPPED = ("Linkage: you will get no more messages from us. Your family and carers are not told this "
-           "automatically. If someone needs help now, call 999.")
 
 
 def stop(s: Session, *, phone: str, now: datetime, body: str | None, channel: str = "sms",

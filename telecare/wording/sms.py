@@ -138,3 +138,8 @@ def followup(name: str | None, who: str, ago: str, named: str | None) -> str:
 def followup_thanks(helpline: str | None) -> str:
     return "Thank you, that's good to hear." + (f" If you need anything else, call us on {helpline}."
                                                 if helpline else "")
+
+
+# -- the one answer to STOP (telecare.inbound.stop) ------------------------------------------------------------
+STOPPED = ("Linkage: you will get no more messages from us. Your family and carers are not told this "
+           "automatically. If someone needs help now, call 999.")
