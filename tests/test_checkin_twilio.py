@@ -13,7 +13,7 @@ from telecare.checkin.models import Checkin
 from telecare.notification.models import Notification, Reply
 from telecare.site.models import Resident
 
-from .test_twilio import BASE, SUE, call_params, client, count, message_text, runtime, signed, sms, spoken, xml  # noqa: F401
+from .test_twilio import BASE, SUE, call_params, count, hub_options, message_text, runtime, signed, sms, spoken, xml  # noqa: F401
 
 BETTY = "+447700900001"
 ANNE = "+447700900203"

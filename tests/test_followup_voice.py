@@ -16,7 +16,7 @@ from telecare.enquiry.models import CallbackRequest, Introduction
 from telecare.notification.models import Notification
 
 from .escalation_helpers import local
-from .test_twilio import BASE, call_params, client, runtime, signed, spoken, xml  # noqa: F401
+from .test_twilio import BASE, call_params, hub_options, runtime, signed, spoken, xml  # noqa: F401
 
 DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "directory" / "services.yml"
 LANDLINE = "+441632960555"
