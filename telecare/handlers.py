@@ -23,6 +23,7 @@ from telecare.domain_events import (
     PriorityRaised,
     ResidentCheckinChanged,
 )
+from telecare.enquiry import followup
 from telecare.escalation import engine
 from telecare.watch import service as watch
 
@@ -32,7 +33,8 @@ SUBSCRIPTIONS: dict[type, list[bus.InTransaction]] = {
     AlertAcknowledged: [engine.when_acknowledged],
     HelpArrived: [engine.when_stood_down],
     AlertClosed: [engine.when_stood_down],
-    NotificationFailed: [engine.when_notification_failed, checkins.when_notification_failed],
+    NotificationFailed: [engine.when_notification_failed, checkins.when_notification_failed,
+                         followup.when_notification_failed],
     NotificationAnswered: [engine.when_answered],
     ResidentCheckinChanged: [checkin_schedule.when_resident_changed],
     DeviceWatchChanged: [watch.when_watch_changed],

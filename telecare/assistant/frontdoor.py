@@ -64,6 +64,23 @@ _RING_FOR_A_CHAT = re.compile(
     r".{0,25}\b(?:me|us|her|him|them|mum|dad)\b.{0,30}\b(?:chat|natter|talk|company|conversation)"
     r"|\b(?:telephone|phone) befriend\w*|\bbefriend\w* (?:call|phone)\w*"
     r"|\b(?:ring|call|phone)s? (?:me|her|him|them) (?:up )?(?:for|to have) a (?:chat|natter|talk)", re.I)
+# "can you ring me instead", "I'd rather talk on the phone", "call me back please": on SMS and the web
+# chat, a person rings them back (and any follow-up is a call, not a text)
+_CALL_ME = re.compile(
+    r"\b(?:ring|call|phone|telephone)\s+(?:me|us)\b(?!\s+(?:on|at)\s+\d)(?:\s+(?:back|instead|rather|please|up|"
+    r"on (?:the|my) (?:phone|landline|mobile)))?"
+    r"|\b(?:rather|prefer to|prefer|easier to|like to|want to)\s+(?:talk|speak|chat)\s+(?:to (?:someone|somebody|a "
+    r"person) )?(?:on|over) the (?:phone|telephone)"
+    r"|\b(?:rather|prefer)\s+(?:a (?:phone )?call|to be (?:rung|called|phoned)|be (?:rung|called|phoned))"
+    r"|\b(?:can|could)\s+(?:someone|somebody|you|a person)\s+(?:give me a (?:ring|call|bell))"
+    r"|\b(?:not|no good|rubbish|can't|cannot|don't)\s+(?:\w+\s+){0,2}(?:texting|text|typing|type)\b.{0,40}"
+    r"\b(?:ring|call|phone)", re.I)
+_NOT_CALL = re.compile(r"\b(?:don'?t|do not|never|no need to|not to|please don'?t|rather you didn'?t)\s+"
+                       r"(?:\w+\s+)?(?:ring|call|phone)"
+                       r"|\bcall (?:me|us) (?:\w+ )?names\b|\b(?:they|he|she|people|kids|who)\s+(?:\w+\s+)?(?:ring|call|phone) "
+                       r"(?:me|us)\b"  # what others do ("they call me names"), not a request
+                       r"|\b(?:every|each)\s+(?:morning|day|evening|night|week)\b|\bdaily\b|\bcheck.?in\b"
+                       r"|\bcheck (?:on|that|i'?m|if)\b", re.I)  # daily calls: the check-in service
 _DAILY_CALL = re.compile(r"\b(?:daily|every day|each day|check.?in|your (?:own )?call|yours|the call)\b", re.I)
 _PHONE_SERVICE = re.compile(r"\bphones? (?:you|people|for)\b|\bphone (?:line|call)s?\b|\b(?:friendly|daily|weekly) "
                             r"(?:phone )?calls?\b|\bsomeone to talk to\b", re.I)
@@ -195,6 +212,8 @@ def turn(s: Session, t: Turn, state: dict[str, Any] | None, now: datetime) -> Re
         pass
     elif not waiting and _resume(s, t, st, out, intent, text, facts, now):
         pass
+    elif waiting != "callback_phone" and wants_a_call(t, text) and not (intent in ("emergency", "safeguarding") and sure):
+        _call_me(s, t, st, out, text, facts, now)
     elif intent == "emergency" and (not waiting or sure):
         _emergency(s, t, st, out, kind, text, now)
     elif intent == "safeguarding" and (not waiting or sure):
@@ -380,6 +399,37 @@ def _safeguarding(s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str
     _offer_resume(st, out)
 
 
+def wants_a_call(t: Turn, text: str) -> bool:
+    """Someone writing (SMS, web chat) who asks to be rung rather than text: "can you ring me
+    instead", "I'd rather talk on the phone", "call me back please". Not a request to be rung for
+    a chat (befriending), not "please don't call me", and not a phone number given as an answer."""
+    return (t.channel != Channel.VOICE and bool(text) and bool(_CALL_ME.search(text))
+            and not _NOT_CALL.search(text) and not _RING_FOR_A_CHAT.search(text))
+
+
+def _call_me(s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str, facts: reading.Facts,
+             now: datetime) -> None:
+    """A call back from a person (their proven number on SMS; asked for on the web chat), and
+    follow-ups of this conversation's introductions by call rather than text."""
+    st["by_voice"] = True
+    enquiries.follow_up_by_voice(s, st["enquiry"])
+    _add_needs(st, *facts.needs[:MAX_NEEDS])
+    _raise(st, "handoff")
+    st.pop("resume", None)
+    if st.get("call_me_booked"):
+        st["awaiting"] = None
+        out.say(say.call_me_booked(t.channel, True))
+        return
+    queued = _callback(s, t, st, out, "person", False, f"Asked to be rung rather than text: {text}", now)
+    if not queued:
+        return
+    if st.get("awaiting") == "callback_phone":
+        out.messages.insert(len(out.messages) - 1, say.call_me_ask())
+    else:
+        st["call_me_booked"] = True
+        out.say(say.call_me_booked(t.channel, False))
+
+
 _ASK = object()
 
 
@@ -514,6 +564,8 @@ def _take_answer(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: st
         else:
             cb = st.get("callback") or {"reason": "person", "urgent": False, "detail": ""}
             if _callback(s, t, st, out, cb["reason"], cb["urgent"], cb.get("detail", ""), now):
+                if st.get("by_voice") and cb["reason"] == "person":
+                    st["call_me_booked"] = True
                 out.say(say.callback_booked(directory.council(s).helpline))
                 _offer_resume(st, out)
         return True
@@ -731,7 +783,8 @@ def _continue_intro(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: da
         out.say(say.ask_phone(st.get("on_behalf", False)))
         return
     svc = _offered(s, st["intro"])
-    by = "voice" if t.channel == "voice" or followup.is_landline(st["phone"]) else None  # rang us: we ring back
+    # rang us, or asked to be rung rather than texted, or a landline: we ring back
+    by = "voice" if t.channel == "voice" or st.get("by_voice") or followup.is_landline(st["phone"]) else None
     enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
                         follow_up_by=by, wording=_question(s, st, "consent", t.channel), channel=t.channel)
     _raise(st, "introduced")

@@ -174,6 +174,17 @@ def handoff(phone_known: bool, helpline: str, channel: str) -> str:
             f"If it's urgent, call {helpline}.")
 
 
+def call_me_ask() -> str:
+    return "Of course, we can ring you rather than write."
+
+
+def call_me_booked(channel: str, again: bool) -> str:
+    if again:
+        return "Yes, someone from our team will ring you; you don't need to ask again. Is there anything else?"
+    return ("Of course. Someone from our team will ring you on this number, usually within one working day, and "
+            "we'll call rather than text from now on. Is there anything else?")
+
+
 def callback_booked(helpline: str) -> str:
     return f"Thank you. Someone will call you on that number. If it's urgent, call {helpline}."
 

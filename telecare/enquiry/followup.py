@@ -13,6 +13,14 @@ someone who rang us is rung back). The call is answered like the check-in call
 (hub/web/followup_twiml.py): the same question spoken, yes/no said or pressed (1 / 2), and the
 answer goes through ``route_reply`` with ``channel="voice"``.
 
+An unanswered follow-up call (no answer, busy, failed, an answering machine, or answered and
+hung up on without a word) is tried again (``when_notification_failed``, subscribed to
+``NotificationFailed``): up to ``CALL_ATTEMPTS`` calls, ``RETRY_AFTER`` apart, only in sending
+hours (a retry that would fall after 20:00 waits for 09:00). After the last call the question
+goes by SMS when the number takes texts (a mobile), and otherwise to the console's call-back
+list (reason ``followup``) for staff to ring. A call that reached someone who said something
+(a ``Reply``) is not retried: that person has been spoken to.
+
 ``route_reply`` takes an SMS (or spoken, or keyed) answer to the newest follow-up sent to that phone in the last
 14 days that has not been answered (``telecare.inbound.route`` calls it when
 the message was not a check-in answer or an alert reply):
@@ -34,6 +42,7 @@ from sqlalchemy.orm import Session
 from telecare.consent import service as consent
 from telecare.directory import search as directory
 from telecare.directory.models import Service
+from telecare.domain_events import NotificationFailed
 from telecare.notification.models import Notification, Reply
 from telecare.notification.replies import ReplyResult
 from telecare.wording import sms, voice
@@ -44,6 +53,8 @@ from .models import Enquiry, Introduction
 ANSWER_WINDOW = timedelta(days=14)  # a reply counts as the answer this long after the follow-up was sent
 SEND_HOURS = (time(9, 0), time(20, 0))  # local time: nobody gets a follow-up text at night
 TZ = ZoneInfo("Europe/London")
+CALL_ATTEMPTS = 3  # follow-up calls to one number before texting it or asking staff to ring
+RETRY_AFTER = timedelta(hours=2)
 
 LANDLINE = ("+441", "+442", "+443")  # UK geographic and non-geographic landline numbers
 
@@ -81,6 +92,15 @@ def interpret(body: str | None, digits: str | None = None) -> str:
 def in_sending_hours(now: datetime) -> bool:
     local = now.astimezone(TZ).time()
     return SEND_HOURS[0] <= local < SEND_HOURS[1]
+
+
+def next_sending_time(t: datetime) -> datetime:
+    """``t`` if it is in sending hours, else the next 09:00 UK time after it."""
+    if in_sending_hours(t):
+        return t
+    local = t.astimezone(TZ)
+    day = local.date() if local.time() < SEND_HOURS[0] else local.date() + timedelta(days=1)
+    return datetime.combine(day, SEND_HOURS[0], tzinfo=TZ).astimezone(t.tzinfo)
 
 
 def _first_name(name: str | None) -> str | None:
@@ -150,6 +170,8 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
         s.flush()
         for intro, _ in group:
             intro.follow_up_sent_at, intro.follow_up_notification_id = now, n.id
+            if by_voice:
+                intro.follow_up_calls = (intro.follow_up_calls or 0) + 1
     return len(by_phone)
 
 
@@ -166,6 +188,56 @@ def stop(s: Session, phone: str, now: datetime) -> int:
                                          Notification.status == "queued")
               .values(status="canceled", detail="withdrawn: the number replied STOP", updated_at=now))
     return len(intros)
+
+
+def when_notification_failed(s: Session, e: NotificationFailed) -> None:
+    """Subscribed to ``NotificationFailed``: a follow-up call that reached nobody."""
+    if e.purpose == "followup":
+        call_failed(s, e.notification_id, e.status, e.at)
+
+
+def call_failed(s: Session, notification_id: int, status: str, now: datetime) -> str | None:
+    """A follow-up call not answered: call again later, or (after ``CALL_ATTEMPTS`` calls) text
+    the question to a mobile, or ask staff to ring a landline. Returns what was done ("retry",
+    "sms", "callback") or None when there is nothing to do (not a call, answered, or spoken to)."""
+    n = s.get(Notification, notification_id)
+    if n is None or n.channel != "voice" or status in ("passed", "canceled"):
+        return None
+    if consent.opted_out(s, n.to):
+        return None  # the number replied STOP: no further calls, texts or call-backs about it
+    intros = list(s.scalars(select(Introduction).where(Introduction.follow_up_notification_id == n.id,
+                                                       Introduction.follow_up_answer.is_(None))
+                            .order_by(Introduction.id).with_for_update()))
+    if not intros:
+        return None
+    if s.scalars(select(Reply.id).where(Reply.notification_id == n.id).limit(1)).first() is not None:
+        return None  # someone came to the phone and spoke: the console shows it unanswered, as a text would be
+    calls = max(i.follow_up_calls or 1 for i in intros)
+    if calls < CALL_ATTEMPTS:
+        when = next_sending_time(now + RETRY_AFTER)
+        for intro in intros:
+            intro.follow_up_sent_at, intro.follow_up_due_at, intro.follow_up_by = None, when, "voice"
+        return "retry"
+    services = [svc for svc in (s.get(Service, i.service_id) for i in intros) if svc is not None]
+    name = next((_first_name(i.name) for i in intros if _first_name(i.name)), None)
+    if not is_landline(n.to):
+        text = message(directory.council(s).name, name, services, min(i.created_at for i in intros), now)
+        sms = Notification(alert_id=None, contact_id=None, to=n.to, channel="sms", purpose="followup", body=text,
+                           status="queued", created_at=now)
+        s.add(sms)
+        s.flush()
+        for intro in intros:
+            intro.follow_up_sent_at, intro.follow_up_notification_id = now, sms.id
+        return "sms"
+    first = intros[0]
+    enquiry = s.get(Enquiry, first.enquiry_id) if first.enquiry_id else None
+    service.request_callback(
+        s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=n.to,
+        resident_id=enquiry.resident_id if enquiry else None, now=now,
+        detail=f"{_names([svc.name for svc in services])}: the follow-up of the introduction of "
+               f"{first.created_at.astimezone(TZ):%d %B %Y} was not answered after {calls} calls "
+               f"(last: {status}); please ring to ask whether they have been in touch")
+    return "callback"
 
 
 def pending(s: Session, phone: str, now: datetime) -> list[Introduction]:
@@ -216,4 +288,5 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
     return ReplyResult(meaning, answer)
 
 
-__all__ = ["send_due", "stop", "route_reply", "interpret", "pending", "message", "spoken", "is_landline"]
+__all__ = ["send_due", "stop", "route_reply", "call_failed", "when_notification_failed", "next_sending_time",
+           "interpret", "pending", "message", "spoken", "is_landline"]

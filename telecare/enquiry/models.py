@@ -57,6 +57,7 @@ class Introduction(Base):
     follow_up_notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
     follow_up_answer: Mapped[str | None] = mapped_column(String(16))  # worked | not_contacted
     follow_up_by: Mapped[str | None] = mapped_column(String(8))  # "voice": ring rather than text (None: decide)
+    follow_up_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # calls placed so far
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

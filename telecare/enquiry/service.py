@@ -113,6 +113,18 @@ def update(s: Session, enquiry_id: int, *, now: datetime, needs: Iterable[str] |
     return e
 
 
+def follow_up_by_voice(s: Session, enquiry_id: int | None) -> int:
+    """The person asked to be rung rather than texted: the follow-ups of this enquiry's
+    introductions not yet sent are calls. Returns how many introductions changed."""
+    if enquiry_id is None:
+        return 0
+    rows = list(s.scalars(select(Introduction).where(Introduction.enquiry_id == enquiry_id,
+                                                     Introduction.follow_up_sent_at.is_(None))))
+    for intro in rows:
+        intro.follow_up_by = "voice"
+    return len(rows)
+
+
 def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: str | None, phone: str,
               now: datetime, follow_up_by: str | None = None, wording: str | None = None,
               channel: str | None = None) -> Introduction:
@@ -329,6 +341,6 @@ def summary(s: Session, since: datetime | None = None) -> dict[str, Any]:
     }
 
 
-__all__ = ["OUTCOME_RANK", "start", "update", "introduce", "request_callback", "request_checkins", "close_callback",
+__all__ = ["OUTCOME_RANK", "start", "update", "introduce", "follow_up_by_voice", "request_callback", "request_checkins", "close_callback",
            "decide_checkin_request", "list_enquiries", "summary", "EnquiryError", "NotFound",
            "anonymous_requests_since", "anonymous_allowance"]

@@ -13,6 +13,7 @@ from telecare.assistant import frontdoor
 from telecare.assistant.frontdoor import Turn
 from telecare.directory.loader import load_directory
 from telecare.directory.models import Service
+from telecare.enquiry import followup
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 from telecare.notification.models import Notification
 
@@ -465,3 +466,71 @@ def test_a_caller_asked_for_a_postcode_gets_speech_hints_and_may_spell_it_or_nam
     web("need_transport", "i cant get to my hospital appointments")
     web("nlu_fallback", "I'm in Northfield Moor")
     assert web.state["district"] == "AV6" and web.last.hints == []
+
+
+# -- "call me rather than text" (SMS and web chat) ------------------------------------------------------------
+def test_asking_by_sms_to_be_rung_instead_books_a_call_to_the_proven_number(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    chat("need_money_benefits", "i cant afford my heating")
+    said = chat("request_human", "can you ring me instead")  # while we wait for a postcode
+    assert "ring you on this number" in said and "call rather than text" in said
+    e = chat.enquiry()
+    assert e.outcome == "handoff" and "money_benefits" in e.needs
+    with db() as s:
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert (cb.reason, cb.phone, cb.urgent) == ("person", STRANGER, False)
+        assert cb.enquiry_id == e.id
+    # asked again: no second call-back
+    assert "don't need to ask again" in chat("request_human", "call me please")
+    with db() as s:
+        assert len(s.scalars(select(CallbackRequest)).all()) == 1
+
+
+def test_asking_on_the_web_chat_to_talk_on_the_phone_asks_for_a_number(db, clock):
+    chat = Chat(db, clock)
+    said = chat("out_of_scope", "I'd rather talk on the phone")
+    assert "ring you rather than write" in said and "phone number" in said
+    assert chat.state["awaiting"] == "callback_phone"
+    said = chat("nlu_fallback", "07700 900123")
+    assert "Someone will call you on that number" in said
+    with db() as s:
+        cb = s.scalars(select(CallbackRequest)).one()
+        assert (cb.reason, cb.phone) == ("person", "+447700900123")
+
+
+def test_after_asking_to_be_rung_the_follow_up_of_an_introduction_is_a_call(db, clock):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    _offer_an_introduction(chat)
+    chat("affirm", "yes please")
+    chat("affirm", "yes thats fine")
+    assert "Done." in chat("nlu_fallback", "Mary Jones")
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().follow_up_by is None  # texted, as things stand
+    chat("request_human", "actually i'd prefer a phone call to texting")
+    with db() as s:
+        assert s.scalars(select(Introduction)).one().follow_up_by == "voice"
+    clock.advance(timedelta(days=7))
+    clock.set(clock.now().replace(hour=11))
+    with db() as s, s.begin():
+        assert followup.send_due(s, clock.now()) == 1
+    with db() as s:
+        n = s.scalars(select(Notification).where(Notification.purpose == "followup")).one()
+        assert (n.channel, n.to) == ("voice", STRANGER)
+
+
+@pytest.mark.parametrize("text", ["please don't call me, text is fine", "they call me names at the day centre",
+                                  "is there someone who could ring me for a chat",
+                                  "can someone ring me every morning to check i'm ok"])
+def test_words_about_calls_that_are_not_asking_to_be_rung_book_no_call(db, clock, text):
+    chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
+    chat("nlu_fallback", text)
+    assert not chat.state.get("by_voice")
+    with db() as s:
+        assert s.scalars(select(CallbackRequest).where(CallbackRequest.reason == "person")).first() is None
+
+
+def test_on_a_call_asking_to_be_called_back_is_not_the_call_me_route(db, clock):
+    chat = Chat(db, clock, channel="voice", phone=STRANGER, cid=f"voice:{STRANGER}:CA1")
+    chat("greet", "hello")
+    chat("goodbye", "ok call me back please")
+    assert not chat.state.get("by_voice")
