@@ -10,7 +10,7 @@ import pytest
 
 from telecare.enquiry import service as enquiries
 
-from .test_console_browser import ARTIFACTS, browser, hub, log_in, no_sideways_scroll, page, shot  # noqa: F401
+from .test_console_browser import ARTIFACTS, db_url, hub, log_in, no_sideways_scroll, page, shot  # noqa: F401
 
 pytest.importorskip("playwright.sync_api")
 
