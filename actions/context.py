@@ -1,4 +1,5 @@
 """What the actions need from the process that hosts them: database sessions and a clock."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -6,6 +6,7 @@ tracker. Who the caller is never comes from the slot: the phone from ``caller`` 
 only), and the enquiry and resident from the hub's own record of the conversation id
 (``telecare.assistant.frontdoor``).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,13 @@ from telecare.enquiry.channels import Channel
 from .context import current
 
 # Rasa input channel -> the enquiry's channel
-CHANNELS = {"twilio_sms": Channel.SMS, "twilio_voice": Channel.VOICE, "socketio": Channel.WEB, "webchat": Channel.WEB,
-            "rest": Channel.REST}
+CHANNELS = {
+    "twilio_sms": Channel.SMS,
+    "twilio_voice": Channel.VOICE,
+    "socketio": Channel.WEB,
+    "webchat": Channel.WEB,
+    "rest": Channel.REST,
+}
 # the signed Twilio channels, and the conversation ids only they make
 SIGNED = {Channel.SMS: "twilio_sms", Channel.VOICE: "twilio_voice"}
 PHONE = re.compile(r"\+[1-9][0-9]{6,15}")
@@ -64,10 +70,15 @@ class FrontDoorAction(Action):
         channel, phone = caller(tracker)
         guess = message.get("intent") or {}
         confidence = guess.get("confidence")
-        t = frontdoor.Turn(intent=guess.get("name"), text=message.get("text") or "", channel=channel, phone=phone,
-                           conversation_id=tracker.sender_id,
-                           confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
-                           ranking=tuple((message.get("intent_ranking") or [])[:10]))
+        t = frontdoor.Turn(
+            intent=guess.get("name"),
+            text=message.get("text") or "",
+            channel=channel,
+            phone=phone,
+            conversation_id=tracker.sender_id,
+            confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+            ranking=tuple((message.get("intent_ranking") or [])[:10]),
+        )
         with ctx.sessions() as s, s.begin():
             reply = frontdoor.turn(s, t, tracker.get_slot("conversation"), ctx.clock.now())
         for i, text in enumerate(reply.messages):
@@ -82,7 +93,19 @@ class FrontDoorAction(Action):
         return [SlotSet("conversation", reply.state)]
 
 
-ACTION_NAMES = ("action_greet", "action_goodbye", "action_thank", "action_yes", "action_no", "action_bot_challenge",
-                "action_cannot_help", "action_take_postcode", "action_handoff", "action_checkin_signup",
-                "action_emergency", "action_safeguarding", "action_signpost")
+ACTION_NAMES = (
+    "action_greet",
+    "action_goodbye",
+    "action_thank",
+    "action_yes",
+    "action_no",
+    "action_bot_challenge",
+    "action_cannot_help",
+    "action_take_postcode",
+    "action_handoff",
+    "action_checkin_signup",
+    "action_emergency",
+    "action_safeguarding",
+    "action_signpost",
+)
 ACTIONS = [FrontDoorAction(n) for n in ACTION_NAMES]

@@ -21,6 +21,7 @@ is that none is missing), those due while it was down late by the downtime. Memo
 hub's RSS (psutil), sampled every half second. Everything is bounded in count and time, on
 loopback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,8 +126,14 @@ class RssSampler(threading.Thread):
 
 
 def _hub(env: dict, port: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "hub", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "hub", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _ready(base: str) -> bool:
@@ -134,8 +141,15 @@ def _ready(base: str) -> bool:
     return h is not None and bool(h.get("scheduler", {}).get("checkin_timer_running"))
 
 
-def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minute: int = 1, kill_after: float = 0.02,
-        lead: float = 15, quiet: bool = False) -> dict:
+def run(
+    residents: int = 100_000,
+    burst: int = 2000,
+    minutes: int = 3,
+    kill_minute: int = 1,
+    kill_after: float = 0.02,
+    lead: float = 15,
+    quiet: bool = False,
+) -> dict:
     def say(*a):
         if not quiet:
             print(*a, flush=True)
@@ -148,8 +162,9 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
     t = time.monotonic()
     engine, sessions = prepare(db, residents, SystemClock().now(), rng)
     with sessions() as s:
-        scheduled = s.scalar(select(func.count()).select_from(CheckinSchedule)
-                             .where(CheckinSchedule.next_due_at.is_not(None)))
+        scheduled = s.scalar(
+            select(func.count()).select_from(CheckinSchedule).where(CheckinSchedule.next_due_at.is_not(None))
+        )
     say(f"registered {residents} residents, {scheduled} daily check-ins scheduled, in {time.monotonic() - t:.1f}s")
     procs: list[subprocess.Popen] = []
     sampler = RssSampler()
@@ -178,25 +193,51 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
             dues = [t0 + timedelta(minutes=m) for m in range(minutes)]
             chosen = rng.sample(range(residents), burst * minutes)
             with sessions() as s:
-                ids = dict(s.execute(select(Resident.ext_id, Resident.id).where(
-                    Resident.ext_id.in_([bench_resident_id(i) for i in chosen]))).all())
+                ids = dict(
+                    s.execute(
+                        select(Resident.ext_id, Resident.id).where(
+                            Resident.ext_id.in_([bench_resident_id(i) for i in chosen])
+                        )
+                    ).all()
+                )
             plan: dict[int, datetime] = {}
             rows_r, rows_s = [], []
             for k, i in enumerate(chosen):
                 due = dues[k // burst]
                 rid = ids[bench_resident_id(i)]
                 plan[rid] = due
-                rows_r.append({"rid": rid, "cfg": {"at": due.astimezone(TZ).strftime("%H:%M"), "days": DAYS,
-                                                   "via": "voice", "attempts": 3, "retry": 600, "policy": None}})
+                rows_r.append(
+                    {
+                        "rid": rid,
+                        "cfg": {
+                            "at": due.astimezone(TZ).strftime("%H:%M"),
+                            "days": DAYS,
+                            "via": "voice",
+                            "attempts": 3,
+                            "retry": 600,
+                            "policy": None,
+                        },
+                    }
+                )
                 rows_s.append({"rid": rid, "due": due})
             with sessions() as s, s.begin():
-                s.connection().execute(update(Resident.__table__).where(Resident.__table__.c.id == bindparam("rid"))
-                                       .values(checkin=bindparam("cfg")), rows_r)
-                s.connection().execute(update(CheckinSchedule.__table__)
-                                       .where(CheckinSchedule.__table__.c.resident_id == bindparam("rid"))
-                                       .values(next_due_at=bindparam("due")), rows_s)
-            say(f"{burst} check-ins fall due at each of " + ", ".join(d.astimezone(TZ).strftime("%H:%M")
-                                                                     for d in dues) + " (local)")
+                s.connection().execute(
+                    update(Resident.__table__)
+                    .where(Resident.__table__.c.id == bindparam("rid"))
+                    .values(checkin=bindparam("cfg")),
+                    rows_r,
+                )
+                s.connection().execute(
+                    update(CheckinSchedule.__table__)
+                    .where(CheckinSchedule.__table__.c.resident_id == bindparam("rid"))
+                    .values(next_due_at=bindparam("due")),
+                    rows_s,
+                )
+            say(
+                f"{burst} check-ins fall due at each of "
+                + ", ".join(d.astimezone(TZ).strftime("%H:%M") for d in dues)
+                + " (local)"
+            )
             observer.start()
 
             kill_at = dues[kill_minute] + timedelta(seconds=kill_after) if 0 <= kill_minute < minutes else None
@@ -208,10 +249,13 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
                 victim.wait(10)
                 killed = time.time()
                 with sessionmaker(reader)() as s:  # what it had committed before it died
-                    before_kill = s.scalar(select(func.count()).select_from(Checkin).where(Checkin.due_at ==
-                                                                                          dues[kill_minute]))
-                say(f"hub killed (SIGKILL) at {kill_at.astimezone(TZ):%H:%M:%S.%f}"[:-3]
-                    + f" with {before_kill} of the {burst} due then already started; restarting")
+                    before_kill = s.scalar(
+                        select(func.count()).select_from(Checkin).where(Checkin.due_at == dues[kill_minute])
+                    )
+                say(
+                    f"hub killed (SIGKILL) at {kill_at.astimezone(TZ):%H:%M:%S.%f}"[:-3]
+                    + f" with {before_kill} of the {burst} due then already started; restarting"
+                )
                 procs.append(_hub(env, port, work / "hub.log"))
                 sampler.proc = psutil.Process(procs[-1].pid)
                 wait_until(lambda: _ready(base), 120, "the hub after the restart", 0.05)
@@ -223,8 +267,13 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
             def started() -> int:
                 with sessionmaker(reader)() as s:
                     return s.scalar(select(func.count()).select_from(Checkin).where(Checkin.kind == "scheduled"))
-            wait_until(lambda: started() >= expected and datetime.now(timezone.utc) > dues[-1] + timedelta(seconds=3),
-                       (dues[-1] - datetime.now(timezone.utc)).total_seconds() + 90, "every check-in to start", 0.2)
+
+            wait_until(
+                lambda: started() >= expected and datetime.now(timezone.utc) > dues[-1] + timedelta(seconds=3),
+                (dues[-1] - datetime.now(timezone.utc)).total_seconds() + 90,
+                "every check-in to start",
+                0.2,
+            )
             time.sleep(2)  # anything started twice would show by now
             rss_end = rss_mb(sampler.proc)
         finally:
@@ -239,13 +288,23 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
                 except subprocess.TimeoutExpired:
                     p.kill()
     with sessions() as s:
-        rows = s.execute(select(Checkin.id, Checkin.resident_id, Checkin.due_at, Checkin.started_at, Checkin.state)
-                         .where(Checkin.kind == "scheduled")).all()
-        handed = dict(s.execute(select(CheckinAttempt.checkin_id, Notification.handed_at)
-                                .join(Notification, Notification.id == CheckinAttempt.notification_id)
-                                .where(CheckinAttempt.number == 1)).all())
-        moved_on = s.scalar(select(func.count()).select_from(CheckinSchedule).where(
-            CheckinSchedule.resident_id.in_(list(plan)), CheckinSchedule.next_due_at > dues[-1]))
+        rows = s.execute(
+            select(Checkin.id, Checkin.resident_id, Checkin.due_at, Checkin.started_at, Checkin.state).where(
+                Checkin.kind == "scheduled"
+            )
+        ).all()
+        handed = dict(
+            s.execute(
+                select(CheckinAttempt.checkin_id, Notification.handed_at)
+                .join(Notification, Notification.id == CheckinAttempt.notification_id)
+                .where(CheckinAttempt.number == 1)
+            ).all()
+        )
+        moved_on = s.scalar(
+            select(func.count())
+            .select_from(CheckinSchedule)
+            .where(CheckinSchedule.resident_id.in_(list(plan)), CheckinSchedule.next_due_at > dues[-1])
+        )
     engine.dispose()
     reader.dispose()
     got: dict[tuple[int, datetime], int] = {}
@@ -257,6 +316,7 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
 
     def ms(xs):
         return [x * 1000 for x in xs]
+
     kill_due = dues[kill_minute] if kill_at is not None else None
     up = [r for r in rows if r.due_at != kill_due and plan.get(r.resident_id) == r.due_at]
     down = [r for r in rows if r.due_at == kill_due and plan.get(r.resident_id) == r.due_at]
@@ -265,36 +325,81 @@ def run(residents: int = 100_000, burst: int = 2000, minutes: int = 3, kill_minu
     hand_up = ms((handed[r.id] - r.due_at).total_seconds() for r in up if handed.get(r.id))
     restart_lat = ms((r.started_at - r.due_at).total_seconds() for r in down)
     after_restart = sum(1 for r in down if ready_again and r.started_at.timestamp() > killed)
-    result.update({
-        "expected": expected, "started": len(rows), "missing": missing, "twice": twice, "unexpected": unexpected,
-        "schedules_moved_on": moved_on, "bursts": minutes, "burst": burst,
-        "p50_ms": percentile(hub_up, 50), "p99_ms": percentile(hub_up, 99), "max_ms": max(hub_up, default=float("nan")),
-        "seen_p50_ms": percentile(seen_up, 50), "seen_p99_ms": percentile(seen_up, 99),
-        "seen_max_ms": max(seen_up, default=float("nan")), "seen_n": len(seen_up),
-        "handed_p50_ms": percentile(hand_up, 50), "handed_p99_ms": percentile(hand_up, 99),
-        "restart_due": len(down), "restart_started_after": after_restart,
-        "restart_max_late_s": max(restart_lat, default=0) / 1000,
-        "downtime_s": (ready_again - killed) if killed and ready_again else None,
-        "rss_idle_mb": rss_idle, "rss_end_mb": rss_end, "rss_peak_mb": max(sampler.samples, default=rss_end),
-    })
+    result.update(
+        {
+            "expected": expected,
+            "started": len(rows),
+            "missing": missing,
+            "twice": twice,
+            "unexpected": unexpected,
+            "schedules_moved_on": moved_on,
+            "bursts": minutes,
+            "burst": burst,
+            "p50_ms": percentile(hub_up, 50),
+            "p99_ms": percentile(hub_up, 99),
+            "max_ms": max(hub_up, default=float("nan")),
+            "seen_p50_ms": percentile(seen_up, 50),
+            "seen_p99_ms": percentile(seen_up, 99),
+            "seen_max_ms": max(seen_up, default=float("nan")),
+            "seen_n": len(seen_up),
+            "handed_p50_ms": percentile(hand_up, 50),
+            "handed_p99_ms": percentile(hand_up, 99),
+            "restart_due": len(down),
+            "restart_started_after": after_restart,
+            "restart_max_late_s": max(restart_lat, default=0) / 1000,
+            "downtime_s": (ready_again - killed) if killed and ready_again else None,
+            "rss_idle_mb": rss_idle,
+            "rss_end_mb": rss_end,
+            "rss_peak_mb": max(sampler.samples, default=rss_end),
+        }
+    )
     result["restart_ok"] = missing == 0 and twice == 0 and unexpected == 0 and moved_on == expected
     result["ok"] = result["restart_ok"] and result["seen_p99_ms"] < TARGET_P99_MS and result["p99_ms"] < TARGET_P99_MS
-    say(table(["starts (hub up)", "n", "p50 ms", "p99 ms", "max ms"], [
-        ["started_at - due_at", len(hub_up), f"{result['p50_ms']:.0f}", f"{result['p99_ms']:.0f}",
-         f"{result['max_ms']:.0f}"],
-        ["committed (seen by a poller)", len(seen_up), f"{result['seen_p50_ms']:.0f}", f"{result['seen_p99_ms']:.0f}",
-         f"{result['seen_max_ms']:.0f}"],
-        ["call handed to the notifier", len(hand_up), f"{result['handed_p50_ms']:.0f}",
-         f"{result['handed_p99_ms']:.0f}", ""]]))
+    say(
+        table(
+            ["starts (hub up)", "n", "p50 ms", "p99 ms", "max ms"],
+            [
+                [
+                    "started_at - due_at",
+                    len(hub_up),
+                    f"{result['p50_ms']:.0f}",
+                    f"{result['p99_ms']:.0f}",
+                    f"{result['max_ms']:.0f}",
+                ],
+                [
+                    "committed (seen by a poller)",
+                    len(seen_up),
+                    f"{result['seen_p50_ms']:.0f}",
+                    f"{result['seen_p99_ms']:.0f}",
+                    f"{result['seen_max_ms']:.0f}",
+                ],
+                [
+                    "call handed to the notifier",
+                    len(hand_up),
+                    f"{result['handed_p50_ms']:.0f}",
+                    f"{result['handed_p99_ms']:.0f}",
+                    "",
+                ],
+            ],
+        )
+    )
     if kill_at is not None:
-        say(f"restart: {len(down)} due at the kill, {after_restart} of them started after the restart "
-            f"(latest {result['restart_max_late_s']:.1f}s late; hub down {result['downtime_s']:.1f}s)")
-    say(f"exactly once: {expected} due, {len(rows)} started, {missing} missing, {twice} twice, "
-        f"{unexpected} unexpected; {moved_on} schedules moved on to the next day  {verdict(result['restart_ok'])}")
-    say(f"hub RSS with {scheduled} check-ins scheduled: idle {rss_idle:.0f} MB, peak {result['rss_peak_mb']:.0f} MB, "
-        f"end {rss_end:.0f} MB")
-    say(f"p99 lateness of check-in starts {result['p99_ms']:.0f} ms (committed {result['seen_p99_ms']:.0f} ms); "
-        f"target < {TARGET_P99_MS} ms  {verdict(result['ok'])}")
+        say(
+            f"restart: {len(down)} due at the kill, {after_restart} of them started after the restart "
+            f"(latest {result['restart_max_late_s']:.1f}s late; hub down {result['downtime_s']:.1f}s)"
+        )
+    say(
+        f"exactly once: {expected} due, {len(rows)} started, {missing} missing, {twice} twice, "
+        f"{unexpected} unexpected; {moved_on} schedules moved on to the next day  {verdict(result['restart_ok'])}"
+    )
+    say(
+        f"hub RSS with {scheduled} check-ins scheduled: idle {rss_idle:.0f} MB, peak {result['rss_peak_mb']:.0f} MB, "
+        f"end {rss_end:.0f} MB"
+    )
+    say(
+        f"p99 lateness of check-in starts {result['p99_ms']:.0f} ms (committed {result['seen_p99_ms']:.0f} ms); "
+        f"target < {TARGET_P99_MS} ms  {verdict(result['ok'])}"
+    )
     if result["ok"]:
         shutil.rmtree(work, ignore_errors=True)  # 40 MB of database each run
     else:
@@ -311,8 +416,9 @@ def main(argv=None) -> int:
     ap.add_argument("--kill-after", type=float, default=0.02, help="seconds after that burst falls due")
     a = ap.parse_args(argv)
     try:
-        r = run(residents=a.residents, burst=a.burst, minutes=a.minutes, kill_minute=a.kill_minute,
-                kill_after=a.kill_after)
+        r = run(
+            residents=a.residents, burst=a.burst, minutes=a.minutes, kill_minute=a.kill_minute, kill_after=a.kill_after
+        )
     except BenchError as exc:
         print(f"check-in benchmark failed to run: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 Everything runs on loopback and every wait has a deadline, so a broken broker or hub
 makes a benchmark fail with a message rather than hang.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,17 +80,25 @@ class BenchBroker:
         if not self.conf.exists():
             raise BenchError(f"{self.conf} is missing")
         self._dir = tempfile.TemporaryDirectory(prefix="linkage-bench-broker-")
-        lines = [ln for ln in self.conf.read_text().splitlines()
-                 if not ln.strip().startswith(("listener", "port ", "pid_file"))]
+        lines = [
+            ln
+            for ln in self.conf.read_text().splitlines()
+            if not ln.strip().startswith(("listener", "port ", "pid_file"))
+        ]
         lines.append(f"listener {self.port} {self.host}")
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         self._log = open(Path(self._dir.name) / "mosquitto.log", "wb")
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [exe, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         try:
-            wait_until(lambda: self.proc.poll() is not None or port_answers(self.host, self.port), timeout,
-                       f"mosquitto on port {self.port}", 0.05)
+            wait_until(
+                lambda: self.proc.poll() is not None or port_answers(self.host, self.port),
+                timeout,
+                f"mosquitto on port {self.port}",
+                0.05,
+            )
         except BenchError:
             self.stop()
             raise
@@ -132,9 +141,16 @@ secrets.use_keys([BENCH_DATA_KEY])
 def hub_env(db: Path, mqtt_url: str, name: str) -> dict[str, str]:
     """Environment for a `linkage hub` under benchmark: its own SQLite file and broker, a
     unique MQTT session, no supervision sweeps, the sandbox notifier, quiet logs."""
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=mqtt_url, LINKAGE_DATA_KEY=BENCH_DATA_KEY,
-               LINKAGE_MQTT_CLIENT_ID=f"bench-{name}-{os.urandom(4).hex()}", LINKAGE_EMBEDDED_BROKER="off",
-               LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{db}",
+        MQTT_URL=mqtt_url,
+        LINKAGE_DATA_KEY=BENCH_DATA_KEY,
+        LINKAGE_MQTT_CLIENT_ID=f"bench-{name}-{os.urandom(4).hex()}",
+        LINKAGE_EMBEDDED_BROKER="off",
+        LINKAGE_SUPERVISION_INTERVAL="3600",
+        LINKAGE_LOG_LEVEL="WARNING",
+    )
     for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         env.pop(k, None)
     return env
@@ -142,8 +158,13 @@ def hub_env(db: Path, mqtt_url: str, name: str) -> dict[str, str]:
 
 # -- paho helpers -------------------------------------------------------------------------------
 def make_client(client_id: str, clean_session: bool = True, manual_ack: bool = False) -> mqtt.Client:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session,
-                    protocol=mqtt.MQTTv311, manual_ack=manual_ack)
+    c = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean_session,
+        protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
+    )
     return c
 
 
@@ -194,8 +215,14 @@ def wipe_session(host: str, port: int, client_id: str, timeout: float = 10) -> N
         c.loop_stop()
 
 
-def publish_all(host: str, port: int, messages: Sequence[tuple[str, bytes]], client_id: str,
-                timeout: float = 120, max_inflight: int = 1000) -> float:
+def publish_all(
+    host: str,
+    port: int,
+    messages: Sequence[tuple[str, bytes]],
+    client_id: str,
+    timeout: float = 120,
+    max_inflight: int = 1000,
+) -> float:
     """Publish at QoS 1 and wait for every PUBACK (the broker has queued each one).
     Returns the seconds taken."""
     c = make_client(client_id, clean_session=True)

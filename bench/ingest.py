@@ -28,6 +28,7 @@ batch, most in earlier ones, so both dedup paths run) and a few alarms (pendant,
 each hub drain the database is checked: event rows == unique non-heartbeat events, no dead
 letters, the consumer's counters agree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,9 +90,11 @@ class Backlog:
 
     def describe(self) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.by_type.items(), key=lambda kv: -kv[1]))
-        return (f"{len(self.messages)} messages: {self.unique_events} unique events to store, "
-                f"{self.heartbeats} heartbeats, {self.duplicates} duplicates, {self.alarms} alarms "
-                f"({kinds})")
+        return (
+            f"{len(self.messages)} messages: {self.unique_events} unique events to store, "
+            f"{self.heartbeats} heartbeats, {self.duplicates} duplicates, {self.alarms} alarms "
+            f"({kinds})"
+        )
 
 
 def make_backlog(n: int, homes: int, tag: str, seed: int) -> Backlog:
@@ -120,8 +123,14 @@ def make_backlog(n: int, homes: int, tag: str, seed: int) -> Backlog:
         etype, device = next(((e, d) for c, e, d in cum if r < c), cum[-1][1:])
         home = rng.randrange(homes)
         ts = (base + timedelta(milliseconds=seq)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        body = {"event_id": f"{tag}-{seq}", "type": etype, "ts": ts, "battery": rng.randint(30, 100),
-                "location": None, "value": None}
+        body = {
+            "event_id": f"{tag}-{seq}",
+            "type": etype,
+            "ts": ts,
+            "battery": rng.randint(30, 100),
+            "location": None,
+            "value": None,
+        }
         if etype in ("pendant", "fall"):
             body["location"] = rng.choice(["bedroom", "bathroom", "kitchen", "hall"])
             alarms += 1
@@ -212,9 +221,11 @@ class HubDb:
         from telecare.events.models import DeadLetter, Event
 
         with self.sessions() as s:
-            return {"events": s.scalar(select(func.count()).select_from(Event)),
-                    "dead_letters": s.scalar(select(func.count()).select_from(DeadLetter)),
-                    "alerts": s.scalar(select(func.count()).select_from(Alert))}
+            return {
+                "events": s.scalar(select(func.count()).select_from(Event)),
+                "dead_letters": s.scalar(select(func.count()).select_from(DeadLetter)),
+                "alerts": s.scalar(select(func.count()).select_from(Alert)),
+            }
 
     def close(self) -> None:
         self.engine.dispose()
@@ -252,8 +263,12 @@ def drain_hub(host: str, port: int, client_id: str, db: HubDb, n: int, timeout: 
     consumer.start()
     try:
         try:
-            wait_until(lambda: consumer.processed >= n and consumer.queue.empty(), timeout,
-                       f"the hub to drain {n} messages", interval=0.05)
+            wait_until(
+                lambda: consumer.processed >= n and consumer.queue.empty(),
+                timeout,
+                f"the hub to drain {n} messages",
+                interval=0.05,
+            )
         except BenchError as exc:
             raise BenchError(f"{exc} (processed {consumer.processed})") from None
         seconds = (consumer.last_batch_at or time.time()) - start
@@ -299,8 +314,15 @@ def pg_available() -> bool:
     return port_answers("127.0.0.1", 5432)
 
 
-def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = False, timeout: float = 180,
-        seed: int = 1, out=sys.stdout) -> dict:
+def run(
+    messages: int = 50_000,
+    rounds: int = 5,
+    homes: int = 2000,
+    pg: bool = False,
+    timeout: float = 180,
+    seed: int = 1,
+    out=sys.stdout,
+) -> dict:
     def say(*a):
         print(*a, file=out, flush=True)
 
@@ -313,9 +335,11 @@ def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = F
     results: list[Result] = []
     t_all = time.monotonic()
     with BenchBroker() as broker, tempfile.TemporaryDirectory(prefix="linkage-bench-ingest-") as tmp:
-        say(f"ingest benchmark: private mosquitto at {broker.url} (deploy/mosquitto-bench.conf), "
+        say(
+            f"ingest benchmark: private mosquitto at {broker.url} (deploy/mosquitto-bench.conf), "
             f"{messages} messages x {rounds} rounds x {len(contenders)} contenders, {homes} homes "
-            f"({homes * 6} devices); load average {_load()}")
+            f"({homes * 6} devices); load average {_load()}"
+        )
         sample = make_backlog(messages, homes, "sample", seed)
         say(f"backlog per contender and round: {sample.describe()}")
         for rnd in range(1, rounds + 1):
@@ -327,8 +351,9 @@ def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = F
                 db = HubDb(who.split("-")[1], homes, Path(tmp)) if who.startswith("hub") else None
                 try:
                     create_session(broker.host, broker.port, cid, SUBSCRIPTION)
-                    pub_s = publish_all(broker.host, broker.port, backlog.messages, f"bench-pub-{run_id}",
-                                        timeout=timeout)
+                    pub_s = publish_all(
+                        broker.host, broker.port, backlog.messages, f"bench-pub-{run_id}", timeout=timeout
+                    )
                     if db is None:
                         secs = drain_bare(broker.host, broker.port, cid, messages, timeout)
                         note = ""
@@ -341,8 +366,10 @@ def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = F
                         db.close()
                 r = Result(who, rnd, messages, secs, pub_s, note)
                 results.append(r)
-                say(f"  round {rnd} {who:<10} {messages} msgs drained in {secs:6.2f}s = {r.rate:7.0f}/s  "
-                    f"(backlog published in {pub_s:.2f}s = {messages / pub_s:.0f}/s){'  ' + note if note else ''}")
+                say(
+                    f"  round {rnd} {who:<10} {messages} msgs drained in {secs:6.2f}s = {r.rate:7.0f}/s  "
+                    f"(backlog published in {pub_s:.2f}s = {messages / pub_s:.0f}/s){'  ' + note if note else ''}"
+                )
 
     rows = [(r.contender, r.round, r.messages, f"{r.seconds:.2f}", f"{r.rate:.0f}") for r in results]
     say()
@@ -350,21 +377,41 @@ def run(messages: int = 50_000, rounds: int = 5, homes: int = 2000, pg: bool = F
     med = {c: median(r.rate for r in results if r.contender == c) for c in contenders}
     med_s = {c: median(r.seconds for r in results if r.contender == c) for c in contenders}
     say()
-    say(table(["contender (median)", "messages", "seconds", "msgs/s", "ratio to bare"],
-              [(c, messages, f"{med_s[c]:.2f}", f"{med[c]:.0f}", f"{med[c] / med['bare']:.2f}") for c in contenders]))
-    summary = {"bare_rate": med["bare"], "elapsed": time.monotonic() - t_all, "target_ratio": TARGET_RATIO,
-               "contenders": {}}
+    say(
+        table(
+            ["contender (median)", "messages", "seconds", "msgs/s", "ratio to bare"],
+            [(c, messages, f"{med_s[c]:.2f}", f"{med[c]:.0f}", f"{med[c] / med['bare']:.2f}") for c in contenders],
+        )
+    )
+    summary = {
+        "bare_rate": med["bare"],
+        "elapsed": time.monotonic() - t_all,
+        "target_ratio": TARGET_RATIO,
+        "contenders": {},
+    }
     say()
     for c in contenders[1:]:
         ratio = med[c] / med["bare"]
-        per_round = [h.rate / b.rate for h, b in zip([r for r in results if r.contender == c],
-                                                      [r for r in results if r.contender == "bare"], strict=False)]
+        per_round = [
+            h.rate / b.rate
+            for h, b in zip(
+                [r for r in results if r.contender == c], [r for r in results if r.contender == "bare"], strict=False
+            )
+        ]
         ok = ratio >= TARGET_RATIO
-        summary["contenders"][c] = {"rate": med[c], "ratio": ratio, "ok": ok, "per_round": per_round,
-                                    "median_round_ratio": median(per_round)}
-        say(f"{c}: median {med[c]:.0f} msgs/s vs bare {med['bare']:.0f} msgs/s -> ratio {ratio:.2f} "
+        summary["contenders"][c] = {
+            "rate": med[c],
+            "ratio": ratio,
+            "ok": ok,
+            "per_round": per_round,
+            "median_round_ratio": median(per_round),
+        }
+        say(
+            f"{c}: median {med[c]:.0f} msgs/s vs bare {med['bare']:.0f} msgs/s -> ratio {ratio:.2f} "
             f"(target >= {TARGET_RATIO:.2f}) {verdict(ok)}; ratio within each round "
-            + ", ".join(f"{x:.2f}" for x in per_round) + f" (median {median(per_round):.2f})")
+            + ", ".join(f"{x:.2f}" for x in per_round)
+            + f" (median {median(per_round):.2f})"
+        )
     say(f"(ingest benchmark took {summary['elapsed']:.0f}s; load average now {_load()} on {os.cpu_count()} CPUs)")
     return summary
 

@@ -15,6 +15,7 @@ time is the latency. The hub's first escalation step for a simulated resident (n
 contacts of their own) is skipped at once, so the first notification is the on-call
 responder's call: the whole path through ingest, alert, escalation and dispatch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,15 @@ def prepare(db: Path, homes: int):
     return engine, sessions
 
 
-def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: float = 0.25, warmup: float = 5,
-        timeout: float = 120, quiet: bool = False) -> dict:
+def run(
+    homes: int = 100_000,
+    rate: float = 1700,
+    alarms: int = 200,
+    interval: float = 0.25,
+    warmup: float = 5,
+    timeout: float = 120,
+    quiet: bool = False,
+) -> dict:
     def say(*a):
         if not quiet:
             print(*a, flush=True)
@@ -82,14 +90,37 @@ def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: f
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         try:
-            procs.append(subprocess.Popen([_linkage_exe(), "hub", "--port", str(port)], env=env,
-                                          stdout=open(work / "hub.log", "wb"), stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [_linkage_exe(), "hub", "--port", str(port)],
+                    env=env,
+                    stdout=open(work / "hub.log", "wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
             wait_until(lambda: (h := _health(base)) is not None and h["broker"]["connected"], 90, "the hub")
             duration = warmup + alarms * interval + 10
-            sim = subprocess.Popen([_linkage_exe(), "simulate", "--homes", str(homes), "--rate", str(rate),
-                                    "--duration", str(duration), "--no-register", "--heartbeats-only",
-                                    "--drop-every", "0", "--quiet"], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+            sim = subprocess.Popen(
+                [
+                    _linkage_exe(),
+                    "simulate",
+                    "--homes",
+                    str(homes),
+                    "--rate",
+                    str(rate),
+                    "--duration",
+                    str(duration),
+                    "--no-register",
+                    "--heartbeats-only",
+                    "--drop-every",
+                    "0",
+                    "--quiet",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             procs.append(sim)
             time.sleep(warmup)
             pub = make_client(f"bench-alarms-{uuid.uuid4().hex[:8]}")
@@ -101,8 +132,14 @@ def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: f
             for i in range(alarms):
                 home = sim_home_id((i * step + 7) % homes)
                 event_id = f"lat-{i}"
-                body = orjson.dumps({"event_id": event_id, "type": "fall", "ts": datetime.now(timezone.utc)
-                                     .isoformat().replace("+00:00", "Z"), "location": "hall"})
+                body = orjson.dumps(
+                    {
+                        "event_id": event_id,
+                        "type": "fall",
+                        "ts": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+                        "location": "hall",
+                    }
+                )
                 next_at += interval
                 sent[event_id] = time.time()
                 pub.publish(f"telecare/v1/{home}/fall-1/event", body, qos=1)
@@ -116,7 +153,9 @@ def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: f
                         select(Event.event_id, func.min(Notification.handed_at))
                         .join(Notification, Notification.alert_id == Event.alert_id)
                         .where(Event.event_id.like("lat-%"), Notification.handed_at.is_not(None))
-                        .group_by(Event.event_id)).all()
+                        .group_by(Event.event_id)
+                    ).all()
+
             wait_until(lambda: len(handed()) >= alarms, timeout, "a notification for every alarm", 0.5)
             out, _ = sim.communicate(timeout=duration + 60)
             rows = handed()
@@ -132,17 +171,36 @@ def run(homes: int = 100_000, rate: float = 1700, alarms: int = 200, interval: f
     lat = [(h.timestamp() - sent[eid]) * 1000 for eid, h in rows]
     engine.dispose()
     sim_line = (out or "").strip().splitlines()[-1] if out else ""
-    result = {"alarms": len(lat), "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95),
-              "p99_ms": percentile(lat, 99), "max_ms": max(lat) if lat else float("nan"),
-              "mean_ms": statistics.fmean(lat) if lat else float("nan"), "simulator": sim_line,
-              "target_ms": TARGET_P99_MS}
+    result = {
+        "alarms": len(lat),
+        "p50_ms": percentile(lat, 50),
+        "p95_ms": percentile(lat, 95),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat) if lat else float("nan"),
+        "mean_ms": statistics.fmean(lat) if lat else float("nan"),
+        "simulator": sim_line,
+        "target_ms": TARGET_P99_MS,
+    }
     result["ok"] = result["p99_ms"] < TARGET_P99_MS
-    say(table(["alarms", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-              [[result["alarms"], f"{result['p50_ms']:.1f}", f"{result['p95_ms']:.1f}", f"{result['p99_ms']:.1f}",
-                f"{result['max_ms']:.1f}"]]))
+    say(
+        table(
+            ["alarms", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [
+                [
+                    result["alarms"],
+                    f"{result['p50_ms']:.1f}",
+                    f"{result['p95_ms']:.1f}",
+                    f"{result['p99_ms']:.1f}",
+                    f"{result['max_ms']:.1f}",
+                ]
+            ],
+        )
+    )
     say(f"background load: {sim_line}")
-    say(f"alarm -> first notification handed to the notifier: p99 {result['p99_ms']:.1f} ms "
-        f"(target < {TARGET_P99_MS} ms) {verdict(result['ok'])}")
+    say(
+        f"alarm -> first notification handed to the notifier: p99 {result['p99_ms']:.1f} ms "
+        f"(target < {TARGET_P99_MS} ms) {verdict(result['ok'])}"
+    )
     return result
 
 

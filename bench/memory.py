@@ -11,6 +11,7 @@ published at QoS 1 and the hub's /metrics is polled until it has taken them all,
 RSS on the way; RSS is read again at the end. The hub is stopped (SIGTERM, then SIGKILL)
 and the broker too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,9 @@ class UnitsSeen:
         from telecare.site.models import Device
 
         t = Device.__table__
-        self.sql = (f"SELECT count(*) FROM {t.name} WHERE {t.c.kind.name} = 'home_unit' "
-                    f"AND {t.c.last_seen_epoch.name} >= ?")
+        self.sql = (
+            f"SELECT count(*) FROM {t.name} WHERE {t.c.kind.name} = 'home_unit' AND {t.c.last_seen_epoch.name} >= ?"
+        )
         self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         self.since = since
 
@@ -120,8 +122,9 @@ def prepare_db(path: Path, homes: int) -> int:
         engine.dispose()
 
 
-def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None = None, timeout: float = 120,
-        out=sys.stdout) -> dict:
+def run(
+    homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None = None, timeout: float = 120, out=sys.stdout
+) -> dict:
     def say(*a):
         print(*a, file=out, flush=True)
 
@@ -138,8 +141,10 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
             t0 = time.monotonic()
             db = Path(tmp) / "memory.db"
             n_dev = prepare_db(db, homes)
-            say(f"memory benchmark: {homes} simulated homes, {n_dev} devices registered in {db.name} "
-                f"({time.monotonic() - t0:.1f}s)")
+            say(
+                f"memory benchmark: {homes} simulated homes, {n_dev} devices registered in {db.name} "
+                f"({time.monotonic() - t0:.1f}s)"
+            )
             if mqtt_url:
                 m = MqttSettings.from_url(mqtt_url)
             else:
@@ -147,14 +152,26 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
                 m = MqttSettings(broker.host, broker.port)
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            env = dict(os.environ, DATABASE_URL=f"sqlite:///{db}", MQTT_URL=m.url, LINKAGE_MQTT_CLIENT_ID=client_id,
-                       LINKAGE_EMBEDDED_BROKER="off", LINKAGE_LOG_LEVEL="WARNING", LINKAGE_LOG_FORMAT="console")
+            env = dict(
+                os.environ,
+                DATABASE_URL=f"sqlite:///{db}",
+                MQTT_URL=m.url,
+                LINKAGE_MQTT_CLIENT_ID=client_id,
+                LINKAGE_EMBEDDED_BROKER="off",
+                LINKAGE_LOG_LEVEL="WARNING",
+                LINKAGE_LOG_FORMAT="console",
+            )
             log_path = Path(tmp) / "hub.log"
             t0 = time.monotonic()
             with open(log_path, "wb") as log:
-                hub = subprocess.Popen([_linkage_exe(), "hub", "--host", "127.0.0.1", "--port", str(port)],
-                                       env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       cwd=tmp)
+                hub = subprocess.Popen(
+                    [_linkage_exe(), "hub", "--host", "127.0.0.1", "--port", str(port)],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=tmp,
+                )
             proc = psutil.Process(hub.pid)
             peak = [0.0]
 
@@ -163,8 +180,9 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
 
             def healthy():
                 if hub.poll() is not None:
-                    raise BenchError(f"the hub exited with {hub.returncode}:\n"
-                                     + log_path.read_text(errors="replace")[-3000:])
+                    raise BenchError(
+                        f"the hub exited with {hub.returncode}:\n" + log_path.read_text(errors="replace")[-3000:]
+                    )
                 sample()
                 h = _health(base)
                 return bool(h and h["_code"] == 200 and h.get("broker", {}).get("connected"))
@@ -179,17 +197,24 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
             time.sleep(1.0)  # let start-up settle
             rss_idle = rss_mb(proc)
             sample()
-            say(f"hub up in {start_s:.1f}s (pid {hub.pid}, {m.url}); /api/health devices_registered={registered}; "
-                f"RSS {rss_idle:.1f} MB")
+            say(
+                f"hub up in {start_s:.1f}s (pid {hub.pid}, {m.url}); /api/health devices_registered={registered}; "
+                f"RSS {rss_idle:.1f} MB"
+            )
 
             rss_after = rss_idle
             sent = 0
             if traffic:
                 now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-                msgs = [(event_topic(sim_home_id(i), "unit-1"),
-                         orjson.dumps({"event_id": f"mem-{client_id}-{i}", "type": "heartbeat", "ts": now,
-                                       "battery": 90}))
-                        for i in range(homes)]
+                msgs = [
+                    (
+                        event_topic(sim_home_id(i), "unit-1"),
+                        orjson.dumps(
+                            {"event_id": f"mem-{client_id}-{i}", "type": "heartbeat", "ts": now, "battery": 90}
+                        ),
+                    )
+                    for i in range(homes)
+                ]
                 seen = UnitsSeen(db, time.time())
                 try:
                     pub_s = publish_all(m.host, m.port, msgs, f"{client_id}-pub", timeout=timeout)
@@ -205,16 +230,20 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
                     try:
                         wait_until(drained, timeout, f"the hub to take {sent} heartbeats", 0.5)
                     except BenchError as exc:
-                        raise BenchError(f"{exc} ({seen()} home units marked seen; /api/health: {_health(base)})"
-                                         "\nhub log:\n" + log_path.read_text(errors="replace")[-3000:]) from None
+                        raise BenchError(
+                            f"{exc} ({seen()} home units marked seen; /api/health: {_health(base)})"
+                            "\nhub log:\n" + log_path.read_text(errors="replace")[-3000:]
+                        ) from None
                     took = time.monotonic() - t_pub
                 finally:
                     seen.close()
                 time.sleep(0.5)
                 rss_after = rss_mb(proc)
                 sample()
-                say(f"traffic: one heartbeat from each of {sent} home units published in {pub_s:.1f}s; all "
-                    f"stored by the hub (devices.last_seen) {took:.1f}s after the last PUBACK; RSS {rss_after:.1f} MB")
+                say(
+                    f"traffic: one heartbeat from each of {sent} home units published in {pub_s:.1f}s; all "
+                    f"stored by the hub (devices.last_seen) {took:.1f}s after the last PUBACK; RSS {rss_after:.1f} MB"
+                )
         finally:
             if hub is not None and hub.poll() is None:
                 hub.send_signal(signal.SIGTERM)
@@ -233,21 +262,49 @@ def run(homes: int = DEFAULT_HOMES, traffic: bool = True, mqtt_url: str | None =
 
     ok = registered is not None and registered >= homes * 6 and max(rss_after, peak[0]) < TARGET_MB
     say()
-    say(table(["devices registered", "RSS at start (MB)", "RSS after traffic (MB)", "peak sampled (MB)",
-               "target (MB)", "result"],
-              [(registered, f"{rss_idle:.1f}", f"{rss_after:.1f}" if traffic else "-", f"{peak[0]:.1f}",
-                f"< {TARGET_MB}", verdict(ok))], aligns=">>>>>>"))
+    say(
+        table(
+            [
+                "devices registered",
+                "RSS at start (MB)",
+                "RSS after traffic (MB)",
+                "peak sampled (MB)",
+                "target (MB)",
+                "result",
+            ],
+            [
+                (
+                    registered,
+                    f"{rss_idle:.1f}",
+                    f"{rss_after:.1f}" if traffic else "-",
+                    f"{peak[0]:.1f}",
+                    f"< {TARGET_MB}",
+                    verdict(ok),
+                )
+            ],
+            aligns=">>>>>>",
+        )
+    )
     elapsed = time.monotonic() - t_all
     say(f"(memory benchmark took {elapsed:.0f}s)")
-    return {"devices_registered": registered, "rss_start_mb": rss_idle, "rss_after_mb": rss_after,
-            "rss_peak_mb": peak[0], "target_mb": TARGET_MB, "heartbeats": sent, "ok": ok, "elapsed": elapsed}
+    return {
+        "devices_registered": registered,
+        "rss_start_mb": rss_idle,
+        "rss_after_mb": rss_after,
+        "rss_peak_mb": peak[0],
+        "target_mb": TARGET_MB,
+        "heartbeats": sent,
+        "ok": ok,
+        "elapsed": elapsed,
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.split("\n\n")[0])
     ap.add_argument("--homes", type=int, default=DEFAULT_HOMES, help="simulated homes (6 devices each)")
-    ap.add_argument("--no-traffic", dest="traffic", action="store_false",
-                    help="do not send one heartbeat per home unit")
+    ap.add_argument(
+        "--no-traffic", dest="traffic", action="store_false", help="do not send one heartbeat per home unit"
+    )
     ap.add_argument("--mqtt-url", help="use this broker instead of a private mosquitto (e.g. mqtt://127.0.0.1:1883)")
     ap.add_argument("--timeout", type=float, default=120, help="limit for each wait, seconds")
     a = ap.parse_args(argv)

@@ -6,6 +6,7 @@ its ``rasa`` command. A model is named after a fingerprint of everything trainin
 those changed and a second caller (``make test`` and ``make run`` at once) waits on a lock
 rather than training twice.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -48,8 +49,11 @@ def rasa_bin() -> Path:
 # characters and a Twilio webhook is a small form, so 64 KiB is plenty for any request or
 # WebSocket frame; the access log is off because its lines would carry conversation ids (phone
 # numbers) and the API token (Rasa takes it in the query string).
-SANIC_DEFAULTS = {"SANIC_REQUEST_MAX_SIZE": str(64 * 1024), "SANIC_WEBSOCKET_MAX_SIZE": str(64 * 1024),
-                  "SANIC_ACCESS_LOG": "False"}
+SANIC_DEFAULTS = {
+    "SANIC_REQUEST_MAX_SIZE": str(64 * 1024),
+    "SANIC_WEBSOCKET_MAX_SIZE": str(64 * 1024),
+    "SANIC_ACCESS_LOG": "False",
+}
 TOKEN_ENV = "LINKAGE_RASA_TOKEN"
 MIN_TOKEN_CHARS = 16
 
@@ -59,8 +63,12 @@ def rasa_env(**extra: str) -> dict[str, str]:
     Sanic's request size capped (an operator's own SANIC_* values win)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0",
-               SQLALCHEMY_SILENCE_UBER_WARNING="1")
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONHASHSEED="0",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
     for key, value in SANIC_DEFAULTS.items():
         env.setdefault(key, value)
     env.update(extra)
@@ -74,9 +82,11 @@ def api_token(environ=None) -> tuple[str, bool]:
     if not token:
         return secrets.token_urlsafe(32), True
     if len(token) < MIN_TOKEN_CHARS:
-        raise AssistantError(f"{TOKEN_ENV} is too short ({len(token)} characters): use at least "
-                             f"{MIN_TOKEN_CHARS} random characters, e.g. "
-                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        raise AssistantError(
+            f"{TOKEN_ENV} is too short ({len(token)} characters): use at least "
+            f"{MIN_TOKEN_CHARS} random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return token, False
 
 
@@ -100,8 +110,20 @@ def model_path(root: Path = ROOT) -> Path:
 
 
 def train_command(out: Path, name: str) -> list[str]:
-    return [str(rasa_bin()), "train", "--config", CONFIG, "--domain", DOMAIN, "--data", *TRAINING_DATA,
-            "--out", str(out), "--fixed-model-name", name]
+    return [
+        str(rasa_bin()),
+        "train",
+        "--config",
+        CONFIG,
+        "--domain",
+        DOMAIN,
+        "--data",
+        *TRAINING_DATA,
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        name,
+    ]
 
 
 def ensure_model(*, force: bool = False, quiet: bool = False) -> Path:
@@ -138,13 +160,15 @@ def ensure_model(*, force: bool = False, quiet: bool = False) -> Path:
 
 # Rasa's CLI takes the API token only as --auth-token; the launcher adds it from the environment
 # inside the Rasa process so that it never shows in a process listing (ps, /proc/*/cmdline).
-LAUNCHER = ("import os, sys\n"
-            "token = os.environ.pop('LINKAGE_RASA_TOKEN', '')\n"
-            "if not token:\n"
-            "    sys.exit('LINKAGE_RASA_TOKEN is not set: the Rasa server never runs its HTTP API without a token')\n"
-            "sys.argv = ['rasa'] + sys.argv[1:] + ['--auth-token', token]\n"
-            "from rasa.__main__ import main\n"
-            "sys.exit(main())\n")
+LAUNCHER = (
+    "import os, sys\n"
+    "token = os.environ.pop('LINKAGE_RASA_TOKEN', '')\n"
+    "if not token:\n"
+    "    sys.exit('LINKAGE_RASA_TOKEN is not set: the Rasa server never runs its HTTP API without a token')\n"
+    "sys.argv = ['rasa'] + sys.argv[1:] + ['--auth-token', token]\n"
+    "from rasa.__main__ import main\n"
+    "sys.exit(main())\n"
+)
 
 
 def server_command(model: Path, port: int, *, host: str = "127.0.0.1") -> list[str]:
@@ -154,17 +178,35 @@ def server_command(model: Path, port: int, *, host: str = "127.0.0.1") -> list[s
     call the API from a browser. Bound to loopback unless asked otherwise; even then the API
     answers only direct local clients (``assistant/connectors/__init__.py``, ``api_guard``)."""
     python = rasa_bin().parent / "python"
-    return [str(python), "-c", LAUNCHER, "run", "--model", str(model), "--port", str(port), "--interface", host,
-            "--credentials", CREDENTIALS, "--endpoints", ENDPOINTS, "--enable-api"]
+    return [
+        str(python),
+        "-c",
+        LAUNCHER,
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--interface",
+        host,
+        "--credentials",
+        CREDENTIALS,
+        "--endpoints",
+        ENDPOINTS,
+        "--enable-api",
+    ]
 
 
-def server_env(*, hub_url: str, actions_token: str, auth_token: str, public_base_url: str | None = None,
-               **extra: str) -> dict[str, str]:
+def server_env(
+    *, hub_url: str, actions_token: str, auth_token: str, public_base_url: str | None = None, **extra: str
+) -> dict[str, str]:
     """What assistant/endpoints.yml and credentials.yml read (where the hub's actions are, the
     Twilio secrets) and the API token for ``LAUNCHER``."""
     if not auth_token or len(auth_token) < MIN_TOKEN_CHARS:
-        raise AssistantError(f"the Rasa server needs an API token of at least {MIN_TOKEN_CHARS} characters "
-                             f"({TOKEN_ENV}); it never runs its HTTP API without one")
+        raise AssistantError(
+            f"the Rasa server needs an API token of at least {MIN_TOKEN_CHARS} characters "
+            f"({TOKEN_ENV}); it never runs its HTTP API without one"
+        )
     env = rasa_env(**extra)
     env["LINKAGE_ACTIONS_URL"] = hub_url.rstrip("/") + "/assistant/actions/webhook"
     env["LINKAGE_ACTIONS_TOKEN"] = actions_token
@@ -176,13 +218,32 @@ def server_env(*, hub_url: str, actions_token: str, auth_token: str, public_base
     return env
 
 
-def start_server(model: Path, port: int, *, hub_url: str, actions_token: str, auth_token: str, log_file=None,
-                 host: str = "127.0.0.1", public_base_url: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = server_env(hub_url=hub_url, actions_token=actions_token, auth_token=auth_token,
-                     public_base_url=public_base_url, **(extra_env or {}))
-    return subprocess.Popen(server_command(model, port, host=host), cwd=ROOT, env=env,
-                            stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+def start_server(
+    model: Path,
+    port: int,
+    *,
+    hub_url: str,
+    actions_token: str,
+    auth_token: str,
+    log_file=None,
+    host: str = "127.0.0.1",
+    public_base_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    env = server_env(
+        hub_url=hub_url,
+        actions_token=actions_token,
+        auth_token=auth_token,
+        public_base_url=public_base_url,
+        **(extra_env or {}),
+    )
+    return subprocess.Popen(
+        server_command(model, port, host=host),
+        cwd=ROOT,
+        env=env,
+        stdout=log_file or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 240.0) -> float:

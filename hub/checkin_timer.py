@@ -17,6 +17,7 @@ Once a minute the same thread also queues the follow-ups of the assistant's intr
 that have fallen due (telecare.enquiry.followup.send_due), in a transaction of their own: a
 failure there is logged and never holds up a check-in.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,15 @@ log = logging.getLogger("linkage.checkin_timer")
 
 
 class CheckinTimer:
-    def __init__(self, runtime, *, batch: int = 500, max_wait: float = 1.0, watch_every: float = 5.0,
-                 followup_every: float = 60.0):
+    def __init__(
+        self,
+        runtime,
+        *,
+        batch: int = 500,
+        max_wait: float = 1.0,
+        watch_every: float = 5.0,
+        followup_every: float = 60.0,
+    ):
         self.runtime = runtime
         self.batch = batch
         self.max_wait = max_wait

@@ -9,6 +9,7 @@ place of ``os.environ``. The assistant (the Rasa process) reads its own environm
 Everything here fails closed (docs/security.md, "Failing closed"): a setting that cannot be
 honoured is a ``ConfigError`` naming the variable, and the hub stops with it rather than
 running without (a partial Twilio configuration, plain MQTT off the machine, ...)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -117,6 +118,7 @@ class TwilioSettings:
     """TWILIO_* and PUBLIC_BASE_URL: the notifier's account, the webhooks' auth token (which
     checks X-Twilio-Signature), and the voice the calls speak in. Whether these make a working
     notifier is ``notifier_choice``'s question."""
+
     account_sid: str | None = None
     auth_token: str | None = None
     from_number: str | None = None
@@ -128,10 +130,15 @@ class TwilioSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TwilioSettings:
         env = _env(environ)
-        return cls(env.get("TWILIO_ACCOUNT_SID") or None, env.get("TWILIO_AUTH_TOKEN") or None,
-                   env.get("TWILIO_FROM_NUMBER") or None, env.get("PUBLIC_BASE_URL") or None,
-                   env.get("TWILIO_API_BASE_URL") or None, env.get("TWILIO_VOICE", "Polly.Amy"),
-                   env.get("TWILIO_LANGUAGE", "en-GB"))
+        return cls(
+            env.get("TWILIO_ACCOUNT_SID") or None,
+            env.get("TWILIO_AUTH_TOKEN") or None,
+            env.get("TWILIO_FROM_NUMBER") or None,
+            env.get("PUBLIC_BASE_URL") or None,
+            env.get("TWILIO_API_BASE_URL") or None,
+            env.get("TWILIO_VOICE", "Polly.Amy"),
+            env.get("TWILIO_LANGUAGE", "en-GB"),
+        )
 
 
 @dataclass
@@ -140,6 +147,7 @@ class ConsoleSettings:
     the defaults in telecare.auth.users), LINKAGE_SECRET_KEY (None: a random key per run, so
     sessions end with a restart), LINKAGE_LOGIN_CONCURRENCY (password checks at once), and
     whether cookies are Secure (PUBLIC_BASE_URL is https://)."""
+
     idle: timedelta | None = None
     max_age: timedelta | None = None
     secret_key: str | None = None
@@ -152,12 +160,17 @@ class ConsoleSettings:
         idle, max_age = env.get("LINKAGE_SESSION_IDLE"), env.get("LINKAGE_SESSION_MAX")
         concurrency = env.get("LINKAGE_LOGIN_CONCURRENCY", "2").strip() or "2"
         if not concurrency.isdigit() or not 1 <= int(concurrency) <= 64:
-            raise ConfigError("LINKAGE_LOGIN_CONCURRENCY must be a whole number from 1 to 64 "
-                              "(password checks at once; each takes ~0.2 s and ~64 MiB)")
-        return cls(idle=timedelta(seconds=parse_duration(idle)) if idle else None,
-                   max_age=timedelta(seconds=parse_duration(max_age)) if max_age else None,
-                   secret_key=env.get("LINKAGE_SECRET_KEY") or None, login_concurrency=int(concurrency),
-                   secure_cookies=env.get("PUBLIC_BASE_URL", "").startswith("https://"))
+            raise ConfigError(
+                "LINKAGE_LOGIN_CONCURRENCY must be a whole number from 1 to 64 "
+                "(password checks at once; each takes ~0.2 s and ~64 MiB)"
+            )
+        return cls(
+            idle=timedelta(seconds=parse_duration(idle)) if idle else None,
+            max_age=timedelta(seconds=parse_duration(max_age)) if max_age else None,
+            secret_key=env.get("LINKAGE_SECRET_KEY") or None,
+            login_concurrency=int(concurrency),
+            secure_cookies=env.get("PUBLIC_BASE_URL", "").startswith("https://"),
+        )
 
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
@@ -192,8 +205,15 @@ class MqttSettings:
     insecure: bool = False  # LINKAGE_MQTT_INSECURE=1: allow plain mqtt:// to another machine
 
     @classmethod
-    def from_url(cls, url: str, *, ca_file: str | None = None, cert_file: str | None = None,
-                 key_file: str | None = None, insecure: bool = False) -> MqttSettings:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        insecure: bool = False,
+    ) -> MqttSettings:
         u = urlparse(url if "://" in url else "mqtt://" + url)
         if u.scheme in ("mqtt", "tcp"):
             tls = False
@@ -212,17 +232,28 @@ class MqttSettings:
                 raise ConfigError(f"{name} names {path}, which is not a readable file")
         if bool(cert_file) != bool(key_file):
             raise ConfigError("MQTT_CERT_FILE and MQTT_KEY_FILE go together: set both or neither")
-        return cls(u.hostname or "127.0.0.1", port, unquote(u.username) if u.username else None,
-                   unquote(u.password) if u.password else None, tls, ca_file or None, cert_file or None,
-                   key_file or None, insecure)
+        return cls(
+            u.hostname or "127.0.0.1",
+            port,
+            unquote(u.username) if u.username else None,
+            unquote(u.password) if u.password else None,
+            tls,
+            ca_file or None,
+            cert_file or None,
+            key_file or None,
+            insecure,
+        )
 
     @classmethod
     def from_env(cls, environ=None, url: str | None = None) -> MqttSettings:
         env = os.environ if environ is None else environ
-        return cls.from_url(url or env.get("MQTT_URL") or "mqtt://127.0.0.1:1883",
-                            ca_file=env.get("MQTT_CA_FILE") or None, cert_file=env.get("MQTT_CERT_FILE") or None,
-                            key_file=env.get("MQTT_KEY_FILE") or None,
-                            insecure=_flag(env.get("LINKAGE_MQTT_INSECURE")))
+        return cls.from_url(
+            url or env.get("MQTT_URL") or "mqtt://127.0.0.1:1883",
+            ca_file=env.get("MQTT_CA_FILE") or None,
+            cert_file=env.get("MQTT_CERT_FILE") or None,
+            key_file=env.get("MQTT_KEY_FILE") or None,
+            insecure=_flag(env.get("LINKAGE_MQTT_INSECURE")),
+        )
 
     @property
     def url(self) -> str:  # never the password: this goes into logs and /api/health
@@ -238,7 +269,8 @@ class MqttSettings:
             raise ConfigError(
                 f"MQTT_URL is plain {self.url} to another machine: credentials and alarms would cross the "
                 "network unencrypted. Use mqtts://HOST:8883 with MQTT_CA_FILE (see `linkage mqtt broker-config "
-                "--tls-cert ...`), or set LINKAGE_MQTT_INSECURE=1 if the network is private and you accept this.")
+                "--tls-cert ...`), or set LINKAGE_MQTT_INSECURE=1 if the network is private and you accept this."
+            )
 
     def configure(self, client) -> None:
         """Credentials and TLS on a paho client (the hub's link and publisher, the simulator)."""
@@ -302,8 +334,10 @@ def notifier_choice(environ=None) -> str:
         why = f"{', '.join(asked)} {'is' if len(asked) == 1 else 'are'} set" if asked else "LINKAGE_NOTIFIER=twilio"
         raise TwilioConfigError(
             f"Twilio is half configured ({why}) but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-            "not set: no alert could leave the building. Set all of " + ", ".join(TWILIO_NEEDS)
-            + ", or none of the TWILIO_* ones (or LINKAGE_NOTIFIER=sandbox) for the sandbox notifier.")
+            "not set: no alert could leave the building. Set all of "
+            + ", ".join(TWILIO_NEEDS)
+            + ", or none of the TWILIO_* ones (or LINKAGE_NOTIFIER=sandbox) for the sandbox notifier."
+        )
     return "twilio"
 
 
@@ -317,7 +351,9 @@ class Settings:
     embedded_broker: bool = field(default_factory=_embedded_broker_from_env)
     # how long `linkage hub` waits at start for the broker to answer and accept it before stopping
     mqtt_start_wait: float = field(default_factory=lambda: float(os.environ.get("LINKAGE_MQTT_START_WAIT", "10")))
-    supervision_interval: float = field(default_factory=lambda: float(os.environ.get("LINKAGE_SUPERVISION_INTERVAL", "15")))
+    supervision_interval: float = field(
+        default_factory=lambda: float(os.environ.get("LINKAGE_SUPERVISION_INTERVAL", "15"))
+    )
     public_base_url: str | None = field(default_factory=lambda: os.environ.get("PUBLIC_BASE_URL"))
     # the directory of services loaded at start when none is loaded yet ("off": never)
     directory_file: str = field(default_factory=lambda: os.environ.get("LINKAGE_DIRECTORY") or str(SAMPLE_DIRECTORY))
@@ -341,5 +377,7 @@ class Settings:
         if self.mqtt is not None:
             self.mqtt.check_transport()
             if self.embedded_broker and (self.mqtt.tls or not self.mqtt.loopback):
-                raise ConfigError(f"LINKAGE_EMBEDDED_BROKER=on needs a plain mqtt:// MQTT_URL on this machine "
-                                  f"(127.0.0.1), not {self.mqtt.url}: the embedded broker binds loopback only")
+                raise ConfigError(
+                    f"LINKAGE_EMBEDDED_BROKER=on needs a plain mqtt:// MQTT_URL on this machine "
+                    f"(127.0.0.1), not {self.mqtt.url}: the embedded broker binds loopback only"
+                )

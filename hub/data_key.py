@@ -3,6 +3,7 @@ in it (``linkage hub``, and the CLI commands that read or write them) gives
 telecare.storage.secrets its keys from ``LINKAGE_DATA_KEY`` (hub.config.data_keys), migrates, and
 then checks that it can read what is stored; it refuses with a message otherwise
 (docs/security.md, "Secrets at rest"; the rotation procedure: docs/operations.md)."""
+
 from __future__ import annotations
 
 import os

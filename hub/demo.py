@@ -5,6 +5,7 @@ starts the hub (with the embedded broker if no broker answers: LINKAGE_EMBEDDED_
 ``make model`` before this runs) and a gentle simulator, prints where to look, and stops
 everything on Ctrl-C.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,12 +27,18 @@ def demo_token(linkage: list[str], env: dict) -> str:
     path = ROOT / "var" / "demo-token"
     if path.exists():
         kept = path.read_text().strip()
-        if kept and subprocess.run(linkage + ["token", "check"], input=kept + "\n", env=env, capture_output=True,
-                                   text=True).returncode == 0:
+        if (
+            kept
+            and subprocess.run(
+                linkage + ["token", "check"], input=kept + "\n", env=env, capture_output=True, text=True
+            ).returncode
+            == 0
+        ):
             return kept
     subprocess.run(linkage + ["token", "revoke", "demo"], env=env, capture_output=True, text=True)
-    token = subprocess.run(linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env,
-                           capture_output=True, text=True).stdout.strip()
+    token = subprocess.run(
+        linkage + ["token", "create", "demo", "--role", "admin"], check=True, env=env, capture_output=True, text=True
+    ).stdout.strip()
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -64,22 +71,39 @@ def main() -> int:
     env.setdefault("LINKAGE_ACTIONS_TOKEN", secrets.token_urlsafe(16))  # the hub serves only our Rasa server
     env.setdefault("LINKAGE_RASA_TOKEN", secrets.token_urlsafe(32))
     if not env.get("LINKAGE_DATA_KEY_FILE"):
-        env.setdefault("LINKAGE_DATA_KEY", demo_data_key())  # kept in var/data.key (0600), never printed  # Rasa's HTTP API: fresh each run, never printed
+        env.setdefault(
+            "LINKAGE_DATA_KEY", demo_data_key()
+        )  # kept in var/data.key (0600), never printed  # Rasa's HTTP API: fresh each run, never printed
     port = int(env.get("LINKAGE_PORT", "8080"))
     rasa_port = int(env.get("LINKAGE_ASSISTANT_PORT", "5005"))
     linkage = [sys.executable, "-m", "hub.cli"]
     subprocess.run(linkage + ["load", "data/sample/site.yml"], check=True, env=env)
     token = demo_token(linkage, env)  # kept in var/demo-token (0600) and reused while it is live
     console_password = secrets.token_urlsafe(9)  # a console login for the demo, new each run
-    made = subprocess.run(linkage + ["user", "create", "demo", "--role", "admin", "--password", console_password],
-                          env=env, capture_output=True, text=True)
+    made = subprocess.run(
+        linkage + ["user", "create", "demo", "--role", "admin", "--password", console_password],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if made.returncode != 0:
-        subprocess.run(linkage + ["user", "password", "demo", "--password", console_password], check=True, env=env,
-                       capture_output=True, text=True)
+        subprocess.run(
+            linkage + ["user", "password", "demo", "--password", console_password],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
     Path("var").mkdir(exist_ok=True)
     hub_log = open("var/hub.log", "ab")
-    procs = [subprocess.Popen(linkage + ["hub", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=hub_log, stderr=subprocess.STDOUT)]
+    procs = [
+        subprocess.Popen(
+            linkage + ["hub", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=hub_log,
+            stderr=subprocess.STDOUT,
+        )
+    ]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -94,13 +118,26 @@ def main() -> int:
                 return 1
             time.sleep(0.5)
         assistant_log = open("var/assistant.log", "ab")
-        procs.append(subprocess.Popen(linkage + ["assistant", "--port", str(rasa_port), "--hub-url", base], env=env,
-                                      stdout=assistant_log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                linkage + ["assistant", "--port", str(rasa_port), "--hub-url", base],
+                env=env,
+                stdout=assistant_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         rasa = f"http://127.0.0.1:{rasa_port}"
         sim_log = open("var/simulator.log", "ab")
-        procs.append(subprocess.Popen(linkage + ["simulate", "--homes", "50", "--rate", "2", "--duration", "86400",
-                                                 "--quiet"], env=env, stdout=sim_log, stderr=subprocess.STDOUT))
-        print(f"""
+        procs.append(
+            subprocess.Popen(
+                linkage + ["simulate", "--homes", "50", "--rate", "2", "--duration", "86400", "--quiet"],
+                env=env,
+                stdout=sim_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        print(
+            f"""
 Linkage is running.
   staff console:             {base}/console  (user: demo, password: {console_password})
   web chat (the assistant):  {rasa}/webhooks/webchat/   (ready about a minute after start)
@@ -111,7 +148,9 @@ Linkage is running.
   Prometheus metrics:        curl -H 'Authorization: Bearer {token}' {base}/metrics
   admin token (demo):        {token}
   logs:                      var/hub.log, var/assistant.log, var/simulator.log
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
         while all(p.poll() is None for p in procs):
             time.sleep(1)
         print("a process stopped; see var/*.log", file=sys.stderr)

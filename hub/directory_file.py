@@ -1,5 +1,6 @@
 """Loading the directory of services from its YAML file: ``linkage directory load`` and, on an
 empty directory, the hub's start (``LINKAGE_DIRECTORY``, default data/directory/services.yml)."""
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,11 @@ def load_if_empty(sessions, path: str | Path | None, clock: Clock) -> LoadReport
             if s.scalar(select(func.count()).select_from(Service)):
                 return None
         if not Path(path).is_file():
-            log.warning("no directory of services at %s (LINKAGE_DIRECTORY); the assistant has nothing to offer "
-                        "until one is loaded with `linkage directory load FILE`", path)
+            log.warning(
+                "no directory of services at %s (LINKAGE_DIRECTORY); the assistant has nothing to offer "
+                "until one is loaded with `linkage directory load FILE`",
+                path,
+            )
             return None
         report = load_file(sessions, path, clock)
     except DirectoryError as exc:

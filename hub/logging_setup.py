@@ -1,4 +1,5 @@
 """Structured logs: JSON lines (LINKAGE_LOG_FORMAT=json, the default for the hub) or console."""
+
 from __future__ import annotations
 
 import logging
@@ -31,14 +32,20 @@ def make_handler(fmt: str, stream=None) -> logging.Handler:
     """The hub's log handler: structlog JSON lines (or console text) with phone numbers masked."""
     renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processor=renderer, foreign_pre_chain=SHARED + [structlog.processors.format_exc_info]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer, foreign_pre_chain=SHARED + [structlog.processors.format_exc_info]
+        )
+    )
     handler.addFilter(PhoneMask())
     return handler
 
 
-SHARED = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
-          structlog.processors.TimeStamper(fmt="iso", utc=True)]
+SHARED = [
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
 
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:
@@ -50,5 +57,8 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     root.setLevel(level)
     for noisy in QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    structlog.configure(processors=SHARED + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-                        logger_factory=structlog.stdlib.LoggerFactory(), cache_logger_on_first_use=True)
+    structlog.configure(
+        processors=SHARED + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )

@@ -1,4 +1,5 @@
 """The hub in one process: schema migration, ingest, outbox, supervision and the web app."""
+
 from __future__ import annotations
 
 import logging
@@ -48,12 +49,14 @@ class HubRuntime:
             raise HubStartError(str(exc)) from None
         self.sessions = make_session_factory(self.engine)
         # what the adapters do once a transaction has committed (telecare.bus, docs/architecture.md)
-        self.after_commit = (bus.AfterCommit()
-                             .subscribe(EscalationTimerMoved, self._timers_moved)
-                             .subscribe(NotificationQueued, self._wake_dispatcher)
-                             .subscribe(AlertChanged, self._wake_publisher)
-                             .subscribe_any(self._tell_listeners)
-                             .attach(self.sessions))
+        self.after_commit = (
+            bus.AfterCommit()
+            .subscribe(EscalationTimerMoved, self._timers_moved)
+            .subscribe(NotificationQueued, self._wake_dispatcher)
+            .subscribe(AlertChanged, self._wake_publisher)
+            .subscribe_any(self._tell_listeners)
+            .attach(self.sessions)
+        )
         self.devices = DeviceCache()
         with self.sessions() as s:
             n = self.devices.load(s)
@@ -69,8 +72,9 @@ class HubRuntime:
         self.dispatcher = Dispatcher(self.sessions, self.notifier, self.clock)
         self.timers: Timers | None = None
         self.checkin_timer: CheckinTimer | None = None  # check-ins, the watch's sweep, introductions' follow-ups
-        self.supervision = Worker("supervision", self._supervise, interval=self.settings.supervision_interval,
-                                  wait_first=True, logger=log)
+        self.supervision = Worker(
+            "supervision", self._supervise, interval=self.settings.supervision_interval, wait_first=True, logger=log
+        )
         self.change_listeners: list = []  # called (no arguments) when alerts may have changed: the console's live board
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -93,7 +97,8 @@ class HubRuntime:
                 self.stop()
                 raise HubStartError(
                     f"the MQTT broker at {m.url} did not accept the hub ({why}). Check MQTT_URL's username and "
-                    "password (hub.env from `linkage mqtt broker-config`), and MQTT_CA_FILE for mqtts://.")
+                    "password (hub.env from `linkage mqtt broker-config`), and MQTT_CA_FILE for mqtts://."
+                )
         self.supervision.start()
         return self
 
@@ -105,8 +110,11 @@ class HubRuntime:
             if broker_answers(m.host, m.port, timeout=0.5):
                 log.info("a broker already answers at %s; the embedded one is not needed", m.url)
                 return
-            log.warning("starting the embedded MQTT broker on 127.0.0.1:%s (LINKAGE_EMBEDDED_BROKER=on: "
-                        "anonymous, loopback only, for a demo)", m.port)
+            log.warning(
+                "starting the embedded MQTT broker on 127.0.0.1:%s (LINKAGE_EMBEDDED_BROKER=on: "
+                "anonymous, loopback only, for a demo)",
+                m.port,
+            )
             self.broker = EmbeddedBroker("127.0.0.1", m.port).start()
             return
         while not broker_answers(m.host, m.port, timeout=min(1.0, max(deadline - time.monotonic(), 0.1))):
@@ -114,7 +122,8 @@ class HubRuntime:
                 raise HubStartError(
                     f"no MQTT broker answers at {m.url} (waited {self.settings.mqtt_start_wait:g}s); the hub does "
                     "not run without ingest. Start Mosquitto (`linkage mqtt broker-config`, docs/operations.md), "
-                    "or for a demo on this machine set LINKAGE_EMBEDDED_BROKER=on.")
+                    "or for a demo on this machine set LINKAGE_EMBEDDED_BROKER=on."
+                )
             time.sleep(0.25)
 
     def stop(self) -> None:
@@ -172,21 +181,41 @@ class HubRuntime:
     # -- health ------------------------------------------------------------------------------------
     def broker_status(self) -> dict:
         if not self.with_mqtt:
-            return {"ok": True, "url": None, "connected": False, "embedded": False, "tls": False,
-                    "note": "MQTT disabled"}
+            return {
+                "ok": True,
+                "url": None,
+                "connected": False,
+                "embedded": False,
+                "tls": False,
+                "note": "MQTT disabled",
+            }
         connected = bool(self.consumer and self.consumer.connected.is_set())
-        return {"ok": connected, "url": self.settings.mqtt.url, "connected": connected,
-                "embedded": self.broker is not None, "tls": self.settings.mqtt.tls,
-                "queue": self.consumer.queue.qsize() if self.consumer else 0}
+        return {
+            "ok": connected,
+            "url": self.settings.mqtt.url,
+            "connected": connected,
+            "embedded": self.broker is not None,
+            "tls": self.settings.mqtt.tls,
+            "queue": self.consumer.queue.qsize() if self.consumer else 0,
+        }
 
     def scheduler_status(self) -> dict:
         last = self.supervisor.last_run
         interval = self.settings.supervision_interval
         alive = self.supervision.alive
         timers = bool(self.timers and self.timers.scheduler.running)
-        stale = isinstance(self.clock, SystemClock) and last is not None and time.time() - last.timestamp() > 3 * interval + 5
+        stale = (
+            isinstance(self.clock, SystemClock)
+            and last is not None
+            and time.time() - last.timestamp() > 3 * interval + 5
+        )
         checkins = bool(self.checkin_timer and self.checkin_timer.alive)
-        return {"ok": alive and timers and checkins and not stale, "supervision_running": alive,
-                "timers_running": timers, "checkin_timer_running": checkins,
-                "supervision_last_run": last.isoformat() if last else None, "supervision_interval_s": interval,
-                "pending_timers": len(self.timers.scheduler.get_jobs()) - 1 if timers else None}
+        return {
+            "ok": alive and timers and checkins and not stale,
+            "supervision_running": alive,
+            "timers_running": timers,
+            "checkin_timer_running": checkins,
+            "supervision_last_run": last.isoformat() if last else None,
+            "supervision_interval_s": interval,
+            "pending_timers": len(self.timers.scheduler.get_jobs()) - 1 if timers else None,
+        }

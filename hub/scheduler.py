@@ -11,6 +11,7 @@ today's run is recorded in ``retention_runs`` and, if not, runs it. The record i
 and the time is the runtime's clock, so a restart neither skips nor repeats a day and tests can move
 time with a FakeClock.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,11 @@ def retention_tick() -> None:
     with rt.sessions() as s, s.begin():
         p = retention.run_if_due(s, rt.clock.now())
     if p is not None:
-        log.info("retention: %d rows removed or blanked (%s)", p.total,
-                 "; ".join(f"{k} {sum(v.values())}" for k, v in p.counts().items()))
+        log.info(
+            "retention: %d rows removed or blanked (%s)",
+            p.total,
+            "; ".join(f"{k} {sum(v.values())}" for k, v in p.counts().items()),
+        )
 
 
 class Timers:
@@ -67,19 +71,29 @@ class Timers:
         _runtime = runtime
         self.runtime = runtime
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine, tablename="apscheduler_jobs"),
-                       "memory": MemoryJobStore()},
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=runtime.engine, tablename="apscheduler_jobs"),
+                "memory": MemoryJobStore(),
+            },
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-            timezone="UTC")
+            timezone="UTC",
+        )
         self.sweep_seconds = sweep_seconds
         self.retention_seconds = retention_seconds
 
     def start(self) -> Timers:
         self.scheduler.start()
-        self.scheduler.add_job(sweep, "interval", seconds=self.sweep_seconds, id="sweep", jobstore="memory",
-                               replace_existing=True)
-        self.scheduler.add_job(retention_tick, "interval", seconds=self.retention_seconds, id="retention",
-                               jobstore="memory", replace_existing=True)
+        self.scheduler.add_job(
+            sweep, "interval", seconds=self.sweep_seconds, id="sweep", jobstore="memory", replace_existing=True
+        )
+        self.scheduler.add_job(
+            retention_tick,
+            "interval",
+            seconds=self.retention_seconds,
+            id="retention",
+            jobstore="memory",
+            replace_existing=True,
+        )
         self.reconcile()
         return self
 
@@ -89,8 +103,11 @@ class Timers:
 
     def reconcile(self) -> None:
         with self.runtime.sessions() as s:
-            rows = s.execute(select(Alert.id, Alert.esc_next_at).where(Alert.esc_next_at.is_not(None),
-                                                                       Alert.state.in_(ACTIVE_STATES))).all()
+            rows = s.execute(
+                select(Alert.id, Alert.esc_next_at).where(
+                    Alert.esc_next_at.is_not(None), Alert.state.in_(ACTIVE_STATES)
+                )
+            ).all()
         for alert_id, when in rows:
             if self.scheduler.get_job(f"alert-{alert_id}") is None:
                 self.set(alert_id, when)

@@ -9,6 +9,7 @@ each simulated home connects as itself, with its own user, as real home units do
 broker's ACL; without, one connection carries every home (MQTT_URL's user). ``mqtts://`` with
 MQTT_CA_FILE (and MQTT_CERT_FILE/MQTT_KEY_FILE) works as for the hub.
 """
+
 from __future__ import annotations
 
 import random
@@ -33,9 +34,17 @@ MIX = (  # (share, kind)
     (0.03, "door_open"),
     (0.01, "low_battery"),
 )
-DEVICE_FOR = {"heartbeat": "unit-1", "motion": "motion-1", "bed_exit": "bed-1", "bed_enter": "bed-1",
-              "door_open": "door-1", "low_battery": "motion-1", "pendant": "pendant-1", "fall": "fall-1",
-              "help_arrived": "unit-1"}
+DEVICE_FOR = {
+    "heartbeat": "unit-1",
+    "motion": "motion-1",
+    "bed_exit": "bed-1",
+    "bed_enter": "bed-1",
+    "door_open": "door-1",
+    "low_battery": "motion-1",
+    "pendant": "pendant-1",
+    "fall": "fall-1",
+    "help_arrived": "unit-1",
+}
 
 
 @dataclass
@@ -48,8 +57,10 @@ class SimStats:
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.by_type.items(), key=lambda kv: -kv[1]))
         rate = self.sent / self.elapsed if self.elapsed else 0
-        return (f"sent {self.sent} messages in {self.elapsed:.1f}s ({rate:.0f}/s); {kinds}; "
-                f"home units dropped {self.unit_drops}")
+        return (
+            f"sent {self.sent} messages in {self.elapsed:.1f}s ({rate:.0f}/s); {kinds}; "
+            f"home units dropped {self.unit_drops}"
+        )
 
 
 def read_credentials(path) -> dict[str, tuple[str, str]]:
@@ -66,10 +77,22 @@ def _ts() -> str:
 
 
 class Simulator:
-    def __init__(self, homes: int, rate: float, duration: float, *, settings: MqttSettings | None = None,
-                 alarm_share: float = 0.005, drop_every: float = 20.0, seed: int | None = None,
-                 max_messages: int = 10_000_000, progress=sys.stderr, run_id: str | None = None,
-                 heartbeats_only: bool = False, credentials: dict[str, tuple[str, str]] | None = None):
+    def __init__(
+        self,
+        homes: int,
+        rate: float,
+        duration: float,
+        *,
+        settings: MqttSettings | None = None,
+        alarm_share: float = 0.005,
+        drop_every: float = 20.0,
+        seed: int | None = None,
+        max_messages: int = 10_000_000,
+        progress=sys.stderr,
+        run_id: str | None = None,
+        heartbeats_only: bool = False,
+        credentials: dict[str, tuple[str, str]] | None = None,
+    ):
         if homes < 1 or rate <= 0 or duration <= 0:
             raise ValueError("homes, rate and duration must be positive")
         self.homes, self.rate, self.duration = homes, rate, duration
@@ -79,9 +102,11 @@ class Simulator:
         if credentials is not None:
             missing = [sim_home_id(i) for i in range(homes) if sim_home_id(i) not in credentials]
             if missing:
-                raise ValueError(f"no credentials for {len(missing)} of the {homes} simulated homes (e.g. {missing[0]}): "
-                                 "register them (linkage simulate --register), then run `linkage mqtt broker-config` "
-                                 "again and reload Mosquitto")
+                raise ValueError(
+                    f"no credentials for {len(missing)} of the {homes} simulated homes (e.g. {missing[0]}): "
+                    "register them (linkage simulate --register), then run `linkage mqtt broker-config` "
+                    "again and reload Mosquitto"
+                )
         self._home_clients: dict[str, mqtt.Client] = {}
         self._last: dict[int, object] = {}  # id(client) -> its last publication, to wait for at the end
         self.alarm_share = alarm_share
@@ -117,9 +142,14 @@ class Simulator:
     def _event(self, home: int, etype: str, battery: int | None = None) -> tuple[str, bytes]:
         self._seq += 1
         device = DEVICE_FOR[etype]
-        body = {"event_id": f"sim-{self.run_id}-{self._seq}", "type": etype, "ts": _ts(),
-                "battery": battery if battery is not None else self.rng.randint(40, 100),
-                "location": None, "value": None}
+        body = {
+            "event_id": f"sim-{self.run_id}-{self._seq}",
+            "type": etype,
+            "ts": _ts(),
+            "battery": battery if battery is not None else self.rng.randint(40, 100),
+            "location": None,
+            "value": None,
+        }
         if etype in ("pendant", "fall"):
             body["location"] = self.rng.choice(["bedroom", "bathroom", "kitchen", "hall"])
         self.stats.by_type[etype] = self.stats.by_type.get(etype, 0) + 1
@@ -205,9 +235,14 @@ class Simulator:
                 if self.progress and now - last_progress >= 1:
                     last_progress = now
                     el = now - start
-                    print(f"\r{el:6.1f}/{self.duration:.0f}s  sent {self.stats.sent}  "
-                          f"({self.stats.sent / el:.0f}/s)  alarms {self.stats.by_type.get('pendant', 0) + self.stats.by_type.get('fall', 0)}"
-                          f"  units dropped {self.stats.unit_drops}", end="", file=self.progress, flush=True)
+                    print(
+                        f"\r{el:6.1f}/{self.duration:.0f}s  sent {self.stats.sent}  "
+                        f"({self.stats.sent / el:.0f}/s)  alarms {self.stats.by_type.get('pendant', 0) + self.stats.by_type.get('fall', 0)}"
+                        f"  units dropped {self.stats.unit_drops}",
+                        end="",
+                        file=self.progress,
+                        flush=True,
+                    )
         finally:
             for info in self._last.values():
                 try:

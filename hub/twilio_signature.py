@@ -11,6 +11,7 @@ SQLAlchemy or anything else of the hub's), and stays Python 3.10-compatible and 
 twilio 8.x that Rasa pins as well as twilio 9.x: importing ``hub`` pulls in nothing (its
 ``__init__`` is a docstring), so the Rasa process can import this module.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -84,8 +85,9 @@ def algorithm(settings_header: str | None) -> str:
     return HMAC_SHA1
 
 
-def refusal(token: str | None, url: str, params: object, signature: str | None,
-            settings_header: str | None = None) -> str | None:
+def refusal(
+    token: str | None, url: str, params: object, signature: str | None, settings_header: str | None = None
+) -> str | None:
     """None when Twilio signed this request (``url`` and ``params`` as Twilio sent them); else why
     not, one of NO_TOKEN, NO_SIGNATURE, WRONG_SIGNATURE. Never accepts an unsigned request."""
     if not token:

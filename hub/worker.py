@@ -10,6 +10,7 @@ outbox publisher, the notification dispatcher, the check-in timer, supervision) 
   ``interval``: a bug or a database outage never stops a loop.
 * ``alive`` and ``last_run`` (epoch seconds) are what health reports.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +22,17 @@ log = logging.getLogger("linkage.worker")
 
 
 class Worker:
-    def __init__(self, name: str, step: Callable[[], object], *, interval: float,
-                 wait: Callable[[], float] | None = None, wait_first: bool = False,
-                 logger: logging.Logger | None = None, join_timeout: float = 10.0):
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], object],
+        *,
+        interval: float,
+        wait: Callable[[], float] | None = None,
+        wait_first: bool = False,
+        logger: logging.Logger | None = None,
+        join_timeout: float = 10.0,
+    ):
         self.name = name
         self.step = step
         self.interval = interval

@@ -17,6 +17,7 @@ Two kinds of subscriber:
 The publishing package only knows ``telecare.domain_events`` and this module; nobody calls
 back up into the packages that react.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,15 +3,16 @@
 A leaf that every package may read: the device events (telecare.events), alerts, the site
 file and the watch all speak these words.
 """
+
 from __future__ import annotations
 
 from enum import Enum
 
 
 class Handling(str, Enum):
-    ALARM = "alarm"          # opens or joins an alarm alert
-    DEVICE_CARE = "device"   # opens a device-care alert (one per device and type)
-    ACTIVITY = "activity"    # stored; wellbeing watches compute alarms from it
+    ALARM = "alarm"  # opens or joins an alarm alert
+    DEVICE_CARE = "device"  # opens a device-care alert (one per device and type)
+    ACTIVITY = "activity"  # stored; wellbeing watches compute alarms from it
     HEARTBEAT = "heartbeat"  # proves the device alive; no row
     HELP_ARRIVED = "help_arrived"
     CANCEL = "cancel"
@@ -57,6 +58,16 @@ def more_urgent(a: str, b: str) -> str:
 
 
 DEVICE_KINDS = (
-    "pendant", "fall_detector", "bed_sensor", "door_sensor", "motion_sensor", "smoke_detector",
-    "co_detector", "gas_detector", "flood_detector", "temperature_sensor", "home_unit", "other",
+    "pendant",
+    "fall_detector",
+    "bed_sensor",
+    "door_sensor",
+    "motion_sensor",
+    "smoke_detector",
+    "co_detector",
+    "gas_detector",
+    "flood_detector",
+    "temperature_sensor",
+    "home_unit",
+    "other",
 )

@@ -1,4 +1,5 @@
 """Injectable time. Services take a ``Clock`` so tests can run days of schedule at once."""
+
 from __future__ import annotations
 
 import threading

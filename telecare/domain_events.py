@@ -7,6 +7,7 @@ events") and, for the in-transaction handlers, in ``telecare.handlers``.
 (Not to be confused with ``telecare.events``: the telecare *device* events that arrive over
 MQTT.)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class AlertClosed:
 @dataclass(frozen=True)
 class AlertChanged:
     """An alert's new state was written to the outbox (``telecare/v1/{home}/alert``)."""
+
     alert_id: int
     change: str
 
@@ -64,12 +66,14 @@ class EscalationTimerMoved:
 @dataclass(frozen=True)
 class NotificationQueued:
     """Something for the dispatcher to send (a row with status ``queued``)."""
+
     purpose: str
 
 
 @dataclass(frozen=True)
 class NotificationFailed:
     """An attempt ended without reaching anyone: not sent, no answer, busy, a machine, "2 = pass"."""
+
     notification_id: int
     purpose: str
     status: str  # our status word: failed, busy, no-answer, machine, passed, ...
@@ -80,6 +84,7 @@ class NotificationFailed:
 @dataclass(frozen=True)
 class NotificationAnswered:
     """A person answered an alert notification and took the alert."""
+
     notification_id: int
     alert_id: int
     by: str
@@ -106,6 +111,7 @@ class CheckinMissed:
 @dataclass(frozen=True)
 class ResidentCheckinChanged:
     """A resident's check-in settings or time zone changed (the loader, the API)."""
+
     resident_id: int
     at: datetime
     actor: str
@@ -114,6 +120,7 @@ class ResidentCheckinChanged:
 @dataclass(frozen=True)
 class DeviceWatchChanged:
     """A device's ``watch:`` window or kind changed."""
+
     device_id: int
     at: datetime
 

@@ -1,4 +1,5 @@
 """Durations as staff write them: ``30s``, ``2m``, ``1h30m``, ``1d``."""
+
 from __future__ import annotations
 
 import re

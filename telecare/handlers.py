@@ -7,6 +7,7 @@ dispatcher, publishing the outbox, the live board, timers) are the adapters' and
 subscribed by ``hub/runtime.py``. The map of packages, events and handlers is in
 docs/architecture.md ("Domain events").
 """
+
 from __future__ import annotations
 
 from telecare import bus
@@ -33,8 +34,11 @@ SUBSCRIPTIONS: dict[type, list[bus.InTransaction]] = {
     AlertAcknowledged: [engine.when_acknowledged],
     HelpArrived: [engine.when_stood_down],
     AlertClosed: [engine.when_stood_down],
-    NotificationFailed: [engine.when_notification_failed, checkins.when_notification_failed,
-                         followup.when_notification_failed],
+    NotificationFailed: [
+        engine.when_notification_failed,
+        checkins.when_notification_failed,
+        followup.when_notification_failed,
+    ],
     NotificationAnswered: [engine.when_answered],
     ResidentCheckinChanged: [checkin_schedule.when_resident_changed],
     DeviceWatchChanged: [watch.when_watch_changed],

@@ -17,6 +17,7 @@ One message, one owner, tried in this order:
 An alert comes before a follow-up: a responder's "yes" to a fall must never be taken as
 "yes, the lunch club rang me".
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,9 @@ from telecare.wording.sms import STOPPED
 log = logging.getLogger("linkage.inbound")
 
 
-def stop(s: Session, *, phone: str, now: datetime, body: str | None, channel: str = "sms",
-         provider_sid: str | None = None) -> ReplyResult:
+def stop(
+    s: Session, *, phone: str, now: datetime, body: str | None, channel: str = "sms", provider_sid: str | None = None
+) -> ReplyResult:
     """The number asked us to stop. Recorded, and acted on at once, in the caller's transaction."""
     phone = "".join((phone or "").split())
     if provider_sid:
@@ -60,9 +62,20 @@ def stop(s: Session, *, phone: str, now: datetime, body: str | None, channel: st
             alert_id = alert.id
             alerts.note(s, alert, "opted_out", f"{_who(s, n)} replied STOP: not paged again by Linkage", now)
     answer = STOPPED if first else ""
-    s.add(Reply(received_at=now, from_=phone, channel=channel, body=(body or "")[:40], digits=None,
-                provider_sid=provider_sid, alert_id=alert_id, notification_id=n.id if n else None, meaning="stop",
-                answer=answer))
+    s.add(
+        Reply(
+            received_at=now,
+            from_=phone,
+            channel=channel,
+            body=(body or "")[:40],
+            digits=None,
+            provider_sid=provider_sid,
+            alert_id=alert_id,
+            notification_id=n.id if n else None,
+            meaning="stop",
+            answer=answer,
+        )
+    )
     log.info("a number replied STOP (%s)", "recorded" if first else "again")
     return ReplyResult("stop", answer, alert_id)
 
@@ -72,17 +85,27 @@ def _who(s: Session, n: Notification) -> str:
     return c.name if c is not None else "the person paged"
 
 
-def route(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,
-          channel: str = "sms", provider_sid: str | None = None) -> ReplyResult:
+def route(
+    s: Session,
+    *,
+    phone: str,
+    now: datetime,
+    body: str | None = None,
+    digits: str | None = None,
+    channel: str = "sms",
+    provider_sid: str | None = None,
+) -> ReplyResult:
     if not digits and consent.is_stop(body):
         return stop(s, phone=phone, now=now, body=body, channel=channel, provider_sid=provider_sid)
-    result = checkin_replies.route(s, phone=phone, now=now, body=body, digits=digits, channel=channel,
-                                   provider_sid=provider_sid)
+    result = checkin_replies.route(
+        s, phone=phone, now=now, body=body, digits=digits, channel=channel, provider_sid=provider_sid
+    )
     if result is not None:
         return result
     if pending_notification(s, phone, now) is None:
-        result = followup.route_reply(s, phone=phone, body=body, digits=digits, now=now, channel=channel,
-                                      provider_sid=provider_sid)
+        result = followup.route_reply(
+            s, phone=phone, body=body, digits=digits, now=now, channel=channel, provider_sid=provider_sid
+        )
         if result is not None:
             return result
     return handle_reply(s, phone=phone, now=now, body=body, digits=digits, channel=channel, provider_sid=provider_sid)

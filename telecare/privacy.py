@@ -2,6 +2,7 @@
 but their last three digits masked. Names, addresses, access notes and message text are never passed
 to a logger at all; ``mask_phones`` is the safety net for text a library or an error message carries.
 Plain Python, importable from both environments (the assistant's connectors use it too)."""
+
 from __future__ import annotations
 
 import re

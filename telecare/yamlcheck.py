@@ -5,6 +5,7 @@ PyYAML's node tree gives each key and value its line and catches a key written t
 line and the place ("residents[0] (betty) > home > devices[2] (bed-1) > watch"). The loaders
 (``telecare/site/loader.py``, ``telecare/directory/loader.py``) add their own whole-file checks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,9 @@ def read(text: str) -> tuple[Any, Any]:
         raise YamlSyntaxError(Problem(mark.line + 1 if mark else None, f"not valid YAML: {problem}")) from None
 
 
-def line_map(node: yaml.Node, problems: list[Problem], path: tuple[Any, ...] = (),
-             out: dict[tuple[Any, ...], int] | None = None) -> dict[tuple[Any, ...], int]:
+def line_map(
+    node: yaml.Node, problems: list[Problem], path: tuple[Any, ...] = (), out: dict[tuple[Any, ...], int] | None = None
+) -> dict[tuple[Any, ...], int]:
     """The line of every key (and, under ``key + ("__value__",)``, of its value); keys written
     twice in one block are added to ``problems``."""
     out = {} if out is None else out
@@ -50,8 +52,9 @@ def line_map(node: yaml.Node, problems: list[Problem], path: tuple[Any, ...] = (
         for k, v in node.value:
             key = k.value
             if key in seen:
-                problems.append(Problem(k.start_mark.line + 1,
-                                        f"'{key}' appears twice in this block (first on line {seen[key]})"))
+                problems.append(
+                    Problem(k.start_mark.line + 1, f"'{key}' appears twice in this block (first on line {seen[key]})")
+                )
             seen[key] = k.start_mark.line + 1
             out[path + (key,)] = k.start_mark.line + 1
             line_map(v, problems, path + (key,), out)
@@ -66,8 +69,9 @@ def _plain(loc: tuple[Any, ...], aliases: dict[str, str]) -> tuple[Any, ...]:
     return tuple(aliases.get(p, p) if isinstance(p, str) else p for p in loc)
 
 
-def line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...],
-             aliases: dict[str, str] | None = None) -> int | None:
+def line_for(
+    lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], aliases: dict[str, str] | None = None
+) -> int | None:
     """The line of ``loc``, or of the nearest enclosing key that has one."""
     loc = _plain(loc, aliases or {})
     for n in range(len(loc), -1, -1):
@@ -102,8 +106,9 @@ def describe(data: Any, loc: tuple[Any, ...], aliases: dict[str, str] | None = N
     return " > ".join(parts)
 
 
-def validation_problems(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int],
-                        aliases: dict[str, str] | None = None) -> list[Problem]:
+def validation_problems(
+    exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int], aliases: dict[str, str] | None = None
+) -> list[Problem]:
     """pydantic's errors as problems with lines, in plain words."""
     problems = []
     for err in exc.errors():

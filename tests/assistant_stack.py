@@ -7,6 +7,7 @@ every assistant test shares one. The hub runs in this process (uvicorn on a free
 port, no MQTT, the sandbox notifier, a FakeClock) on its own SQLite database, with the
 sample site and the sample directory of services loaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ class AssistantStack:
 
     def say(self, sender: str, text: str, timeout: float = 30) -> list[dict]:
         """One REST turn: what the assistant answered (the conversation is ``rest:<sender>``)."""
-        r = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                       timeout=timeout)
+        r = httpx.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=timeout
+        )
         r.raise_for_status()
         return r.json()
 
@@ -54,14 +56,14 @@ class AssistantStack:
         return "\n".join(m.get("text", "") for m in self.say(sender, text))
 
     def parse(self, text: str) -> dict:
-        r = httpx.post(f"{self.rasa_url}/model/parse", params={"token": self.rasa_token}, json={"text": text},
-                       timeout=30)
+        r = httpx.post(
+            f"{self.rasa_url}/model/parse", params={"token": self.rasa_token}, json={"text": text}, timeout=30
+        )
         r.raise_for_status()
         return r.json()
 
     def tracker(self, sender: str) -> dict:
-        r = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.rasa_token},
-                      timeout=30)
+        r = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.rasa_token}, timeout=30)
         r.raise_for_status()
         return r.json()
 
@@ -101,16 +103,29 @@ def assistant_stack(trained_model, tmp_path_factory):
             # as `linkage assistant` runs it: the API token from the environment (never on the
             # command line), no CORS, loopback only, Sanic's size caps, the chat limits on
             rasa_token, _ = runner.api_token({})
-            proc = runner.start_server(trained_model, port, hub_url=served.url, actions_token=actions_token,
-                                       log_file=log, auth_token=rasa_token, public_base_url=rasa_url,
-                                       extra_env={"TWILIO_AUTH_TOKEN": TWILIO_TEST_TOKEN,
-                                                  "LINKAGE_CHAT_LIMITS": CHAT_LIMITS})
+            proc = runner.start_server(
+                trained_model,
+                port,
+                hub_url=served.url,
+                actions_token=actions_token,
+                log_file=log,
+                auth_token=rasa_token,
+                public_base_url=rasa_url,
+                extra_env={"TWILIO_AUTH_TOKEN": TWILIO_TEST_TOKEN, "LINKAGE_CHAT_LIMITS": CHAT_LIMITS},
+            )
             try:
                 runner.wait_ready(rasa_url, proc)
             except runner.AssistantError as exc:
                 pytest.fail(f"{exc}\n--- rasa log ---\n{log_path.read_text(errors='replace')[-6000:]}")
-            yield AssistantStack(rasa_url=rasa_url, hub_url=served.url, twilio_auth_token=TWILIO_TEST_TOKEN,
-                                 public_base_url=rasa_url, rasa_token=rasa_token, hub=runtime, log_path=log_path)
+            yield AssistantStack(
+                rasa_url=rasa_url,
+                hub_url=served.url,
+                twilio_auth_token=TWILIO_TEST_TOKEN,
+                public_base_url=rasa_url,
+                rasa_token=rasa_token,
+                hub=runtime,
+                log_path=log_path,
+            )
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()

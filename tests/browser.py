@@ -1,6 +1,7 @@
 """Headless Chromium for the browser tests (loaded by tests/conftest.py as a plugin): Debian's
 /usr/bin/chromium driven by Playwright. Missing Chromium skips the test, except under CI (which
 promises it: then it fails); missing Playwright skips it."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,15 @@ from contextlib import contextmanager
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 (not started: no threads) whose timers we fire by hand, stopping the clock at each due
 time, and whose queued notifications go through the sandbox notifier. A week of daily
 calls runs in milliseconds and every call lands at an exact, checkable instant."""
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,11 @@ class World:
     # -- time --------------------------------------------------------------------------------------------
     def next_timer(self) -> datetime | None:
         with self.sessions() as s:
-            times = [checkins.next_timer(s), watch.next_due(s),
-                     s.scalar(select(func.min(Alert.esc_next_at)).where(Alert.state.in_(ACTIVE_STATES)))]
+            times = [
+                checkins.next_timer(s),
+                watch.next_due(s),
+                s.scalar(select(func.min(Alert.esc_next_at)).where(Alert.state.in_(ACTIVE_STATES))),
+            ]
         return min((t for t in times if t is not None), default=None)
 
     def step(self) -> None:
@@ -90,16 +94,16 @@ class World:
         return self.clock.now()
 
     # -- the phone side --------------------------------------------------------------------------------------
-    def reply(self, phone: str, body: str | None = None, digits: str | None = None,
-              sid: str | None = None) -> ReplyResult:
+    def reply(
+        self, phone: str, body: str | None = None, digits: str | None = None, sid: str | None = None
+    ) -> ReplyResult:
         """What POST /api/sandbox/reply and /twilio/sms do: a check-in's answer first, else an alert's."""
         channel = "voice" if digits else "sms"
         with self.sessions() as s, s.begin():
             now = self.clock.now()
-            result = (checkin_replies.route(s, phone=phone, now=now, body=body, digits=digits, channel=channel,
-                                            provider_sid=sid)
-                      or handle_reply(s, phone=phone, now=now, body=body, digits=digits, channel=channel,
-                                      provider_sid=sid))
+            result = checkin_replies.route(
+                s, phone=phone, now=now, body=body, digits=digits, channel=channel, provider_sid=sid
+            ) or handle_reply(s, phone=phone, now=now, body=body, digits=digits, channel=channel, provider_sid=sid)
         while self.hub.dispatcher.run_once():
             pass
         return result
@@ -118,14 +122,26 @@ class World:
         """A raw device event arriving now, through ingest (as MQTT would hand it over)."""
         ts = self.clock.now().isoformat().replace("+00:00", "Z")
         body = {"event_id": f"ck-{next(_ids)}", "type": type, "ts": ts, **fields}
-        self.hub.ingest.process([Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event",
-                                         payload=orjson.dumps(body), home=home, device=device)])
+        self.hub.ingest.process(
+            [
+                Inbound(
+                    kind="event",
+                    topic=f"telecare/v1/{home}/{device}/event",
+                    payload=orjson.dumps(body),
+                    home=home,
+                    device=device,
+                )
+            ]
+        )
 
     # -- what happened -----------------------------------------------------------------------------------------
     def checkins(self, resident_id: int | None = None) -> list[Checkin]:
         with self.sessions() as s:
-            q = (select(Checkin).options(selectinload(Checkin.attempts).selectinload(CheckinAttempt.notification))
-                 .order_by(Checkin.due_at, Checkin.id))
+            q = (
+                select(Checkin)
+                .options(selectinload(Checkin.attempts).selectinload(CheckinAttempt.notification))
+                .order_by(Checkin.due_at, Checkin.id)
+            )
             if resident_id is not None:
                 q = q.where(Checkin.resident_id == resident_id)
             return list(s.scalars(q))
@@ -177,6 +193,7 @@ def world_at(db_url, sample_site_text, monkeypatch):
         w = make_world(db_url, sample_site_text, start)
         made.append(w)
         return w
+
     yield _make
     for w in made:
         w.hub.stop()

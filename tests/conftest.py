@@ -3,6 +3,7 @@
 
 Where a service is missing, the tests that need it are skipped on a developer's machine and
 fail under CI (CI=true), where the services are promised."""
+
 from __future__ import annotations
 
 import os

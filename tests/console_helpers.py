@@ -1,5 +1,6 @@
 """Shared set-up for console tests: a hub without MQTT on a FakeClock, the sample site, and
 users of each role."""
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,12 @@ from telecare.site.loader import load_site
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a long enough password"
-USERS = (("carol", "staff", "Carol Control", None), ("ada", "admin", "Ada Admin", None),
-         ("priya", "responder", None, "priya"), ("rhys", "responder", None, "rhys"))
+USERS = (
+    ("carol", "staff", "Carol Control", None),
+    ("ada", "admin", "Ada Admin", None),
+    ("priya", "responder", None, "priya"),
+    ("rhys", "responder", None, "rhys"),
+)
 _ids = itertools.count()
 BERT = """\
 residents:
@@ -34,8 +39,15 @@ residents:
 """
 
 
-def make_runtime(db_url: str, site_text: str, *, now: datetime | None = None, bert: bool = True, users: bool = True,
-                 site_changed: bool = True) -> HubRuntime:
+def make_runtime(
+    db_url: str,
+    site_text: str,
+    *,
+    now: datetime | None = None,
+    bert: bool = True,
+    users: bool = True,
+    site_changed: bool = True,
+) -> HubRuntime:
     """A hub without MQTT on a FakeClock (at ``now``, or the clock's default), with the site loaded,
     and unless told otherwise Bert's home too, a console user of each role, and the device cache filled."""
     hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(now), with_mqtt=False)
@@ -60,8 +72,17 @@ def load_sample_directory(hub) -> None:
 
 def alarm(hub, home="home-0001", device="pendant-1", type="pendant") -> int:
     body = {"event_id": f"c-{next(_ids)}", "type": type, "ts": "2026-11-23T02:14:05Z"}
-    result = hub.ingest.process([Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event",
-                                         payload=orjson.dumps(body), home=home, device=device)])
+    result = hub.ingest.process(
+        [
+            Inbound(
+                kind="event",
+                topic=f"telecare/v1/{home}/{device}/event",
+                payload=orjson.dumps(body),
+                home=home,
+                device=device,
+            )
+        ]
+    )
     (alert_id,) = result.alerts_opened or result.alerts_changed
     return alert_id
 
@@ -74,5 +95,8 @@ def csrf_of(html: str) -> str:
 
 def log_in(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )

@@ -3,6 +3,7 @@
 The hub's scheduler calls ``engine.fire`` at each alert's ``esc_next_at``; ``run_until``
 does the same by moving the clock from one timer to the next, so a night of escalation
 runs in milliseconds and every notification lands at an exact, checkable instant."""
+
 from __future__ import annotations
 
 import itertools
@@ -70,8 +71,9 @@ def advance(clock, sessions, delta: timedelta | float) -> datetime:
 # -- devices ------------------------------------------------------------------------------------------
 def event(device: str, type: str, home: str = HOME, **fields) -> Inbound:
     body = {"event_id": f"e-{next(_ids)}", "type": type, "ts": "2026-11-23T02:14:05Z", **fields}
-    return Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event", payload=orjson.dumps(body),
-                   home=home, device=device)
+    return Inbound(
+        kind="event", topic=f"telecare/v1/{home}/{device}/event", payload=orjson.dumps(body), home=home, device=device
+    )
 
 
 def alarm(ingest, device: str = "fall-1", type: str = "fall") -> int:
@@ -122,8 +124,9 @@ def outbox_changes(sessions, alert_id: int) -> list[dict]:
 def mark_sent(sessions, notification_id: int, sid: str) -> None:
     """What the dispatcher would have done: handed over, with the provider's id."""
     with sessions() as s, s.begin():
-        s.execute(update(Notification).where(Notification.id == notification_id)
-                  .values(status="sent", provider_sid=sid))
+        s.execute(
+            update(Notification).where(Notification.id == notification_id).values(status="sent", provider_sid=sid)
+        )
 
 
 def callback(sessions, clock, sid: str, status: str, answered_by: str | None = None) -> Notification | None:

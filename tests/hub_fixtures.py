@@ -8,6 +8,7 @@ and ``env``: variables set before the hub reads its settings, ``env_without``: v
 ``settings``: attributes set on ``runtime.settings`` after, ``directory``: load the sample directory
 of services), and keeps everything else. A module that must change the built hub (a fake notifier)
 overrides ``runtime`` with a fixture that takes the shared one."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,8 +50,11 @@ def runtime(db_url, sample_site_text, hub_options, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     for name, value in hub_options.get("env", {}).items():
         monkeypatch.setenv(name, value)
-    hub = make_runtime(db_url, sample_site_text,
-                       **{k: v for k, v in hub_options.items() if k not in ("env_without", "env", "settings", "directory")})
+    hub = make_runtime(
+        db_url,
+        sample_site_text,
+        **{k: v for k, v in hub_options.items() if k not in ("env_without", "env", "settings", "directory")},
+    )
     for name, value in hub_options.get("settings", {}).items():
         setattr(hub.settings, name, value)
     if hub_options.get("directory"):

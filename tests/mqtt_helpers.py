@@ -1,4 +1,5 @@
 """Helpers for tests against the real broker."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,5 +1,6 @@
 """Ingest of device events (no MQTT: Inbound messages straight into IngestService) and the
 alert state machine."""
+
 from __future__ import annotations
 
 import orjson
@@ -28,8 +29,7 @@ def event(device: str, type: str, event_id: str, home: str = HOME, **fields) -> 
 
 
 def raw(device: str, payload: bytes, home: str = HOME) -> Inbound:
-    return Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event", payload=payload, home=home,
-                   device=device)
+    return Inbound(kind="event", topic=f"telecare/v1/{home}/{device}/event", payload=payload, home=home, device=device)
 
 
 def all_alerts(sessions) -> list[Alert]:
@@ -44,8 +44,18 @@ def only_alert(sessions) -> Alert:
 
 
 # what happens to the alert itself (escalation adds its own entries: step, notified, ...)
-LIFECYCLE = {"opened", "joined", "priority", "repeated", "acknowledged", "arrived", "resolved", "cancelled",
-             "device", "restored"}
+LIFECYCLE = {
+    "opened",
+    "joined",
+    "priority",
+    "repeated",
+    "acknowledged",
+    "arrived",
+    "resolved",
+    "cancelled",
+    "device",
+    "restored",
+}
 
 
 def timeline_kinds(sessions, alert_id: int) -> list[str]:
@@ -259,8 +269,9 @@ def test_heartbeat_moves_last_seen_and_makes_no_event_row(site, ingest, clock):
 def test_low_battery_raises_one_p4_alert_not_one_per_message(site, ingest):
     ingest.process([event("pendant-1", "heartbeat", "hb-1", battery=19)])
     ingest.process([event("pendant-1", "heartbeat", "hb-2", battery=18)])
-    ingest.process([event("pendant-1", "heartbeat", "hb-3", battery=17),
-                    event("pendant-1", "heartbeat", "hb-4", battery=16)])
+    ingest.process(
+        [event("pendant-1", "heartbeat", "hb-3", battery=17), event("pendant-1", "heartbeat", "hb-4", battery=16)]
+    )
 
     alert = only_alert(site)
     assert (alert.category, alert.type, alert.priority) == ("device", "low_battery", "P4")
@@ -311,14 +322,29 @@ DEAD = [
     ("too_large", raw("pendant-1", _json(**GOOD, location="x" * 4100)), "4096"),
     ("unknown_home", raw("pendant-1", _json(**GOOD), home="home-9999"), "home-9999"),
     ("unknown_device", raw("pendant-7", _json(**GOOD)), "pendant-7"),
-    ("bad_status", Inbound(kind="status", topic=f"telecare/v1/{HOME}/status", payload=b"sleeping", home=HOME),
-     "online"),
-    ("wrong_topic", Inbound(kind="bad_topic", topic="telecare/v1/home-0001", payload=b"x",
-                            reason="topic has too few levels"), "too few levels"),
+    (
+        "bad_status",
+        Inbound(kind="status", topic=f"telecare/v1/{HOME}/status", payload=b"sleeping", home=HOME),
+        "online",
+    ),
+    (
+        "wrong_topic",
+        Inbound(kind="bad_topic", topic="telecare/v1/home-0001", payload=b"x", reason="topic has too few levels"),
+        "too few levels",
+    ),
 ]
-KIND = {"non_utf8": "bad_json", "not_object": "bad_json", "no_event_id": "missing_field", "no_type": "missing_field",
-        "no_ts": "missing_field", "ts_no_offset": "bad_field", "ts_ms_no_offset": "bad_field",
-        "battery_150": "bad_field", "nul_in_event_id": "bad_field", "nul_in_location": "bad_field"}
+KIND = {
+    "non_utf8": "bad_json",
+    "not_object": "bad_json",
+    "no_event_id": "missing_field",
+    "no_type": "missing_field",
+    "no_ts": "missing_field",
+    "ts_no_offset": "bad_field",
+    "ts_ms_no_offset": "bad_field",
+    "battery_150": "bad_field",
+    "nul_in_event_id": "bad_field",
+    "nul_in_location": "bad_field",
+}
 
 
 @pytest.mark.parametrize("case,message,words", DEAD, ids=[c[0] for c in DEAD])
@@ -390,7 +416,11 @@ def test_low_battery_alert_is_published(site, ingest):
     body = orjson.loads(message.payload)
     assert message.topic == "telecare/v1/home-0001/alert"
     assert (body["type"], body["priority"], body["device"], body["resident"]) == (
-        "low_battery", "P4", "pendant-1", "betty")
+        "low_battery",
+        "P4",
+        "pendant-1",
+        "betty",
+    )
 
 
 def test_a_duplicate_publishes_nothing(site, ingest):
@@ -403,8 +433,9 @@ def test_a_duplicate_publishes_nothing(site, ingest):
 
 # -- several things in one batch ------------------------------------------------------------------
 def test_alarms_from_one_home_in_one_batch_make_one_alert(site, ingest):
-    ingest.process([event("fall-1", "fall", "b-1"), event("pendant-1", "pendant", "b-2"),
-                    event("bed-1", "bed_absence", "b-3")])
+    ingest.process(
+        [event("fall-1", "fall", "b-1"), event("pendant-1", "pendant", "b-2"), event("bed-1", "bed_absence", "b-3")]
+    )
 
     alert = only_alert(site)
     assert alert.priority == "P1"

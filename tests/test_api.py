@@ -1,5 +1,6 @@
 """The HTTP API (DESIGN.md, "HTTP API") through FastAPI's TestClient, on a HubRuntime without
 MQTT and with a FakeClock. Alerts are made by handing Inbound messages to the hub's ingest."""
+
 from __future__ import annotations
 
 import pytest
@@ -113,8 +114,9 @@ def test_missing_alert_is_404(client, staff):
     assert client.get("/api/alerts/999", headers=staff).status_code == 404
 
 
-@pytest.mark.parametrize("action,body", [("acknowledge", None), ("arrived", None),
-                                         ("resolve", {"outcome": "no_injury"}), ("cancel", None)])
+@pytest.mark.parametrize(
+    "action,body", [("acknowledge", None), ("arrived", None), ("resolve", {"outcome": "no_injury"}), ("cancel", None)]
+)
 def test_action_on_a_missing_alert_is_404(client, staff, action, body):
     response = client.post(f"/api/alerts/999/{action}", json=body, headers=staff)
 
@@ -201,15 +203,27 @@ def test_resolve_a_resolved_alert_is_409(runtime, client, staff):
 
 # -- dead letters -------------------------------------------------------------------------------------
 def test_deadletters_lists_rejected_messages(runtime, client, staff):
-    runtime.ingest.process([Inbound(kind="event", topic="telecare/v1/home-0001/pendant-1/event",
-                                    payload=b"not json", home="home-0001", device="pendant-1")])
+    runtime.ingest.process(
+        [
+            Inbound(
+                kind="event",
+                topic="telecare/v1/home-0001/pendant-1/event",
+                payload=b"not json",
+                home="home-0001",
+                device="pendant-1",
+            )
+        ]
+    )
 
     response = client.get("/api/deadletters", headers=staff)
 
     assert response.status_code == 200
     (dead,) = response.json()
     assert (dead["kind"], dead["topic"], dead["payload"]) == (
-        "bad_json", "telecare/v1/home-0001/pendant-1/event", "not json")
+        "bad_json",
+        "telecare/v1/home-0001/pendant-1/event",
+        "not json",
+    )
     assert "not valid JSON" in dead["reason"]
 
 
@@ -247,8 +261,9 @@ def test_responder_cannot_load_a_site(client, responder, sample_site_text):
 
 
 def test_staff_can_load_a_site(runtime, client, staff, sample_site_text):
-    text = sample_site_text.replace("        - {id: unit-1,", "        - {id: smoke-1, kind: smoke_detector}\n"
-                                    "        - {id: unit-1,")
+    text = sample_site_text.replace(
+        "        - {id: unit-1,", "        - {id: smoke-1, kind: smoke_detector}\n        - {id: unit-1,"
+    )
 
     response = client.put("/api/site", content=text, headers=staff)
 
@@ -293,8 +308,14 @@ def test_openapi_document(client):
 
     assert response.status_code == 200
     paths = response.json()["paths"]
-    assert {"/api/health", "/api/alerts", "/api/alerts/{alert_id}", "/api/alerts/{alert_id}/acknowledge",
-            "/api/deadletters", "/api/site"} <= set(paths)
+    assert {
+        "/api/health",
+        "/api/alerts",
+        "/api/alerts/{alert_id}",
+        "/api/alerts/{alert_id}/acknowledge",
+        "/api/deadletters",
+        "/api/site",
+    } <= set(paths)
 
 
 def test_prometheus_metrics(client, staff):

@@ -1,6 +1,7 @@
 """Escalation through the API and the sandbox notifier: what a demo without Twilio does.
 A fall calls Sue; the sandbox hands it over; Sue answers "1" from the sandbox phone; she
 alone gets the access notes; Jim answering late is told Sue has it; a stranger is helped."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -30,8 +31,10 @@ def test_fall_to_acceptance_through_the_sandbox(runtime, client, staff):
 
     runtime.clock.advance(timedelta(minutes=2))
     fire_due(runtime)  # nobody answered Sue's call in time: Jim next
-    assert [n["to"] for n in client.get("/api/notifications", params={"alert": alert_id},
-                                        headers=staff).json()] == [SUE, JIM]
+    assert [n["to"] for n in client.get("/api/notifications", params={"alert": alert_id}, headers=staff).json()] == [
+        SUE,
+        JIM,
+    ]
 
     answer = client.post("/api/sandbox/reply", json={"from": SUE, "digits": "1"}, headers=staff).json()
     assert answer == {"meaning": "accept", "answer": "", "alert": alert_id, "accepted": True}

@@ -1,6 +1,7 @@
 """Staff controls over HTTP and the CLI: start a check-in now, list attempts and outcomes,
 the schedule and its pauses (staff only), drift flags, the Betty pattern and the watch.
 A HubRuntime without MQTT on a FakeClock; SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import itertools
@@ -34,8 +35,12 @@ def utc(text: str) -> datetime:
 
 @pytest.fixture
 def hub_options():
-    return {"now": utc("2026-11-23 08:00"), "bert": False, "users": False,
-            "env_without": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
+    return {
+        "now": utc("2026-11-23 08:00"),
+        "bert": False,
+        "users": False,
+        "env_without": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+    }
 
 
 def sandbox(client, headers, phone, **answer):
@@ -53,7 +58,11 @@ def test_start_now_then_the_attempts_and_outcome_are_listed(runtime, client, sta
     assert response.status_code == 201, response.text
     started = response.json()
     assert (started["resident"], started["kind"], started["state"], started["via"]) == (
-        "betty", "manual", "pending", "voice")
+        "betty",
+        "manual",
+        "pending",
+        "voice",
+    )
     assert started["started_by"] == "Control Room" and started["due_at"] == "2026-11-23T08:00:00Z"
     assert [(a["number"], a["channel"], a["status"]) for a in started["attempts"]] == [(1, "voice", "queued")]
     again = client.post("/api/checkins/betty/start", headers=staff)
@@ -74,8 +83,11 @@ def test_start_now_then_the_attempts_and_outcome_are_listed(runtime, client, sta
 
 
 def test_sms_answers_through_the_sandbox_and_the_chat_goes_to_the_befriender(runtime, client, staff):
-    client.put("/api/checkins/betty/schedule", headers=staff,
-               json={"at": "10:00", "days": "daily", "via": "sms", "attempts": 2, "retry": "15m"})
+    client.put(
+        "/api/checkins/betty/schedule",
+        headers=staff,
+        json={"at": "10:00", "days": "daily", "via": "sms", "attempts": 2, "retry": "15m"},
+    )
     client.post("/api/checkins/betty/start", headers=staff)
     runtime.dispatcher.run_once()
 
@@ -102,7 +114,11 @@ def test_the_timer_loop_starts_what_is_due(runtime, client, staff):
 
     (c,) = client.get("/api/checkins", headers=staff).json()
     assert (c["kind"], c["due_at"], c["started_at"], c["state"]) == (
-        "scheduled", "2026-11-23T10:00:00Z", "2026-11-23T10:00:00Z", "pending")
+        "scheduled",
+        "2026-11-23T10:00:00Z",
+        "2026-11-23T10:00:00Z",
+        "pending",
+    )
     loop.run_once()
     assert len(client.get("/api/checkins", headers=staff).json()) == 1, "started exactly once"
     runtime.clock.set(utc("2026-11-23 10:10"))
@@ -115,8 +131,14 @@ def test_the_timer_loop_starts_what_is_due(runtime, client, staff):
 def test_schedule_read_and_changed_by_staff_only(client, staff, responder):
     assert client.get("/api/checkins/betty/schedule", headers=responder).status_code == 403
     got = client.get("/api/checkins/betty/schedule", headers=staff).json()
-    assert got["checkin"] == {"at": "10:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                              "via": "voice", "attempts": 3, "retry": 600, "policy": "wellbeing"}
+    assert got["checkin"] == {
+        "at": "10:00",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "via": "voice",
+        "attempts": 3,
+        "retry": 600,
+        "policy": "wellbeing",
+    }
     assert got["next_due_at"] == "2026-11-23T10:00:00Z" and got["next_due_local"] == "Mon 2026-11-23 10:00 GMT"
 
     body = {"at": "11:30", "days": "weekdays", "via": "voice", "attempts": 2, "retry": "5m", "policy": "wellbeing"}
@@ -137,15 +159,20 @@ def test_pauses(client, staff, responder):
     pause = {"from": "2026-11-23", "to": "2026-11-30", "reason": "in hospital"}
     assert client.post("/api/checkins/betty/pauses", json=pause, headers=responder).status_code == 403
     assert client.post("/api/checkins/betty/pauses", json={**pause, "reason": ""}, headers=staff).status_code == 422
-    assert client.post("/api/checkins/betty/pauses", json={**pause, "to": "2026-11-01"},
-                       headers=staff).status_code == 422
+    assert (
+        client.post("/api/checkins/betty/pauses", json={**pause, "to": "2026-11-01"}, headers=staff).status_code == 422
+    )
 
     made = client.post("/api/checkins/betty/pauses", json=pause, headers=staff)
 
     assert made.status_code == 201, made.text
     p = made.json()
-    assert (p["from"], p["to"], p["reason"], p["created_by"]) == ("2026-11-23", "2026-11-30", "in hospital",
-                                                                   "Control Room")
+    assert (p["from"], p["to"], p["reason"], p["created_by"]) == (
+        "2026-11-23",
+        "2026-11-30",
+        "in hospital",
+        "Control Room",
+    )
     sched = client.get("/api/checkins/betty/schedule", headers=staff).json()
     assert sched["next_due_at"] == "2026-12-01T10:00:00Z" and len(sched["pauses"]) == 1
     removed = client.delete(f"/api/checkins/betty/pauses/{p['id']}", headers=staff)
@@ -180,8 +207,17 @@ def test_drift_flags_listed_and_cleared(runtime, client, staff, responder):
 
 def pendant(runtime):
     body = {"event_id": f"b-{next(_ids)}", "type": "pendant", "ts": "2026-11-23T02:14:05Z"}
-    result = runtime.ingest.process([Inbound(kind="event", topic="telecare/v1/home-0001/pendant-1/event",
-                                             payload=orjson.dumps(body), home="home-0001", device="pendant-1")])
+    result = runtime.ingest.process(
+        [
+            Inbound(
+                kind="event",
+                topic="telecare/v1/home-0001/pendant-1/event",
+                payload=orjson.dumps(body),
+                home="home-0001",
+                device="pendant-1",
+            )
+        ]
+    )
     (alert_id,) = result.alerts_opened or result.alerts_changed
     return alert_id
 
@@ -251,8 +287,9 @@ def test_the_consoles_sandbox_phone_answers_a_checkin(db_url, sample_site_text, 
         with TestClient(create_app(hub), base_url="http://testserver") as c:
             assert log_in(c, "carol").status_code == 303
             page = f"/console/sandbox/{BETTY}"
-            r = c.post(page, data={"csrf_token": csrf_of(c.get(page).text), "body": "fine thanks"},
-                       follow_redirects=False)
+            r = c.post(
+                page, data={"csrf_token": csrf_of(c.get(page).text), "body": "fine thanks"}, follow_redirects=False
+            )
             assert r.status_code == 200 and "Understood as <strong>fine</strong>" in r.text
         with hub.sessions() as s:
             (c_,) = s.scalars(select(Checkin)).all()

@@ -1,6 +1,7 @@
 """The check-in call's TwiML against a real call flow's form posts, signed as Twilio signs them
 (twilio's RequestValidator over the public URL and the parameters), on the same webhooks as
 alert calls: /twilio/voice/{id}, /twilio/voice/{id}/gather, /twilio/call-status, /twilio/sms."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -96,8 +97,9 @@ def test_saying_i_need_help_raises_the_alert_at_once(runtime, client):
     n = start(runtime)
     answered(client, n)
 
-    root = xml(signed(client, f"/twilio/voice/{n.id}/gather",
-                      call_params(n, SpeechResult="I need help.", Confidence="0.87")))
+    root = xml(
+        signed(client, f"/twilio/voice/{n.id}/gather", call_params(n, SpeechResult="I need help.", Confidence="0.87"))
+    )
 
     assert "We are getting someone to help you now" in spoken(root) and "999" in spoken(root)
     with runtime.sessions() as s:
@@ -112,8 +114,11 @@ def test_not_so_good_then_3_for_a_chat(runtime, client):
     n = start(runtime)
     answered(client, n)
 
-    root = xml(signed(client, f"/twilio/voice/{n.id}/gather",
-                      call_params(n, SpeechResult="Not too good today", Confidence="0.8")))
+    root = xml(
+        signed(
+            client, f"/twilio/voice/{n.id}/gather", call_params(n, SpeechResult="Not too good today", Confidence="0.8")
+        )
+    )
 
     follow_up = root.find("Gather")
     assert follow_up is not None and follow_up.get("action") == f"{BASE}/twilio/voice/{n.id}/gather"
@@ -145,8 +150,9 @@ def test_an_unclear_key_asks_again(runtime, client):
 def test_an_answering_machine_is_a_missed_attempt_and_she_is_rung_again(runtime, client):
     n = start(runtime)
 
-    root = xml(signed(client, f"/twilio/voice/{n.id}",
-                      call_params(n, CallStatus="in-progress", AnsweredBy="machine_end_beep")))
+    root = xml(
+        signed(client, f"/twilio/voice/{n.id}", call_params(n, CallStatus="in-progress", AnsweredBy="machine_end_beep"))
+    )
 
     assert [child.tag for child in root] == ["Hangup"]
     c = the_checkin(runtime)

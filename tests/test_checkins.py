@@ -4,6 +4,7 @@ not so good, in the resident's own words), retries and the missed check-in's esc
 befriender, answers on the resident's behalf, pauses, and drift.
 
 Storage tests run on SQLite and PostgreSQL (the ``db_url`` fixture)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -34,15 +35,18 @@ def next_due(w) -> datetime | None:
 
 
 # -- the schedule, as a function ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("after,expected_utc", [
-    # spring forward, Sunday 29 March 2026: 10:00 GMT is 10:00 UTC, 10:00 BST is 09:00 UTC
-    ("2026-03-28 10:00", "2026-03-29 09:00"),
-    ("2026-03-27 10:00", "2026-03-28 10:00"),
-    ("2026-03-29 08:59", "2026-03-29 09:00"),
-    # fall back, Sunday 25 October 2026
-    ("2026-10-24 09:00", "2026-10-25 10:00"),
-    ("2026-10-25 09:59", "2026-10-25 10:00"),
-])
+@pytest.mark.parametrize(
+    "after,expected_utc",
+    [
+        # spring forward, Sunday 29 March 2026: 10:00 GMT is 10:00 UTC, 10:00 BST is 09:00 UTC
+        ("2026-03-28 10:00", "2026-03-29 09:00"),
+        ("2026-03-27 10:00", "2026-03-28 10:00"),
+        ("2026-03-29 08:59", "2026-03-29 09:00"),
+        # fall back, Sunday 25 October 2026
+        ("2026-10-24 09:00", "2026-10-25 10:00"),
+        ("2026-10-25 09:59", "2026-10-25 10:00"),
+    ],
+)
 def test_ten_oclock_stays_ten_oclock_across_the_clock_changes(after, expected_utc):
     got = schedules.next_due(SAMPLE_CHECKIN, "Europe/London", utc(after))
 
@@ -52,11 +56,14 @@ def test_ten_oclock_stays_ten_oclock_across_the_clock_changes(after, expected_ut
 
 def test_days_pauses_and_the_skipped_hour():
     weekdays = {"at": "10:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
-    assert schedules.next_due(weekdays, "Europe/London", utc("2026-03-27 10:00")) == utc("2026-03-30 09:00")  # Fri -> Mon
+    assert schedules.next_due(weekdays, "Europe/London", utc("2026-03-27 10:00")) == utc(
+        "2026-03-30 09:00"
+    )  # Fri -> Mon
 
     class P:  # a pause row, as the database gives it
         def __init__(self, start, end):
             self.start, self.end, self.removed_at = start, end, None
+
     pause = [P(date(2026, 3, 30), date(2026, 4, 1))]
     assert schedules.next_due(weekdays, "Europe/London", utc("2026-03-27 10:00"), pause) == utc("2026-04-02 09:00")
     open_ended = [P(date(2026, 3, 30), None)]
@@ -67,31 +74,56 @@ def test_days_pauses_and_the_skipped_hour():
     assert schedules.next_due({"at": "10:00"}, "America/New_York", utc("2026-03-27 12:00")) == utc("2026-03-27 14:00")
 
 
-@pytest.mark.parametrize("text,meaning", [
-    ("1", "fine"), ("2", "help"), ("3", "chat"),
-    ("fine thanks", "fine"), ("Fine, thank you dear", "fine"), ("not too bad", "fine"), ("all good!", "fine"),
-    ("I'm fine.", "fine"), ("yes", "fine"), ("Can't complain", "fine"),
-    ("not too good today", "not_so_good"), ("Not so good", "not_so_good"), ("bit under the weather", "not_so_good"),
-    ("feeling low", "not_so_good"), ("I'm not well", "not_so_good"), ("could be better", "not_so_good"),
-    ("I need help", "help"), ("I've had a fall", "help"), ("I fell in the kitchen", "help"),
-    ("can't get up", "help"), ("fine but I fell over yesterday", "help"),
-    ("I'd like a chat", "chat"), ("could do with a natter", "chat"), ("ring me later", "chat"),
-    ("fine, I don't need help", "fine"), ("I fell asleep in my chair, all fine", "fine"),
-    ("banana", "unknown"), ("", "unknown"), (None, "unknown"),
-])
+@pytest.mark.parametrize(
+    "text,meaning",
+    [
+        ("1", "fine"),
+        ("2", "help"),
+        ("3", "chat"),
+        ("fine thanks", "fine"),
+        ("Fine, thank you dear", "fine"),
+        ("not too bad", "fine"),
+        ("all good!", "fine"),
+        ("I'm fine.", "fine"),
+        ("yes", "fine"),
+        ("Can't complain", "fine"),
+        ("not too good today", "not_so_good"),
+        ("Not so good", "not_so_good"),
+        ("bit under the weather", "not_so_good"),
+        ("feeling low", "not_so_good"),
+        ("I'm not well", "not_so_good"),
+        ("could be better", "not_so_good"),
+        ("I need help", "help"),
+        ("I've had a fall", "help"),
+        ("I fell in the kitchen", "help"),
+        ("can't get up", "help"),
+        ("fine but I fell over yesterday", "help"),
+        ("I'd like a chat", "chat"),
+        ("could do with a natter", "chat"),
+        ("ring me later", "chat"),
+        ("fine, I don't need help", "fine"),
+        ("I fell asleep in my chair, all fine", "fine"),
+        ("banana", "unknown"),
+        ("", "unknown"),
+        (None, "unknown"),
+    ],
+)
 def test_answers_in_the_residents_own_words(text, meaning):
     assert words.understand(text) == meaning
 
 
-@pytest.mark.parametrize("text,names,meanings", [
-    ("I'm with Mum, she's fine", (), {"fine"}),
-    ("Just popped in to see Betty, all good", ("Betty",), {"fine"}),
-    ("Mum's not too good today", (), {"not_so_good"}),
-    ("She's had a fall", (), {"help"}),
-    ("ok", (), set()),          # an alert reply, not about the resident
-    ("yes", (), set()),
-    ("fine thanks", (), set()),  # whose fine? not a check-in without saying
-])
+@pytest.mark.parametrize(
+    "text,names,meanings",
+    [
+        ("I'm with Mum, she's fine", (), {"fine"}),
+        ("Just popped in to see Betty, all good", ("Betty",), {"fine"}),
+        ("Mum's not too good today", (), {"not_so_good"}),
+        ("She's had a fall", (), {"help"}),
+        ("ok", (), set()),  # an alert reply, not about the resident
+        ("yes", (), set()),
+        ("fine thanks", (), set()),  # whose fine? not a check-in without saying
+    ],
+)
 def test_a_contacts_report_must_say_who_it_is_about(text, names, meanings):
     assert words.on_behalf(text, names) == meanings
 
@@ -121,10 +153,19 @@ def test_a_week_of_checkins_across_the_clock_change(world_at):
 
     rows = w.checkins()
     assert [c.due_at.strftime("%d %H:%M") for c in rows] == [
-        "25 10:00", "26 10:00", "27 10:00", "28 10:00", "29 09:00", "30 09:00", "31 09:00", "01 09:00"]  # UTC
+        "25 10:00",
+        "26 10:00",
+        "27 10:00",
+        "28 10:00",
+        "29 09:00",
+        "30 09:00",
+        "31 09:00",
+        "01 09:00",
+    ]  # UTC
     assert {c.due_at.astimezone(LONDON).strftime("%H:%M") for c in rows} == {"10:00"}
-    assert [(c.state, c.outcome, c.late, c.attempts_made, c.answered_by) for c in rows] == \
-        [("answered", "fine", False, 1, "Betty Smith")] * 8
+    assert [(c.state, c.outcome, c.late, c.attempts_made, c.answered_by) for c in rows] == [
+        ("answered", "fine", False, 1, "Betty Smith")
+    ] * 8
     assert [a.outcome for c in rows for a in c.attempts] == ["answered"] * 8
     assert next_due(w) == local("2026-04-02 10:00") == utc("2026-04-02 09:00")
     assert w.alerts() == [] and w.flags() == []
@@ -146,8 +187,9 @@ def test_fine_in_her_own_words(started):
 
     c = w.last()
     assert (c.state, c.outcome, c.late, c.answered_by) == ("answered", "fine", False, "Betty Smith")
-    assert result.answer == ("Thank you Betty, lovely to hear you're well. We'll be in touch again tomorrow at "
-                             "10 o'clock in the morning.")
+    assert result.answer == (
+        "Thank you Betty, lovely to hear you're well. We'll be in touch again tomorrow at 10 o'clock in the morning."
+    )
     assert c.answers[0]["text"] == "Fine thanks love" and c.answers[0]["meaning"] == "fine"
     w.advance(timedelta(hours=1))
     assert len(w.notifications(purpose="checkin")) == 1, "no retry once she has answered"
@@ -258,7 +300,9 @@ def test_all_attempts_missed_escalates_to_the_befriender(started):
     # nobody accepts in 30 minutes: the family next (the example policy), Sue first
     w.advance(30 * MIN)
     assert [(n.to, n.channel) for n in w.notifications(purpose="escalation") if n.alert_id == alert.id] == [
-        (ANNE, "sms"), (SUE, "sms")]
+        (ANNE, "sms"),
+        (SUE, "sms"),
+    ]
     # Sue's "1" is an acceptance of the alert (not a check-in on Betty's behalf)
     accepted = w.reply(SUE, "1")
     assert accepted.accepted
@@ -282,7 +326,10 @@ def test_with_no_callbacks_at_all_each_attempt_times_out(started):
 
     c = w.last()
     assert [(a.started_at - t0, a.outcome) for a in c.attempts] == [
-        (timedelta(0), "timeout"), (timedelta(minutes=10), "timeout"), (timedelta(minutes=20), "timeout")]
+        (timedelta(0), "timeout"),
+        (timedelta(minutes=10), "timeout"),
+        (timedelta(minutes=20), "timeout"),
+    ]
     assert c.state == "missed"
     assert w.alerts("missed_checkin")[0].opened_at == t0 + timedelta(minutes=30)
 
@@ -303,8 +350,10 @@ def test_help_after_a_missed_checkin_with_no_home_keeps_the_missed_alert_open(st
     assert "no home is registered" in w.last().note
     missed = w.alerts("missed_checkin")[0]
     assert missed.state == "open"
-    assert any(kind == "checkin" and "asked for help" in detail and "staff must act" in detail
-               for kind, detail in w.timeline(missed.id))
+    assert any(
+        kind == "checkin" and "asked for help" in detail and "staff must act" in detail
+        for kind, detail in w.timeline(missed.id)
+    )
 
 
 def test_an_attempt_not_sent_in_time_is_withdrawn(started):
@@ -340,7 +389,12 @@ def test_a_contact_before_the_call_means_no_call_today(world_at):
     assert "We won't need to make today's call" in result.answer
     (c,) = w.checkins()
     assert (c.due_at, c.state, c.outcome, c.answered_by, c.attempts_made) == (
-        utc("2026-11-23 10:00"), "answered", "fine", "Jim Brown", 0)
+        utc("2026-11-23 10:00"),
+        "answered",
+        "fine",
+        "Jim Brown",
+        0,
+    )
     w.run_until(utc("2026-11-23 23:00"))
     assert w.notifications(purpose="checkin") == []
     assert next_due(w) == utc("2026-11-24 10:00")
@@ -368,8 +422,9 @@ def test_a_pause_for_a_hospital_stay(world_at):
     w = world_at(utc("2026-11-23 08:00"))  # Monday
     with w.sessions() as s, s.begin():
         r = s.get(Resident, betty(w).id)
-        p = schedules.add_pause(s, r, date(2026, 11, 24), date(2026, 11, 25), "in hospital", "Control Room",
-                                w.clock.now())
+        p = schedules.add_pause(
+            s, r, date(2026, 11, 24), date(2026, 11, 25), "in hospital", "Control Room", w.clock.now()
+        )
         pause_id = p.id
     assert next_due(w) == utc("2026-11-23 10:00")
 

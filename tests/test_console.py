@@ -1,6 +1,7 @@
 """The console through FastAPI's TestClient: logins, roles, CSRF, expiry, the audit trail,
 and each page and action. (The browser tests, tests/test_console_browser.py, show the same
 in Chromium.)"""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,14 +19,36 @@ from .console_helpers import PASSWORD, alarm, csrf_of, log_in
 from .escalation_helpers import advance
 from .hub_fixtures import console_client
 
-STAFF_PAGES = ["/console", "/console/board/fragment", "/console/dashboard", "/console/notifications",
-               "/console/sandbox", "/console/residents", "/console/residents/betty", "/console/devices",
-               "/console/contacts", "/console/teams", "/console/checkins", "/console/directory",
-               "/console/enquiries", "/console/policies", "/console/dryrun", "/console/coverage", "/console/site",
-               "/console/site/export.yml", "/console/settings", "/console/deadletters", "/console/audit",
-               "/console/edit/policies/urgent", "/console/edit/residents/betty", "/console/edit/teams/mobile-response",
-               "/console/edit/contacts/sue", "/console/add/policies", "/console/sandbox/+447700900201",
-               "/console/dryrun?resident=betty&type=fall&day=sat&time=02:00"]
+STAFF_PAGES = [
+    "/console",
+    "/console/board/fragment",
+    "/console/dashboard",
+    "/console/notifications",
+    "/console/sandbox",
+    "/console/residents",
+    "/console/residents/betty",
+    "/console/devices",
+    "/console/contacts",
+    "/console/teams",
+    "/console/checkins",
+    "/console/directory",
+    "/console/enquiries",
+    "/console/policies",
+    "/console/dryrun",
+    "/console/coverage",
+    "/console/site",
+    "/console/site/export.yml",
+    "/console/settings",
+    "/console/deadletters",
+    "/console/audit",
+    "/console/edit/policies/urgent",
+    "/console/edit/residents/betty",
+    "/console/edit/teams/mobile-response",
+    "/console/edit/contacts/sue",
+    "/console/add/policies",
+    "/console/sandbox/+447700900201",
+    "/console/dryrun?resident=betty&type=fall&day=sat&time=02:00",
+]
 
 
 @pytest.fixture
@@ -69,8 +92,9 @@ def test_wrong_password_is_refused_and_recorded(anonymous, runtime):
 
 def test_login_form_without_its_token_is_refused(anonymous):
     anonymous.get("/login")
-    r = anonymous.post("/login", data={"username": "carol", "password": PASSWORD, "csrf_token": "forged"},
-                       follow_redirects=False)
+    r = anonymous.post(
+        "/login", data={"username": "carol", "password": PASSWORD, "csrf_token": "forged"}, follow_redirects=False
+    )
 
     assert r.status_code == 403
     assert anonymous.get("/console", follow_redirects=False).headers["location"].startswith("/login")
@@ -94,8 +118,16 @@ def test_passwords_are_stored_as_argon2_hashes(runtime):
 def test_an_open_redirect_is_not_followed(app):
     with console_client(app) as c:
         page = c.get("/login?next=//evil.example/x")
-        r = c.post("/login", data={"username": "carol", "password": PASSWORD, "csrf_token": csrf_of(page.text),
-                                   "next": "//evil.example/x"}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={
+                "username": "carol",
+                "password": PASSWORD,
+                "csrf_token": csrf_of(page.text),
+                "next": "//evil.example/x",
+            },
+            follow_redirects=False,
+        )
     assert r.headers["location"] == "/console"
 
 
@@ -105,8 +137,9 @@ def test_an_idle_session_expires(console_staff, runtime):
     runtime.clock.advance(timedelta(hours=1, seconds=1))
 
     page = console_staff.get("/console", follow_redirects=False)
-    change = console_staff.post("/console/settings", data={"csrf_token": token, "heartbeat_grace": "9m"},
-                        follow_redirects=False)
+    change = console_staff.post(
+        "/console/settings", data={"csrf_token": token, "heartbeat_grace": "9m"}, follow_redirects=False
+    )
 
     assert (page.status_code, page.headers["location"]) == (303, "/login?next=/console")
     assert change.status_code == 401
@@ -156,7 +189,9 @@ def test_another_sessions_token_does_not_work(app, console_staff, runtime):
     with console_client(app) as other:
         log_in(other, "ada")
         theirs = csrf_of(other.get("/console/settings").text)
-    r = console_staff.post("/console/settings", data={"csrf_token": theirs, "heartbeat_grace": "9m"}, follow_redirects=False)
+    r = console_staff.post(
+        "/console/settings", data={"csrf_token": theirs, "heartbeat_grace": "9m"}, follow_redirects=False
+    )
     assert r.status_code == 403
 
 
@@ -200,7 +235,10 @@ def test_a_responder_cannot_change_configuration(console_responder, runtime):
 
 
 def test_staff_cannot_manage_users_but_an_admin_can(app, console_staff, runtime):
-    assert post(console_staff, "/console/users", {"username": "x", "role": "staff", "password": PASSWORD}).status_code == 403
+    assert (
+        post(console_staff, "/console/users", {"username": "x", "role": "staff", "password": PASSWORD}).status_code
+        == 403
+    )
     with console_client(app) as admin:
         log_in(admin, "ada")
         r = post(admin, "/console/users", {"username": "dan", "role": "staff", "password": PASSWORD, "name": "Dan D"})
@@ -208,7 +246,9 @@ def test_staff_cannot_manage_users_but_an_admin_can(app, console_staff, runtime)
         weak = post(admin, "/console/users", {"username": "eve", "role": "staff", "password": "short"})
         assert weak.status_code == 422 and "at least 10" in weak.text
         assert post(admin, "/console/users/carol/disable").status_code == 303
-    assert console_staff.get("/console", follow_redirects=False).status_code == 303  # carol's session ended with her account
+    assert (
+        console_staff.get("/console", follow_redirects=False).status_code == 303
+    )  # carol's session ended with her account
     assert [e.target for e in audit_rows(runtime) if e.action.startswith("user.")] == ["user:dan", "user:carol"]
 
 
@@ -225,8 +265,10 @@ def test_acknowledge_and_resolve_from_the_alert_page_are_audited(console_staff, 
         a = s.get(Alert, alert_id)
         assert (a.state, a.acknowledged_by, a.outcome) == ("resolved", "Carol Control", "no_injury")
     rows = [(e.actor, e.role, e.action, e.target) for e in audit_rows(runtime) if e.action.startswith("alert.")]
-    assert rows == [("Carol Control", "staff", "alert.acknowledge", f"alert:{alert_id}"),
-                    ("Carol Control", "staff", "alert.resolve", f"alert:{alert_id}")]
+    assert rows == [
+        ("Carol Control", "staff", "alert.acknowledge", f"alert:{alert_id}"),
+        ("Carol Control", "staff", "alert.resolve", f"alert:{alert_id}"),
+    ]
     assert "helped up" in audit_rows(runtime, "alert.resolve")[0].summary
 
 
@@ -264,8 +306,10 @@ def test_api_actions_are_audited_too(app, runtime):
         c.post(f"/api/alerts/{alert_id}/acknowledge", headers=headers)
         c.put("/api/settings/heartbeat_grace", json={"value": "7m"}, headers=headers)
     rows = [(e.actor, e.via, e.action, e.before, e.after) for e in audit_rows(runtime)]
-    assert rows == [("Night desk", "api", "alert.acknowledge", None, None),
-                    ("Night desk", "api", "setting.change", "5m", "7m")]
+    assert rows == [
+        ("Night desk", "api", "alert.acknowledge", None, None),
+        ("Night desk", "api", "setting.change", "5m", "7m"),
+    ]
 
 
 # -- configuration ----------------------------------------------------------------------------------------------------
@@ -300,10 +344,18 @@ def test_site_export_and_import(console_staff, runtime):
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
 
     same = post(console_staff, "/console/site/import", {"yaml": exported.text}, page="/console/site")
-    bad = post(console_staff, "/console/site/import", {"yaml": exported.text.replace("'+447700900201'", "'0770'")},
-               page="/console/site")
-    new = post(console_staff, "/console/site/import", {"yaml": "contacts:\n  - {id: zed, name: Zed Z, role: friend}\n"},
-               page="/console/site")
+    bad = post(
+        console_staff,
+        "/console/site/import",
+        {"yaml": exported.text.replace("'+447700900201'", "'0770'")},
+        page="/console/site",
+    )
+    new = post(
+        console_staff,
+        "/console/site/import",
+        {"yaml": "contacts:\n  - {id: zed, name: Zed Z, role: friend}\n"},
+        page="/console/site",
+    )
 
     assert same.status_code == 200 and "Nothing changed" in same.text
     # the export starts with a comment saying the access notes are not in it (docs/security.md)
@@ -311,13 +363,18 @@ def test_site_export_and_import(console_staff, runtime):
     line = next(i for i, t in enumerate(exported.text.splitlines(), 1) if "'+447700900201'" in t)
     assert bad.status_code == 422 and f"Line {line}" in bad.text
     assert new.status_code == 200 and "Loaded" in new.text
-    assert [e.summary.split(";")[0] for e in audit_rows(runtime, "site.import")] == ["contacts: 1 new, 0 updated, 0 unchanged"]
+    assert [e.summary.split(";")[0] for e in audit_rows(runtime, "site.import")] == [
+        "contacts: 1 new, 0 updated, 0 unchanged"
+    ]
 
 
 def test_adding_a_resident_registers_its_devices(console_staff, runtime):
     from .console_helpers import csrf_of as _c  # noqa: F401
-    text = ("residents:\n  - id: cora\n    name: Cora Cole\n    contacts: [sue]\n"
-            "    home:\n      id: home-0007\n      devices:\n        - {id: pendant-1, kind: pendant}\n")
+
+    text = (
+        "residents:\n  - id: cora\n    name: Cora Cole\n    contacts: [sue]\n"
+        "    home:\n      id: home-0007\n      devices:\n        - {id: pendant-1, kind: pendant}\n"
+    )
     r = post(console_staff, "/console/add/residents", {"yaml": text}, page="/console/add/residents")
     assert (r.status_code, r.headers["location"]) == (303, "/console/residents/cora?ok=saved")
     assert alarm(runtime, home="home-0007")  # ingest knows the new device at once
@@ -334,18 +391,27 @@ def test_dry_run_page_answers_who_when_and_how(console_staff):
 def test_dry_run_of_a_draft_from_the_policy_form(console_staff):
     page = "/console/edit/policies/urgent"
     draft = "policies:\n  - id: urgent\n    for: [P1]\n    steps:\n      - {notify: [console], via: [console]}\n"
-    r = post(console_staff, "/console/dryrun", {"yaml": draft, "resident": "betty", "type": "fall", "day": "sat",
-                                        "time": "02:00"}, page=page)
+    r = post(
+        console_staff,
+        "/console/dryrun",
+        {"yaml": draft, "resident": "betty", "type": "fall", "day": "sat", "time": "02:00"},
+        page=page,
+    )
     assert r.status_code == 200 and "with the draft" in r.text and "Sue Smith" not in r.text
 
 
 def test_coverage_page_shows_a_gap(console_staff, runtime):
     from telecare.site.loader import load_site
+
     with runtime.sessions() as s, s.begin():
-        load_site(s, "policies:\n  - id: urgent\n    for: [P1]\n    steps:\n"
-                     "      - {notify: ['team:mobile-response'], via: [sms], ack_within: 5m}\n"
-                     "teams:\n  - id: mobile-response\n    name: Mobile Response Team\n    rota:\n"
-                     "      - {contact: rhys, days: weekdays, from: '08:00', to: '20:00'}\n", runtime.clock.now())
+        load_site(
+            s,
+            "policies:\n  - id: urgent\n    for: [P1]\n    steps:\n"
+            "      - {notify: ['team:mobile-response'], via: [sms], ack_within: 5m}\n"
+            "teams:\n  - id: mobile-response\n    name: Mobile Response Team\n    rota:\n"
+            "      - {contact: rhys, days: weekdays, from: '08:00', to: '20:00'}\n",
+            runtime.clock.now(),
+        )
     html = console_staff.get("/console/coverage").text
     assert "NOBODY would be reached" in html and "nobody on call in Mobile Response Team" in html
 
@@ -383,7 +449,10 @@ def test_responder_flow_and_access_notes_only_after_accepting(console_responder,
         a = s.get(Alert, alert_id)
         assert (a.state, a.acknowledged_by, a.outcome) == ("resolved", "Priya Patel", "no_injury")
     assert [e.action for e in audit_rows(runtime) if e.action.startswith("alert.")] == [
-        "alert.acknowledge", "alert.arrived", "alert.resolve"]
+        "alert.acknowledge",
+        "alert.arrived",
+        "alert.resolve",
+    ]
 
 
 def test_a_responder_cannot_see_or_act_on_an_alert_not_offered_to_them(app, runtime):
@@ -427,17 +496,33 @@ def test_start_a_check_in_and_clear_a_drift_flag(console_staff, console_responde
 
     with runtime.sessions() as s, s.begin():
         betty = s.scalars(select(Resident).where(Resident.ext_id == "betty")).one()
-        s.add(DriftFlag(resident_id=betty.id, kind="low_mood", raised_at=runtime.clock.now(),
-                        detail="three not-so-good answers this week", evidence=[]))
+        s.add(
+            DriftFlag(
+                resident_id=betty.id,
+                kind="low_mood",
+                raised_at=runtime.clock.now(),
+                detail="three not-so-good answers this week",
+                evidence=[],
+            )
+        )
     page = console_staff.get("/console/checkins").text
     assert "three not-so-good answers this week" in page
     with runtime.sessions() as s:
         flag_id = s.scalar(select(DriftFlag.id))
-    assert post(console_staff, f"/console/drift/{flag_id}/clear", {"note": "rang her; Anne will visit"},
-                page="/console/checkins").status_code == 303
+    assert (
+        post(
+            console_staff,
+            f"/console/drift/{flag_id}/clear",
+            {"note": "rang her; Anne will visit"},
+            page="/console/checkins",
+        ).status_code
+        == 303
+    )
     with runtime.sessions() as s:
         assert s.get(DriftFlag, flag_id).cleared_by == "Carol Control"
         assert s.scalar(select(Checkin.started_by)) == "Carol Control"
     assert [(e.action, e.target) for e in audit_rows(runtime) if e.action in ("checkin.start", "drift.clear")] == [
-        ("checkin.start", "resident:betty"), ("drift.clear", f"drift:{flag_id}")]
+        ("checkin.start", "resident:betty"),
+        ("drift.clear", f"drift:{flag_id}"),
+    ]
     assert "Check-ins by outcome" in console_staff.get("/console/dashboard").text

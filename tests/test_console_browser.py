@@ -2,6 +2,7 @@
 Playwright, against the hub app served by uvicorn on a free loopback port. The hub runs
 without MQTT, with the sandbox notifier and a FakeClock (escalation moves only when a test
 moves it). Screenshots of the board and the dashboard are kept in tests/artifacts/."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -41,8 +42,9 @@ def page(browser, hub):
 
 @pytest.fixture
 def phone(browser, hub):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, base_url=hub.url)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True, base_url=hub.url
+    )
     p = context.new_page()
     p.set_default_timeout(10_000)
     yield p

@@ -1,4 +1,5 @@
 """``linkage user create`` and ``linkage user password``."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -17,8 +18,9 @@ def test_user_create_and_password(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     runner = CliRunner()
 
-    made = runner.invoke(main, ["user", "create", "carol", "--role", "staff"],
-                         input="a long enough password\na long enough password\n")
+    made = runner.invoke(
+        main, ["user", "create", "carol", "--role", "staff"], input="a long enough password\na long enough password\n"
+    )
     again = runner.invoke(main, ["user", "create", "carol", "--password", "a long enough password"])
     weak = runner.invoke(main, ["user", "create", "dan", "--password", "short"])
     changed = runner.invoke(main, ["user", "password", "carol", "--password", "a brand new password"])

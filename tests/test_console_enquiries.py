@@ -4,6 +4,7 @@ of services (edited as YAML, exported and imported) and the dashboard's enquirie
 Data is made through telecare.enquiry.service, as the assistant's actions make it. SQLite
 and PostgreSQL (the ``db_url`` fixture); the browser side is in
 tests/test_console_enquiries_browser.py."""
+
 from __future__ import annotations
 
 import re
@@ -29,9 +30,17 @@ from .hub_fixtures import console_client
 STRANGER = "+447700900999"
 BEFRIENDING = "age-uk-ashvale-befriending"
 HANDYPERSON = "ashvale-handyperson"
-PAGES = ["/console/enquiries", "/console/callbacks", "/console/checkin-requests", "/console/followups",
-         "/console/directory", "/console/directory/file", "/console/directory/add",
-         f"/console/directory/services/{HANDYPERSON}/edit", "/console/directory/export.yml"]
+PAGES = [
+    "/console/enquiries",
+    "/console/callbacks",
+    "/console/checkin-requests",
+    "/console/followups",
+    "/console/directory",
+    "/console/directory/file",
+    "/console/directory/add",
+    f"/console/directory/services/{HANDYPERSON}/edit",
+    "/console/directory/export.yml",
+]
 
 
 @pytest.fixture
@@ -52,23 +61,65 @@ def audit_rows(runtime, action: str) -> list[AuditEntry]:
 
 # The hub's clock stays put during a test (a logged-in console session ends after an idle hour),
 # so records made "earlier" are made with an earlier time.
-def conversation(runtime, *, channel="sms", phone=STRANGER, needs=("money_benefits",), services=(),
-                 outcome="signposted", resident_id=None, on_behalf=False, ago=timedelta(0)) -> int:
+def conversation(
+    runtime,
+    *,
+    channel="sms",
+    phone=STRANGER,
+    needs=("money_benefits",),
+    services=(),
+    outcome="signposted",
+    resident_id=None,
+    on_behalf=False,
+    ago=timedelta(0),
+) -> int:
     with runtime.sessions() as s, s.begin():
         now = runtime.clock.now() - ago
-        e = enquiries.start(s, channel=channel, conversation_id=f"{channel}:{phone}", phone=phone,
-                            resident_id=resident_id, now=now, first_message="I need some help")
-        enquiries.update(s, e.id, now=now, needs=list(needs), services=list(services), outcome=outcome,
-                         district="AV3", on_behalf=on_behalf)
+        e = enquiries.start(
+            s,
+            channel=channel,
+            conversation_id=f"{channel}:{phone}",
+            phone=phone,
+            resident_id=resident_id,
+            now=now,
+            first_message="I need some help",
+        )
+        enquiries.update(
+            s,
+            e.id,
+            now=now,
+            needs=list(needs),
+            services=list(services),
+            outcome=outcome,
+            district="AV3",
+            on_behalf=on_behalf,
+        )
         return e.id
 
 
-def callback(runtime, enquiry_id=None, *, reason="safeguarding", urgent=True, name="Mary Jones",
-             phone=STRANGER, detail="Her son takes her pension", ago=timedelta(0)) -> int:
+def callback(
+    runtime,
+    enquiry_id=None,
+    *,
+    reason="safeguarding",
+    urgent=True,
+    name="Mary Jones",
+    phone=STRANGER,
+    detail="Her son takes her pension",
+    ago=timedelta(0),
+) -> int:
     with runtime.sessions() as s, s.begin():
-        return enquiries.request_callback(s, enquiry_id=enquiry_id, reason=reason, urgent=urgent, name=name,
-                                          phone=phone, resident_id=None, detail=detail,
-                                          now=runtime.clock.now() - ago).id
+        return enquiries.request_callback(
+            s,
+            enquiry_id=enquiry_id,
+            reason=reason,
+            urgent=urgent,
+            name=name,
+            phone=phone,
+            resident_id=None,
+            detail=detail,
+            now=runtime.clock.now() - ago,
+        ).id
 
 
 def waiting_table(html: str) -> str:
@@ -77,8 +128,15 @@ def waiting_table(html: str) -> str:
 
 # -- enquiries ------------------------------------------------------------------------------------------------
 def test_enquiries_newest_first_with_needs_services_and_outcomes_in_plain_words(console_staff, runtime):
-    first = conversation(runtime, channel="voice", needs=["loneliness_befriending", "transport"],
-                         services=[BEFRIENDING], outcome="signposted", on_behalf=True, ago=timedelta(hours=1))
+    first = conversation(
+        runtime,
+        channel="voice",
+        needs=["loneliness_befriending", "transport"],
+        services=[BEFRIENDING],
+        outcome="signposted",
+        on_behalf=True,
+        ago=timedelta(hours=1),
+    )
     second = conversation(runtime, channel="web", phone="+447700900998", needs=["safeguarding"], outcome="handoff")
 
     page = console_staff.get("/console/enquiries")
@@ -93,8 +151,9 @@ def test_enquiries_newest_first_with_needs_services_and_outcomes_in_plain_words(
 
 def test_enquiries_filtered_by_outcome_channel_need_and_dates(console_staff, runtime):
     sms = conversation(runtime, channel="sms", needs=["money_benefits"], outcome="signposted", ago=timedelta(days=2))
-    voice = conversation(runtime, channel="voice", phone="+447700900998", needs=["falls_prevention", "other"],
-                         outcome="unresolved")
+    voice = conversation(
+        runtime, channel="voice", phone="+447700900998", needs=["falls_prevention", "other"], outcome="unresolved"
+    )
 
     def shown(query: str) -> set[int]:
         r = console_staff.get(f"/console/enquiries?{query}")
@@ -118,8 +177,15 @@ def test_an_enquirys_page_shows_its_introductions_callbacks_and_checkin_requests
     eid = conversation(runtime, needs=["loneliness_befriending"], services=[BEFRIENDING])
     with runtime.sessions() as s, s.begin():
         enquiries.introduce(s, eid, BEFRIENDING, name="Mary Jones", phone=STRANGER, now=runtime.clock.now())
-        enquiries.request_checkins(s, enquiry_id=eid, name="Mary Jones", phone=STRANGER, resident_id=None,
-                                   preferred_time="mornings", now=runtime.clock.now())
+        enquiries.request_checkins(
+            s,
+            enquiry_id=eid,
+            name="Mary Jones",
+            phone=STRANGER,
+            resident_id=None,
+            preferred_time="mornings",
+            now=runtime.clock.now(),
+        )
     callback(runtime, eid, reason="person", urgent=False, detail="asked for a person")
 
     html = console_staff.get(f"/console/enquiries/{eid}").text
@@ -133,8 +199,9 @@ def test_an_enquirys_page_shows_its_introductions_callbacks_and_checkin_requests
 
 # -- callbacks --------------------------------------------------------------------------------------------------
 def test_urgent_callbacks_come_first_and_are_counted_in_the_navigation_and_on_the_board(console_staff, runtime):
-    routine = callback(runtime, reason="person", urgent=False, name="Tom Routine", phone="+447700900998",
-                       ago=timedelta(minutes=30))
+    routine = callback(
+        runtime, reason="person", urgent=False, name="Tom Routine", phone="+447700900998", ago=timedelta(minutes=30)
+    )
     urgent = callback(runtime, name="Mary Urgent")
 
     html = console_staff.get("/console/callbacks").text
@@ -159,8 +226,7 @@ def test_marking_a_callback_done_is_audited_and_takes_it_off_the_open_list(conso
     assert again.status_code == 409 and "already done by Carol Control" in again.text
     with runtime.sessions() as s:
         row = s.get(CallbackRequest, cb)
-        assert (row.status, row.done_by, row.note) == ("done", "Carol Control",
-                                                       "Rang Mary; safeguarding referral made")
+        assert (row.status, row.done_by, row.note) == ("done", "Carol Control", "Rang Mary; safeguarding referral made")
         assert row.done_at == runtime.clock.now()
     (entry,) = audit_rows(runtime, "callback.done")
     assert (entry.actor, entry.role, entry.via, entry.target) == ("Carol Control", "staff", "console", f"callback:{cb}")
@@ -176,12 +242,16 @@ def test_a_forged_csrf_token_is_refused(console_staff, runtime):
     with runtime.sessions() as s:
         before = export_directory(s)
 
-    for url, data in [(f"/console/callbacks/{cb}/done", {"note": "forged"}),
-                      ("/console/checkin-requests/1", {"decision": "confirm"}),
-                      ("/console/directory/import", {"yaml": before.replace("Ashvale", "Elsewhere")}),
-                      (f"/console/directory/services/{HANDYPERSON}/edit", {"yaml": "services: []\n"})]:
+    for url, data in [
+        (f"/console/callbacks/{cb}/done", {"note": "forged"}),
+        ("/console/checkin-requests/1", {"decision": "confirm"}),
+        ("/console/directory/import", {"yaml": before.replace("Ashvale", "Elsewhere")}),
+        (f"/console/directory/services/{HANDYPERSON}/edit", {"yaml": "services: []\n"}),
+    ]:
         for token in ("forged-token", None):
-            r = console_staff.post(url, data={**data, **({"csrf_token": token} if token else {})}, follow_redirects=False)
+            r = console_staff.post(
+                url, data={**data, **({"csrf_token": token} if token else {})}, follow_redirects=False
+            )
             assert r.status_code == 403, (url, token)
     with runtime.sessions() as s:
         assert s.get(CallbackRequest, cb).status == "open"
@@ -193,18 +263,29 @@ def test_a_responder_cannot_see_or_change_the_helpline(console_responder, runtim
     eid = conversation(runtime)
     cb = callback(runtime, eid)
     with runtime.sessions() as s, s.begin():
-        req = enquiries.request_checkins(s, enquiry_id=eid, name="Mary", phone=STRANGER, resident_id=None,
-                                         preferred_time=None, now=runtime.clock.now()).id
+        req = enquiries.request_checkins(
+            s,
+            enquiry_id=eid,
+            name="Mary",
+            phone=STRANGER,
+            resident_id=None,
+            preferred_time=None,
+            now=runtime.clock.now(),
+        ).id
         before = export_directory(s)
 
     for url in PAGES + [f"/console/enquiries/{eid}"]:
         assert console_responder.get(url, follow_redirects=False).status_code == 403, url
     token = csrf_of(console_responder.get("/m").text)
-    for url, data in [(f"/console/callbacks/{cb}/done", {"note": "x"}),
-                      (f"/console/checkin-requests/{req}", {"decision": "confirm"}),
-                      ("/console/directory/import", {"yaml": before}),
-                      ("/console/directory/add", {"yaml": "services: []\n"})]:
-        assert console_responder.post(url, data={"csrf_token": token, **data}, follow_redirects=False).status_code == 403
+    for url, data in [
+        (f"/console/callbacks/{cb}/done", {"note": "x"}),
+        (f"/console/checkin-requests/{req}", {"decision": "confirm"}),
+        ("/console/directory/import", {"yaml": before}),
+        ("/console/directory/add", {"yaml": "services: []\n"}),
+    ]:
+        assert (
+            console_responder.post(url, data={"csrf_token": token, **data}, follow_redirects=False).status_code == 403
+        )
     with runtime.sessions() as s:
         assert s.get(CallbackRequest, cb).status == "open" and s.get(CheckinRequest, req).status == "pending"
     assert "Callbacks" not in console_responder.get("/m").text
@@ -214,19 +295,38 @@ def test_a_responder_cannot_see_or_change_the_helpline(console_responder, runtim
 def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a_reason(console_staff, runtime):
     with runtime.sessions() as s, s.begin():
         betty = s.scalar(select(Resident.id).where(Resident.ext_id == "betty"))
-        known = enquiries.request_checkins(s, enquiry_id=None, name="Betty Smith", phone="+447700900001",
-                                           resident_id=betty, preferred_time="about ten", now=runtime.clock.now()).id
-        stranger = enquiries.request_checkins(s, enquiry_id=None, name="Mary Jones", phone=STRANGER,
-                                              resident_id=None, preferred_time=None, now=runtime.clock.now()).id
+        known = enquiries.request_checkins(
+            s,
+            enquiry_id=None,
+            name="Betty Smith",
+            phone="+447700900001",
+            resident_id=betty,
+            preferred_time="about ten",
+            now=runtime.clock.now(),
+        ).id
+        stranger = enquiries.request_checkins(
+            s,
+            enquiry_id=None,
+            name="Mary Jones",
+            phone=STRANGER,
+            resident_id=None,
+            preferred_time=None,
+            now=runtime.clock.now(),
+        ).id
     page = "/console/checkin-requests"
     assert "about ten" in console_staff.get(page).text
 
-    confirmed = post(console_staff, f"/console/checkin-requests/{known}", {"decision": "confirm", "note": "10am daily"},
-                     page=page)
+    confirmed = post(
+        console_staff, f"/console/checkin-requests/{known}", {"decision": "confirm", "note": "10am daily"}, page=page
+    )
     next_steps = console_staff.get(confirmed.headers["location"]).text
     no_reason = post(console_staff, f"/console/checkin-requests/{stranger}", {"decision": "decline"}, page=page)
-    declined = post(console_staff, f"/console/checkin-requests/{stranger}",
-                    {"decision": "decline", "note": "has a daily carer visit"}, page=page)
+    declined = post(
+        console_staff,
+        f"/console/checkin-requests/{stranger}",
+        {"decision": "decline", "note": "has a daily carer visit"},
+        page=page,
+    )
     twice = post(console_staff, f"/console/checkin-requests/{known}", {"decision": "decline", "note": "x"}, page=page)
 
     assert confirmed.status_code == 303
@@ -235,8 +335,10 @@ def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a
     assert no_reason.status_code == 422 and "Say why" in no_reason.text
     assert declined.status_code == 303 and twice.status_code == 409
     with runtime.sessions() as s:
-        assert (s.get(CheckinRequest, known).status, s.get(CheckinRequest, known).decided_by) == ("confirmed",
-                                                                                                 "Carol Control")
+        assert (s.get(CheckinRequest, known).status, s.get(CheckinRequest, known).decided_by) == (
+            "confirmed",
+            "Carol Control",
+        )
         assert s.get(CheckinRequest, stranger).status == "declined"
     assert [e.summary for e in audit_rows(runtime, "checkin_request.confirm")] == ["confirmed: 10am daily"]
     assert [e.summary for e in audit_rows(runtime, "checkin_request.decline")] == ["declined: has a daily carer visit"]
@@ -245,9 +347,18 @@ def test_confirming_a_checkin_request_says_what_to_do_next_and_declining_needs_a
 
 def test_someone_not_yet_a_resident_is_added_first(console_staff, runtime):
     with runtime.sessions() as s, s.begin():
-        req = enquiries.request_checkins(s, enquiry_id=None, name="Mary Jones", phone=STRANGER, resident_id=None,
-                                         preferred_time=None, now=runtime.clock.now()).id
-    r = post(console_staff, f"/console/checkin-requests/{req}", {"decision": "confirm"}, page="/console/checkin-requests")
+        req = enquiries.request_checkins(
+            s,
+            enquiry_id=None,
+            name="Mary Jones",
+            phone=STRANGER,
+            resident_id=None,
+            preferred_time=None,
+            now=runtime.clock.now(),
+        ).id
+    r = post(
+        console_staff, f"/console/checkin-requests/{req}", {"decision": "confirm"}, page="/console/checkin-requests"
+    )
     html = console_staff.get(r.headers["location"]).text
     assert 'href="/console/add/residents"' in html and STRANGER in html
 
@@ -287,8 +398,14 @@ def test_the_directory_lists_services_and_what_the_assistant_would_offer(console
     assert [m for m in re.findall(r'<a href="#svc-[^"]+">([^<]+)</a>', section)] == expected
 
     every_need = console_staff.get("/console/directory?postcode=AV3").text
-    assert every_need.count('<th scope="row">', every_need.index('id="h-offer"'),
-                            every_need.index("</section>", every_need.index('id="h-offer"'))) == 18
+    assert (
+        every_need.count(
+            '<th scope="row">',
+            every_need.index('id="h-offer"'),
+            every_need.index("</section>", every_need.index('id="h-offer"')),
+        )
+        == 18
+    )
     outside = console_staff.get("/console/directory?postcode=LS6&need=social_care_assessment").text
     assert "LS6 is outside Ashvale" in outside
     assert console_staff.get("/console/directory?postcode=nowhere").status_code == 422
@@ -322,13 +439,19 @@ def test_editing_a_service_snippet_shows_the_line_of_a_mistake_and_saves_a_good_
 
 
 def test_adding_a_service_and_refusing_one_that_exists(console_staff, runtime):
-    new = ('services:\n  - id: ashvale-lunch-club\n    name: Ashvale Lunch Club\n'
-           '    description: A hot lunch and company, Tuesdays and Thursdays.\n'
-           '    needs: [loneliness_befriending, food_shopping]\n    areas: [AV3]\n    phone: "01632 960555"\n')
+    new = (
+        "services:\n  - id: ashvale-lunch-club\n    name: Ashvale Lunch Club\n"
+        "    description: A hot lunch and company, Tuesdays and Thursdays.\n"
+        '    needs: [loneliness_befriending, food_shopping]\n    areas: [AV3]\n    phone: "01632 960555"\n'
+    )
     added = post(console_staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
     again = post(console_staff, "/console/directory/add", {"yaml": new}, page="/console/directory/add")
-    wrong_area = post(console_staff, "/console/directory/add", {"yaml": new.replace("lunch-club", "lunch-2")
-                                                        .replace("[AV3]", "[ZZ9]")}, page="/console/directory/add")
+    wrong_area = post(
+        console_staff,
+        "/console/directory/add",
+        {"yaml": new.replace("lunch-club", "lunch-2").replace("[AV3]", "[ZZ9]")},
+        page="/console/directory/add",
+    )
 
     assert added.status_code == 303
     assert again.status_code == 422 and "Line 2:" in again.text and "already has" in again.text
@@ -349,14 +472,18 @@ def test_directory_export_and_import_round_trip(console_staff, runtime):
     assert audit_rows(runtime, "directory.import") == []
 
     lines = exported.text.splitlines()
-    bad_line = next(n for n, ln in enumerate(lines, 1) if ln.strip() == "phone: \"999\"")
+    bad_line = next(n for n, ln in enumerate(lines, 1) if ln.strip() == 'phone: "999"')
     lines[bad_line - 1] = lines[bad_line - 1].replace('"999"', '"nine nine nine"')
     bad = post(console_staff, "/console/directory/import", {"yaml": "\n".join(lines)}, page=page)
     assert bad.status_code == 422 and f"Line {bad_line}:" in bad.text and "Refused" in bad.text
 
     without = re.sub(r"\n- id: ashvale-handyperson\n(?:  .*\n)+", "\n", exported.text)
-    changed = console_staff.post("/console/directory/import", files={"file": ("services.yml", without.encode())},
-                         data={"csrf_token": csrf_of(console_staff.get(page).text)}, follow_redirects=False)
+    changed = console_staff.post(
+        "/console/directory/import",
+        files={"file": ("services.yml", without.encode())},
+        data={"csrf_token": csrf_of(console_staff.get(page).text)},
+        follow_redirects=False,
+    )
     assert changed.status_code == 200 and "Loaded" in changed.text and "ashvale-handyperson" in changed.text
     with runtime.sessions() as s:
         assert s.scalars(select(Service).where(Service.ext_id == HANDYPERSON)).one().active is False
@@ -372,8 +499,7 @@ def test_directory_export_and_import_round_trip(console_staff, runtime):
 
 # -- the dashboard and the API summary -------------------------------------------------------------------------------
 def test_the_dashboard_shows_enquiries_and_the_share_resolved_at_first_contact(console_staff, app, runtime):
-    for outcome, channel in [("signposted", "sms"), ("introduced", "voice"), ("handoff", "web"),
-                             ("signposted", "sms")]:
+    for outcome, channel in [("signposted", "sms"), ("introduced", "voice"), ("handoff", "web"), ("signposted", "sms")]:
         conversation(runtime, channel=channel, outcome=outcome, phone=f"+4477009009{len(outcome)}{channel[0]}")
     callback(runtime)
 

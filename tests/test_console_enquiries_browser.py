@@ -2,6 +2,7 @@
 an urgent callback loud on the board and first on its page, marked done with the keyboard
 alone, the dashboard's enquiries card (screenshot in tests/artifacts/dashboard-enquiries.png),
 and the pages at 200% zoom."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,20 +33,48 @@ def helpline(runtime) -> dict:
     with runtime.sessions() as s, s.begin():
         ids = []
         for i, (channel, needs, outcome) in enumerate(CONVERSATIONS):
-            e = enquiries.start(s, channel=channel, conversation_id=f"{channel}:{i}", phone=f"+4477009009{i:02d}",
-                                resident_id=None, now=now - timedelta(hours=len(CONVERSATIONS) - i),
-                                first_message="hello")
+            e = enquiries.start(
+                s,
+                channel=channel,
+                conversation_id=f"{channel}:{i}",
+                phone=f"+4477009009{i:02d}",
+                resident_id=None,
+                now=now - timedelta(hours=len(CONVERSATIONS) - i),
+                first_message="hello",
+            )
             enquiries.update(s, e.id, now=now, needs=needs, outcome=outcome, district="AV3")
             ids.append(e.id)
-        urgent = enquiries.request_callback(s, enquiry_id=ids[3], reason="safeguarding", urgent=True,
-                                            name="Mary Jones", phone="+447700900903", resident_id=None,
-                                            detail="Her son has been taking her pension",
-                                            now=now - timedelta(minutes=20))
-        routine = enquiries.request_callback(s, enquiry_id=ids[5], reason="cannot_help", urgent=False, name="Tom",
-                                             phone="+447700900905", resident_id=None, detail=None,
-                                             now=now - timedelta(hours=2))
-        enquiries.request_checkins(s, enquiry_id=ids[1], name="Joan", phone="+447700900901", resident_id=None,
-                                   preferred_time="mornings", now=now)
+        urgent = enquiries.request_callback(
+            s,
+            enquiry_id=ids[3],
+            reason="safeguarding",
+            urgent=True,
+            name="Mary Jones",
+            phone="+447700900903",
+            resident_id=None,
+            detail="Her son has been taking her pension",
+            now=now - timedelta(minutes=20),
+        )
+        routine = enquiries.request_callback(
+            s,
+            enquiry_id=ids[5],
+            reason="cannot_help",
+            urgent=False,
+            name="Tom",
+            phone="+447700900905",
+            resident_id=None,
+            detail=None,
+            now=now - timedelta(hours=2),
+        )
+        enquiries.request_checkins(
+            s,
+            enquiry_id=ids[1],
+            name="Joan",
+            phone="+447700900901",
+            resident_id=None,
+            preferred_time="mornings",
+            now=now,
+        )
     return {"urgent": urgent.id, "routine": routine.id}
 
 
@@ -106,9 +135,17 @@ def test_helpline_pages_at_200_percent_zoom(page, hub):
     log_in(page, "carol")
     # 200% zoom of a 1280 px screen: 640 CSS pixels; nothing should need sideways scrolling
     page.set_viewport_size({"width": 640, "height": 450})
-    for url in ("/console/callbacks", "/console/enquiries", "/console/enquiries/4", "/console/checkin-requests",
-                "/console/followups", "/console/directory", "/console/directory?need=money_benefits&postcode=AV3",
-                "/console/directory/services/ashvale-handyperson/edit", "/console/directory/file",
-                "/console/dashboard"):
+    for url in (
+        "/console/callbacks",
+        "/console/enquiries",
+        "/console/enquiries/4",
+        "/console/checkin-requests",
+        "/console/followups",
+        "/console/directory",
+        "/console/directory?need=money_benefits&postcode=AV3",
+        "/console/directory/services/ashvale-handyperson/edit",
+        "/console/directory/file",
+        "/console/dashboard",
+    ):
         page.goto(url)
         assert no_sideways_scroll(page), url

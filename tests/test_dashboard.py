@@ -1,4 +1,5 @@
 """The dashboard's figures (telecare/reports/dashboard.py) on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -65,5 +66,7 @@ def test_devices_offline_and_low_battery(site, clock):
         d = dashboard(s, clock.now())
 
     assert (d.devices_total, d.devices_offline, d.devices_low_battery) == (4, 1, 1)
-    assert [(i.device, i.online, i.battery) for i in d.device_issues] == [("unit-1", False, None),
-                                                                          ("pendant-1", True, 12)]
+    assert [(i.device, i.online, i.battery) for i in d.device_issues] == [
+        ("unit-1", False, None),
+        ("pendant-1", True, 12),
+    ]

@@ -1,6 +1,7 @@
 """The directory of services: the file and ``linkage directory load`` (load, reload, retire,
 refuse with line numbers), postcodes, and matching a need to services by district and
 eligibility. Storage tests run on SQLite and PostgreSQL (the ``db_url`` fixture)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -147,14 +148,16 @@ def test_an_edit_updates_and_a_service_left_out_becomes_inactive_until_it_return
 
 def test_a_bad_file_is_refused_whole_naming_every_line(sessions, clock):
     load(sessions, SMALL, clock)
-    bad = (SMALL
-           .replace("needs: [loneliness_befriending]\n    areas: [AV1]", "needs: [lonelyness]\n    areas: [AV9]")
-           .replace("    phone: \"0808 157 0200\"\n", "")
-           .replace("description: Tea for the over 75s.", "description: " + "Tea " * 30)
-           .replace("    eligibility: {carers: true}", "    eligibilty: {carers: true}")
-           .replace("  - id: local-av2\n", "  - id: council-wide\n")
-           .replace("    eligibility: {residents_only: true}", "    eligibility: {residents_only: true}\n"
-                                                                  "    intro_days: 4"))
+    bad = (
+        SMALL.replace("needs: [loneliness_befriending]\n    areas: [AV1]", "needs: [lonelyness]\n    areas: [AV9]")
+        .replace('    phone: "0808 157 0200"\n', "")
+        .replace("description: Tea for the over 75s.", "description: " + "Tea " * 30)
+        .replace("    eligibility: {carers: true}", "    eligibilty: {carers: true}")
+        .replace("  - id: local-av2\n", "  - id: council-wide\n")
+        .replace(
+            "    eligibility: {residents_only: true}", "    eligibility: {residents_only: true}\n    intro_days: 4"
+        )
+    )
 
     error = refuse(sessions, bad, clock)
 
@@ -167,8 +170,11 @@ def test_a_bad_file_is_refused_whole_naming_every_line(sessions, clock):
     assert (line_of(bad, "eligibilty"), "services[4] (carers-group) > eligibilty") in found, messages
     assert "unknown field 'eligibilty'" in messages
     # pydantic's problems come first; the checks across the file need a file that parses
-    fixed = bad.replace("[lonelyness]", "[loneliness_befriending]").replace("Tea " * 30, "Tea.").replace(
-        "eligibilty", "eligibility")
+    fixed = (
+        bad.replace("[lonelyness]", "[loneliness_befriending]")
+        .replace("Tea " * 30, "Tea.")
+        .replace("eligibilty", "eligibility")
+    )
 
     error = refuse(sessions, fixed, clock)
 
@@ -184,7 +190,7 @@ def test_a_bad_file_is_refused_whole_naming_every_line(sessions, clock):
 
 
 def test_duplicate_keys_bad_yaml_and_an_empty_list_are_refused(sessions, clock):
-    twice = SMALL.replace("    phone: \"01632 960202\"\n", "    phone: \"01632 960202\"\n    phone: \"01632 960209\"\n")
+    twice = SMALL.replace('    phone: "01632 960202"\n', '    phone: "01632 960202"\n    phone: "01632 960209"\n')
     error = refuse(sessions, twice, clock)
     assert [p.line for p in error.problems] == [line_of(twice, "960209")]
     assert "'phone' appears twice" in str(error)
@@ -200,7 +206,9 @@ def test_duplicate_keys_bad_yaml_and_an_empty_list_are_refused(sessions, clock):
 
 
 def test_areas_and_eligibility_must_make_sense(sessions, clock):
-    text = SMALL.replace("    areas: [national]\n", "    areas: [national, AV1]\n    eligibility: {residents_only: true}\n")
+    text = SMALL.replace(
+        "    areas: [national]\n", "    areas: [national, AV1]\n    eligibility: {residents_only: true}\n"
+    )
     error = refuse(sessions, text, clock)
     messages = "\n".join(str(p) for p in error.problems)
     assert "'national' cannot be combined" in messages and "a national service cannot be for the council's" in messages
@@ -239,11 +247,20 @@ def test_linkage_directory_load(sqlite_url, monkeypatch, tmp_path):
 
 
 # -- postcodes ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text,full,district", [
-    ("AV1 2AB", "AV1 2AB", "AV1"), ("av12ab", "AV1 2AB", "AV1"), (" av1  2ab ", "AV1 2AB", "AV1"),
-    ("AV3", "AV3", "AV3"), ("av3", "AV3", "AV3"), ("SW1A 1AA", "SW1A 1AA", "SW1A"), ("m11ae", "M1 1AE", "M1"),
-    ("DN55 1PT", "DN55 1PT", "DN55"), ("EC1A1BB", "EC1A 1BB", "EC1A"),
-])
+@pytest.mark.parametrize(
+    "text,full,district",
+    [
+        ("AV1 2AB", "AV1 2AB", "AV1"),
+        ("av12ab", "AV1 2AB", "AV1"),
+        (" av1  2ab ", "AV1 2AB", "AV1"),
+        ("AV3", "AV3", "AV3"),
+        ("av3", "AV3", "AV3"),
+        ("SW1A 1AA", "SW1A 1AA", "SW1A"),
+        ("m11ae", "M1 1AE", "M1"),
+        ("DN55 1PT", "DN55 1PT", "DN55"),
+        ("EC1A1BB", "EC1A 1BB", "EC1A"),
+    ],
+)
 def test_parse_a_postcode(text, full, district):
     pc = postcodes.parse(text)
     assert pc is not None and pc.full == full and pc.district == district and str(pc) == full
@@ -254,14 +271,24 @@ def test_parse_refuses_what_is_not_a_postcode(text):
     assert postcodes.parse(text) is None
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("i live at av12ab near the park", "AV1 2AB"),
-    ("My postcode is AV3 4RT, thanks", "AV3 4RT"),
-    ("I'm in AV3", "AV3"), ("its av4 i think", "AV4"), ("Leeds, LS6 2AB", "LS6 2AB"),
-    ("near AV2 but my daughter is in AV5 1XY", "AV5 1XY"),  # a full postcode says more than a district
-    ("my co2 alarm keeps beeping", None), ("I need my B12 injection", None), ("stuck on the M25", None),
-    ("call me on 07700 900123", None), ("I'm 82 and live alone", None), ("flat 2b", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("i live at av12ab near the park", "AV1 2AB"),
+        ("My postcode is AV3 4RT, thanks", "AV3 4RT"),
+        ("I'm in AV3", "AV3"),
+        ("its av4 i think", "AV4"),
+        ("Leeds, LS6 2AB", "LS6 2AB"),
+        ("near AV2 but my daughter is in AV5 1XY", "AV5 1XY"),  # a full postcode says more than a district
+        ("my co2 alarm keeps beeping", None),
+        ("I need my B12 injection", None),
+        ("stuck on the M25", None),
+        ("call me on 07700 900123", None),
+        ("I'm 82 and live alone", None),
+        ("flat 2b", None),
+        ("", None),
+    ],
+)
 def test_find_a_postcode_in_what_people_write(text, expected):
     pc = postcodes.find_in(text)
     assert (pc.full if pc else None) == expected
@@ -277,22 +304,35 @@ def small(sessions, clock):
 def test_local_services_come_first_then_council_wide_then_national(small):
     with small() as s:
         assert ids(search.match(s, "loneliness_befriending", district="AV1", limit=None)) == [
-            "local-av1", "council-wide", "over-75s", "national-line"]
+            "local-av1",
+            "council-wide",
+            "over-75s",
+            "national-line",
+        ]
         assert ids(search.match(s, "loneliness_befriending", district="av3", limit=None)) == [
-            "local-av2", "council-wide", "over-75s", "national-line"]
+            "local-av2",
+            "council-wide",
+            "over-75s",
+            "national-line",
+        ]
         assert ids(search.match(s, "loneliness_befriending", district="AV1")) == ["local-av1", "council-wide"]
 
 
 def test_without_a_district_only_council_wide_and_national_services(small):
     with small() as s:
-        assert ids(search.match(s, "loneliness_befriending", limit=None)) == ["council-wide", "over-75s",
-                                                                             "national-line"]
+        assert ids(search.match(s, "loneliness_befriending", limit=None)) == [
+            "council-wide",
+            "over-75s",
+            "national-line",
+        ]
 
 
 def test_outside_the_council_residents_only_services_are_left_out(small):
     with small() as s:
-        assert ids(search.match(s, "loneliness_befriending", district="LS6", limit=None)) == ["over-75s",
-                                                                                            "national-line"]
+        assert ids(search.match(s, "loneliness_befriending", district="LS6", limit=None)) == [
+            "over-75s",
+            "national-line",
+        ]
 
 
 def test_age_is_checked_only_when_known(small):
@@ -305,8 +345,7 @@ def test_age_is_checked_only_when_known(small):
 def test_carers_only_services_are_for_carers_or_a_carers_need(small):
     with small() as s:
         assert "carers-group" not in ids(search.match(s, "loneliness_befriending", district="AV1", limit=None))
-        assert "carers-group" in ids(search.match(s, "loneliness_befriending", district="AV1", carer=True,
-                                                  limit=None))
+        assert "carers-group" in ids(search.match(s, "loneliness_befriending", district="AV1", carer=True, limit=None))
         assert ids(search.match(s, "carers_support", district="AV1")) == ["carers-group"]
         assert search.match(s, "housing", district="AV1") == []
         with pytest.raises(ValueError):
@@ -318,7 +357,12 @@ def test_all_services_for_staff_lists_everything_for_a_district_without_eligibil
         assert len(search.all_services(s)) == 6
         assert ids(search.all_services(s, need="carers_support")) == ["carers-group"]
         assert ids(search.all_services(s, district="AV2")) == [
-            "local-av2", "council-wide", "over-75s", "carers-group", "national-line"]
+            "local-av2",
+            "council-wide",
+            "over-75s",
+            "carers-group",
+            "national-line",
+        ]
 
 
 def test_the_sample_directory_matches_sensibly(sessions, clock):

@@ -1,5 +1,6 @@
 """Dry run (the real engine in a rolled-back transaction) and the coverage report, on SQLite
 and PostgreSQL, with the FakeClock. Times are Europe/London, as the sample site's are."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,8 +32,15 @@ def test_bettys_fall_at_two_on_saturday(site, clock):
         result = dry_run(s, resident="betty", event_type="fall", at=SATURDAY_2AM)
 
     assert (result.policy, result.device, result.priority) == ("urgent", "fall-1", "P1")
-    first_round = [(0, SUE, "voice"), (30, SUE, "sms"), (120, JIM, "voice"), (150, JIM, "sms"),
-                   (240, PRIYA, "voice"), (270, PRIYA, "sms"), (420, "console", "console")]
+    first_round = [
+        (0, SUE, "voice"),
+        (30, SUE, "sms"),
+        (120, JIM, "voice"),
+        (150, JIM, "sms"),
+        (240, PRIYA, "voice"),
+        (270, PRIYA, "sms"),
+        (420, "console", "console"),
+    ]
     second_round = [(t + 720, to, ch) for t, to, ch in first_round]
     assert _who(result) == first_round + second_round  # Priya has the weekend night, not Rhys
     assert result.no_response_after_s == 1440
@@ -69,15 +77,26 @@ def test_dry_run_matches_what_the_engine_really_does(site, clock):
     with site() as s, s.begin():
         home = s.scalars(select(Home).where(Home.ext_id == "home-0001")).one()
         dev = s.scalars(select(Device).where(Device.ext_id == "fall-1")).one()
-        alert = alerts.open_alert(s, category="alarm", home_id=home.id, resident_id=home.resident_id,
-                                  device_id=dev.id, type="fall", priority="P1", now=SATURDAY_2AM, detail="real")
+        alert = alerts.open_alert(
+            s,
+            category="alarm",
+            home_id=home.id,
+            resident_id=home.resident_id,
+            device_id=dev.id,
+            type="fall",
+            priority="P1",
+            now=SATURDAY_2AM,
+            detail="real",
+        )
         alert_id = alert.id
     for _ in range(200):
         with site() as s, s.begin():
             a = s.get(Alert, alert_id)
-            voices = s.scalars(select(Notification).where(Notification.alert_id == alert_id,
-                                                          Notification.channel == "voice",
-                                                          Notification.status == "queued")).all()
+            voices = s.scalars(
+                select(Notification).where(
+                    Notification.alert_id == alert_id, Notification.channel == "voice", Notification.status == "queued"
+                )
+            ).all()
             due = [(n.created_at + timedelta(seconds=30), n) for n in voices]
             nxt = a.esc_next_at
             if due and (nxt is None or min(d for d, _ in due) <= nxt):
@@ -89,9 +108,10 @@ def test_dry_run_matches_what_the_engine_really_does(site, clock):
                 break
             engine.fire(s, alert_id, nxt)
     with site() as s:
-        real = [(int((n.created_at - SATURDAY_2AM).total_seconds()), n.to, n.channel)
-                for n in s.scalars(select(Notification).where(Notification.alert_id == alert_id)
-                                   .order_by(Notification.id))]
+        real = [
+            (int((n.created_at - SATURDAY_2AM).total_seconds()), n.to, n.channel)
+            for n in s.scalars(select(Notification).where(Notification.alert_id == alert_id).order_by(Notification.id))
+        ]
     assert real == planned
 
 
@@ -165,8 +185,11 @@ def test_coverage_finds_the_hours_that_reach_nobody(site, clock):
     (profile,) = policy.profiles
     assert profile.profile.contacts is False and profile.residents == ["Dennis Dee"]
     pieces = [(p.label, p.state) for p in profile.pieces]
-    assert pieces[:3] == [("Mon 00:00 – Mon 08:00", "nobody"), ("Mon 08:00 – Mon 18:00", "thin"),
-                          ("Mon 18:00 – Tue 08:00", "nobody")]
+    assert pieces[:3] == [
+        ("Mon 00:00 – Mon 08:00", "nobody"),
+        ("Mon 08:00 – Mon 18:00", "thin"),
+        ("Mon 18:00 – Tue 08:00", "nobody"),
+    ]
     assert pieces[-1] == ("Fri 18:00 – Mon 00:00", "nobody")
     grid = policy.hours()
     assert grid[0][7][0] == "nobody" and grid[0][8][0] == "thin" and grid[5][12][0] == "nobody"
@@ -199,8 +222,9 @@ def test_coverage_agrees_with_the_engines_expand(site, clock):
 
 def test_priorities_without_a_policy_are_reported(sessions, clock):
     with sessions() as s, s.begin():
-        load_site(s, "policies:\n  - id: p1\n    for: [P1]\n    steps: [{notify: [console], via: [console]}]\n",
-                  clock.now())
+        load_site(
+            s, "policies:\n  - id: p1\n    for: [P1]\n    steps: [{notify: [console], via: [console]}]\n", clock.now()
+        )
     with sessions() as s:
         report = coverage_report(s)
 

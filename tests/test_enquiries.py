@@ -2,6 +2,7 @@
 week later (sent in the daytime, answered by SMS through telecare.inbound),
 call-back requests and check-in requests. FakeClock, sample site and sample directory, on
 SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,15 @@ def db(site, clock):
 
 def new_enquiry(db, clock, *, phone=STRANGER, channel="sms", resident_id=None, text="hello") -> int:
     with db() as s, s.begin():
-        return enquiries.start(s, channel=channel, conversation_id=f"{channel}:{phone}", phone=phone,
-                               resident_id=resident_id, now=clock.now(), first_message=text).id
+        return enquiries.start(
+            s,
+            channel=channel,
+            conversation_id=f"{channel}:{phone}",
+            phone=phone,
+            resident_id=resident_id,
+            now=clock.now(),
+            first_message=text,
+        ).id
 
 
 def introduce(db, clock, enquiry_id, service=BEFRIENDING, name="Mary Jones", phone=STRANGER) -> int:
@@ -81,11 +89,25 @@ def get(db, model, id_):
 def test_an_enquiry_collects_needs_and_services_and_its_outcome_only_rises(db, clock):
     e_id = new_enquiry(db, clock, text="x" * 800)
     with db() as s, s.begin():
-        enquiries.update(s, e_id, now=clock.now(), needs=["money_benefits"], services=["pension-credit-line"],
-                         outcome="signposted", district="av1")
-        enquiries.update(s, e_id, now=clock.now(), needs=["loneliness_befriending", "money_benefits"],
-                         services=["pension-credit-line", "friendship-line"], outcome="handoff", consent=False,
-                         on_behalf=True)
+        enquiries.update(
+            s,
+            e_id,
+            now=clock.now(),
+            needs=["money_benefits"],
+            services=["pension-credit-line"],
+            outcome="signposted",
+            district="av1",
+        )
+        enquiries.update(
+            s,
+            e_id,
+            now=clock.now(),
+            needs=["loneliness_befriending", "money_benefits"],
+            services=["pension-credit-line", "friendship-line"],
+            outcome="handoff",
+            consent=False,
+            on_behalf=True,
+        )
         clock.advance(60)
         enquiries.update(s, e_id, now=clock.now(), outcome="signposted", consent=None)
     e = get(db, Enquiry, e_id)
@@ -141,7 +163,12 @@ def test_an_introduction_to_the_daily_checkin_call_is_a_checkin_request(db, cloc
     with db() as s:
         req = s.scalars(select(CheckinRequest)).one()
     assert (req.name, req.phone, req.resident_id, req.status, req.enquiry_id) == (
-        "Betty Smith", betty.phone, betty.id, "pending", e_id)
+        "Betty Smith",
+        betty.phone,
+        betty.id,
+        "pending",
+        e_id,
+    )
 
 
 # -- follow-ups ------------------------------------------------------------------------------------------------------
@@ -156,8 +183,10 @@ def test_the_follow_up_goes_a_week_later_by_sms(db, clock):
 
     (n,) = followups(db)
     assert (n.to, n.channel, n.status, n.alert_id) == (STRANGER, "sms", "queued", None)
-    assert n.body == ("Hello Mary, it's Ashvale Linkage. A week ago we asked Age UK Ashvale Befriending to contact "
-                      "you. Have they been in touch? Reply YES or NO.")
+    assert n.body == (
+        "Hello Mary, it's Ashvale Linkage. A week ago we asked Age UK Ashvale Befriending to contact "
+        "you. Have they been in touch? Reply YES or NO."
+    )
     with db() as s:
         intro = s.scalars(select(Introduction)).one()
     assert intro.follow_up_sent_at == clock.now() and intro.follow_up_notification_id == n.id
@@ -210,7 +239,14 @@ def test_no_opens_a_call_back_for_the_team(db, clock):
     with db() as s:
         cb = s.scalars(select(CallbackRequest)).one()
     assert (cb.reason, cb.urgent, cb.status, cb.phone, cb.name, cb.enquiry_id, cb.resident_id) == (
-        "followup", False, "open", STRANGER, "Mary Jones", e_id, betty.id)
+        "followup",
+        False,
+        "open",
+        STRANGER,
+        "Mary Jones",
+        e_id,
+        betty.id,
+    )
     assert "Ashvale Handyperson Service had not been in touch" in cb.detail
 
 
@@ -227,12 +263,27 @@ def test_an_unclear_answer_is_asked_again_and_the_follow_up_stays_open(db, clock
     assert get(db, Introduction, i_id).follow_up_answer == "not_contacted"
 
 
-@pytest.mark.parametrize("body,meaning", [
-    ("YES", "worked"), ("y", "worked"), ("Yes thanks", "worked"), ("they called yesterday", "worked"),
-    ("1", "worked"), ("NO", "not_contacted"), ("no.", "not_contacted"), ("Not yet", "not_contacted"),
-    ("they haven't", "not_contacted"), ("yes but they didn\u2019t come", "not_contacted"), ("2", "not_contacted"),
-    ("nobody rang", "not_contacted"), ("hello", "unknown"), ("", "unknown"), (None, "unknown"), ("maybe", "unknown"),
-])
+@pytest.mark.parametrize(
+    "body,meaning",
+    [
+        ("YES", "worked"),
+        ("y", "worked"),
+        ("Yes thanks", "worked"),
+        ("they called yesterday", "worked"),
+        ("1", "worked"),
+        ("NO", "not_contacted"),
+        ("no.", "not_contacted"),
+        ("Not yet", "not_contacted"),
+        ("they haven't", "not_contacted"),
+        ("yes but they didn\u2019t come", "not_contacted"),
+        ("2", "not_contacted"),
+        ("nobody rang", "not_contacted"),
+        ("hello", "unknown"),
+        ("", "unknown"),
+        (None, "unknown"),
+        ("maybe", "unknown"),
+    ],
+)
 def test_reading_the_answer(body, meaning):
     assert followup.interpret(body) == meaning
 
@@ -294,13 +345,39 @@ def test_an_alert_waiting_for_an_answer_comes_before_a_follow_up(db, clock):
 def test_call_back_requests_one_per_conversation_then_done(db, clock):
     e_id = new_enquiry(db, clock)
     with db() as s, s.begin():
-        first = enquiries.request_callback(s, enquiry_id=e_id, reason="person", urgent=False, name=None,
-                                           phone=None, resident_id=None, detail="wants a person", now=clock.now())
-        again = enquiries.request_callback(s, enquiry_id=e_id, reason="person", urgent=True, name="Mary",
-                                           phone="07700 900999", resident_id=None, detail="asked again",
-                                           now=clock.now())
-        other = enquiries.request_callback(s, enquiry_id=e_id, reason="safeguarding", urgent=True, name="Mary",
-                                           phone=STRANGER, resident_id=None, detail=None, now=clock.now())
+        first = enquiries.request_callback(
+            s,
+            enquiry_id=e_id,
+            reason="person",
+            urgent=False,
+            name=None,
+            phone=None,
+            resident_id=None,
+            detail="wants a person",
+            now=clock.now(),
+        )
+        again = enquiries.request_callback(
+            s,
+            enquiry_id=e_id,
+            reason="person",
+            urgent=True,
+            name="Mary",
+            phone="07700 900999",
+            resident_id=None,
+            detail="asked again",
+            now=clock.now(),
+        )
+        other = enquiries.request_callback(
+            s,
+            enquiry_id=e_id,
+            reason="safeguarding",
+            urgent=True,
+            name="Mary",
+            phone=STRANGER,
+            resident_id=None,
+            detail=None,
+            now=clock.now(),
+        )
         ids = (first.id, again.id, other.id)
     assert ids[0] == ids[1] != ids[2]
     cb = get(db, CallbackRequest, ids[0])
@@ -316,19 +393,43 @@ def test_call_back_requests_one_per_conversation_then_done(db, clock):
         with pytest.raises(enquiries.NotFound):
             enquiries.close_callback(s, 999999, "Ada", clock.now())
         with pytest.raises(ValueError, match="reason must be"):
-            enquiries.request_callback(s, enquiry_id=None, reason="bored", urgent=False, name=None, phone=None,
-                                       resident_id=None, detail=None, now=clock.now())
+            enquiries.request_callback(
+                s,
+                enquiry_id=None,
+                reason="bored",
+                urgent=False,
+                name=None,
+                phone=None,
+                resident_id=None,
+                detail=None,
+                now=clock.now(),
+            )
 
 
 def test_checkin_requests_are_confirmed_or_declined_once(db, clock):
     e_id = new_enquiry(db, clock)
     with db() as s, s.begin():
-        first = enquiries.request_checkins(s, enquiry_id=e_id, name="Edna Price", phone=STRANGER, resident_id=None,
-                                           preferred_time=None, now=clock.now()).id
-        same = enquiries.request_checkins(s, enquiry_id=e_id, name=None, phone=None, resident_id=None,
-                                          preferred_time="mornings", now=clock.now()).id
-        other = enquiries.request_checkins(s, enquiry_id=None, name="Bob", phone="+447700900998", resident_id=None,
-                                           preferred_time="10am", now=clock.now()).id
+        first = enquiries.request_checkins(
+            s,
+            enquiry_id=e_id,
+            name="Edna Price",
+            phone=STRANGER,
+            resident_id=None,
+            preferred_time=None,
+            now=clock.now(),
+        ).id
+        same = enquiries.request_checkins(
+            s, enquiry_id=e_id, name=None, phone=None, resident_id=None, preferred_time="mornings", now=clock.now()
+        ).id
+        other = enquiries.request_checkins(
+            s,
+            enquiry_id=None,
+            name="Bob",
+            phone="+447700900998",
+            resident_id=None,
+            preferred_time="10am",
+            now=clock.now(),
+        ).id
     assert first == same != other
     assert get(db, CheckinRequest, first).preferred_time == "mornings"
     assert get(db, CheckinRequest, first).name == "Edna Price"
@@ -345,16 +446,21 @@ def test_checkin_requests_are_confirmed_or_declined_once(db, clock):
 def test_summary_counts_and_the_share_resolved_at_first_contact(db, clock):
     with db() as s:
         assert enquiries.summary(s)["resolved_first_contact_share"] is None
-    plan = [("sms", ["money_benefits"], "signposted"), ("web", ["money_benefits", "housing"], "introduced"),
-            ("voice", ["safeguarding"], "handoff"), ("sms", [], "unresolved")]
+    plan = [
+        ("sms", ["money_benefits"], "signposted"),
+        ("web", ["money_benefits", "housing"], "introduced"),
+        ("voice", ["safeguarding"], "handoff"),
+        ("sms", [], "unresolved"),
+    ]
     for channel, needs, outcome in plan:
         e_id = new_enquiry(db, clock, channel=channel)
         with db() as s, s.begin():
             enquiries.update(s, e_id, now=clock.now(), needs=needs, outcome=outcome)
     clock.advance(3600)
     with db() as s, s.begin():
-        enquiries.update(s, new_enquiry(db, clock, channel="web"), now=clock.now(), needs=["emergency"],
-                         outcome="emergency")
+        enquiries.update(
+            s, new_enquiry(db, clock, channel="web"), now=clock.now(), needs=["emergency"], outcome="emergency"
+        )
 
     with db() as s:
         every = enquiries.summary(s)
@@ -397,8 +503,7 @@ def test_the_hub_starts_without_a_directory_when_told_or_when_the_file_is_bad(sq
     bad = tmp_path / "bad.yml"
     bad.write_text("services:\n  - id: x\n    name: X\n")
     with caplog.at_level(logging.ERROR, logger="linkage.directory"):
-        hub = HubRuntime(Settings(database_url=sqlite_url, directory_file=str(bad)), clock=FakeClock(),
-                         with_mqtt=False)
+        hub = HubRuntime(Settings(database_url=sqlite_url, directory_file=str(bad)), clock=FakeClock(), with_mqtt=False)
     with hub.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Service)) == 0
     hub.stop()

@@ -3,6 +3,7 @@ site's policies end to end in the sandbox, the rota, skipped steps, windows, rep
 attend_within, failures that move on at once, and stale callbacks.
 
 Every storage test runs on SQLite and PostgreSQL (the ``db_url`` fixture)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -57,10 +58,12 @@ def ingest(sessions, clock):
 @pytest.fixture
 def load(sessions, clock):
     """Load a site text (the sample, edited) instead of the sample itself."""
+
     def _load(text: str):
         with sessions() as s, s.begin():
             load_site(s, text, clock.now())
         return sessions
+
     return _load
 
 
@@ -91,11 +94,15 @@ def test_urgent_policy_end_to_end(site, ingest, clock):
         run_until(clock, site, t0 + timedelta(seconds=at - 1))
         assert sent_log(site, alert_id, t0) == expected[:i], f"nothing is sent before {at}s"
         run_until(clock, site, t0 + timedelta(seconds=at))
-        assert sent_log(site, alert_id, t0) == expected[:i + 1]
+        assert sent_log(site, alert_id, t0) == expected[: i + 1]
 
     rows = notifications(site, alert_id)
     assert [(n.step, n.group, n.round, n.channel_index) for n in rows[:4]] == [
-        (0, 0, 0, 0), (0, 1, 0, 0), (1, 0, 0, 0), (2, 0, 0, 0)]
+        (0, 0, 0, 0),
+        (0, 1, 0, 0),
+        (1, 0, 0, 0),
+        (2, 0, 0, 0),
+    ]
     assert {n.round for n in rows[4:]} == {1}
     assert [n.status for n in rows] == ["queued", "queued", "queued", "shown"] * 2
     sue = rows[0]
@@ -129,7 +136,8 @@ def test_urgent_policy_end_to_end(site, ingest, clock):
         ("escalation", "nobody has accepted; going through the policy again (round 2 of 2)"),
     ]
     assert [(at - t0, kind) for at, kind, _ in timeline_at(site, alert_id, "no_response")] == [
-        (timedelta(seconds=2 * ROUND), "no_response")]
+        (timedelta(seconds=2 * ROUND), "no_response")
+    ]
 
     # and that is the end: a day later, nothing more has been sent and the alert is still open
     run_until(clock, site, end + timedelta(days=1))
@@ -144,8 +152,12 @@ def test_no_response_raises_a_wellbeing_alert_to_p1(site, ingest, clock):
 
     run_until(clock, site, t0 + timedelta(hours=2))
 
-    assert sent_log(site, alert_id, t0) == [(ANNE, "sms", 0), (SUE, "sms", 30 * MIN), (JIM, "sms", 60 * MIN),
-                                            (PRIYA, "sms", 90 * MIN)]
+    assert sent_log(site, alert_id, t0) == [
+        (ANNE, "sms", 0),
+        (SUE, "sms", 30 * MIN),
+        (JIM, "sms", 60 * MIN),
+        (PRIYA, "sms", 90 * MIN),
+    ]
     alert = get_alert(site, alert_id)
     assert (alert.no_response, alert.priority, alert.state) == (True, "P1", "open")
     assert outbox_changes(site, alert_id)[-1]["priority"] == "P1"
@@ -174,11 +186,17 @@ WEEK = {  # a Friday to the Monday after, winter (GMT) and summer (BST)
     "summer": {"fri": "2026-07-17", "sat": "2026-07-18", "sun": "2026-07-19", "mon": "2026-07-20"},
 }
 ROTA_CASES = [
-    ("fri", "08:00", [RHYS]), ("fri", "19:59", [RHYS]), ("fri", "20:00", [PRIYA]), ("fri", "20:01", [PRIYA]),
+    ("fri", "08:00", [RHYS]),
+    ("fri", "19:59", [RHYS]),
+    ("fri", "20:00", [PRIYA]),
+    ("fri", "20:01", [PRIYA]),
     ("sat", "02:00", [PRIYA]),  # Friday's night shift, across midnight
-    ("sat", "07:59", [PRIYA]), ("sat", "08:00", [PRIYA]),  # then her weekend day shift
-    ("sun", "19:59", [PRIYA]), ("sun", "20:01", [PRIYA]),  # weekend day shift, then the night shift
-    ("mon", "07:59", [PRIYA]), ("mon", "08:00", [RHYS]),
+    ("sat", "07:59", [PRIYA]),
+    ("sat", "08:00", [PRIYA]),  # then her weekend day shift
+    ("sun", "19:59", [PRIYA]),
+    ("sun", "20:01", [PRIYA]),  # weekend day shift, then the night shift
+    ("mon", "07:59", [PRIYA]),
+    ("mon", "08:00", [RHYS]),
 ]
 
 
@@ -194,8 +212,16 @@ def test_who_is_on_call(site, season):
 
 
 @pytest.mark.parametrize("season", ["winter", "summer"])
-@pytest.mark.parametrize("day,hhmm,want", [("fri", "19:59", RHYS), ("fri", "20:01", PRIYA), ("sun", "19:59", PRIYA),
-                                           ("sun", "20:01", PRIYA), ("sat", "02:00", PRIYA)])
+@pytest.mark.parametrize(
+    "day,hhmm,want",
+    [
+        ("fri", "19:59", RHYS),
+        ("fri", "20:01", PRIYA),
+        ("sun", "19:59", PRIYA),
+        ("sun", "20:01", PRIYA),
+        ("sat", "02:00", PRIYA),
+    ],
+)
 def test_alarm_goes_to_whoever_is_on_call_then(load, sample_site_text, ingest, clock, season, day, hhmm, want):
     """Betty has no contacts here, so the team is reached at the very instant of the alarm."""
     sessions = load(edited(sample_site_text, NO_CONTACTS))
@@ -217,15 +243,25 @@ def test_the_rota_is_read_when_the_team_step_is_reached(site, ingest, clock, ope
 
     run_until(clock, site, t0 + timedelta(minutes=4))
 
-    assert sent_log(site, alert_id, t0) == [(SUE, "voice", 0), (JIM, "voice", 2 * MIN),
-                                            (team_reached_by, "voice", 4 * MIN)]
+    assert sent_log(site, alert_id, t0) == [
+        (SUE, "voice", 0),
+        (JIM, "voice", 2 * MIN),
+        (team_reached_by, "voice", 4 * MIN),
+    ]
 
 
 def test_two_members_on_call_are_notified_together(load, sample_site_text, ingest, clock):
-    sessions = load(edited(sample_site_text, NO_CONTACTS, (
-        '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n',
-        '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n'
-        '      - {contact: rhys, days: [sat], from: "00:00", to: "24:00"}\n')))
+    sessions = load(
+        edited(
+            sample_site_text,
+            NO_CONTACTS,
+            (
+                '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n',
+                '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n'
+                '      - {contact: rhys, days: [sat], from: "00:00", to: "24:00"}\n',
+            ),
+        )
+    )
     clock.set(local("2026-11-21 02:00"))
     t0 = clock.now()
 
@@ -234,7 +270,8 @@ def test_two_members_on_call_are_notified_together(load, sample_site_text, inges
     assert sent_log(sessions, alert_id, t0) == [(PRIYA, "voice", 0), (RHYS, "voice", 0)]
     assert timeline(sessions, alert_id, "step") == [
         ("step", "step 1 skipped: nobody reachable (the resident has no contacts)"),
-        ("step", "step 2: notifying Priya Patel, Rhys Jones by voice, sms")]
+        ("step", "step 2: notifying Priya Patel, Rhys Jones by voice, sms"),
+    ]
     # one timer for the group: the step's 3 minutes
     assert get_alert(sessions, alert_id).esc_next_at == t0 + timedelta(minutes=3)
 
@@ -242,8 +279,10 @@ def test_two_members_on_call_are_notified_together(load, sample_site_text, inges
 def test_on_call_follows_the_clock_change(site):
     """Priya's 20:00-08:00 stays 20:00-08:00 in wall-clock time on the nights the clocks change."""
     with site() as s:
+
         def who(text):
             return [c.phone for c in on_call_by_id(s, "mobile-response", local(text))]
+
         assert who("2026-03-29 07:59") == [PRIYA]  # the short night (Sunday, BST from 01:00)
         assert who("2026-03-30 07:59") == [PRIYA]
         assert who("2026-03-30 08:00") == [RHYS]
@@ -287,36 +326,57 @@ def test_resident_without_contacts_skips_to_the_team_at_once(load, sample_site_t
 
 def test_team_with_nobody_on_call_is_skipped_at_once(load, sample_site_text, ingest, clock):
     """No night shift in this rota: at 02:00 the team step is skipped the moment it is reached."""
-    sessions = load(edited(sample_site_text, (
-        '      - {contact: priya, days: [mon, tue, wed, thu, fri, sat, sun], from: "20:00", to: "08:00"}\n', "")))
+    sessions = load(
+        edited(
+            sample_site_text,
+            ('      - {contact: priya, days: [mon, tue, wed, thu, fri, sat, sun], from: "20:00", to: "08:00"}\n', ""),
+        )
+    )
     t0 = clock.now()
     alert_id = alarm(ingest)
 
     run_until(clock, sessions, t0 + timedelta(minutes=4))
 
-    assert sent_log(sessions, alert_id, t0) == [(SUE, "voice", 0), (JIM, "voice", 2 * MIN),
-                                                ("console", "console", 4 * MIN)]
+    assert sent_log(sessions, alert_id, t0) == [
+        (SUE, "voice", 0),
+        (JIM, "voice", 2 * MIN),
+        ("console", "console", 4 * MIN),
+    ]
     assert ("step", "step 2 skipped: nobody reachable (nobody on call in Mobile Response Team)") in timeline(
-        sessions, alert_id)
+        sessions, alert_id
+    )
 
 
 def test_befriender_without_a_phone_is_skipped_at_once(load, sample_site_text, ingest, clock):
-    sessions = load(edited(sample_site_text, (
-        '{id: anne, name: Anne Okafor, phone: "+447700900203", role: befriender}',
-        "{id: anne, name: Anne Okafor, role: befriender}")))
+    sessions = load(
+        edited(
+            sample_site_text,
+            (
+                '{id: anne, name: Anne Okafor, phone: "+447700900203", role: befriender}',
+                "{id: anne, name: Anne Okafor, role: befriender}",
+            ),
+        )
+    )
     t0 = clock.now()
 
     alert_id = alarm(ingest, "bed-1", "bed_absence")
 
     assert sent_log(sessions, alert_id, t0) == [(SUE, "sms", 0)]
     assert ("step", "step 1 skipped: nobody reachable (Anne Okafor has no phone number)") in timeline(
-        sessions, alert_id)
+        sessions, alert_id
+    )
 
 
 def test_contact_without_a_phone_is_passed_over_and_noted(load, sample_site_text, ingest, clock):
-    sessions = load(edited(sample_site_text, (
-        '{id: sue, name: Sue Smith, phone: "+447700900201", role: family}',
-        "{id: sue, name: Sue Smith, role: family}")))
+    sessions = load(
+        edited(
+            sample_site_text,
+            (
+                '{id: sue, name: Sue Smith, phone: "+447700900201", role: family}',
+                "{id: sue, name: Sue Smith, role: family}",
+            ),
+        )
+    )
     t0 = clock.now()
 
     alert_id = alarm(ingest)
@@ -328,8 +388,14 @@ def test_contact_without_a_phone_is_passed_over_and_noted(load, sample_site_text
 def test_every_step_empty_is_no_response_at_once(load, sample_site_text, ingest, clock):
     """A resident with no contacts and no befriender, and nobody on call: the wellbeing policy has
     nobody to ask. That is no_response now, not two hours from now."""
-    sessions = load(edited(sample_site_text, NO_CONTACTS, ("    befriender: anne\n", ""), (
-        '      - {contact: priya, days: [mon, tue, wed, thu, fri, sat, sun], from: "20:00", to: "08:00"}\n', "")))
+    sessions = load(
+        edited(
+            sample_site_text,
+            NO_CONTACTS,
+            ("    befriender: anne\n", ""),
+            ('      - {contact: priya, days: [mon, tue, wed, thu, fri, sat, sun], from: "20:00", to: "08:00"}\n', ""),
+        )
+    )
 
     alert_id = alarm(ingest, "bed-1", "bed_absence")
 
@@ -339,21 +405,27 @@ def test_every_step_empty_is_no_response_at_once(load, sample_site_text, ingest,
     assert [d for k, d in timeline(sessions, alert_id, "step")] == [
         "step 1 skipped: nobody reachable (the resident has no befriender)",
         "step 2 skipped: nobody reachable (the resident has no contacts)",
-        "step 3 skipped: nobody reachable (nobody on call in Mobile Response Team)"]
+        "step 3 skipped: nobody reachable (nobody on call in Mobile Response Team)",
+    ]
 
 
 # -- time windows ------------------------------------------------------------------------------------------------
-FAMILY_BY_DAY = ("      - {notify: [resident.contacts], via: [voice, sms], ack_within: 2m}\n",
-                 '      - {notify: [resident.contacts], via: [voice, sms], ack_within: 2m,'
-                 ' window: {days: daily, from: "08:00", to: "22:00"}}\n')
+FAMILY_BY_DAY = (
+    "      - {notify: [resident.contacts], via: [voice, sms], ack_within: 2m}\n",
+    "      - {notify: [resident.contacts], via: [voice, sms], ack_within: 2m,"
+    ' window: {days: daily, from: "08:00", to: "22:00"}}\n',
+)
 
 
-@pytest.mark.parametrize("when,first", [
-    ("2026-11-23 10:00", SUE),  # inside
-    ("2026-11-23 02:00", PRIYA),  # outside: straight to the night shift
-    ("2026-07-20 21:30", SUE),  # 20:30 UTC, but 21:30 in London: inside
-    ("2026-07-20 22:30", PRIYA),  # 21:30 UTC: outside
-])
+@pytest.mark.parametrize(
+    "when,first",
+    [
+        ("2026-11-23 10:00", SUE),  # inside
+        ("2026-11-23 02:00", PRIYA),  # outside: straight to the night shift
+        ("2026-07-20 21:30", SUE),  # 20:30 UTC, but 21:30 in London: inside
+        ("2026-07-20 22:30", PRIYA),  # 21:30 UTC: outside
+    ],
+)
 def test_step_outside_its_window_is_skipped(load, sample_site_text, ingest, clock, when, first):
     sessions = load(edited(sample_site_text, FAMILY_BY_DAY))
     clock.set(local(when))
@@ -384,7 +456,8 @@ def test_help_not_arrived_within_attend_within_escalates_again(site, ingest, clo
     assert (alert.state, alert.acknowledged_by, alert.acknowledged_at) == ("open", None, None)
     assert sent_log(site, alert_id, t0) == [(SUE, "voice", 0), (SUE, "voice", 46 * MIN)]
     assert ("re-escalated", "help has not arrived since Sue Smith accepted; escalating again") in timeline(
-        site, alert_id)
+        site, alert_id
+    )
     assert outbox_changes(site, alert_id)[-1]["change"] == "re-escalated"
 
     # from step 1 again, all the way: Jim 2m later, and so on
@@ -428,14 +501,17 @@ def sue_called(site, ingest, clock):
     return alert_id
 
 
-@pytest.mark.parametrize("status,answered_by,why", [
-    ("no-answer", None, "no answer"),
-    ("busy", None, "the line was busy"),
-    ("failed", None, "the message failed"),
-    ("completed", "machine_start", "an answering machine answered"),
-    ("in-progress", "machine_end_beep", "an answering machine answered"),
-    ("completed", None, "no answer"),  # answered, but hung up without pressing 1
-])
+@pytest.mark.parametrize(
+    "status,answered_by,why",
+    [
+        ("no-answer", None, "no answer"),
+        ("busy", None, "the line was busy"),
+        ("failed", None, "the message failed"),
+        ("completed", "machine_start", "an answering machine answered"),
+        ("in-progress", "machine_end_beep", "an answering machine answered"),
+        ("completed", None, "no answer"),  # answered, but hung up without pressing 1
+    ],
+)
 def test_failed_call_is_followed_by_an_sms_at_once(site, clock, sue_called, status, answered_by, why):
     t0 = clock.now()
     clock.advance(20)
@@ -512,10 +588,17 @@ def test_pass_by_keypress_moves_on_at_once(site, clock, sue_called):
 
 
 def test_one_member_of_a_team_failing_waits_for_the_other(load, sample_site_text, ingest, clock):
-    sessions = load(edited(sample_site_text, NO_CONTACTS, (
-        '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n',
-        '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n'
-        '      - {contact: rhys, days: [sat], from: "00:00", to: "24:00"}\n')))
+    sessions = load(
+        edited(
+            sample_site_text,
+            NO_CONTACTS,
+            (
+                '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n',
+                '      - {contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}\n'
+                '      - {contact: rhys, days: [sat], from: "00:00", to: "24:00"}\n',
+            ),
+        )
+    )
     clock.set(local("2026-11-21 02:00"))
     t0 = clock.now()
     alert_id = alarm(ingest)
@@ -584,13 +667,20 @@ def test_wellbeing_policy_goes_to_the_befriender_by_sms(site, ingest, clock, dev
 
 
 def test_residents_own_policy_wins_over_the_priority_one(load, sample_site_text, ingest, clock):
-    sessions = load(edited(sample_site_text, (
-        "residents:\n",
-        "  - id: jim-first\n"
-        "    steps:\n"
-        '      - {notify: ["contact:jim"], via: [sms], ack_within: 10m}\n'
-        "      - {notify: [console], via: [console]}\n"
-        "residents:\n"), ("    befriender: anne\n", "    befriender: anne\n    policy: jim-first\n")))
+    sessions = load(
+        edited(
+            sample_site_text,
+            (
+                "residents:\n",
+                "  - id: jim-first\n"
+                "    steps:\n"
+                '      - {notify: ["contact:jim"], via: [sms], ack_within: 10m}\n'
+                "      - {notify: [console], via: [console]}\n"
+                "residents:\n",
+            ),
+            ("    befriender: anne\n", "    befriender: anne\n    policy: jim-first\n"),
+        )
+    )
     t0 = clock.now()
 
     alert_id = alarm(ingest)  # a P1 fall, which 'urgent' would cover

@@ -1,6 +1,7 @@
 """Timers survive: a hub killed with SIGKILL mid-escalation carries on where it was after a
 restart, firing at once the steps that fell due while it was down. Real broker, real
 processes, real time (short steps)."""
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _hub(db_url, client_id, host, port, log):
-    env = dict(os.environ, DATABASE_URL=db_url, MQTT_URL=f"mqtt://{host}:{port}", LINKAGE_MQTT_CLIENT_ID=client_id,
-               LINKAGE_EMBEDDED_BROKER="off", LINKAGE_SUPERVISION_INTERVAL="3600")
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        MQTT_URL=f"mqtt://{host}:{port}",
+        LINKAGE_MQTT_CLIENT_ID=client_id,
+        LINKAGE_EMBEDDED_BROKER="off",
+        LINKAGE_SUPERVISION_INTERVAL="3600",
+    )
     for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         env.pop(k, None)
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "hub", "--port", str(_free_port())], env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "hub", "--port", str(_free_port())],
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
 
 
 def test_sigkill_mid_escalation_carries_on_after_restart(tmp_path, mqtt_broker, clock):
@@ -43,26 +55,40 @@ def test_sigkill_mid_escalation_carries_on_after_restart(tmp_path, mqtt_broker, 
     engine = make_engine(url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    site = (SAMPLE_SITE.read_text().replace("home-0001", home)
-            .replace("ack_within: 2m}", "ack_within: 5s}").replace("ack_within: 3m}", "ack_within: 5s}"))
+    site = (
+        SAMPLE_SITE.read_text()
+        .replace("home-0001", home)
+        .replace("ack_within: 2m}", "ack_within: 5s}")
+        .replace("ack_within: 3m}", "ack_within: 5s}")
+    )
     with sessions() as s, s.begin():
         load_site(s, site, clock.now())
         phones = {c.ext_id: c.phone for c in s.scalars(select(Contact))}
 
     def sent():
         with sessions() as s:
-            return [(n.to, n.channel, n.created_at) for n in s.scalars(
-                select(Notification).where(Notification.purpose == "escalation").order_by(Notification.id))]
+            return [
+                (n.to, n.channel, n.created_at)
+                for n in s.scalars(
+                    select(Notification).where(Notification.purpose == "escalation").order_by(Notification.id)
+                )
+            ]
 
     client_id = unique("esc-hub")
     log = tmp_path / "hub.log"
     proc = _hub(url, client_id, host, port, log)
     try:
+
         def first_notification():
             if not sent():
-                mosquitto_pub(host, port, f"telecare/v1/{home}/fall-1/event",
-                              json.dumps({"event_id": "fall-restart-1", "type": "fall", "ts": "2026-11-23T02:14:05Z"}))
+                mosquitto_pub(
+                    host,
+                    port,
+                    f"telecare/v1/{home}/fall-1/event",
+                    json.dumps({"event_id": "fall-restart-1", "type": "fall", "ts": "2026-11-23T02:14:05Z"}),
+                )
             return sent()
+
         wait_for(first_notification, timeout=60, interval=1.0, what="Sue's call")
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

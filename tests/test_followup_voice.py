@@ -2,6 +2,7 @@
 helpline is rung a week after an introduction, not texted; the question is said slowly and
 answered by speech or keypad like the check-in call, on the same signed webhooks
 (/twilio/voice/{id}, /twilio/voice/{id}/gather); the answer is recorded as a texted one is."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,10 +28,24 @@ def introduced(runtime, phone: str, channel: str = "sms", by: str | None = None)
     runtime.clock.set(local("2026-11-23 11:00"))
     with runtime.sessions() as s, s.begin():
         load_directory(s, DIRECTORY.read_text(encoding="utf-8"), runtime.clock.now())
-        e = enquiries.start(s, channel=channel, conversation_id=f"{channel}:{phone}", phone=phone, resident_id=None,
-                            now=runtime.clock.now(), first_message="hello")
-        return enquiries.introduce(s, e.id, "age-uk-ashvale-befriending", name="Edna Price", phone=phone,
-                                   now=runtime.clock.now(), follow_up_by=by).id
+        e = enquiries.start(
+            s,
+            channel=channel,
+            conversation_id=f"{channel}:{phone}",
+            phone=phone,
+            resident_id=None,
+            now=runtime.clock.now(),
+            first_message="hello",
+        )
+        return enquiries.introduce(
+            s,
+            e.id,
+            "age-uk-ashvale-befriending",
+            name="Edna Price",
+            phone=phone,
+            now=runtime.clock.now(),
+            follow_up_by=by,
+        ).id
 
 
 def due(runtime) -> Notification:
@@ -52,8 +67,10 @@ def test_a_landline_is_rung_and_pressing_1_records_that_it_worked(runtime, clien
     i_id = introduced(runtime, LANDLINE)
     n = due(runtime)
     assert (n.to, n.channel, n.status) == (LANDLINE, "voice", "sent")
-    assert n.body == ("Hello Edna, this is Ashvale Linkage. A week ago we asked Age UK Ashvale Befriending to contact "
-                      "you. Have they been in touch? If they have, say yes or press 1. If not, say no or press 2.")
+    assert n.body == (
+        "Hello Edna, this is Ashvale Linkage. A week ago we asked Age UK Ashvale Befriending to contact "
+        "you. Have they been in touch? If they have, say yes or press 1. If not, say no or press 2."
+    )
 
     root = xml(signed(client, f"/twilio/voice/{n.id}", call_params(n, CallStatus="in-progress", AnsweredBy="human")))
     gathers = root.findall("Gather")
@@ -101,8 +118,9 @@ def test_a_mobile_from_a_text_conversation_is_still_texted(runtime, client):
 # -- an unanswered follow-up call is tried again, then texted or handed to staff -----------------------------
 def newest_call(runtime) -> Notification:
     with runtime.sessions() as s:
-        return s.scalars(select(Notification).where(Notification.purpose == "followup")
-                         .order_by(Notification.id.desc())).first()
+        return s.scalars(
+            select(Notification).where(Notification.purpose == "followup").order_by(Notification.id.desc())
+        ).first()
 
 
 def send_now(runtime) -> int:
@@ -212,13 +230,18 @@ def test_stop_while_a_follow_up_call_waits_to_go_ends_the_calls_without_a_text_o
     assert sms(client, MOBILE, "STOP").status_code == 200
     runtime.dispatcher.run_once()
     with runtime.sessions() as s:
-        call = s.scalars(select(Notification).where(Notification.purpose == "followup",
-                                                    Notification.channel == "voice")).one()
+        call = s.scalars(
+            select(Notification).where(Notification.purpose == "followup", Notification.channel == "voice")
+        ).one()
         assert call.status == "canceled"
     for _ in range(4):
         runtime.clock.advance(timedelta(hours=2))
         assert send_now(runtime) == 0
     with runtime.sessions() as s:
         assert s.scalars(select(CallbackRequest)).first() is None
-        assert s.scalars(select(Notification).where(Notification.purpose == "followup",
-                                                    Notification.status != "canceled")).first() is None
+        assert (
+            s.scalars(
+                select(Notification).where(Notification.purpose == "followup", Notification.status != "canceled")
+            ).first()
+            is None
+        )

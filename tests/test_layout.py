@@ -1,13 +1,28 @@
 """The layout tells the story: the domain imports no MQTT, HTTP, Twilio, Rasa or template code, nor the hub
 or the Rasa actions."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 DOMAIN = Path(__file__).resolve().parent.parent / "telecare"
-FORBIDDEN = ("paho", "amqtt", "fastapi", "starlette", "uvicorn", "httpx", "requests", "twilio", "hub", "rasa", "rasa_sdk",
-             "socketio", "jinja2", "actions")
+FORBIDDEN = (
+    "paho",
+    "amqtt",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "requests",
+    "twilio",
+    "hub",
+    "rasa",
+    "rasa_sdk",
+    "socketio",
+    "jinja2",
+    "actions",
+)
 
 
 def test_domain_imports_no_adapters():

@@ -6,6 +6,7 @@ The run: a site with a named resident and contacts is loaded; an alarm escalates
 stand-in for Twilio, then one SMS and one call through the real twilio client against the Prism mock); a contact accepts by SMS through the signed
 webhook and is sent the access note; an unclear SMS; a check-in by SMS answered in words; a reply
 about an unknown alert; a dead letter."""
+
 from __future__ import annotations
 
 import ast
@@ -58,16 +59,41 @@ residents:
         - {{id: pendant-a, kind: pendant}}
     checkin: {{at: "10:00", days: daily, via: sms, attempts: 2, retry: 10m, policy: wellbeing-a}}
 """
-WORDS = ("Arthur", "Penhaligon", "Maud", "Devendra", "Quist", "Quarry Lane", "Tolvaddon", "TR14", "Key safe",
-         "4817", "porch", "my knee", "sorry who is this", "ladder")
+WORDS = (
+    "Arthur",
+    "Penhaligon",
+    "Maud",
+    "Devendra",
+    "Quist",
+    "Quarry Lane",
+    "Tolvaddon",
+    "TR14",
+    "Key safe",
+    "4817",
+    "porch",
+    "my knee",
+    "sorry who is this",
+    "ladder",
+)
 PHONES = (ARTHUR, MAUD, DEV)
 _sid = iter(range(1, 10_000))
 
 
 def sms(client, phone: str, body: str):
     sid = f"SM{next(_sid):032x}"
-    response = signed(client, "/twilio/sms", {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
-                                              "From": phone, "To": FROM, "Body": body, "NumMedia": "0"})
+    response = signed(
+        client,
+        "/twilio/sms",
+        {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": phone,
+            "To": FROM,
+            "Body": body,
+            "NumMedia": "0",
+        },
+    )
     assert response.status_code == 200, response.text
     return response
 
@@ -106,7 +132,8 @@ def hub_log(caplog):
 def test_mask_phone():
     assert mask_phone("+447700900201") == "+*********201"
     assert mask_phones("to +44 7700 900201 and 07700900202, alert 1234, at 2026-11-23T02:14:05Z") == (
-        "to +*********201 and ********202, alert 1234, at 2026-11-23T02:14:05Z")
+        "to +*********201 and ********202, alert 1234, at 2026-11-23T02:14:05Z"
+    )
     assert mask_phone(None) == "-"
 
 
@@ -125,8 +152,27 @@ def test_the_hub_handler_masks_a_number_that_got_through():
 
 
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
-PERSONAL = {"name", "phone", "sender", "sender_id", "body", "text", "address", "access", "to", "from_", "message",
-            "said", "speech", "note", "detail", "who", "answer", "first_message", "postcode"}
+PERSONAL = {
+    "name",
+    "phone",
+    "sender",
+    "sender_id",
+    "body",
+    "text",
+    "address",
+    "access",
+    "to",
+    "from_",
+    "message",
+    "said",
+    "speech",
+    "note",
+    "detail",
+    "who",
+    "answer",
+    "first_message",
+    "postcode",
+}
 
 
 NOT_PERSONAL = {"self.name", "target.name"}  # a worker thread's name, a model file's name
@@ -136,7 +182,11 @@ def _personal_names(node: ast.AST) -> set[str]:
     """Identifiers and attributes named like personal data in a log call's argument, unless masked."""
     if ast.unparse(node) in NOT_PERSONAL:
         return set()
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("mask_phone", "mask_phones", "len"):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("mask_phone", "mask_phones", "len")
+    ):
         return set()
     found = set()
     if isinstance(node, ast.Name) and node.id in PERSONAL:
@@ -158,9 +208,13 @@ def test_no_log_call_is_given_personal_data():
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(), str(path))
             for node in ast.walk(tree):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr in LOG_METHODS and isinstance(node.func.value, (ast.Name, ast.Attribute))
-                        and "log" in ast.unparse(node.func.value).lower()):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in LOG_METHODS
+                    and isinstance(node.func.value, (ast.Name, ast.Attribute))
+                    and "log" in ast.unparse(node.func.value).lower()
+                ):
                     continue
                 for arg in [*node.args[1:], *(k.value for k in node.keywords if k.arg != "exc_info")]:
                     if isinstance(node.args[0] if node.args else None, ast.JoinedStr):
@@ -169,7 +223,9 @@ def test_no_log_call_is_given_personal_data():
                     if names:
                         bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {', '.join(sorted(names))}")
                 if node.args and isinstance(node.args[0], ast.JoinedStr) and _personal_names(node.args[0]):
-                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {', '.join(sorted(_personal_names(node.args[0])))}")
+                    bad.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno}: {', '.join(sorted(_personal_names(node.args[0])))}"
+                    )
     assert not bad, "\n".join(bad)
 
 
@@ -181,12 +237,24 @@ def test_a_day_of_the_hub_logs_no_one(hub, hub_log):
     hub.site_changed()
     with TestClient(create_app(hub)) as client:
         alarm = {"event_id": "p-1", "type": "pendant", "ts": "2026-11-23T02:14:05Z"}
-        result = hub.ingest.process([
-            Inbound(kind="event", topic="telecare/v1/home-arthur/pendant-a/event", payload=orjson.dumps(alarm),
-                    home="home-arthur", device="pendant-a"),
-            Inbound(kind="event", topic="telecare/v1/home-arthur/pendant-a/event",
+        result = hub.ingest.process(
+            [
+                Inbound(
+                    kind="event",
+                    topic="telecare/v1/home-arthur/pendant-a/event",
+                    payload=orjson.dumps(alarm),
+                    home="home-arthur",
+                    device="pendant-a",
+                ),
+                Inbound(
+                    kind="event",
+                    topic="telecare/v1/home-arthur/pendant-a/event",
                     payload=b'{"note": "Arthur Penhaligon, 7 Quarry Lane, ' + MAUD.encode() + b'"',
-                    home="home-arthur", device="pendant-a")])
+                    home="home-arthur",
+                    device="pendant-a",
+                ),
+            ]
+        )
         assert result.alerts_opened and result.dead == 1
         assert hub.dispatcher.run_once() >= 1  # an SMS to Maud
         sms(client, DEV, "sorry who is this")
@@ -200,7 +268,9 @@ def test_a_day_of_the_hub_logs_no_one(hub, hub_log):
         sms(client, DEV, "2")
         hub.dispatcher.run_once()
     # and the real twilio client, logging at DEBUG, sending one SMS and making one call
-    assert hub.twilio.send_sms(1, MAUD, "Arthur Penhaligon, 7 Quarry Lane: key safe left of the porch, 4817").provider_sid
+    assert hub.twilio.send_sms(
+        1, MAUD, "Arthur Penhaligon, 7 Quarry Lane: key safe left of the porch, 4817"
+    ).provider_sid
     assert hub.twilio.call(2, DEV, "Arthur Penhaligon has pressed his pendant").provider_sid
 
     records = [r.getMessage() + (r.exc_text or "") for r in caplog.records]

@@ -1,4 +1,5 @@
 """Ingest against the real Mosquitto broker: the hub as it runs, events as devices send them."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,15 @@ def hub(site_db, mqtt_broker):
     url, sessions = site_db
     host, port = mqtt_broker
     client_id = unique("test-hub")
-    runtime = HubRuntime(Settings(database_url=url, mqtt=MqttSettings(host, port), mqtt_client_id=client_id,
-                                  embedded_broker=False, supervision_interval=3600))
+    runtime = HubRuntime(
+        Settings(
+            database_url=url,
+            mqtt=MqttSettings(host, port),
+            mqtt_client_id=client_id,
+            embedded_broker=False,
+            supervision_interval=3600,
+        )
+    )
     runtime.start()
     wait_for(runtime.consumer.connected.is_set, what="hub connected to the broker")
     time.sleep(0.3)  # let the subscription land
@@ -109,10 +117,13 @@ MALFORMED = [
     ("unknown_type", "{home}/fall-1/event", b'{"event_id": "a", "type": "explosion", "ts": "2026-11-23T02:14:05Z"}'),
     ("unknown_home", "nosuchhome/fall-1/event", b'{"event_id": "a", "type": "fall", "ts": "2026-11-23T02:14:05Z"}'),
     ("unknown_device", "{home}/toaster-9/event", b'{"event_id": "a", "type": "fall", "ts": "2026-11-23T02:14:05Z"}'),
-    ("too_large", "{home}/fall-1/event",
-     ('{"event_id": "a", "type": "fall", "ts": "2026-11-23T02:14:05Z", "location": "' + "x" * 5000 + '"}').encode()),
+    (
+        "too_large",
+        "{home}/fall-1/event",
+        ('{"event_id": "a", "type": "fall", "ts": "2026-11-23T02:14:05Z", "location": "' + "x" * 5000 + '"}').encode(),
+    ),
     ("wrong_topic", "{home}/fall-1/events", b'{"event_id": "a", "type": "fall", "ts": "2026-11-23T02:14:05Z"}'),
-    ("wrong_topic", "{home}/fall-1/extra/event", b'{}'),
+    ("wrong_topic", "{home}/fall-1/extra/event", b"{}"),
     ("bad_status", "{home}/status", b"maybe"),
 ]
 
@@ -174,8 +185,10 @@ def test_home_unit_last_will_raises_device_offline(hub, mqtt_broker, home_id):
             assert alert.priority == "P2"
             assert not s.scalars(select(Device).where(Device.ext_id == "unit-1")).one().online
         mosquitto_pub(host, port, topic, "online", retain=True)
-        wait_for(lambda: count(sessions, Alert, Alert.type == "device_offline", Alert.state == "resolved") == 1,
-                 what="restored")
+        wait_for(
+            lambda: count(sessions, Alert, Alert.type == "device_offline", Alert.state == "resolved") == 1,
+            what="restored",
+        )
     finally:
         mosquitto_pub(host, port, topic, b"", retain=True)  # clear the retained status
 
@@ -188,10 +201,21 @@ def _free_port() -> int:
 
 
 def _start_hub(db_url: str, client_id: str, host: str, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=db_url, MQTT_URL=f"mqtt://{host}:{port}", LINKAGE_MQTT_CLIENT_ID=client_id,
-               LINKAGE_EMBEDDED_BROKER="off", LINKAGE_LOG_FORMAT="json")
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "hub", "--port", str(_free_port())], env=env,
-                            stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        MQTT_URL=f"mqtt://{host}:{port}",
+        LINKAGE_MQTT_CLIENT_ID=client_id,
+        LINKAGE_EMBEDDED_BROKER="off",
+        LINKAGE_LOG_FORMAT="json",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "hub", "--port", str(_free_port())],
+        env=env,
+        stdout=open(log_path, "ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
 
 
 def test_sigkill_while_publishing_loses_nothing(site_db, mqtt_broker, home_id, tmp_path):
@@ -206,6 +230,7 @@ def test_sigkill_while_publishing_loses_nothing(site_db, mqtt_broker, home_id, t
         def probe():
             mosquitto_pub(host, port, f"telecare/v1/{home_id}/motion-x/event", ev("probe", "motion"))
             return count(sessions, DeadLetter) >= 1
+
         wait_for(probe, timeout=60, interval=0.5, what="the hub up and subscribed")
 
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=unique("kill-pub"))

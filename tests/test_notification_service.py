@@ -1,4 +1,5 @@
 """Handing notifications to a notifier and recording what becomes of them."""
+
 from __future__ import annotations
 
 import orjson
@@ -19,8 +20,9 @@ def _fall(site, clock):
 
 def _escalation(site):
     with site() as s:
-        return list(s.scalars(select(Notification).where(Notification.purpose == "escalation")
-                              .order_by(Notification.id)))
+        return list(
+            s.scalars(select(Notification).where(Notification.purpose == "escalation").order_by(Notification.id))
+        )
 
 
 def test_a_failure_callback_before_the_sid_is_stored_still_moves_on(site, clock):

@@ -9,6 +9,7 @@ Alembic's ``storage/migrations`` are scripts Alembic runs from their directory, 
 of the package, so they are not part of the graph (``env.py`` imports ``telecare.models`` to
 see every table).
 """
+
 from __future__ import annotations
 
 from tools.package_graph import find_cycle, import_graph

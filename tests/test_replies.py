@@ -1,6 +1,7 @@
 """Answers from phones: the reply parser, and what a reply does to an alert (first acceptance
 wins, access notes to the winner only, a helpful answer when nothing is pending, a webhook
 called twice acts once). Storage tests run on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -39,42 +40,47 @@ def ingest(site, clock):
 
 
 # -- the parser ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text,want", [
-    ("1", ("accept", None)),
-    (" YES ", ("accept", None)),
-    ("ok", ("accept", None)),
-    ("OK!", ("accept", None)),
-    ("Accept", ("accept", None)),
-    ("y", ("accept", None)),
-    ("Yes, on my way", ("accept", None)),
-    ("on my way", ("accept", None)),
-    ("ACK 42", ("accept", 42)),
-    ("ack42", ("accept", 42)),
-    ("Ack #42", ("accept", 42)),
-    ("  ack   42  ", ("accept", 42)),
-    ("yes 7", ("accept", 7)),
-    ("2", ("pass", None)),
-    ("no", ("pass", None)),
-    ("No.", ("pass", None)),
-    ("pass", ("pass", None)),
-    ("PASS", ("pass", None)),
-    ("can't", ("pass", None)),
-    ("Can’t", ("pass", None)),  # a phone's curly apostrophe
-    ("cannot", ("pass", None)),
-    ("pass 42", ("pass", 42)),
-    ("banana bread", ("unknown", None)),
-    ("?", ("unknown", None)),
-    ("3", ("unknown", None)),
-    ("", ("unknown", None)),
-    ("   ", ("unknown", None)),
-    (None, ("unknown", None)),
-])
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("1", ("accept", None)),
+        (" YES ", ("accept", None)),
+        ("ok", ("accept", None)),
+        ("OK!", ("accept", None)),
+        ("Accept", ("accept", None)),
+        ("y", ("accept", None)),
+        ("Yes, on my way", ("accept", None)),
+        ("on my way", ("accept", None)),
+        ("ACK 42", ("accept", 42)),
+        ("ack42", ("accept", 42)),
+        ("Ack #42", ("accept", 42)),
+        ("  ack   42  ", ("accept", 42)),
+        ("yes 7", ("accept", 7)),
+        ("2", ("pass", None)),
+        ("no", ("pass", None)),
+        ("No.", ("pass", None)),
+        ("pass", ("pass", None)),
+        ("PASS", ("pass", None)),
+        ("can't", ("pass", None)),
+        ("Can’t", ("pass", None)),  # a phone's curly apostrophe
+        ("cannot", ("pass", None)),
+        ("pass 42", ("pass", 42)),
+        ("banana bread", ("unknown", None)),
+        ("?", ("unknown", None)),
+        ("3", ("unknown", None)),
+        ("", ("unknown", None)),
+        ("   ", ("unknown", None)),
+        (None, ("unknown", None)),
+    ],
+)
 def test_interpret(text, want):
     assert interpret(text) == want
 
 
-@pytest.mark.parametrize("digits,want", [("1", "accept"), ("2", "pass"), ("9", "unknown"), ("1#", "accept"),
-                                         (" 2", "pass"), ("*", "unknown")])
+@pytest.mark.parametrize(
+    "digits,want",
+    [("1", "accept"), ("2", "pass"), ("9", "unknown"), ("1#", "accept"), (" 2", "pass"), ("*", "unknown")],
+)
 def test_interpret_keypress(digits, want):
     assert interpret(None, digits) == (want, None)
 
@@ -146,8 +152,9 @@ def test_unclear_reply_asks_again_and_changes_nothing(site, ingest, clock):
     result = reply(site, clock, SUE, "who is this")
 
     assert result.meaning == "unknown"
-    assert result.answer == (f"Sorry, we didn't understand. Reply 1 if you can go to alert {alert_id}, "
-                             "or 2 if you can't.")
+    assert result.answer == (
+        f"Sorry, we didn't understand. Reply 1 if you can go to alert {alert_id}, or 2 if you can't."
+    )
     assert get_alert(site, alert_id).state == "open"
     assert sent_log(site, alert_id, t0) == [(SUE, "voice", 0)]
 
@@ -157,8 +164,9 @@ def access_notes(sessions, alert_id):
     return notifications(sessions, alert_id, purpose="access")
 
 
-@pytest.mark.parametrize("season,opened,accepted_at", [("winter", "2026-11-23 02:00", "02:03"),
-                                                       ("summer", "2026-07-20 14:00", "14:03")])
+@pytest.mark.parametrize(
+    "season,opened,accepted_at", [("winter", "2026-11-23 02:00", "02:03"), ("summer", "2026-07-20 14:00", "14:03")]
+)
 def test_first_acceptance_wins(site, ingest, clock, season, opened, accepted_at):
     """Sue is called, then Jim; both say yes. Sue was first: she has it, the access notes go to
     her alone, and Jim is told who has it (in local time)."""
@@ -172,8 +180,9 @@ def test_first_acceptance_wins(site, ingest, clock, season, opened, accepted_at)
 
     assert (first.accepted, first.alert_id) == (True, alert_id)
     assert (second.accepted, second.alert_id) == (False, alert_id)
-    assert second.answer == (f"Thank you, Sue Smith already accepted alert {alert_id} at {accepted_at}. "
-                             "You don't need to go.")
+    assert second.answer == (
+        f"Thank you, Sue Smith already accepted alert {alert_id} at {accepted_at}. You don't need to go."
+    )
     alert = get_alert(site, alert_id)
     assert (alert.state, alert.acknowledged_by) == ("acknowledged", "Sue Smith")
 
@@ -185,7 +194,10 @@ def test_first_acceptance_wins(site, ingest, clock, season, opened, accepted_at)
         assert "Key safe by the front door" in outgoing_body(s, access)
     assert ("access", "access notes sent to Sue Smith only") in timeline(site, alert_id)
     assert [d for k, d in timeline(site, alert_id, "reply", "acknowledged")] == [
-        "Sue Smith replied 'accept' by sms", "accepted by Sue Smith via sms", "Jim Brown replied 'accept' by sms"]
+        "Sue Smith replied 'accept' by sms",
+        "accepted by Sue Smith via sms",
+        "Jim Brown replied 'accept' by sms",
+    ]
 
     again = reply(site, clock, SUE, "ok")
     assert again.answer == f"You already have alert {alert_id}."
@@ -215,7 +227,10 @@ def test_the_same_reply_delivered_twice_acts_once(site, ingest, clock):
     assert (second.meaning, second.alert_id, second.answer) == ("accept", alert_id, first.answer)
     assert len(access_notes(site, alert_id)) == 1
     assert [k for k, _ in timeline(site, alert_id, "acknowledged", "reply", "access")] == [
-        "reply", "acknowledged", "access"]
+        "reply",
+        "acknowledged",
+        "access",
+    ]
     with site() as s:
         assert s.scalar(select(func.count()).select_from(Reply)) == 1
 
@@ -254,13 +269,16 @@ def test_two_acceptances_at_the_same_moment_have_one_winner(site, ingest, clock)
     assert [k for k, _ in timeline(site, alert_id, "acknowledged")] == ["acknowledged"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("12", ("unknown", None)),          # a double tap is not "1 for alert 2"
-    ("11", ("unknown", None)),
-    ("1 2", ("accept", 2)),
-    ("no problem", ("accept", None)),   # British for yes
-    ("No worries!", ("accept", None)),
-    ("I can\u2019t", ("pass", None)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12", ("unknown", None)),  # a double tap is not "1 for alert 2"
+        ("11", ("unknown", None)),
+        ("1 2", ("accept", 2)),
+        ("no problem", ("accept", None)),  # British for yes
+        ("No worries!", ("accept", None)),
+        ("I can\u2019t", ("pass", None)),
+    ],
+)
 def test_interpret_everyday_answers(text, expected):
     assert interpret(text) == expected

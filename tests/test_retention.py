@@ -1,6 +1,7 @@
 """Retention (telecare/retention): a run removes or blanks exactly what its dry run listed, on SQLite
 and PostgreSQL; the dashboard's figures are the same after a run; a dead letter keeps only the start
 of its payload; the hub's scheduler runs it once a UTC day (FakeClock); the site file sets the periods."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -31,29 +32,46 @@ from .escalation_helpers import SUE, run_until
 from .hub_fixtures import bearer
 
 HOME = "home-0001"
-TABLES = {"alerts": Alert, "alert_timeline": TimelineEntry, "events": Event, "dead_letters": DeadLetter,
-          "notifications": Notification, "replies": Reply, "enquiries": Enquiry, "introductions": Introduction,
-          "callback_requests": CallbackRequest, "checkin_requests": CheckinRequest, "checkins": Checkin}
+TABLES = {
+    "alerts": Alert,
+    "alert_timeline": TimelineEntry,
+    "events": Event,
+    "dead_letters": DeadLetter,
+    "notifications": Notification,
+    "replies": Reply,
+    "enquiries": Enquiry,
+    "introductions": Introduction,
+    "callback_requests": CallbackRequest,
+    "checkin_requests": CheckinRequest,
+    "checkins": Checkin,
+}
 _n = iter(range(1, 1_000_000))
 
 
 def _event(device: str, type: str) -> Inbound:
     body = {"event_id": f"r-{next(_n)}", "type": type, "ts": "2026-11-23T02:14:05Z"}
-    return Inbound(kind="event", topic=f"telecare/v1/{HOME}/{device}/event", payload=orjson.dumps(body),
-                   home=HOME, device=device)
+    return Inbound(
+        kind="event", topic=f"telecare/v1/{HOME}/{device}/event", payload=orjson.dumps(body), home=HOME, device=device
+    )
 
 
 def _bad(size: int = 40) -> Inbound:
-    return Inbound(kind="event", topic=f"telecare/v1/{HOME}/pendant-1/event", payload=b"{" + b"x" * size,
-                   home=HOME, device="pendant-1")
+    return Inbound(
+        kind="event",
+        topic=f"telecare/v1/{HOME}/pendant-1/event",
+        payload=b"{" + b"x" * size,
+        home=HOME,
+        device="pendant-1",
+    )
 
 
 def _records(hub, *, close: bool = True) -> int:
     """One of everything retention looks at, now: an alarm (escalated, accepted by SMS, resolved unless
     ``close`` is False), raw activity, a dead letter and helpline records. Returns the alert id."""
     clock = hub.clock
-    result = hub.ingest.process([_event("fall-1", "fall"), _event("bed-1", "motion"), _event("bed-1", "bed_exit"),
-                                 _bad()])
+    result = hub.ingest.process(
+        [_event("fall-1", "fall"), _event("bed-1", "motion"), _event("bed-1", "bed_exit"), _bad()]
+    )
     (alert_id,) = result.alerts_opened
     run_until(clock, hub.sessions, clock.now() + timedelta(seconds=5))
     with hub.sessions() as s, s.begin():
@@ -62,21 +80,58 @@ def _records(hub, *, close: bool = True) -> int:
         if close:
             alerts.resolve(s, alert_id, "Sue Smith", "no_injury", clock.now() + timedelta(minutes=30))
         now = clock.now()
-        e = Enquiry(channel="sms", phone="+447700900999", started_at=now, updated_at=now, needs=["loneliness_befriending"],
-                    services=[], outcome="introduced", first_message="I have been on my own since my wife died",
-                    turns=4)
+        e = Enquiry(
+            channel="sms",
+            phone="+447700900999",
+            started_at=now,
+            updated_at=now,
+            needs=["loneliness_befriending"],
+            services=[],
+            outcome="introduced",
+            first_message="I have been on my own since my wife died",
+            turns=4,
+        )
         s.add(e)
         s.flush()
         service_id = s.scalar(select(Service.id).limit(1))
         if service_id is not None:
-            s.add(Introduction(enquiry_id=e.id, service_id=service_id, name="Arthur Penn", phone="+447700900999",
-                               consent_at=now, created_at=now, follow_up_due_at=now, follow_up_sent_at=now,
-                               follow_up_answer="worked"))
-        s.add(CallbackRequest(enquiry_id=e.id, name="Arthur Penn", phone="+447700900999", reason="person",
-                              detail="wants someone to talk to", created_at=now, status="done", done_by="staff",
-                              done_at=now))
-        s.add(CheckinRequest(enquiry_id=e.id, name="Arthur Penn", phone="+447700900999", preferred_time="10am",
-                             created_at=now, status="declined", decided_at=now))
+            s.add(
+                Introduction(
+                    enquiry_id=e.id,
+                    service_id=service_id,
+                    name="Arthur Penn",
+                    phone="+447700900999",
+                    consent_at=now,
+                    created_at=now,
+                    follow_up_due_at=now,
+                    follow_up_sent_at=now,
+                    follow_up_answer="worked",
+                )
+            )
+        s.add(
+            CallbackRequest(
+                enquiry_id=e.id,
+                name="Arthur Penn",
+                phone="+447700900999",
+                reason="person",
+                detail="wants someone to talk to",
+                created_at=now,
+                status="done",
+                done_by="staff",
+                done_at=now,
+            )
+        )
+        s.add(
+            CheckinRequest(
+                enquiry_id=e.id,
+                name="Arthur Penn",
+                phone="+447700900999",
+                preferred_time="10am",
+                created_at=now,
+                status="declined",
+                decided_at=now,
+            )
+        )
     run_until(clock, hub.sessions, clock.now() + timedelta(hours=2))
     return alert_id
 
@@ -133,15 +188,17 @@ def test_a_run_removes_exactly_what_its_dry_run_listed(runtime):
         changed = {i for i in after[table] if after[table][i] != before[table][i]}
         assert not set(after[table]) - set(before[table])
         planned_deleted = {i for it in dry.items if it.table == table and it.action == "deleted" for i in it.ids}
-        planned_blanked = {i for it in dry.items if it.action == "blanked" and it.table.split(" ")[0] == table
-                           for i in it.ids}
+        planned_blanked = {
+            i for it in dry.items if it.action == "blanked" and it.table.split(" ")[0] == table for i in it.ids
+        }
         assert deleted == planned_deleted, table
         assert changed == planned_blanked, table
 
     with runtime.sessions() as s:
         assert s.get(Alert, old) is None and s.get(Alert, middle) is not None and s.get(Alert, recent) is not None
         assert s.scalars(select(Enquiry.first_message).where(Enquiry.first_message.is_not(None))).all() == [
-            "I have been on my own since my wife died"]  # yesterday's only
+            "I have been on my own since my wife died"
+        ]  # yesterday's only
         recent_bodies = [n.body for n in s.scalars(select(Notification).where(Notification.alert_id == recent))]
         assert recent_bodies and all(recent_bodies)
         assert all(n.body == "" for n in s.scalars(select(Notification).where(Notification.alert_id == middle)))
@@ -223,11 +280,14 @@ def test_the_site_file_sets_the_periods(sessions, clock):
         assert not again.changed
 
 
-@pytest.mark.parametrize("text, message", [
-    ("retention:\n  dead_letters: 12h\n", "line 2: retention > dead_letters: '12h' is shorter than a day"),
-    ("contacts: []\nretention:\n  raw_events: 30d\n", "line 3: retention > raw_events"),
-    ("retention:\n  closed_alerts: seven years\n", "line 2: retention > closed_alerts: 'seven years' is not"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("retention:\n  dead_letters: 12h\n", "line 2: retention > dead_letters: '12h' is shorter than a day"),
+        ("contacts: []\nretention:\n  raw_events: 30d\n", "line 3: retention > raw_events"),
+        ("retention:\n  closed_alerts: seven years\n", "line 2: retention > closed_alerts: 'seven years' is not"),
+    ],
+)
 def test_a_wrong_retention_period_is_refused_naming_the_line(text, message):
     with pytest.raises(SiteError) as exc:
         parse_site(text)

@@ -5,6 +5,7 @@ code in it, a dump of the whole database (``sqlite3 .dump`` / ``pg_dump``) holds
 nowhere; the hub and the CLI refuse to start without the key or with a wrong one; rotation
 leaves the notes readable with the new key alone; a site export carries the notes only with
 ``--with-secrets``; migration 0009 encrypts and scrubs what was stored before it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -44,6 +45,7 @@ def site_with_code(sample_site_text: str) -> str:
 
 class Recorder:
     """A notifier that keeps what it was handed (what Twilio would have sent)."""
+
     name = "sandbox"
 
     def __init__(self):
@@ -65,9 +67,25 @@ def dump(db_url: str) -> str:
         return subprocess.run(["sqlite3", path, ".dump"], check=True, capture_output=True, text=True).stdout
     u = urlparse(db_url)
     schema = parse_qs(u.query)["options"][0].split("search_path=", 1)[1]
-    return subprocess.run(["pg_dump", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U",
-                           u.username or "postgres", "-n", schema, "--data-only", "--inserts", u.path.lstrip("/")],
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [
+            "pg_dump",
+            "-h",
+            u.hostname or "127.0.0.1",
+            "-p",
+            str(u.port or 5432),
+            "-U",
+            u.username or "postgres",
+            "-n",
+            schema,
+            "--data-only",
+            "--inserts",
+            u.path.lstrip("/"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def raw_access(engine) -> list[str]:
@@ -84,7 +102,10 @@ def test_after_an_acceptance_the_code_is_nowhere_in_the_database_in_clear(db_url
         staff = bearer(hub, "control room", "staff")
         with TestClient(create_app(hub)) as c:
             # the site loaded again through the API: the audit trail keeps the file, less the note
-            assert c.put("/api/site", content=site_text.replace("Ashvale", "Ashvale Town"), headers=staff).status_code == 200
+            assert (
+                c.put("/api/site", content=site_text.replace("Ashvale", "Ashvale Town"), headers=staff).status_code
+                == 200
+            )
             alert_id = alarm(hub)
             assert hub.dispatcher.run_once() >= 1  # Sue is called
             answer = c.post("/api/sandbox/reply", json={"from": SUE, "digits": "1"}, headers=staff)
@@ -98,8 +119,9 @@ def test_after_an_acceptance_the_code_is_nowhere_in_the_database_in_clear(db_url
             everything = c.get("/api/notifications", headers=staff).json()
             assert not any(CODE in n["body"] for n in everything)
         with hub.sessions() as s:
-            (access_sms,) = s.scalars(select(Notification).where(Notification.alert_id == alert_id,
-                                                                 Notification.purpose == "access")).all()
+            (access_sms,) = s.scalars(
+                select(Notification).where(Notification.alert_id == alert_id, Notification.purpose == "access")
+            ).all()
             assert access_sms.status == "sent" and "[access note]" in access_sms.body
             loads = s.scalars(select(AuditEntry).where(AuditEntry.action == "site.load")).all()
             assert loads and all("'[access note]'" in e.after for e in loads)
@@ -217,9 +239,11 @@ def test_export_has_the_notes_only_with_secrets_and_says_so(db_url, sample_site_
 
 
 def test_audit_copies_of_site_yaml_lose_the_notes_in_every_style():
-    yaml_text = (f"residents:\n  - id: a\n    access: {ACCESS}\n    phone: '+447700900201'\n"
-                 f"  - {{id: b, access: \"{CODE}, by the bins\", name: B}}\n"
-                 f"  - id: c\n    access: |\n      line {CODE}\n      two\n    name: C\n")
+    yaml_text = (
+        f"residents:\n  - id: a\n    access: {ACCESS}\n    phone: '+447700900201'\n"
+        f'  - {{id: b, access: "{CODE}, by the bins", name: B}}\n'
+        f"  - id: c\n    access: |\n      line {CODE}\n      two\n    name: C\n"
+    )
     out = redact_site_yaml(yaml_text)
     assert CODE not in out and out.count("'[access note]'") == 3 and "+447700900201" in out
     assert CODE not in redact_site_yaml(f"residents: [{{access: {CODE}: broken")
@@ -230,13 +254,27 @@ def test_migration_0009_encrypts_and_scrubs_what_was_stored_before(db_url):
     upgrade(engine, "0008_enquiry_age")
     body = f"Thank you Sue, alert 1 is yours. Betty Smith, 12 Elm Road. Access: {ACCESS}. Please go now."
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO residents (id, ext_id, name, access, timezone) "
-                          "VALUES (1, 'betty', 'Betty Smith', :a, 'Europe/London')"), {"a": ACCESS})
-        conn.execute(text("INSERT INTO notifications (id, \"to\", channel, purpose, body, status, created_at) "
-                          "VALUES (1, :to, 'sms', 'access', :b, 'sent', '2026-11-23 02:00:00')"), {"to": SUE, "b": body})
-        conn.execute(text("INSERT INTO audit_log (id, at, actor, via, action, summary, after) VALUES "
-                          "(1, '2026-11-23 02:00:00', 'carol', 'api', 'site.load', '', :y)"),
-                     {"y": f"residents:\n  - id: betty\n    access: {ACCESS}\n"})
+        conn.execute(
+            text(
+                "INSERT INTO residents (id, ext_id, name, access, timezone) "
+                "VALUES (1, 'betty', 'Betty Smith', :a, 'Europe/London')"
+            ),
+            {"a": ACCESS},
+        )
+        conn.execute(
+            text(
+                'INSERT INTO notifications (id, "to", channel, purpose, body, status, created_at) '
+                "VALUES (1, :to, 'sms', 'access', :b, 'sent', '2026-11-23 02:00:00')"
+            ),
+            {"to": SUE, "b": body},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (id, at, actor, via, action, summary, after) VALUES "
+                "(1, '2026-11-23 02:00:00', 'carol', 'api', 'site.load', '', :y)"
+            ),
+            {"y": f"residents:\n  - id: betty\n    access: {ACCESS}\n"},
+        )
     upgrade(engine)
     (stored,) = raw_access(engine)
     assert stored.startswith(secrets.PREFIX) and secrets.decrypt(stored) == ACCESS
@@ -252,8 +290,13 @@ def test_a_plain_note_left_by_a_keyless_migration_is_sealed_when_the_key_comes(s
     engine = make_engine(sqlite_url)
     upgrade(engine, "0008_enquiry_age")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO residents (id, ext_id, name, access, timezone) "
-                          "VALUES (1, 'betty', 'Betty Smith', :a, 'Europe/London')"), {"a": ACCESS})
+        conn.execute(
+            text(
+                "INSERT INTO residents (id, ext_id, name, access, timezone) "
+                "VALUES (1, 'betty', 'Betty Smith', :a, 'Europe/London')"
+            ),
+            {"a": ACCESS},
+        )
     upgrade(engine)
     assert raw_access(engine) == [ACCESS]  # no key: left as it was ...
     with pytest.raises(HubStartError, match="LINKAGE_DATA_KEY is not set"):  # ... and the hub will not start

@@ -1,4 +1,5 @@
 """The simulator: bounded, realistic traffic that the hub takes in."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,15 @@ def test_simulator_traffic_is_taken_in_and_bounded(tmp_path, mqtt_broker, clock)
     host, port = mqtt_broker
     url = f"sqlite:///{tmp_path / 'sim.db'}"
     client_id = unique("sim-hub")
-    runtime = HubRuntime(Settings(database_url=url, mqtt=MqttSettings(host, port), mqtt_client_id=client_id,
-                                  embedded_broker=False, supervision_interval=3600))
+    runtime = HubRuntime(
+        Settings(
+            database_url=url,
+            mqtt=MqttSettings(host, port),
+            mqtt_client_id=client_id,
+            embedded_broker=False,
+            supervision_interval=3600,
+        )
+    )
     with runtime.sessions() as s, s.begin():
         assert register_sim_homes(s, 20, clock.now()) == 20
     with runtime.sessions() as s, s.begin():
@@ -33,8 +41,17 @@ def test_simulator_traffic_is_taken_in_and_bounded(tmp_path, mqtt_broker, clock)
     try:
         wait_for(runtime.consumer.connected.is_set, what="hub connected")
         time.sleep(0.3)
-        sim = Simulator(homes=20, rate=200, duration=2.0, settings=MqttSettings(host, port), seed=7,
-                        alarm_share=0.05, drop_every=0.5, progress=None, max_messages=300)
+        sim = Simulator(
+            homes=20,
+            rate=200,
+            duration=2.0,
+            settings=MqttSettings(host, port),
+            seed=7,
+            alarm_share=0.05,
+            drop_every=0.5,
+            progress=None,
+            max_messages=300,
+        )
         stats = sim.run()
         assert 0 < stats.sent <= 300
         assert stats.elapsed < 30  # bounded by --duration, not a timing margin of the hub
@@ -44,6 +61,7 @@ def test_simulator_traffic_is_taken_in_and_bounded(tmp_path, mqtt_broker, clock)
         def stored():
             with runtime.sessions() as s:
                 return s.scalar(select(func.count()).select_from(Event).where(Event.type != "device_offline"))
+
         wait_for(lambda: stored() >= expected, what="every event stored")
         assert stored() == expected
         runtime.ingest.flush_seen()

@@ -1,4 +1,5 @@
 """The site exporter round-trips: export, load, and nothing changes; snippets edit one item."""
+
 from __future__ import annotations
 
 import pytest
@@ -89,11 +90,14 @@ def test_snippet_edits_one_policy_and_reports_before_and_after(site, clock):
         assert "ack_within: 1m" in export_items(s, "policies", ["urgent"])
 
 
-@pytest.mark.parametrize("text,message", [
-    ("policies:\n  - id: other\n    steps: [{notify: [console], via: [console]}]\n", "edits policy 'urgent' only"),
-    ("teams: []\n", "edits policies only"),
-    ("policies:\n  - id: urgent\n    steps:\n      - {notify: [console], via: [fax]}\n", "line 4"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("policies:\n  - id: other\n    steps: [{notify: [console], via: [console]}]\n", "edits policy 'urgent' only"),
+        ("teams: []\n", "edits policies only"),
+        ("policies:\n  - id: urgent\n    steps:\n      - {notify: [console], via: [fax]}\n", "line 4"),
+    ],
+)
 def test_snippet_refused_whole(site, clock, text, message):
     with site() as s, s.begin(), pytest.raises(SiteError) as err:
         apply_snippet(s, "policies", text, clock.now(), ext_id="urgent")

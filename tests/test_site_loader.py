@@ -1,4 +1,5 @@
 """The site file (DESIGN.md, "Site YAML") and ``linkage load``: load, reload, update, refuse."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,16 @@ from hub.cli import main
 from telecare.site.loader import SiteError, load_site, parse_site
 from telecare.site.models import Contact, Device, Home, Policy, Resident, ResidentContact, RotaShift, Team
 
-SAMPLE_COUNTS = {"contacts": 5, "teams": 1, "rota_shifts": 3, "policies": 2, "residents": 1,
-                 "resident_contacts": 2, "homes": 1, "devices": 4}
+SAMPLE_COUNTS = {
+    "contacts": 5,
+    "teams": 1,
+    "rota_shifts": 3,
+    "policies": 2,
+    "residents": 1,
+    "resident_contacts": 2,
+    "homes": 1,
+    "devices": 4,
+}
 
 BERT_ITEM = """\
   - id: bert
@@ -26,8 +35,10 @@ BERT = "residents:\n" + BERT_ITEM
 
 def counts(sessions) -> dict[str, int]:
     with sessions() as s:
-        return {m.__tablename__: s.scalar(select(func.count()).select_from(m))
-                for m in (Contact, Team, RotaShift, Policy, Resident, ResidentContact, Home, Device)}
+        return {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (Contact, Team, RotaShift, Policy, Resident, ResidentContact, Home, Device)
+        }
 
 
 def load(sessions, text, clock):
@@ -77,7 +88,10 @@ def test_loaded_site_keeps_what_the_file_says(site):
         assert urgent.attend_within_s == 45 * 60
         team = s.scalars(select(Team).where(Team.ext_id == "mobile-response")).one()
         assert [(sh.contact.ext_id, sh.start, sh.end) for sh in team.shifts] == [
-            ("rhys", "08:00", "20:00"), ("priya", "20:00", "08:00"), ("priya", "08:00", "20:00")]
+            ("rhys", "08:00", "20:00"),
+            ("priya", "20:00", "08:00"),
+            ("priya", "08:00", "20:00"),
+        ]
 
 
 def test_second_load_changes_nothing(site, clock, sample_site_text):
@@ -90,9 +104,11 @@ def test_second_load_changes_nothing(site, clock, sample_site_text):
 
 def test_update_changes_only_what_changed(site, clock, sample_site_text):
     text = changed(sample_site_text, '"+447700900202"', '"+447700900299"')
-    text = changed(text, "        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n",
-                   "        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n"
-                   "        - {id: smoke-1, kind: smoke_detector}\n")
+    text = changed(
+        text,
+        "        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n",
+        "        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n        - {id: smoke-1, kind: smoke_detector}\n",
+    )
 
     report = load(site, text, clock)
 
@@ -105,8 +121,11 @@ def test_update_changes_only_what_changed(site, clock, sample_site_text):
 
 
 def test_whole_day_rota_and_compound_durations(site, clock, sample_site_text):
-    text = changed(sample_site_text, '{contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}',
-                   '{contact: priya, days: [sat, sun], from: "00:00", to: "24:00"}')
+    text = changed(
+        sample_site_text,
+        '{contact: priya, days: [sat, sun], from: "08:00", to: "20:00"}',
+        '{contact: priya, days: [sat, sun], from: "00:00", to: "24:00"}',
+    )
     text = changed(text, "attend_within: 45m", "attend_within: 1h30m")
 
     report = load(site, text, clock)
@@ -174,7 +193,9 @@ def _unknown_policy(t):
 
 
 def _device_twice(t):
-    t = changed(t, "        - {id: bed-1,", "        - {id: pendant-1, kind: pendant, heartbeat: 1h}\n        - {id: bed-1,")
+    t = changed(
+        t, "        - {id: bed-1,", "        - {id: pendant-1, kind: pendant, heartbeat: 1h}\n        - {id: bed-1,"
+    )
     return t, "heartbeat: 1h", "device 'pendant-1' is listed twice"
 
 
@@ -183,19 +204,33 @@ def _home_of_two_residents(t):
 
 
 def _missing_ack_within(t):
-    t = changed(t, "{notify: [resident.befriender], via: [sms], ack_within: 30m}",
-                "{notify: [resident.befriender], via: [sms]}")
+    t = changed(
+        t, "{notify: [resident.befriender], via: [sms], ack_within: 30m}", "{notify: [resident.befriender], via: [sms]}"
+    )
     return t, "resident.befriender", "ack_within is needed"
 
 
-BAD_FILES = [_bad_yaml_syntax, _duplicate_key, _unknown_field, _bad_duration, _bad_time, _bad_phone,
-             _unknown_rota_contact, _unknown_resident_contact, _unknown_befriender, _unknown_team,
-             _unknown_policy, _device_twice, _home_of_two_residents, _missing_ack_within]
+BAD_FILES = [
+    _bad_yaml_syntax,
+    _duplicate_key,
+    _unknown_field,
+    _bad_duration,
+    _bad_time,
+    _bad_phone,
+    _unknown_rota_contact,
+    _unknown_resident_contact,
+    _unknown_befriender,
+    _unknown_team,
+    _unknown_policy,
+    _device_twice,
+    _home_of_two_residents,
+    _missing_ack_within,
+]
 
 
 def _expected_line(text: str, needle: str) -> int:
     if needle.endswith("\n"):  # the last occurrence (the second claim)
-        return text[:text.rindex(needle)].count("\n") + 1
+        return text[: text.rindex(needle)].count("\n") + 1
     return line_of(text, needle)
 
 

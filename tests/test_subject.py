@@ -1,5 +1,6 @@
 """A person's data (issue 12): subject access export, erasure, leaving the service, consent as a
 record and STOP. Domain level, FakeClock, sample site and directory, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -68,11 +69,19 @@ def a_fall_a_checkin_and_an_enquiry(db, clock) -> int:
         assert inbound.route(s, phone=BETTY, now=clock.now(), body="not too good today").meaning != "unknown"
     rid = betty_id(db)
     with db() as s, s.begin():
-        e = enquiries.start(s, channel="sms", conversation_id=f"sms:{BETTY}", phone=BETTY,
-                            resident_id=rid, now=clock.now(), first_message="I feel lonely since my fall")
+        e = enquiries.start(
+            s,
+            channel="sms",
+            conversation_id=f"sms:{BETTY}",
+            phone=BETTY,
+            resident_id=rid,
+            now=clock.now(),
+            first_message="I feel lonely since my fall",
+        )
         enquiries.update(s, e.id, now=clock.now(), needs=["loneliness_befriending"], outcome="signposted")
-        enquiries.introduce(s, e.id, BEFRIENDING, name=BETTY_NAME, phone=BETTY, now=clock.now(),
-                            wording="Is that OK?", channel="sms")
+        enquiries.introduce(
+            s, e.id, BEFRIENDING, name=BETTY_NAME, phone=BETTY, now=clock.now(), wording="Is that OK?", channel="sms"
+        )
     return alert_id
 
 
@@ -120,9 +129,12 @@ def dump_text(engine) -> str:
             con.close()
     out = []
     with engine.connect() as conn:
-        cols = conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND data_type IN ('text', 'character varying', 'json', 'jsonb')")).all()
+        cols = conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND data_type IN ('text', 'character varying', 'json', 'jsonb')"
+            )
+        ).all()
         for table, col in cols:
             out += [str(v) for v in conn.execute(text(f'SELECT "{col}"::text FROM "{table}"')).scalars() if v]
     return "\n".join(out)
@@ -131,8 +143,14 @@ def dump_text(engine) -> str:
 def figures(s, now):
     d = dataclasses.asdict(dashboard(s, now, days=30))
     issues = d.pop("device_issues")
-    return d, len(issues), enquiries.summary(s), checkin_figures(s, now, days=30), \
-        s.scalar(select(func.count()).select_from(Alert)), s.scalar(select(func.count()).select_from(Checkin))
+    return (
+        d,
+        len(issues),
+        enquiries.summary(s),
+        checkin_figures(s, now, days=30),
+        s.scalar(select(func.count()).select_from(Alert)),
+        s.scalar(select(func.count()).select_from(Checkin)),
+    )
 
 
 def test_erase_leaves_no_trace_of_name_or_number_and_the_figures_as_they_were(db, clock, engine, caplog):
@@ -146,8 +164,15 @@ def test_erase_leaves_no_trace_of_name_or_number_and_the_figures_as_they_were(db
         done = erase(s, resident="betty", now=clock.now())
     assert done.residents == 1 and done.conversation_ids == [f"sms:{BETTY}"]
     after = dump_text(engine)
-    for secret in (BETTY_NAME, BETTY, BETTY_NATIONAL, "12 Elm Road", "Key safe by the front door",
-                   "I feel lonely since my fall", "not too good today"):
+    for secret in (
+        BETTY_NAME,
+        BETTY,
+        BETTY_NATIONAL,
+        "12 Elm Road",
+        "Key safe by the front door",
+        "I feel lonely since my fall",
+        "not too good today",
+    ):
         assert secret not in after, secret
     for record in caplog.records:
         for secret in (BETTY_NAME, BETTY, BETTY_NATIONAL):
@@ -180,8 +205,15 @@ def test_erase_refuses_while_an_alert_is_open_or_acknowledged(db, clock):
 
 def test_erase_by_phone_of_someone_who_only_talked_to_the_helpline(db, clock, engine):
     with db() as s, s.begin():
-        e = enquiries.start(s, channel="sms", conversation_id=f"sms:{STRANGER}", phone=STRANGER, resident_id=None,
-                            now=clock.now(), first_message="my name is Mary Jones")
+        e = enquiries.start(
+            s,
+            channel="sms",
+            conversation_id=f"sms:{STRANGER}",
+            phone=STRANGER,
+            resident_id=None,
+            now=clock.now(),
+            first_message="my name is Mary Jones",
+        )
         enquiries.introduce(s, e.id, BEFRIENDING, name="Mary Jones", phone=STRANGER, now=clock.now())
     with db() as s, s.begin():
         erase(s, phone=STRANGER, now=clock.now())
@@ -195,10 +227,25 @@ def test_erase_by_phone_of_someone_who_only_talked_to_the_helpline(db, clock, en
 # -- consent and STOP -------------------------------------------------------------------------------------
 def introduced(db, clock, phone=STRANGER) -> int:
     with db() as s, s.begin():
-        e = enquiries.start(s, channel="sms", conversation_id=f"sms:{phone}", phone=phone, resident_id=None,
-                            now=clock.now(), first_message="hello")
-        enquiries.introduce(s, e.id, BEFRIENDING, name="Mary Jones", phone=phone, now=clock.now(),
-                            wording="To do that I'll share your name and phone number. Is that OK?", channel="sms")
+        e = enquiries.start(
+            s,
+            channel="sms",
+            conversation_id=f"sms:{phone}",
+            phone=phone,
+            resident_id=None,
+            now=clock.now(),
+            first_message="hello",
+        )
+        enquiries.introduce(
+            s,
+            e.id,
+            BEFRIENDING,
+            name="Mary Jones",
+            phone=phone,
+            now=clock.now(),
+            wording="To do that I'll share your name and phone number. Is that OK?",
+            channel="sms",
+        )
         return e.id
 
 
@@ -207,7 +254,13 @@ def test_an_introduction_records_what_was_agreed(db, clock):
     with db() as s:
         (k,) = consent.history(s, enquiry_id=e_id)
         assert (k.service, k.by, k.channel, k.phone, k.given_at, k.withdrawn_at) == (
-            BEFRIENDING, "enquiry", "sms", STRANGER, clock.now(), None)
+            BEFRIENDING,
+            "enquiry",
+            "sms",
+            STRANGER,
+            clock.now(),
+            None,
+        )
         assert k.wording.startswith("To do that I'll share your name")
         assert s.get(Enquiry, e_id).consent is True  # the API's field as before
 
@@ -267,14 +320,26 @@ def test_a_family_contact_who_sends_stop_is_not_paged_again_and_staff_see_why(db
         details = [t.detail for t in s.get(Alert, alert_id).timeline]
         assert any("replied STOP" in d for d in details)
         # the escalation moved on to the next person at once
-        assert s.scalar(select(func.count()).select_from(Notification).where(
-            Notification.alert_id == alert_id, Notification.to == JIM)) >= 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.alert_id == alert_id, Notification.to == JIM)
+            )
+            >= 1
+        )
     with db() as s, s.begin():
         alerts.resolve(s, alert_id, "staff", "no_injury", clock.now())
     second = alarm(ingest)
     with db() as s:
-        assert s.scalar(select(func.count()).select_from(Notification).where(
-            Notification.alert_id == second, Notification.to == SUE)) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.alert_id == second, Notification.to == SUE)
+            )
+            == 0
+        )
         assert any("Sue Smith replied STOP" in t.detail for t in s.get(Alert, second).timeline)
 
 
@@ -304,6 +369,7 @@ def test_state_left_stops_checkins_and_alarms_become_dead_letters(db, clock, sam
         checkins.start_now(s, "betty", clock.now(), actor="test")
     ingest = IngestService(db, DeviceCache(), clock)
     from .escalation_helpers import event
+
     result = ingest.process([event("fall-1", "fall")])
     assert result.alerts_opened == [] and result.dead == 1
     with db() as s:
@@ -327,13 +393,21 @@ def test_a_bad_state_names_its_line(db, clock, sample_site_text):
 
 
 def test_a_contact_who_has_left_is_not_paged(db, clock, sample_site_text):
-    gone = sample_site_text.replace('{id: sue, name: Sue Smith, phone: "+447700900201", role: family}',
-                                    '{id: sue, name: Sue Smith, phone: "+447700900201", role: family, state: left}')
+    gone = sample_site_text.replace(
+        '{id: sue, name: Sue Smith, phone: "+447700900201", role: family}',
+        '{id: sue, name: Sue Smith, phone: "+447700900201", role: family, state: left}',
+    )
     assert gone != sample_site_text
     with db() as s, s.begin():
         load_site(s, gone, clock.now())
     alert_id = alarm(IngestService(db, DeviceCache(), clock))
     with db() as s:
-        assert s.scalar(select(func.count()).select_from(Notification).where(
-            Notification.alert_id == alert_id, Notification.to == SUE)) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.alert_id == alert_id, Notification.to == SUE)
+            )
+            == 0
+        )
         assert any("Sue Smith has left the service" in t.detail for t in s.get(Alert, alert_id).timeline)

@@ -1,4 +1,5 @@
 """``linkage person export`` and ``linkage person erase`` (issue 12), on a SQLite file."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,15 @@ def test_person_export_and_erase(tmp_path, monkeypatch, sample_site_text):
     with sessions() as s, s.begin():
         load_site(s, sample_site_text, now)
         rid = s.scalar(select(Resident.id).where(Resident.ext_id == "betty"))
-        enquiries.start(s, channel="sms", conversation_id="sms:+447700900001", phone="+447700900001",
-                        resident_id=rid, now=now, first_message="hello")
+        enquiries.start(
+            s,
+            channel="sms",
+            conversation_id="sms:+447700900001",
+            phone="+447700900001",
+            resident_id=rid,
+            now=now,
+            first_message="hello",
+        )
     runner = CliRunner()
 
     out = tmp_path / "betty.json"
@@ -52,8 +60,17 @@ def test_person_export_and_erase(tmp_path, monkeypatch, sample_site_text):
 
     with sessions() as s, s.begin():  # an open alert: refused, nothing changed
         home_id = s.get(Resident, rid).homes[0].id
-        s.add(Alert(category="alarm", resident_id=rid, home_id=home_id, type="fall", priority="P1", state="open",
-                    opened_at=now))
+        s.add(
+            Alert(
+                category="alarm",
+                resident_id=rid,
+                home_id=home_id,
+                type="fall",
+                priority="P1",
+                state="open",
+                opened_at=now,
+            )
+        )
     refused = runner.invoke(main, ["person", "erase", "--resident", "betty", "--yes"])
     assert refused.exit_code == 2 and "still active" in refused.output
     with sessions() as s, s.begin():

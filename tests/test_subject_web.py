@@ -2,6 +2,7 @@
 (a forged or unsigned one is refused and changes nothing), the console's subject access download
 (staff only, CSRF, audited without personal data), archiving from the console, and the consent
 history on an enquiry's page. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,11 @@ def twilio_client(twilio_hub):
 
 def sms(client, phone: str, body: str, *, token: str = TOKEN, sid: str = "SM0001", signed: bool = True):
     params = {"MessageSid": sid, "SmsSid": sid, "From": phone, "To": "+441234567890", "Body": body}
-    headers = {"X-Twilio-Signature": RequestValidator(token).compute_signature(BASE + "/twilio/sms", params)} \
-        if signed else {}
+    headers = (
+        {"X-Twilio-Signature": RequestValidator(token).compute_signature(BASE + "/twilio/sms", params)}
+        if signed
+        else {}
+    )
     return client.post("/twilio/sms", data=params, headers=headers)
 
 
@@ -109,13 +113,15 @@ def test_the_console_export_refuses_a_missing_csrf_token_and_a_responder(runtime
 
 def test_staff_archive_a_resident_and_a_contact_from_the_console(runtime, console_staff):
     html = _resident_page(console_staff)
-    r = console_staff.post("/console/residents/betty/state", data={"csrf_token": csrf_of(html), "state": "left"},
-                           follow_redirects=False)
+    r = console_staff.post(
+        "/console/residents/betty/state", data={"csrf_token": csrf_of(html), "state": "left"}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert "Betty Smith" not in console_staff.get("/console/residents").text  # off the lists...
     assert "Betty Smith" in console_staff.get("/console/residents?left=1").text  # ...but kept
-    r = console_staff.post("/console/contacts/sue/state", data={"csrf_token": csrf_of(html), "state": "left"},
-                           follow_redirects=False)
+    r = console_staff.post(
+        "/console/contacts/sue/state", data={"csrf_token": csrf_of(html), "state": "left"}, follow_redirects=False
+    )
     assert r.status_code == 303
     bad = console_staff.post("/console/contacts/sue/state", data={"csrf_token": csrf_of(html), "state": "gone"})
     assert bad.status_code == 422
@@ -127,11 +133,25 @@ def test_staff_archive_a_resident_and_a_contact_from_the_console(runtime, consol
 
 def test_an_enquiry_page_shows_its_consent_history(runtime, console_staff):
     with runtime.sessions() as s, s.begin():
-        e = enquiries.start(s, channel="sms", conversation_id=f"sms:{STRANGER}", phone=STRANGER, resident_id=None,
-                            now=runtime.clock.now(), first_message="hello")
-        enquiries.introduce(s, e.id, "age-uk-ashvale-befriending", name="Mary Jones", phone=STRANGER,
-                            now=runtime.clock.now(), wording="Shall I pass your number on? Reply YES or NO.",
-                            channel="sms")
+        e = enquiries.start(
+            s,
+            channel="sms",
+            conversation_id=f"sms:{STRANGER}",
+            phone=STRANGER,
+            resident_id=None,
+            now=runtime.clock.now(),
+            first_message="hello",
+        )
+        enquiries.introduce(
+            s,
+            e.id,
+            "age-uk-ashvale-befriending",
+            name="Mary Jones",
+            phone=STRANGER,
+            now=runtime.clock.now(),
+            wording="Shall I pass your number on? Reply YES or NO.",
+            channel="sms",
+        )
         e_id = e.id
     with runtime.sessions() as s, s.begin():
         inbound.route(s, phone=STRANGER, now=runtime.clock.now(), body="unsubscribe")

@@ -1,6 +1,7 @@
 """Heartbeat supervision: a device that stops calling in is declared offline once, at
 interval + grace after it was last heard (or after the hub started), and comes back when
 it is heard again. All on a FakeClock."""
+
 from __future__ import annotations
 
 import itertools
@@ -41,8 +42,17 @@ def supervisor(site, directory, clock):
 
 def heartbeat(ingest, clock):
     body = {"event_id": f"hb-{next(_ids)}", "type": "heartbeat", "ts": clock.now().isoformat()}
-    return ingest.process([Inbound(kind="event", topic=f"telecare/v1/{HOME}/unit-1/event",
-                                   payload=orjson.dumps(body), home=HOME, device="unit-1")])
+    return ingest.process(
+        [
+            Inbound(
+                kind="event",
+                topic=f"telecare/v1/{HOME}/unit-1/event",
+                payload=orjson.dumps(body),
+                home=HOME,
+                device="unit-1",
+            )
+        ]
+    )
 
 
 def status(ingest, text: bytes):
@@ -210,8 +220,9 @@ def test_bad_grace_is_refused(site, clock):
 
 
 def test_other_devices_go_offline_at_p4(site, clock, sample_site_text):
-    text = sample_site_text.replace("        - {id: unit-1,", "        - {id: smoke-1, kind: smoke_detector, heartbeat: 1h}\n"
-                                    "        - {id: unit-1,")
+    text = sample_site_text.replace(
+        "        - {id: unit-1,", "        - {id: smoke-1, kind: smoke_detector, heartbeat: 1h}\n        - {id: unit-1,"
+    )
     with site() as s, s.begin():
         load_site(s, text, clock.now())
     clock.advance(timedelta(hours=1, minutes=5, seconds=1))

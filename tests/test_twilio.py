@@ -10,6 +10,7 @@ developer's machine and fail under CI (CI=true).
 The webhooks are signed with twilio's own ``RequestValidator.compute_signature``, as Twilio
 signs them: the auth token, the full public URL and the form parameters.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -124,9 +125,13 @@ def prism(tmp_path_factory):
     port = _free_port()
     started = time.monotonic()
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec)],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", str(port), str(spec)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         while True:
             if proc.poll() is not None:
@@ -134,8 +139,10 @@ def prism(tmp_path_factory):
             if "Prism is listening" in log.read_text(errors="replace") and port_open("127.0.0.1", port):
                 break
             if time.monotonic() - started > PRISM_START_TIMEOUT:
-                pytest.fail(f"Prism did not listen on 127.0.0.1:{port} within {PRISM_START_TIMEOUT:.0f}s:\n"
-                            f"{log.read_text()[-3000:]}")
+                pytest.fail(
+                    f"Prism did not listen on 127.0.0.1:{port} within {PRISM_START_TIMEOUT:.0f}s:\n"
+                    f"{log.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
         yield PrismMock(f"http://127.0.0.1:{port}", log)
     finally:
@@ -165,8 +172,12 @@ def _passed_validation(prism: PrismMock, mark: int) -> str:
 def test_send_sms_passes_twilios_spec(prism, notifier):
     mark = prism.mark()
 
-    sent = notifier.send_sms(7, SUE, "LINKAGE ALERT 7: Betty Smith may have FALLEN at 02:14, 12 Elm Road, "
-                                      "Ashvale, AV1 2AB. Reply 1 if you can go, 2 if you can't.")
+    sent = notifier.send_sms(
+        7,
+        SUE,
+        "LINKAGE ALERT 7: Betty Smith may have FALLEN at 02:14, 12 Elm Road, "
+        "Ashvale, AV1 2AB. Reply 1 if you can go, 2 if you can't.",
+    )
 
     assert sent.status == "sent" and sent.detail is None
     assert sent.provider_sid and sent.provider_sid.startswith("SM")
@@ -210,8 +221,13 @@ def test_the_mock_does_check_requests(prism):
 
 
 def test_from_env_points_the_real_client_at_the_base_url(prism, monkeypatch):
-    for key, value in {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": FROM,
-                       "PUBLIC_BASE_URL": BASE + "/", "TWILIO_API_BASE_URL": prism.url}.items():
+    for key, value in {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": FROM,
+        "PUBLIC_BASE_URL": BASE + "/",
+        "TWILIO_API_BASE_URL": prism.url,
+    }.items():
         monkeypatch.setenv(key, value)
 
     notifier = make_notifier()
@@ -237,17 +253,26 @@ def test_half_configured_twilio_is_refused(monkeypatch):
 def test_base_url_rewrite_only_touches_twilios_api_host():
     http = BaseUrlHttpClient("http://127.0.0.1:4010/")
 
-    assert http.rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Calls.json?x=1") == \
-        "http://127.0.0.1:4010/2010-04-01/Accounts/AC1/Calls.json?x=1"
-    assert http.rewrite("https://api.dublin.ie1.twilio.com/2010-04-01/A.json") == "http://127.0.0.1:4010/2010-04-01/A.json"
+    assert (
+        http.rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Calls.json?x=1")
+        == "http://127.0.0.1:4010/2010-04-01/Accounts/AC1/Calls.json?x=1"
+    )
+    assert (
+        http.rewrite("https://api.dublin.ie1.twilio.com/2010-04-01/A.json") == "http://127.0.0.1:4010/2010-04-01/A.json"
+    )
     assert http.rewrite("https://example.org/api.twilio.com") == "https://example.org/api.twilio.com"
 
 
 def test_the_hub_dispatches_through_the_real_client(prism, db_url, sample_site_text, monkeypatch):
     """End to end: an alarm, the hub's dispatcher, the Twilio notifier, the mock; the call's
     SID is recorded so Twilio's callbacks can find it."""
-    for key, value in {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_FROM_NUMBER": FROM,
-                       "PUBLIC_BASE_URL": BASE, "TWILIO_API_BASE_URL": prism.url}.items():
+    for key, value in {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_FROM_NUMBER": FROM,
+        "PUBLIC_BASE_URL": BASE,
+        "TWILIO_API_BASE_URL": prism.url,
+    }.items():
         monkeypatch.setenv(key, value)
     hub = HubRuntime(Settings(database_url=db_url), clock=FakeClock(), with_mqtt=False)
     try:
@@ -270,6 +295,7 @@ def test_the_hub_dispatches_through_the_real_client(prism, db_url, sample_site_t
 # == webhooks =========================================================================================
 class FakeTwilio:
     """Stands in for Twilio's REST API in the webhook tests: Twilio-looking SIDs, nothing sent."""
+
     name = "twilio"
 
     def __init__(self):
@@ -293,17 +319,30 @@ _event_ids = itertools.count()
 
 def alarm(hub, device: str = "fall-1", type: str = "fall") -> int:
     body = {"event_id": f"tw-{next(_event_ids)}", "type": type, "ts": "2026-11-23T02:00:00Z"}
-    result = hub.ingest.process([Inbound(kind="event", topic=f"telecare/v1/home-0001/{device}/event",
-                                         payload=orjson.dumps(body), home="home-0001", device=device)])
+    result = hub.ingest.process(
+        [
+            Inbound(
+                kind="event",
+                topic=f"telecare/v1/home-0001/{device}/event",
+                payload=orjson.dumps(body),
+                home="home-0001",
+                device=device,
+            )
+        ]
+    )
     (alert_id,) = result.alerts_opened or result.alerts_changed
     return alert_id
 
 
 def notifications(hub, alert_id: int, purpose: str = "escalation") -> list[Notification]:
     with hub.sessions() as s:
-        return list(s.scalars(select(Notification).where(Notification.alert_id == alert_id,
-                                                         Notification.purpose == purpose)
-                              .order_by(Notification.id)))
+        return list(
+            s.scalars(
+                select(Notification)
+                .where(Notification.alert_id == alert_id, Notification.purpose == purpose)
+                .order_by(Notification.id)
+            )
+        )
 
 
 def get_alert(hub, alert_id: int) -> Alert:
@@ -319,10 +358,13 @@ def count(hub, model, *where) -> int:
 @pytest.fixture
 def hub_options():
     """The shared hub (tests/hub_fixtures.py): the sample site only, Twilio's webhook settings."""
-    return {"bert": False, "users": False,
-            "env_without": ("TWILIO_ACCOUNT_SID",),  # webhooks need only the token and URL
-            # the sandbox said outright: a token alone is otherwise half a Twilio set-up
-            "env": {"LINKAGE_NOTIFIER": "sandbox", "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE}}
+    return {
+        "bert": False,
+        "users": False,
+        "env_without": ("TWILIO_ACCOUNT_SID",),  # webhooks need only the token and URL
+        # the sandbox said outright: a token alone is otherwise half a Twilio set-up
+        "env": {"LINKAGE_NOTIFIER": "sandbox", "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": BASE},
+    }
 
 
 @pytest.fixture
@@ -340,13 +382,30 @@ def signed(client, path: str, params: dict, token: str = TOKEN, url: str | None 
 
 def sms(client, phone: str, body: str, sid: str | None = None):
     sid = sid or f"SM{next(_event_ids):032x}"
-    return signed(client, "/twilio/sms", {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
-                                          "From": phone, "To": FROM, "Body": body, "NumMedia": "0"})
+    return signed(
+        client,
+        "/twilio/sms",
+        {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": phone,
+            "To": FROM,
+            "Body": body,
+            "NumMedia": "0",
+        },
+    )
 
 
 def call_params(n: Notification, **extra) -> dict:
-    return {"CallSid": n.provider_sid, "AccountSid": ACCOUNT_SID, "From": FROM, "To": n.to, "Direction": "outbound-api",
-            **extra}
+    return {
+        "CallSid": n.provider_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": FROM,
+        "To": n.to,
+        "Direction": "outbound-api",
+        **extra,
+    }
 
 
 def xml(response) -> ET.Element:
@@ -382,10 +441,23 @@ def twilio_routes(app) -> list[str]:
 def test_every_twilio_route_refuses_a_missing_or_wrong_signature(runtime, client):
     alert_id, n = started(runtime)
     paths = twilio_routes(client.app)
-    assert sorted(paths) == ["/twilio/call-status", "/twilio/sms", "/twilio/status", "/twilio/voice/1",
-                             "/twilio/voice/1/gather"]
-    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "failed", "From": SUE, "Body": "1",
-              "CallSid": n.provider_sid, "CallStatus": "no-answer", "Digits": "1", "AnsweredBy": "machine_start"}
+    assert sorted(paths) == [
+        "/twilio/call-status",
+        "/twilio/sms",
+        "/twilio/status",
+        "/twilio/voice/1",
+        "/twilio/voice/1/gather",
+    ]
+    params = {
+        "MessageSid": "SM" + "f" * 32,
+        "MessageStatus": "failed",
+        "From": SUE,
+        "Body": "1",
+        "CallSid": n.provider_sid,
+        "CallStatus": "no-answer",
+        "Digits": "1",
+        "AnsweredBy": "machine_start",
+    }
     good = RequestValidator(TOKEN).compute_signature
 
     for path in paths:
@@ -465,8 +537,17 @@ def test_a_second_acceptor_is_told_who_has_it(runtime, client):
     alert_id, _ = started(runtime)
     sms(client, SUE, "1")
     with runtime.sessions() as s, s.begin():  # Jim had been asked too (say, by a later step)
-        s.add(Notification(alert_id=alert_id, to=JIM, channel="sms", purpose="escalation", body="alert",
-                           status="sent", created_at=runtime.clock.now()))
+        s.add(
+            Notification(
+                alert_id=alert_id,
+                to=JIM,
+                channel="sms",
+                purpose="escalation",
+                body="alert",
+                status="sent",
+                created_at=runtime.clock.now(),
+            )
+        )
 
     text = message_text(sms(client, JIM, "ok"))
 
@@ -535,7 +616,9 @@ def test_digits_2_on_the_call_passes_to_the_next_person(runtime, client):
     assert root.find("Hangup") is not None
     assert get_alert(runtime, alert_id).state == "open"
     assert [(x.to, x.channel, x.status) for x in notifications(runtime, alert_id)] == [
-        (SUE, "voice", "passed"), (JIM, "voice", "queued")]  # Sue said no: not texted as well
+        (SUE, "voice", "passed"),
+        (JIM, "voice", "queued"),
+    ]  # Sue said no: not texted as well
 
 
 def test_an_unclear_answer_on_the_call_asks_again(runtime, client):
@@ -552,13 +635,16 @@ def test_an_unclear_answer_on_the_call_asks_again(runtime, client):
 def test_an_answering_machine_is_hung_up_on_and_the_escalation_moves_on(runtime, client):
     alert_id, n = started(runtime)
 
-    root = xml(signed(client, f"/twilio/voice/{n.id}",
-                      call_params(n, CallStatus="in-progress", AnsweredBy="machine_start")))
+    root = xml(
+        signed(client, f"/twilio/voice/{n.id}", call_params(n, CallStatus="in-progress", AnsweredBy="machine_start"))
+    )
 
     assert [child.tag for child in root] == ["Hangup"]  # nothing said, nothing gathered
     assert get_alert(runtime, alert_id).state == "open"
     assert [(x.to, x.channel, x.status) for x in notifications(runtime, alert_id)] == [
-        (SUE, "voice", "machine"), (SUE, "sms", "queued")]  # next channel: an SMS to the same person
+        (SUE, "voice", "machine"),
+        (SUE, "sms", "queued"),
+    ]  # next channel: an SMS to the same person
     # the call's own callbacks afterwards change nothing
     signed(client, "/twilio/call-status", call_params(n, CallStatus="completed", AnsweredBy="machine_start"))
     assert len(notifications(runtime, alert_id)) == 2
@@ -574,7 +660,9 @@ def test_call_status_no_answer_moves_on(runtime, client):
 
     assert response.status_code == 204
     assert [(x.to, x.channel, x.status) for x in notifications(runtime, alert_id)] == [
-        (SUE, "voice", "no-answer"), (SUE, "sms", "queued")]
+        (SUE, "voice", "no-answer"),
+        (SUE, "sms", "queued"),
+    ]
     signed(client, "/twilio/call-status", call_params(n, CallStatus="no-answer"))  # Twilio retried
     assert len(notifications(runtime, alert_id)) == 2
 
@@ -585,15 +673,24 @@ def test_message_status_failed_moves_on(runtime, client):
     assert runtime.dispatcher.run_once() == 1  # the SMS to Sue
     text = notifications(runtime, alert_id)[-1]
     assert (text.to, text.channel, text.status) == (SUE, "sms", "sent")
-    params = {"MessageSid": text.provider_sid, "SmsSid": text.provider_sid, "AccountSid": ACCOUNT_SID,
-              "From": FROM, "To": SUE, "ErrorCode": "30003"}
+    params = {
+        "MessageSid": text.provider_sid,
+        "SmsSid": text.provider_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": FROM,
+        "To": SUE,
+        "ErrorCode": "30003",
+    }
 
     assert signed(client, "/twilio/status", {**params, "MessageStatus": "sent"}).status_code == 204
     response = signed(client, "/twilio/status", {**params, "MessageStatus": "failed"})
 
     assert response.status_code == 204
     assert [(x.to, x.channel, x.status) for x in notifications(runtime, alert_id)] == [
-        (SUE, "voice", "busy"), (SUE, "sms", "failed"), (JIM, "voice", "queued")]  # Sue is out of channels: Jim
+        (SUE, "voice", "busy"),
+        (SUE, "sms", "failed"),
+        (JIM, "voice", "queued"),
+    ]  # Sue is out of channels: Jim
 
 
 def test_message_status_delivered_is_recorded(runtime, client):

@@ -1,6 +1,7 @@
 """The one Twilio signature check (hub/twilio_signature.py), shared by the hub's /twilio routes and
 the assistant's signed channels: signed and forged requests, the URL Twilio signed, blank fields,
 and that the Rasa environment (Python 3.10, twilio 8) can import it without the hub's web stack."""
+
 from __future__ import annotations
 
 import ast
@@ -52,13 +53,19 @@ def test_only_a_utf8_urlencoded_form_has_fields():
 
 def test_the_url_is_the_public_base_plus_path_and_query():
     assert sig.public_url("https://h.example.org/", "/twilio/sms", "n=1") == "https://h.example.org/twilio/sms?n=1"
-    assert sig.public_url("https://h.example.org/rasa", "/webhooks/twilio_sms/webhook", "") == \
-        "https://h.example.org/rasa/webhooks/twilio_sms/webhook"
+    assert (
+        sig.public_url("https://h.example.org/rasa", "/webhooks/twilio_sms/webhook", "")
+        == "https://h.example.org/rasa/webhooks/twilio_sms/webhook"
+    )
     # a base given as the whole webhook URL is taken as it is
-    assert sig.public_url("https://h.example.org/webhooks/twilio_sms/webhook", "/webhooks/twilio_sms/webhook", "") \
+    assert (
+        sig.public_url("https://h.example.org/webhooks/twilio_sms/webhook", "/webhooks/twilio_sms/webhook", "")
         == "https://h.example.org/webhooks/twilio_sms/webhook"
-    assert sig.public_url(None, "/twilio/sms", "", seen="http://127.0.0.1:8080/twilio/sms") == \
-        "http://127.0.0.1:8080/twilio/sms"
+    )
+    assert (
+        sig.public_url(None, "/twilio/sms", "", seen="http://127.0.0.1:8080/twilio/sms")
+        == "http://127.0.0.1:8080/twilio/sms"
+    )
 
 
 def test_the_shared_module_imports_only_the_standard_library_and_twilio():
@@ -74,15 +81,18 @@ def test_the_rasa_environment_imports_it_and_checks_with_twilio_8():
     py310 = ROOT / ".venv-rasa" / "bin" / "python"
     if not py310.exists():
         return  # the Rasa channels' own tests (tests/assistant/test_channels.py) cover it there
-    good = RequestValidator(TOKEN).compute_signature(URL, {"From": "+447700900201", "Body": "1", "ToCity": "",
-                                                           "ToState": ""})
-    script = ("import sys\n"
-              "from hub import twilio_signature as s\n"
-              f"p = s.FormParams.from_pairs(s.form_pairs({FORM!r}, None))\n"
-              f"print(s.refusal({TOKEN!r}, {URL!r}, p, {good!r}), s.refusal({TOKEN!r}, {URL!r}, p, 'x'),\n"
-              f"      s.refusal({TOKEN!r}, {URL!r}, p, {good!r}, 'algorithm=HMAC_SHA256'), sep='|')\n"
-              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'sqlalchemy',"
-              " 'sanic', 'telecare')))\n")
+    good = RequestValidator(TOKEN).compute_signature(
+        URL, {"From": "+447700900201", "Body": "1", "ToCity": "", "ToState": ""}
+    )
+    script = (
+        "import sys\n"
+        "from hub import twilio_signature as s\n"
+        f"p = s.FormParams.from_pairs(s.form_pairs({FORM!r}, None))\n"
+        f"print(s.refusal({TOKEN!r}, {URL!r}, p, {good!r}), s.refusal({TOKEN!r}, {URL!r}, p, 'x'),\n"
+        f"      s.refusal({TOKEN!r}, {URL!r}, p, {good!r}, 'algorithm=HMAC_SHA256'), sep='|')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'sqlalchemy',"
+        " 'sanic', 'telecare')))\n"
+    )
     out = subprocess.run([str(py310), "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"None|{sig.WRONG_SIGNATURE}|{sig.WRONG_SIGNATURE}", "[]"]

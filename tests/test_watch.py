@@ -2,6 +2,7 @@
 motion) that arrive through ingest, against each device's watch window, with the FakeClock:
 bed absence, the front door at night, daytime inactivity; each raised once per occurrence as
 the same alarm a device would send. SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,7 +20,8 @@ WATCHED = SAMPLE_SITE.read_text().replace(
     '        - {id: bed-1, kind: bed_sensor, watch: {from: "22:00", to: "07:00", absence: 30m}}\n'
     '        - {id: door-1, kind: door_sensor, watch: {from: "23:00", to: "06:00"}}\n'
     '        - {id: motion-1, kind: motion_sensor, watch: {from: "08:00", to: "20:00", inactivity: 4h}}\n'
-    '        - {id: door-2, kind: door_sensor}\n')
+    "        - {id: door-2, kind: door_sensor}\n",
+)
 
 
 @pytest.fixture
@@ -28,17 +30,25 @@ def watched(world_at):
         w = world_at(start)
         w.load(WATCHED)
         return w
+
     return _make
 
 
 def raised(w, type: str) -> list[TimelineEntry]:
     """The alarms the hub computed (one per occurrence raised): their timeline entries."""
     with w.sessions() as s:
-        return list(s.scalars(select(TimelineEntry).join(Alert, Alert.id == TimelineEntry.alert_id)
-                              .where(TimelineEntry.kind.in_(("opened", "joined")),
-                                     TimelineEntry.detail.like("%computed by the hub from%"),
-                                     TimelineEntry.detail.like(f"{PREFIX[type]}%"))
-                              .order_by(TimelineEntry.id)))
+        return list(
+            s.scalars(
+                select(TimelineEntry)
+                .join(Alert, Alert.id == TimelineEntry.alert_id)
+                .where(
+                    TimelineEntry.kind.in_(("opened", "joined")),
+                    TimelineEntry.detail.like("%computed by the hub from%"),
+                    TimelineEntry.detail.like(f"{PREFIX[type]}%"),
+                )
+                .order_by(TimelineEntry.id)
+            )
+        )
 
 
 PREFIX = {"bed_absence": "out of bed since", "door_exit": "front door opened", "inactivity": "no movement since"}
@@ -63,22 +73,27 @@ def test_out_of_bed_longer_than_the_absence_in_the_night(watched):
     w.run_until(utc("2026-11-24 02:30"))
 
     (alert,) = w.alerts("bed_absence")
-    assert (alert.category, alert.priority, alert.state, alert.opened_at) == ("alarm", "P2", "open",
-                                                                              utc("2026-11-24 02:30"))
+    assert (alert.category, alert.priority, alert.state, alert.opened_at) == (
+        "alarm",
+        "P2",
+        "open",
+        utc("2026-11-24 02:30"),
+    )
     detail = w.timeline(alert.id)[0][1]
     assert detail.startswith("out of bed since 02:00 and not back after 30m (bed watch 22:00-07:00")
     # the same alarm a device would send: the wellbeing policy, Anne by SMS
     assert [(n.to, n.channel) for n in w.notifications(purpose="escalation") if n.alert_id == alert.id] == [
-        (ANNE, "sms")]
+        (ANNE, "sms")
+    ]
 
     w.run_until(utc("2026-11-24 02:40"))
     w.event("bed-1", "bed_enter")
     w.run_until(utc("2026-11-24 03:00"))
-    w.event("bed-1", "bed_exit")   # up again, back in 10 minutes: nothing
+    w.event("bed-1", "bed_exit")  # up again, back in 10 minutes: nothing
     w.run_until(utc("2026-11-24 03:10"))
     w.event("bed-1", "bed_enter")
     w.run_until(utc("2026-11-24 06:45"))
-    w.event("bed-1", "bed_exit")   # up for the day at 06:45: 30 minutes would end after 07:00
+    w.event("bed-1", "bed_exit")  # up for the day at 06:45: 30 minutes would end after 07:00
     w.run_until(utc("2026-11-24 09:00"))
 
     assert len(raised(w, "bed_absence")) == 1, "once per night's absence"
@@ -125,15 +140,18 @@ def test_no_movement_for_hours_in_the_day(watched):
     assert w.timeline(alert.id)[0][1].startswith("no movement since 09:00: 4h in the day watch 08:00-20:00")
 
     w.run_until(utc("2026-11-23 14:00"))
-    w.event("motion-1", "motion")   # moving again: a new quiet spell starts
+    w.event("motion-1", "motion")  # moving again: a new quiet spell starts
     w.run_until(utc("2026-11-23 19:00"))
-    w.event("motion-1", "motion")   # too late in the day for 4 hours: the next day from 08:00
+    w.event("motion-1", "motion")  # too late in the day for 4 hours: the next day from 08:00
     w.run_until(utc("2026-11-24 11:59:59"))
     assert len(raised(w, "inactivity")) == 2  # 13:00, and 18:00 after the 14:00 movement
     w.run_until(utc("2026-11-24 12:00"))
     assert len(raised(w, "inactivity")) == 3
-    (detail,) = [d for k, d in w.timeline(raised(w, "inactivity")[-1].alert_id) if k == "joined"
-                 and d.startswith("no movement since 08:00")]
+    (detail,) = [
+        d
+        for k, d in w.timeline(raised(w, "inactivity")[-1].alert_id)
+        if k == "joined" and d.startswith("no movement since 08:00")
+    ]
     assert "last movement Mon 19:00" in detail
     w.run_until(utc("2026-11-25 20:00"))
     assert len(raised(w, "inactivity")) == 3, "once per quiet spell, however long it lasts"
@@ -156,7 +174,7 @@ def test_the_watch_starts_when_it_is_switched_on(world_at):
     w.advance(5)
     with w.sessions() as s:
         assert watch.next_due(s) == utc("2026-11-23 22:30")
-    w.load(SAMPLE_SITE.read_text().replace('absence: 30m', 'absence: 1h'))  # staff change the absence
+    w.load(SAMPLE_SITE.read_text().replace("absence: 30m", "absence: 1h"))  # staff change the absence
     with w.sessions() as s:
         st = s.scalars(select(WatchState)).one()
         assert (st.in_bed, st.left_at, st.due_at) == (False, utc("2026-11-23 22:00"), utc("2026-11-23 23:00"))

@@ -18,6 +18,7 @@ name (so editing one intent does not reshuffle the others), sets never iterated,
 de-duplicated in the order they are made. Running it twice gives the same file; a test
 (tests/assistant/test_nlu_data.py) checks the committed file is the generator's output.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,29 @@ version: "3.1"
 nlu:
 """
 
-_APOSTROPHE_FREE = {"i'm": "im", "i'd": "id", "i've": "ive", "can't": "cant", "don't": "dont", "doesn't": "doesnt",
-                    "isn't": "isnt", "won't": "wont", "it's": "its", "hasn't": "hasnt", "there's": "theres",
-                    "what's": "whats", "didn't": "didnt", "haven't": "havent", "couldn't": "couldnt", "she's": "shes",
-                    "he's": "hes", "i'll": "ill", "that's": "thats", "wasn't": "wasnt", "aren't": "arent"}
+_APOSTROPHE_FREE = {
+    "i'm": "im",
+    "i'd": "id",
+    "i've": "ive",
+    "can't": "cant",
+    "don't": "dont",
+    "doesn't": "doesnt",
+    "isn't": "isnt",
+    "won't": "wont",
+    "it's": "its",
+    "hasn't": "hasnt",
+    "there's": "theres",
+    "what's": "whats",
+    "didn't": "didnt",
+    "haven't": "havent",
+    "couldn't": "couldnt",
+    "she's": "shes",
+    "he's": "hes",
+    "i'll": "ill",
+    "that's": "thats",
+    "wasn't": "wasnt",
+    "aren't": "arent",
+}
 
 
 def _typo(rng: random.Random, text: str) -> str:
@@ -57,11 +77,11 @@ def _typo(rng: random.Random, text: str) -> str:
     j = rng.randrange(1, len(w) - 1)
     how = rng.choice(("swap", "double", "drop"))
     if how == "swap":
-        w = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     elif how == "double":
         w = w[:j] + w[j] + w[j:]
     else:
-        w = w[:j] + w[j + 1:]
+        w = w[:j] + w[j + 1 :]
     words[i] = w
     return " ".join(words)
 
@@ -75,8 +95,12 @@ def _fill(rng: random.Random, template: str, relatives: list[dict]) -> str:
         return template
     rel = rng.choice(relatives)
     he = rel.get("he", "she") == "he"
-    return (template.replace("{rel}", rel["name"]).replace("{their}", "his" if he else "her")
-            .replace("{they}", "he" if he else "she").replace("{them}", "him" if he else "her"))
+    return (
+        template.replace("{rel}", rel["name"])
+        .replace("{their}", "his" if he else "her")
+        .replace("{they}", "he" if he else "she")
+        .replace("{them}", "him" if he else "her")
+    )
 
 
 def examples(spec: dict, intent: str, block: dict) -> list[str]:

@@ -10,6 +10,7 @@ import (inside functions too). tests/test_package_cycles.py fails on any cycle w
 Alembic's ``storage/migrations`` are scripts Alembic runs from their directory, not modules of the
 package, so they are not part of the graph.
 """
+
 from __future__ import annotations
 
 import ast
@@ -45,7 +46,7 @@ def import_graph(domain: Path = DOMAIN) -> dict[str, dict[str, list[str]]]:
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = package[:len(package) - node.level + 1] if node.level else []
+                base = package[: len(package) - node.level + 1] if node.level else []
                 prefix = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module or ""
                 # "from telecare import bus" imports the module telecare.bus
                 targets = [prefix] if node.module or not node.level else []
@@ -67,7 +68,7 @@ def find_cycle(graph: dict[str, dict[str, list[str]]]) -> list[str] | None:
         stack.append(n)
         for m in sorted(graph.get(n, {})):
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -85,14 +86,21 @@ def find_cycle(graph: dict[str, dict[str, list[str]]]) -> list[str] | None:
 
 
 def render(graph: dict[str, dict[str, list[str]]], domain: Path = DOMAIN) -> str:
-    nodes = sorted({p.stem if p.suffix == ".py" else p.name for p in domain.iterdir()
-                    if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())}
-                   | set(graph) | {d for ds in graph.values() for d in ds})
+    nodes = sorted(
+        {
+            p.stem if p.suffix == ".py" else p.name
+            for p in domain.iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
+        }
+        | set(graph)
+        | {d for ds in graph.values() for d in ds}
+    )
     width = max(map(len, nodes))
     lines = [f"{n:<{width}} -> {', '.join(sorted(graph.get(n, {}))) or 'nobody'}" for n in nodes]
     both = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if a in graph.get(b, {})})
-    lines.append(f"pairs importing each other: {len(both)}" + (": " + ", ".join(f"{a}<->{b}" for a, b in both)
-                                                                if both else ""))
+    lines.append(
+        f"pairs importing each other: {len(both)}" + (": " + ", ".join(f"{a}<->{b}" for a, b in both) if both else "")
+    )
     cycle = find_cycle(graph)
     lines.append("cycle: " + (" -> ".join(cycle) if cycle else "none"))
     return "\n".join(lines)

@@ -20,6 +20,7 @@ asks what to do or how to tell, or is about the past or only a possibility
 Rasa runs from the repository root (``rasa`` puts the working directory on sys.path), so
 the pure-Python ``telecare.assistant.emergency`` imports here without the rest of telecare.
 """
+
 from __future__ import annotations
 
 import logging
@@ -115,8 +116,11 @@ class EmergencyRules(GraphComponent, IntentClassifier):
         1.0; the model's other guesses keep half their confidences (well below it), so the other needs a
         message names ("...and she's got no food in") can still be recorded from the ranking."""
         model_intent: Optional[Dict[Text, Any]] = message.get(INTENT)
-        ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or [])
-                   if r.get(INTENT_NAME_KEY) != self.safeguarding_intent]
+        ranking = [
+            dict(r)
+            for r in (message.get(INTENT_RANKING_KEY) or [])
+            if r.get(INTENT_NAME_KEY) != self.safeguarding_intent
+        ]
         for entry in ranking:  # halved: never within the FallbackClassifier's ambiguity threshold of 1.0
             entry[PREDICTED_CONFIDENCE_KEY] = 0.5 * float(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         top = {INTENT_NAME_KEY: self.safeguarding_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -126,8 +130,7 @@ class EmergencyRules(GraphComponent, IntentClassifier):
 
     def _override(self, message: Message, kind: str) -> None:
         model_intent: Optional[Dict[Text, Any]] = message.get(INTENT)
-        ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or [])
-                   if r.get(INTENT_NAME_KEY) != self.intent]
+        ranking = [dict(r) for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != self.intent]
         for entry in ranking:  # below the rule's certainty: no ambiguity for the FallbackClassifier
             entry[PREDICTED_CONFIDENCE_KEY] = 0.0
         top = {INTENT_NAME_KEY: self.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -135,5 +138,6 @@ class EmergencyRules(GraphComponent, IntentClassifier):
         message.set(INTENT_RANKING_KEY, [dict(top)] + ranking, add_to_output=True)
         message.set(EMERGENCY_RULE_KEY, {"kind": kind, "model_intent": model_intent}, add_to_output=True)
         if not model_intent or model_intent.get(INTENT_NAME_KEY) != self.intent:
-            logger.info("emergency rule %r overrode the model's intent %r", kind,
-                        (model_intent or {}).get(INTENT_NAME_KEY))
+            logger.info(
+                "emergency rule %r overrode the model's intent %r", kind, (model_intent or {}).get(INTENT_NAME_KEY)
+            )

@@ -23,6 +23,7 @@ Conversation ids are made here, never taken from the caller: ``rest:<sender>`` (
 ``voice:<From>:<CallSid>``. The actions treat a conversation as a phone number's only when its
 id has that form *and* its latest message came in on the signed channel.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -99,11 +100,17 @@ class TwilioSignature:
         self.auth_token = auth_token or None
         self.public_url = (public_url or "").strip().rstrip("/") or None
         if self.auth_token is None:
-            logger.error("%s: no Twilio auth token (credentials 'auth_token' or TWILIO_AUTH_TOKEN); "
-                         "every request to this channel will be refused with 403", channel)
+            logger.error(
+                "%s: no Twilio auth token (credentials 'auth_token' or TWILIO_AUTH_TOKEN); "
+                "every request to this channel will be refused with 403",
+                channel,
+            )
         if self.public_url is None:
-            logger.warning("%s: no public URL (credentials 'public_url' or PUBLIC_BASE_URL); signatures are "
-                           "checked against the URL this server sees, which fails behind a proxy", channel)
+            logger.warning(
+                "%s: no public URL (credentials 'public_url' or PUBLIC_BASE_URL); signatures are "
+                "checked against the URL this server sees, which fails behind a proxy",
+                channel,
+            )
 
     def url(self, request: Request) -> str:
         """The URL Twilio requested, as it signed it."""
@@ -117,8 +124,13 @@ class TwilioSignature:
     def verify(self, request: Request) -> Tuple[bool, FormParams]:
         params = form_params(request)
         url = self.url(request)
-        why = signatures.refusal(self.auth_token, url, params, request.headers.get(SIGNATURE_HEADER),
-                                 request.headers.get(signatures.SETTINGS_HEADER))
+        why = signatures.refusal(
+            self.auth_token,
+            url,
+            params,
+            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(signatures.SETTINGS_HEADER),
+        )
         if why == signatures.WRONG_SIGNATURE:
             logger.warning("%s: refused %s: %s (checked against %s)", self.channel, request.path, why, url)
         elif why:
@@ -224,11 +236,20 @@ async def api_guard(request: Request) -> Optional[HTTPResponse]:
         return None
     if is_loopback(request.ip) and not any(h in request.headers for h in FORWARDED_HEADERS):
         return None
-    logger.warning("refused %s %s from a non-local client: Rasa's HTTP API answers only on this machine",
-                   request.method, request.path.split("/")[1] if "/" in request.path else "")
-    return response.json({"status": "failure", "reason": "Forbidden",
-                          "message": "Rasa's HTTP API answers only on this machine; the channels are under "
-                                     "/webhooks/ and /socket.io/"}, status=403)
+    logger.warning(
+        "refused %s %s from a non-local client: Rasa's HTTP API answers only on this machine",
+        request.method,
+        request.path.split("/")[1] if "/" in request.path else "",
+    )
+    return response.json(
+        {
+            "status": "failure",
+            "reason": "Forbidden",
+            "message": "Rasa's HTTP API answers only on this machine; the channels are under "
+            "/webhooks/ and /socket.io/",
+        },
+        status=403,
+    )
 
 
 def guard_api(bp) -> None:
@@ -240,5 +261,4 @@ def guard_api(bp) -> None:
             return
         app.ctx.linkage_api_guard = True
         app.register_middleware(api_guard, "request")
-        logger.info("Rasa's HTTP API is limited to direct local clients; channels under %s",
-                    " and ".join(PUBLIC_PATHS))
+        logger.info("Rasa's HTTP API is limited to direct local clients; channels under %s", " and ".join(PUBLIC_PATHS))

@@ -27,6 +27,7 @@ Plain Python (stdlib only, 3.10-compatible) so the Rasa channels (``.venv-rasa``
     address the channel could not learn) is not limited by that kind, rather than making all
     such callers share one bucket.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,10 @@ def _parse_rate(name: str, value: str) -> Rate:
         return None
     m = _RATE.match(value)
     if not m:
-        raise ValueError(f"{ENV}: {name}={value!r} is not a rate; write it as N/Ps, e.g. {name}=20/60s "
-                         f"(units s, m or h), or {name}=off")
+        raise ValueError(
+            f"{ENV}: {name}={value!r} is not a rate; write it as N/Ps, e.g. {name}=20/60s "
+            f"(units s, m or h), or {name}=off"
+        )
     count = int(m.group(1))
     period = float(m.group(2) or "1") * _UNITS[m.group(3).lower()]
     if count < 1 or period <= 0:
@@ -114,8 +117,10 @@ def parse_spec(spec: Optional[str]) -> Optional[Dict[str, object]]:
                 raise ValueError(f"{ENV}: keys={value!r} must be a whole number from 1 to 10000000")
             settings["keys"] = int(value)
         else:
-            raise ValueError(f"{ENV}: unknown setting {name!r}; known: conversation, client, keys "
-                             f"(e.g. {DEFAULT_SPEC!r}), or the whole value 'off'")
+            raise ValueError(
+                f"{ENV}: unknown setting {name!r}; known: conversation, client, keys "
+                f"(e.g. {DEFAULT_SPEC!r}), or the whole value 'off'"
+            )
     return settings
 
 
@@ -161,9 +166,15 @@ class _Buckets:
 class ChatLimits:
     """Per-conversation and per-client-address rate limits (token buckets)."""
 
-    def __init__(self, conversation: Rate = (20, 60.0), client: Rate = (120, 60.0), *,
-                 keys: int = DEFAULT_KEYS, enabled: bool = True,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        conversation: Rate = (20, 60.0),
+        client: Rate = (120, 60.0),
+        *,
+        keys: int = DEFAULT_KEYS,
+        enabled: bool = True,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.enabled = enabled
         self.now = now
         self.conversation = _Buckets(conversation[0], conversation[1], keys) if enabled and conversation else None
@@ -174,12 +185,17 @@ class ChatLimits:
         settings = parse_spec(spec)
         if settings is None:
             return cls(None, None, enabled=False, now=now)
-        return cls(settings["conversation"], settings["client"], keys=int(settings["keys"]),  # type: ignore[arg-type]
-                   now=now)
+        return cls(
+            settings["conversation"],
+            settings["client"],
+            keys=int(settings["keys"]),  # type: ignore[arg-type]
+            now=now,
+        )
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None,
-                 now: Callable[[], float] = time.monotonic) -> ChatLimits:
+    def from_env(
+        cls, environ: Optional[Mapping[str, str]] = None, now: Callable[[], float] = time.monotonic
+    ) -> ChatLimits:
         """From ``LINKAGE_CHAT_LIMITS`` (see the module's docstring); raises ``ValueError``
         with a clear message on a bad value."""
         env = os.environ if environ is None else environ

@@ -17,6 +17,7 @@ Rasa's own REST channel with what it trusted taken away:
 This blueprint also installs the guard that keeps Rasa's HTTP API to this machine
 (``assistant/connectors/__init__.py``, ``api_guard``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,13 +43,16 @@ SENDER_MAX = 128
 def wait_text(seconds: float) -> str:
     wait = max(1, math.ceil(seconds))
     unit = "second" if wait == 1 else "seconds"
-    return (f"You're sending messages faster than I can answer. Please wait {wait} {unit} and try again. "
-            "In an emergency, call 999.")
+    return (
+        f"You're sending messages faster than I can answer. Please wait {wait} {unit} and try again. "
+        "In an emergency, call 999."
+    )
 
 
 def valid_sender(sender: Any) -> bool:
-    return (isinstance(sender, str) and 0 < len(sender) <= SENDER_MAX and sender.isprintable()
-            and sender.strip() == sender)
+    return (
+        isinstance(sender, str) and 0 < len(sender) <= SENDER_MAX and sender.isprintable() and sender.strip() == sender
+    )
 
 
 class RestInput(RasaRestInput):
@@ -87,21 +91,24 @@ class RestInput(RasaRestInput):
                 return response.json({"error": 'send JSON: {"sender": "…", "message": "…"}'}, status=400)
             sender, message = body.get("sender"), body.get("message")
             if not valid_sender(sender):
-                return response.json({"error": f"sender must be 1 to {SENDER_MAX} printable characters"},
-                                     status=400)
+                return response.json({"error": f"sender must be 1 to {SENDER_MAX} printable characters"}, status=400)
             if not isinstance(message, str):
                 return response.json({"error": "message must be a string"}, status=400)
             conversation = self.conversation_id(sender)
             wait = self.limits.admit(conversation, client_address(request))
             if wait is not None:
                 logger.info("rest: a turn was refused by the chat limits (retry in %.0f s)", wait)
-                return response.json([{"recipient_id": conversation, "text": wait_text(wait)}], status=429,
-                                     headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                return response.json(
+                    [{"recipient_id": conversation, "text": wait_text(wait)}],
+                    status=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
             text, was_cut = cut(chat_text(message))
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(text, collector, conversation, input_channel=self.name(),
-                                                 metadata=None))
+                await on_new_message(
+                    UserMessage(text, collector, conversation, input_channel=self.name(), metadata=None)
+                )
             except Exception:  # noqa: BLE001 - the caller still gets an answer (what was said so far)
                 logger.exception("rest: the assistant failed on a turn")
             messages = list(collector.messages)

@@ -13,6 +13,7 @@
   the assistant again; the retry gets the same TwiML (waiting for the first if it is still
   being answered). A bounded in-memory LRU of the last few thousand sids is enough for that.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,15 +64,22 @@ class TwilioSmsInput(InputChannel):
             helpline=setting(credentials, "helpline", "LINKAGE_HELPLINE", DEFAULT_HELPLINE),
         )
 
-    def __init__(self, auth_token: Optional[str] = None, public_url: Optional[str] = None,
-                 helpline: str = DEFAULT_HELPLINE, seen_size: int = 5000) -> None:
+    def __init__(
+        self,
+        auth_token: Optional[str] = None,
+        public_url: Optional[str] = None,
+        helpline: str = DEFAULT_HELPLINE,
+        seen_size: int = 5000,
+    ) -> None:
         self.signature = TwilioSignature(self.name(), auth_token, public_url)
         self.helpline = helpline
         self.seen: LRU[str, asyncio.Future[str]] = LRU(seen_size)
 
     def apology(self) -> str:
-        return (f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
-                "In an emergency call 999.")
+        return (
+            f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
+            "In an emergency call 999."
+        )
 
     def reply_twiml(self, messages: List[Dict[str, Any]], notice: Optional[str] = None) -> str:
         texts = [sms.plain(t) for t in ([notice] if notice else []) + bot_texts(messages)]
@@ -90,10 +98,16 @@ class TwilioSmsInput(InputChannel):
             return EMPTY_TWIML
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(UserMessage(
-                text, collector, f"sms:{sender}", input_channel=self.name(), message_id=sid,
-                metadata={"phone": sender, "channel": "sms", "message_sid": sid},
-            ))
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    f"sms:{sender}",
+                    input_channel=self.name(),
+                    message_id=sid,
+                    metadata={"phone": sender, "channel": "sms", "message_sid": sid},
+                )
+            )
         except Exception:  # noqa: BLE001 - the person still gets an answer
             logger.exception("twilio_sms: the assistant failed on %s", sid)
             return twiml([self.apology()])

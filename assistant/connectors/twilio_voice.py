@@ -19,6 +19,7 @@ The silence count and the last thing said are kept per CallSid in a bounded in-m
 whether a call has started is also read from the tracker, so a restart mid-call does not
 greet the caller again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,7 @@ def speech_hints(messages: List[Dict[str, Any]]) -> str:
     for m in messages:
         custom = m.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("hints"), list):
-            phrases += [" ".join(str(h).replace(",", " ").split())[:100] for h in custom["hints"]
-                        if isinstance(h, str)]
+            phrases += [" ".join(str(h).replace(",", " ").split())[:100] for h in custom["hints"] if isinstance(h, str)]
     return ", ".join(dict.fromkeys(p for p in phrases if p))[:20_000] if phrases else ""
 
 
@@ -87,8 +87,13 @@ class TwilioVoiceInput(InputChannel):
             helpline=setting(credentials, "helpline", "LINKAGE_HELPLINE", DEFAULT_HELPLINE),
         )
 
-    def __init__(self, auth_token: Optional[str] = None, public_url: Optional[str] = None,
-                 helpline: str = DEFAULT_HELPLINE, calls_size: int = 2000) -> None:
+    def __init__(
+        self,
+        auth_token: Optional[str] = None,
+        public_url: Optional[str] = None,
+        helpline: str = DEFAULT_HELPLINE,
+        calls_size: int = 2000,
+    ) -> None:
         self.signature = TwilioSignature(self.name(), auth_token, public_url)
         self.helpline = helpline
         self.calls: LRU[str, CallState] = LRU(calls_size)
@@ -105,20 +110,34 @@ class TwilioVoiceInput(InputChannel):
         target.append(s)
 
     def goodbye_text(self) -> str:
-        return (f"I haven't heard anything, so I'll say goodbye for now. If you need us, please call the "
-                f"Linkage helpline on {self.helpline}. In an emergency, call 999. Goodbye.")
+        return (
+            f"I haven't heard anything, so I'll say goodbye for now. If you need us, please call the "
+            f"Linkage helpline on {self.helpline}. In an emergency, call 999. Goodbye."
+        )
 
     def apology_text(self) -> str:
-        return (f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
-                "In an emergency, call 999. Goodbye.")
+        return (
+            f"Sorry, I can't answer just now. Please call the Linkage helpline on {self.helpline}. "
+            "In an emergency, call 999. Goodbye."
+        )
 
     def conversation(self, texts: List[str], action: str, hints: str = "") -> str:
         r = VoiceResponse()
         for text in texts:
             self.say(r, text)
         extra = {"hints": hints} if hints else {}
-        r.append(Gather(input="speech dtmf", action=action, method="POST", speech_timeout="auto",
-                        language=LANGUAGE, timeout=GATHER_TIMEOUT, action_on_empty_result=True, **extra))
+        r.append(
+            Gather(
+                input="speech dtmf",
+                action=action,
+                method="POST",
+                speech_timeout="auto",
+                language=LANGUAGE,
+                timeout=GATHER_TIMEOUT,
+                action_on_empty_result=True,
+                **extra,
+            )
+        )
         return str(r)
 
     def ending(self, texts: List[str]) -> str:
@@ -130,14 +149,25 @@ class TwilioVoiceInput(InputChannel):
 
     # --- the assistant ------------------------------------------------------------------
 
-    async def ask(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: str, sender_id: str,
-                  caller: str, call_sid: str) -> Optional[List[Dict[str, Any]]]:
+    async def ask(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        sender_id: str,
+        caller: str,
+        call_sid: str,
+    ) -> Optional[List[Dict[str, Any]]]:
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(UserMessage(
-                text, collector, sender_id, input_channel=self.name(),
-                metadata={"phone": caller, "channel": "voice", "call_sid": call_sid},
-            ))
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    sender_id,
+                    input_channel=self.name(),
+                    metadata={"phone": caller, "channel": "voice", "call_sid": call_sid},
+                )
+            )
         except Exception:  # noqa: BLE001 - the caller still hears something
             logger.exception("twilio_voice: the assistant failed on call %s", call_sid)
             return None

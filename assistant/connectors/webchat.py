@@ -30,6 +30,7 @@ and with the server, not the browser, deciding who the conversation is:
 Headers: a Content-Security-Policy allowing only this origin (scripts, styles, the socket),
 no framing, nosniff; the page itself is not cached so a new release is picked up at once.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -92,8 +93,11 @@ class WebChatInput(InputChannel):
 
     def __init__(self) -> None:
         if not (SOCKET_IO_DIST / "socket.io.min.js").exists():
-            logger.error("webchat: %s is missing: run `npm ci` in %s (the page cannot connect without it)",
-                         SOCKET_IO_DIST / "socket.io.min.js", ROOT)
+            logger.error(
+                "webchat: %s is missing: run `npm ci` in %s (the page cannot connect without it)",
+                SOCKET_IO_DIST / "socket.io.min.js",
+                ROOT,
+            )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("linkage_webchat", __name__)
@@ -106,8 +110,7 @@ class WebChatInput(InputChannel):
                 return response.redirect(request.path + "/" + query, status=301)
             headers = security_headers(request)
             headers["Cache-Control"] = "no-cache"
-            return await response.file(PAGE_DIR / "index.html", headers=headers,
-                                       mime_type="text/html; charset=utf-8")
+            return await response.file(PAGE_DIR / "index.html", headers=headers, mime_type="text/html; charset=utf-8")
 
         @bp.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:
@@ -267,9 +270,14 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             if was_cut:
                 await bot_says(conversation, CUT_NOTICE)
             # the browser's metadata is not passed on: nothing it sends says who the person is
-            await on_new_message(UserMessage(
-                text, SocketIOOutput(sio, self.bot_message_evt), conversation,
-                input_channel=self.name(), metadata={},
-            ))
+            await on_new_message(
+                UserMessage(
+                    text,
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    conversation,
+                    input_channel=self.name(),
+                    metadata={},
+                )
+            )
 
         return bp

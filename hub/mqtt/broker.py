@@ -2,6 +2,7 @@
 
 Production uses Mosquitto or any MQTT 3.1.1/5 broker; see docs/operations.md for the
 Mosquitto settings that keep a burst from being dropped (max_queued_messages)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -22,6 +22,7 @@ hub's user. Running it again keeps every password already issued (read back from
 hub.env), adds new homes and drops homes no longer in the site; then reload Mosquitto
 (``kill -HUP``) so it rereads the password and ACL files.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,8 @@ def check_mosquitto_hash(password: str, line_hash: str) -> bool:
     except ValueError:
         return False
     return seven == "7" and secrets.compare_digest(
-        mosquitto_hash(password, base64.b64decode(salt), int(iterations)), line_hash)
+        mosquitto_hash(password, base64.b64decode(salt), int(iterations)), line_hash
+    )
 
 
 def new_password() -> str:
@@ -69,8 +71,11 @@ def read_credentials(path: Path) -> dict[str, tuple[str, str]]:
     if not path.exists():
         return {}
     with path.open(newline="", encoding="utf-8") as f:
-        return {row["home"]: (row["username"], row["password"]) for row in csv.DictReader(f)
-                if row.get("home") and row.get("username") and row.get("password")}
+        return {
+            row["home"]: (row["username"], row["password"])
+            for row in csv.DictReader(f)
+            if row.get("home") and row.get("username") and row.get("password")
+        }
 
 
 def _read_hub_password(path: Path) -> str | None:
@@ -112,83 +117,113 @@ class BrokerConfigReport:
     homes_url: str = ""
 
     def summary(self) -> str:
-        return (f"wrote a Mosquitto configuration for {self.homes} home{'' if self.homes == 1 else 's'} to {self.out} "
-                f"({len(self.added)} new, {len(self.dropped)} dropped{', TLS' if self.tls else ''}); "
-                f"home units connect to {self.homes_url} with their line of credentials.csv; "
-                f"the hub connects as {HUB_USER} to {self.hub_url} (MQTT_URL in {self.out / 'hub.env'})")
+        return (
+            f"wrote a Mosquitto configuration for {self.homes} home{'' if self.homes == 1 else 's'} to {self.out} "
+            f"({len(self.added)} new, {len(self.dropped)} dropped{', TLS' if self.tls else ''}); "
+            f"home units connect to {self.homes_url} with their line of credentials.csv; "
+            f"the hub connects as {HUB_USER} to {self.hub_url} (MQTT_URL in {self.out / 'hub.env'})"
+        )
 
 
 def acl_text(homes: list[str]) -> str:
-    lines = ["# Written by `linkage mqtt broker-config`: regenerate it, do not edit it.",
-             "# A home's user may publish only under telecare/v1/{home}/ (events, status and its Last Will,",
-             "# its zigbee2mqtt gateway), never that home's alert topic, and subscribe to nothing.",
-             "# The hub reads everything under telecare/v1/ (also as the shared subscription",
-             "# $share/linkage/telecare/v1/#) and publishes only alert state changes.",
-             "",
-             f"user {HUB_USER}",
-             "topic read telecare/v1/#",
-             "topic read $share/linkage/telecare/v1/#",
-             "topic write telecare/v1/+/alert",
-             ""]
+    lines = [
+        "# Written by `linkage mqtt broker-config`: regenerate it, do not edit it.",
+        "# A home's user may publish only under telecare/v1/{home}/ (events, status and its Last Will,",
+        "# its zigbee2mqtt gateway), never that home's alert topic, and subscribe to nothing.",
+        "# The hub reads everything under telecare/v1/ (also as the shared subscription",
+        "# $share/linkage/telecare/v1/#) and publishes only alert state changes.",
+        "",
+        f"user {HUB_USER}",
+        "topic read telecare/v1/#",
+        "topic read $share/linkage/telecare/v1/#",
+        "topic write telecare/v1/+/alert",
+        "",
+    ]
     for home in homes:
-        lines += [f"user {home_username(home)}",
-                  f"topic deny telecare/v1/{home}/alert",
-                  f"topic write telecare/v1/{home}/#",
-                  ""]
+        lines += [
+            f"user {home_username(home)}",
+            f"topic deny telecare/v1/{home}/alert",
+            f"topic write telecare/v1/{home}/#",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def mosquitto_conf(out: Path, port: int, bind: str | None, tls_cert: Path | None, tls_key: Path | None,
-                   tls_ca: Path | None, require_certificate: bool, homes: int, run_as: str | None = None,
-                   hub_port: int | None = None, hub_bind: str | None = None) -> str:
+def mosquitto_conf(
+    out: Path,
+    port: int,
+    bind: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    require_certificate: bool,
+    homes: int,
+    run_as: str | None = None,
+    hub_port: int | None = None,
+    hub_bind: str | None = None,
+) -> str:
     d = out.resolve()
     tls = []
     if tls_cert:
-        tls = [f"certfile {tls_cert.resolve()}",
-               f"keyfile {tls_key.resolve()}",
-               f"cafile {tls_ca.resolve()}",
-               "tls_version tlsv1.2",
-               f"require_certificate {'true' if require_certificate else 'false'}"]
-    lines = [f"# Mosquitto 2 for Linkage, written by `linkage mqtt broker-config` for {homes} "
-             f"home{'' if homes == 1 else 's'}.",
-             "# Regenerate after loading new homes, then reload Mosquitto (kill -HUP) to reread passwd and acl.",
-             "# See docs/operations.md (queue limits) and docs/security.md (MQTT).",
-             "# passwd and this directory are readable by their owner only: run Mosquitto as that user",
-             "# (chown them to the mosquitto user, or --run-as), never make them world-readable.",
-             *([f"user {run_as}"] if run_as else []),
-             "# each listener has its own users: the homes' knows only the homes, the hub's only the hub",
-             "per_listener_settings true",
-             "",
-             "# the hub acknowledges only after it commits: let a burst queue at the broker, not be dropped",
-             "persistence true",
-             f"persistence_location {d}/",
-             "autosave_interval 60",
-             "max_queued_messages 0",
-             "max_inflight_messages 1000",
-             f"max_packet_size {MAX_PACKET}",
-             "",
-             "# the homes: a home's client id is its username, so it cannot take over anyone else's session",
-             f"listener {port}" + (f" {bind}" if bind else ""),
-             "allow_anonymous false",
-             f"password_file {d / 'passwd'}",
-             f"acl_file {d / 'acl'}",
-             "use_username_as_clientid true",
-             *tls,
-             "",
-             "# the hub's own listener: only the hub's user can log in here (several hubs: one client id each)",
-             f"listener {hub_port}" + (f" {hub_bind}" if hub_bind else ""),
-             "allow_anonymous false",
-             f"password_file {d / 'passwd-hub'}",
-             f"acl_file {d / 'acl'}",
-             *tls]
+        tls = [
+            f"certfile {tls_cert.resolve()}",
+            f"keyfile {tls_key.resolve()}",
+            f"cafile {tls_ca.resolve()}",
+            "tls_version tlsv1.2",
+            f"require_certificate {'true' if require_certificate else 'false'}",
+        ]
+    lines = [
+        f"# Mosquitto 2 for Linkage, written by `linkage mqtt broker-config` for {homes} "
+        f"home{'' if homes == 1 else 's'}.",
+        "# Regenerate after loading new homes, then reload Mosquitto (kill -HUP) to reread passwd and acl.",
+        "# See docs/operations.md (queue limits) and docs/security.md (MQTT).",
+        "# passwd and this directory are readable by their owner only: run Mosquitto as that user",
+        "# (chown them to the mosquitto user, or --run-as), never make them world-readable.",
+        *([f"user {run_as}"] if run_as else []),
+        "# each listener has its own users: the homes' knows only the homes, the hub's only the hub",
+        "per_listener_settings true",
+        "",
+        "# the hub acknowledges only after it commits: let a burst queue at the broker, not be dropped",
+        "persistence true",
+        f"persistence_location {d}/",
+        "autosave_interval 60",
+        "max_queued_messages 0",
+        "max_inflight_messages 1000",
+        f"max_packet_size {MAX_PACKET}",
+        "",
+        "# the homes: a home's client id is its username, so it cannot take over anyone else's session",
+        f"listener {port}" + (f" {bind}" if bind else ""),
+        "allow_anonymous false",
+        f"password_file {d / 'passwd'}",
+        f"acl_file {d / 'acl'}",
+        "use_username_as_clientid true",
+        *tls,
+        "",
+        "# the hub's own listener: only the hub's user can log in here (several hubs: one client id each)",
+        f"listener {hub_port}" + (f" {hub_bind}" if hub_bind else ""),
+        "allow_anonymous false",
+        f"password_file {d / 'passwd-hub'}",
+        f"acl_file {d / 'acl'}",
+        *tls,
+    ]
     return "\n".join(lines) + "\n"
 
 
-def write_broker_config(out: Path, homes: list[str], *, port: int | None = None, host: str = "127.0.0.1",
-                        bind: str | None = None, tls_cert: Path | None = None, tls_key: Path | None = None,
-                        tls_ca: Path | None = None, require_certificate: bool = False,
-                        run_as: str | None = None, hub_port: int | None = None,
-                        hub_bind: str | None = None) -> BrokerConfigReport:
+def write_broker_config(
+    out: Path,
+    homes: list[str],
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    bind: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_ca: Path | None = None,
+    require_certificate: bool = False,
+    run_as: str | None = None,
+    hub_port: int | None = None,
+    hub_bind: str | None = None,
+) -> BrokerConfigReport:
     tls_given = [p for p in (tls_cert, tls_key, tls_ca) if p]
     if tls_given and len(tls_given) != 3:
         raise ValueError("--tls-cert, --tls-key and --tls-ca go together")
@@ -228,20 +263,27 @@ def write_broker_config(out: Path, homes: list[str], *, port: int | None = None,
     _write_private(out / "passwd", "\n".join(passwd) + "\n")  # Mosquitto reads it as the same user
     _write_private(out / "passwd-hub", f"{HUB_USER}:{mosquitto_hash(hub_password)}\n")
     _write_shared(out / "acl", acl_text(sorted(creds)))
-    _write_shared(out / "mosquitto.conf", mosquitto_conf(out, port, bind, tls_cert, tls_key, tls_ca,
-                                                         require_certificate, len(creds), run_as, hub_port, hub_bind))
+    _write_shared(
+        out / "mosquitto.conf",
+        mosquitto_conf(
+            out, port, bind, tls_cert, tls_key, tls_ca, require_certificate, len(creds), run_as, hub_port, hub_bind
+        ),
+    )
     rows = ["home,username,password"] + [f"{h},{u},{p}" for h, (u, p) in sorted(creds.items())]
     _write_private(out / "credentials.csv", "\r\n".join(rows) + "\r\n")
     scheme = "mqtts" if tls else "mqtt"
     url_host = f"[{host}]" if ":" in host else host
-    env = ["# The hub's broker connection (`linkage mqtt broker-config`); keep this file secret.",
-           f"MQTT_URL={scheme}://{quote(HUB_USER)}:{quote(hub_password, safe='')}@{url_host}:{hub_port}",
-           f"# home units (and `linkage simulate --credentials`) connect to {scheme}://{url_host}:{port}"]
+    env = [
+        "# The hub's broker connection (`linkage mqtt broker-config`); keep this file secret.",
+        f"MQTT_URL={scheme}://{quote(HUB_USER)}:{quote(hub_password, safe='')}@{url_host}:{hub_port}",
+        f"# home units (and `linkage simulate --credentials`) connect to {scheme}://{url_host}:{port}",
+    ]
     if tls:
         env.append(f"MQTT_CA_FILE={Path(tls_ca).resolve()}")
     _write_private(out / "hub.env", "\n".join(env) + "\n")
-    return BrokerConfigReport(out, len(creds), added, dropped, tls, f"{scheme}://{url_host}:{hub_port}",
-                              f"{scheme}://{url_host}:{port}")
+    return BrokerConfigReport(
+        out, len(creds), added, dropped, tls, f"{scheme}://{url_host}:{hub_port}", f"{scheme}://{url_host}:{port}"
+    )
 
 
 def site_homes(sessions) -> list[str]:

@@ -7,6 +7,7 @@ thread drains them in batches, hands each batch to ``IngestService.process``
 in the order they arrived. A crash before commit leaves them unacknowledged, and the
 broker delivers them again to the same session; (device, event_id) makes that harmless.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ class MqttConsumer:
     """Runs the MQTT link process (hub/mqtt/link.py) and the ingest worker that commits
     what it forwards and asks it to acknowledge."""
 
-    def __init__(self, settings: MqttSettings, service: IngestService, client_id: str = "linkage-hub",
-                 batch_max: int = 1000, batch_wait: float = 0.005):
+    def __init__(
+        self,
+        settings: MqttSettings,
+        service: IngestService,
+        client_id: str = "linkage-hub",
+        batch_max: int = 1000,
+        batch_wait: float = 0.005,
+    ):
         self.settings = settings
         self.service = service
         self.client_id = client_id
@@ -55,14 +62,14 @@ class MqttConsumer:
     def _start_link(self) -> None:
         parent, child = self._ctx.Pipe()
         m = self.settings
-        proc = self._ctx.Process(target=run_link, name="linkage-mqtt-link", daemon=True,
-                                 args=(child, m, self.client_id))
+        proc = self._ctx.Process(
+            target=run_link, name="linkage-mqtt-link", daemon=True, args=(child, m, self.client_id)
+        )
         proc.start()
         child.close()
         self._link += 1
         self._conn, self._proc = parent, proc
-        self._reader = threading.Thread(target=self._read, args=(parent, self._link), name="link-reader",
-                                        daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(parent, self._link), name="link-reader", daemon=True)
         self._reader.start()
 
     def _read(self, conn, link: int) -> None:
@@ -173,10 +180,12 @@ class MqttConsumer:
         try:
             inbound = classify(topic.decode("utf-8"), b"")
         except UnicodeDecodeError:
-            inbound = Inbound("bad_topic", topic.decode("utf-8", errors="backslashreplace"), b"",
-                              reason="topic is not UTF-8")
-        shape = False if inbound is None else (inbound.kind, inbound.topic, inbound.home, inbound.device,
-                                               inbound.reason)
+            inbound = Inbound(
+                "bad_topic", topic.decode("utf-8", errors="backslashreplace"), b"", reason="topic is not UTF-8"
+            )
+        shape = (
+            False if inbound is None else (inbound.kind, inbound.topic, inbound.home, inbound.device, inbound.reason)
+        )
         if len(self._shapes) > 200_000:  # bounded: a flood of made-up topics cannot grow it forever
             self._shapes.clear()
         self._shapes[topic] = shape

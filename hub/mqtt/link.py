@@ -13,6 +13,7 @@ Messages to the hub:   ("up", generation, session_present) | ("down", reason) | 
                         item = (topic bytes, payload bytes, mid, qos, generation)
 Messages from the hub: ("ack", [(mid, qos, generation), ...]) | ("stop",)
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -45,8 +46,13 @@ def run_link(conn, settings, client_id: str, max_inflight: int = 1000, chunk_wai
         with send_lock:
             conn.send(obj)
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                         manual_ack=True, protocol=mqtt.MQTTv311)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=False,
+        manual_ack=True,
+        protocol=mqtt.MQTTv311,
+    )
     settings.configure(client)  # username/password, and TLS for mqtts:// (MQTT_CA_FILE, client cert)
     client.reconnect_delay_set(1, 30)
     client.max_inflight_messages_set(100)

@@ -1,4 +1,5 @@
 """Publishes alert changes from the outbox on ``telecare/v1/{home}/alert`` (QoS 1)."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,9 @@ log = logging.getLogger("linkage.outbox")
 def publishing_client(settings, client_id: str) -> tuple[mqtt.Client, threading.Event]:
     """A connection of its own for what the hub publishes (clean session, QoS 1)."""
     connected = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True,
-                         protocol=mqtt.MQTTv311)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311
+    )
     settings.configure(client)  # credentials, and TLS for mqtts://
     client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
     client.on_disconnect = lambda c, u, f, rc, p: connected.clear()
@@ -31,8 +33,14 @@ def publishing_client(settings, client_id: str) -> tuple[mqtt.Client, threading.
 
 
 class OutboxPublisher:
-    def __init__(self, client: mqtt.Client, connected: threading.Event, session_factory: sessionmaker,
-                 clock: Clock | None = None, interval: float = 1.0):
+    def __init__(
+        self,
+        client: mqtt.Client,
+        connected: threading.Event,
+        session_factory: sessionmaker,
+        clock: Clock | None = None,
+        interval: float = 1.0,
+    ):
         self.client = client
         self.connected = connected
         self.sessions = session_factory
@@ -56,9 +64,12 @@ class OutboxPublisher:
 
     def flush(self, limit: int = 500) -> int:
         with self.sessions() as s:
-            rows = s.execute(select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
-                             .where(OutboxMessage.published_at.is_(None)).order_by(OutboxMessage.id)
-                             .limit(limit)).all()
+            rows = s.execute(
+                select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
+                .where(OutboxMessage.published_at.is_(None))
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).all()
         if not rows:
             return 0
         done = []
@@ -73,7 +84,6 @@ class OutboxPublisher:
             done.append(row_id)
         if done:
             with self.sessions() as s, s.begin():
-                s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(done))
-                          .values(published_at=self.clock.now()))
+                s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(done)).values(published_at=self.clock.now()))
             metrics.OUTBOX_PUBLISHED.inc(len(done))
         return len(done)

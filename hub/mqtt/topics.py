@@ -1,4 +1,5 @@
 """Topic shapes of the MQTT contract (DESIGN.md)."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,9 @@ def classify(topic: str, payload: bytes, token=None) -> Inbound | None:
         home, device = parts[2], parts[3]
         if _ID.fullmatch(home) and _ID.fullmatch(device):
             return Inbound("event", topic, payload, home, device, token=token)
-        return Inbound("bad_topic", topic, payload, reason="home and device ids must match [A-Za-z0-9_-]{1,64}",
-                       token=token)
+        return Inbound(
+            "bad_topic", topic, payload, reason="home and device ids must match [A-Za-z0-9_-]{1,64}", token=token
+        )
     if n == 4 and parts[0] == "telecare" and parts[1] == "v1":
         if parts[3] == "alert":
             return None
@@ -39,6 +41,10 @@ def classify(topic: str, payload: bytes, token=None) -> Inbound | None:
             if _ID.fullmatch(parts[2]):
                 return Inbound("status", topic, payload, parts[2], token=token)
             return Inbound("bad_topic", topic, payload, reason="home id must match [A-Za-z0-9_-]{1,64}", token=token)
-    return Inbound("bad_topic", topic, payload,
-                   reason="topic must be telecare/v1/{home}/{device}/event or telecare/v1/{home}/status",
-                   token=token)
+    return Inbound(
+        "bad_topic",
+        topic,
+        payload,
+        reason="topic must be telecare/v1/{home}/{device}/event or telecare/v1/{home}/status",
+        token=token,
+    )

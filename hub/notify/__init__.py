@@ -1,4 +1,5 @@
 """Notifiers (sandbox, Twilio) and the dispatcher that hands queued notifications to them."""
+
 from __future__ import annotations
 
 
@@ -11,7 +12,9 @@ def make_notifier(settings=None):
     choice = settings.notifier if settings is not None and getattr(settings, "notifier", None) else notifier_choice()
     if choice == "twilio":
         from .twilio import TwilioNotifier
+
         twilio = getattr(settings, "twilio", None)  # hub.config.TwilioSettings, read with the rest of Settings
         return TwilioNotifier.from_settings(twilio) if twilio is not None else TwilioNotifier.from_env()
     from .sandbox import SandboxNotifier
+
     return SandboxNotifier()

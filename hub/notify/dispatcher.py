@@ -1,4 +1,5 @@
 """Hands queued notifications to the notifier, soon after the commit that queued them."""
+
 from __future__ import annotations
 
 import logging

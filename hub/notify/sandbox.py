@@ -1,5 +1,6 @@
 """The sandbox notifier: nothing leaves the machine. Every message and call is in the
 notifications table already; ``POST /api/sandbox/reply`` plays the recipient's answer."""
+
 from __future__ import annotations
 
 import threading

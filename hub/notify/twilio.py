@@ -10,6 +10,7 @@ A call fetches its TwiML from ``/twilio/voice/{notification_id}`` (hub/web/twili
 with answering-machine detection on, so a machine is told apart from a person before anything
 is said; its progress comes back on ``/twilio/call-status``, an SMS's on ``/twilio/status``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,7 @@ class BaseUrlHttpClient(TwilioHttpClient):
         parts = urlsplit(url)
         host = parts.hostname or ""
         if host == "api.twilio.com" or (host.startswith("api.") and host.endswith(".twilio.com")):
-            rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
+            rest = url[len(f"{parts.scheme}://{parts.netloc}") :]
             return self.base_url + rest
         return url
 
@@ -52,9 +53,18 @@ class BaseUrlHttpClient(TwilioHttpClient):
 class TwilioNotifier:
     name = "twilio"
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str, public_base_url: str,
-                 api_base_url: str | None = None, *, timeout: float = 15.0, ring_timeout: int = 30,
-                 client: Client | None = None):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        public_base_url: str,
+        api_base_url: str | None = None,
+        *,
+        timeout: float = 15.0,
+        ring_timeout: int = 30,
+        client: Client | None = None,
+    ):
         if not public_base_url.startswith(("http://", "https://")):
             raise TwilioConfigError(f"PUBLIC_BASE_URL must be an http(s) URL, not {public_base_url!r}")
         self.from_number = from_number
@@ -62,19 +72,27 @@ class TwilioNotifier:
         self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
         self.ring_timeout = ring_timeout
         if client is None:
-            http = (BaseUrlHttpClient(self.api_base_url, timeout=timeout) if self.api_base_url
-                    else TwilioHttpClient(timeout=timeout))
+            http = (
+                BaseUrlHttpClient(self.api_base_url, timeout=timeout)
+                if self.api_base_url
+                else TwilioHttpClient(timeout=timeout)
+            )
             client = Client(account_sid, auth_token, http_client=http)
         self.client = client
 
     @classmethod
     def from_settings(cls, t: TwilioSettings) -> TwilioNotifier:
-        named = {"TWILIO_ACCOUNT_SID": t.account_sid, "TWILIO_AUTH_TOKEN": t.auth_token,
-                 "TWILIO_FROM_NUMBER": t.from_number, "PUBLIC_BASE_URL": t.public_base_url}
+        named = {
+            "TWILIO_ACCOUNT_SID": t.account_sid,
+            "TWILIO_AUTH_TOKEN": t.auth_token,
+            "TWILIO_FROM_NUMBER": t.from_number,
+            "PUBLIC_BASE_URL": t.public_base_url,
+        }
         missing = [k for k, v in named.items() if not v]
         if missing:
-            raise TwilioConfigError("Twilio is configured but " + ", ".join(missing)
-                                    + (" is" if len(missing) == 1 else " are") + " not set")
+            raise TwilioConfigError(
+                "Twilio is configured but " + ", ".join(missing) + (" is" if len(missing) == 1 else " are") + " not set"
+            )
         return cls(t.account_sid, t.auth_token, t.from_number, t.public_base_url, t.api_base_url)
 
     @classmethod
@@ -95,8 +113,12 @@ class TwilioNotifier:
 
     def send_sms(self, notification_id: int, to: str, body: str) -> Sent:
         try:
-            msg = self.client.messages.create(to=to, from_=self.from_number, body=body,
-                                              status_callback=self.url(f"/twilio/status?n={notification_id}"))
+            msg = self.client.messages.create(
+                to=to,
+                from_=self.from_number,
+                body=body,
+                status_callback=self.url(f"/twilio/status?n={notification_id}"),
+            )
         except TwilioException as exc:
             return self._failed(exc)
         return Sent(msg.sid)
@@ -106,11 +128,16 @@ class TwilioNotifier:
         # always says what the timeline shows.
         try:
             call = self.client.calls.create(
-                to=to, from_=self.from_number,
-                url=self.url(f"/twilio/voice/{notification_id}"), method="POST",
-                status_callback=self.url(f"/twilio/call-status?n={notification_id}"), status_callback_method="POST",
+                to=to,
+                from_=self.from_number,
+                url=self.url(f"/twilio/voice/{notification_id}"),
+                method="POST",
+                status_callback=self.url(f"/twilio/call-status?n={notification_id}"),
+                status_callback_method="POST",
                 status_callback_event=CALL_EVENTS,
-                machine_detection="Enable", timeout=self.ring_timeout)
+                machine_detection="Enable",
+                timeout=self.ring_timeout,
+            )
         except TwilioException as exc:
             return self._failed(exc)
         return Sent(call.sid)

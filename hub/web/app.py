@@ -2,6 +2,7 @@
 (hub/web/api/ for the JSON API, hub/web/console/ for pages, the Twilio webhooks and the Rasa
 actions endpoint) and are thin: they call ``telecare`` services and query modules, and reach
 the running hub through one dependency (hub/web/deps.py)."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -14,10 +15,14 @@ from .twilio_routes import router as twilio_router
 
 def create_app(hub) -> FastAPI:
     """``hub`` is a hub.runtime.HubRuntime (sessions, clock, consumer, supervisor...)."""
-    app = FastAPI(title="Linkage hub", version="0.1.0",
-                  description="Telecare alerts, escalation and the helpline's records. "
-                              "Every endpoint but /api/health needs `Authorization: Bearer <token>`.",
-                  docs_url=None, redoc_url=None)  # /docs and /redoc from local files: hub/web/docs.py
+    app = FastAPI(
+        title="Linkage hub",
+        version="0.1.0",
+        description="Telecare alerts, escalation and the helpline's records. "
+        "Every endpoint but /api/health needs `Authorization: Bearer <token>`.",
+        docs_url=None,
+        redoc_url=None,
+    )  # /docs and /redoc from local files: hub/web/docs.py
     app.state.hub = hub  # read only through hub.web.deps
     app.add_middleware(BodyLimitMiddleware)  # request bodies capped per route: hub/web/limits.py
     errors.install(app)  # 422s in the documented shape, out-of-range ids are 404s, errors in OpenAPI

@@ -20,6 +20,7 @@ anything runs:
 4. an action name the hub does not serve: 404, and no metrics label is made for it
    (``linkage_assistant_action_seconds`` is observed for known names only).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,10 @@ log = logging.getLogger("linkage.assistant")
 
 PATH = "/assistant/actions/webhook"
 MAX_BODY = 1024 * 1024  # the Rasa server sends the whole tracker; keep in step with hub/web/limits.py
-OFF_MESSAGE = ("the assistant's actions are off on this hub: LINKAGE_ACTIONS_TOKEN is not set (give `linkage hub` "
-               "and `linkage assistant` the same value; `make run` does)")
+OFF_MESSAGE = (
+    "the assistant's actions are off on this hub: LINKAGE_ACTIONS_TOKEN is not set (give `linkage hub` "
+    "and `linkage assistant` the same value; `make run` does)"
+)
 
 
 def actions_token(app) -> str | None:
@@ -55,8 +58,11 @@ def announce(app) -> None:
     if actions_token(app):
         log.info("assistant actions: served at %s to a caller with LINKAGE_ACTIONS_TOKEN", PATH)
     else:
-        log.warning("assistant actions: off (LINKAGE_ACTIONS_TOKEN is not set); %s answers 404 and the assistant "
-                    "cannot raise alerts or record enquiries through this hub", PATH)
+        log.warning(
+            "assistant actions: off (LINKAGE_ACTIONS_TOKEN is not set); %s answers 404 and the assistant "
+            "cannot raise alerts or record enquiries through this hub",
+            PATH,
+        )
 
 
 @asynccontextmanager
@@ -78,8 +84,7 @@ def hub_caps(hub):
     from telecare.assistant import frontdoor
 
     per_hour = getattr(getattr(hub, "settings", None), "anonymous_requests_per_hour", None)
-    return frontdoor.Caps(per_hour=frontdoor.Caps.per_hour if per_hour is None else per_hour,
-                          on_capped=_count_capped)
+    return frontdoor.Caps(per_hour=frontdoor.Caps.per_hour if per_hour is None else per_hour, on_capped=_count_capped)
 
 
 class ActionHost:
@@ -123,8 +128,11 @@ def _refusal(request: Request) -> JSONResponse | None:
     scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
-        return _error(401, "the assistant's actions need Authorization: Bearer <LINKAGE_ACTIONS_TOKEN>",
-                      {"WWW-Authenticate": "Bearer"})
+        return _error(
+            401,
+            "the assistant's actions need Authorization: Bearer <LINKAGE_ACTIONS_TOKEN>",
+            {"WWW-Authenticate": "Bearer"},
+        )
     if not hmac.compare_digest(presented.encode("utf-8", "replace"), expected.encode("utf-8")):
         return _error(403, "not our assistant: that is not this hub's LINKAGE_ACTIONS_TOKEN")
     return None
@@ -147,15 +155,25 @@ async def _read_body(request: Request) -> bytes | None:
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-@router.post(PATH, include_in_schema=True, summary="Rasa action server protocol",
-             description="For the assistant's Rasa server only: `Authorization: Bearer <LINKAGE_ACTIONS_TOKEN>`. "
-                         "The body is Rasa's action call (`next_action`, `tracker`, `domain`, ...).",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"type": "object", "additionalProperties": True}}}}},
-             responses={400: {"description": "The body is not a JSON object", **_ERROR},
-                        401: {"description": "No Authorization: Bearer header", **_ERROR},
-                        403: {"description": "Not this hub's LINKAGE_ACTIONS_TOKEN", **_ERROR},
-                        404: {"description": "No such action, or the actions are off on this hub", **_ERROR}})
+@router.post(
+    PATH,
+    include_in_schema=True,
+    summary="Rasa action server protocol",
+    description="For the assistant's Rasa server only: `Authorization: Bearer <LINKAGE_ACTIONS_TOKEN>`. "
+    "The body is Rasa's action call (`next_action`, `tracker`, `domain`, ...).",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        }
+    },
+    responses={
+        400: {"description": "The body is not a JSON object", **_ERROR},
+        401: {"description": "No Authorization: Bearer header", **_ERROR},
+        403: {"description": "Not this hub's LINKAGE_ACTIONS_TOKEN", **_ERROR},
+        404: {"description": "No such action, or the actions are off on this hub", **_ERROR},
+    },
+)
 async def run_action(request: Request, hub: Runtime):
     refused = _refusal(request)  # before a byte of the body is read
     if refused is not None:

@@ -4,6 +4,7 @@
 ``staff_only`` and ``configurer`` add the role (403). A responder token carries its contact id:
 routes that show alerts and notifications narrow to that contact (telecare.auth.scope).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,19 +32,26 @@ class Caller:
 
 def caller(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
     if cred is None or cred.scheme.lower() != "bearer":
-        raise HTTPException(401, "an API token is needed: Authorization: Bearer <token> "
-                                 "(make one with `linkage token create NAME --role staff`)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "an API token is needed: Authorization: Bearer <token> "
+            "(make one with `linkage token create NAME --role staff`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     hub = runtime(request)
     with hub.sessions() as s:
         row = verify(s, cred.credentials, hub.clock.now())
         if row is None:
-            raise HTTPException(401, "that token is not valid, has expired or has been revoked",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "that token is not valid, has expired or has been revoked", headers={"WWW-Authenticate": "Bearer"}
+            )
         if row.role == "responder" and row.contact_id is None:  # made before tokens were bound, or contact removed
-            raise HTTPException(401, "this responder token is not bound to a contact; ask for a new one "
-                                     "(`linkage token create NAME --role responder --contact ID`)",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "this responder token is not bound to a contact; ask for a new one "
+                "(`linkage token create NAME --role responder --contact ID`)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return Caller(row.name, row.role, row.contact_id)
 
 

@@ -9,6 +9,7 @@ offers help (2) or a chat (3) before goodbye. An answering machine is hung up on
 word is said (the route does that for every call). Speaking and listening: voice_twiml.py;
 the words: telecare/wording/voice.py.
 """
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -26,8 +27,14 @@ from telecare.wording import voice as words
 from .voice_twiml import ask, end, gather_url, gone
 
 
-def _ask(vr: VoiceResponse, n: Notification, text: str, again: str | None, base_url: str,
-         goodbye: str = words.CHECKIN_NOT_HEARD) -> VoiceResponse:
+def _ask(
+    vr: VoiceResponse,
+    n: Notification,
+    text: str,
+    again: str | None,
+    base_url: str,
+    goodbye: str = words.CHECKIN_NOT_HEARD,
+) -> VoiceResponse:
     return ask(vr, gather_url(base_url, n.id), text, again, hints=words.CHECKIN_HINTS, goodbye=goodbye)
 
 
@@ -39,8 +46,17 @@ def call(request: Request, s, n: Notification, base_url: str) -> VoiceResponse:
     return _ask(VoiceResponse(), n, n.body, words.SAY_AGAIN + n.body.split(". ", 1)[-1], base_url)
 
 
-def gather(request: Request, s, n: Notification, *, now, digits: str | None, speech: str | None,
-           provider_sid: str | None, base_url: str) -> VoiceResponse:
+def gather(
+    request: Request,
+    s,
+    n: Notification,
+    *,
+    now,
+    digits: str | None,
+    speech: str | None,
+    provider_sid: str | None,
+    base_url: str,
+) -> VoiceResponse:
     """What the resident pressed or said."""
     vr = VoiceResponse()
     c = checkins.for_notification(s, n)
@@ -50,8 +66,16 @@ def gather(request: Request, s, n: Notification, *, now, digits: str | None, spe
     if not digits and not speech:
         return _ask(vr, n, words.NOT_CAUGHT + n.body.split(". ", 1)[-1], None, base_url)
     # On a call we placed, Twilio's From is our own number: the person is the one we called.
-    result = checkin_replies.route(s, phone=n.to, now=now, body=speech, digits=digits, channel=Channel.VOICE,
-                                   provider_sid=provider_sid, notification_id=n.id)
+    result = checkin_replies.route(
+        s,
+        phone=n.to,
+        now=now,
+        body=speech,
+        digits=digits,
+        channel=Channel.VOICE,
+        provider_sid=provider_sid,
+        notification_id=n.id,
+    )
     if result is None or result.meaning == UNKNOWN:
         said = result.answer if result and result.answer else words.not_caught(r.name)
         return _ask(vr, n, said + " " + n.body.split("How are you today? ", 1)[-1], None, base_url)

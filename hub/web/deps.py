@@ -4,6 +4,7 @@
 it there themselves but ask for it, ``hub: Runtime`` (the same as ``hub = Depends(runtime)``),
 so a route says in its signature what it uses and a test can override one dependency.
 """
+
 from __future__ import annotations
 
 from typing import Annotated

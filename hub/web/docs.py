@@ -6,6 +6,7 @@ their projects publish them); ``create_app`` makes the FastAPI app with ``docs_u
 redoc_url=None`` and calls ``install``. The pages run no inline script, so they are served with a
 Content-Security-Policy that allows scripts from this origin only.
 """
+
 from __future__ import annotations
 
 import html
@@ -16,9 +17,11 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/docs/assets"
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 # Swagger UI's start-up, as a file (no inline script): the OpenAPI URL comes from the page's data-url.
@@ -44,10 +47,12 @@ def assets_dir() -> Path:
 def _page(request: Request, title: str, head: str, body: str) -> HTMLResponse:
     root = request.scope.get("root_path", "").rstrip("/")
     favicon = f"{root}{ASSETS_URL}/fastapi/favicon.png"
-    text = (f"<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)}</title>\n<link rel=\"icon\" href=\"{favicon}\">\n{head}</head>\n"
-            f"<body>\n{body}</body>\n</html>\n")
+    text = (
+        f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<title>{html.escape(title)}</title>\n<link rel="icon" href="{favicon}">\n{head}</head>\n'
+        f"<body>\n{body}</body>\n</html>\n"
+    )
     return HTMLResponse(text, headers=HEADERS)
 
 
@@ -60,20 +65,27 @@ def install(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") ->
 
     async def swagger_ui(request: Request):
         root = request.scope.get("root_path", "").rstrip("/")
-        return _page(request, f"{title} - Swagger UI",
-                     f"<link rel=\"stylesheet\" href=\"{root}{ASSETS_URL}/swagger/swagger-ui.css\">\n",
-                     f"<div id=\"swagger-ui\" data-url=\"{html.escape(openapi_url(request))}\"></div>\n"
-                     f"<script src=\"{root}{ASSETS_URL}/swagger/swagger-ui-bundle.js\"></script>\n"
-                     f"<script src=\"{root}{docs_url}/init.js\"></script>\n")
+        return _page(
+            request,
+            f"{title} - Swagger UI",
+            f'<link rel="stylesheet" href="{root}{ASSETS_URL}/swagger/swagger-ui.css">\n',
+            f'<div id="swagger-ui" data-url="{html.escape(openapi_url(request))}"></div>\n'
+            f'<script src="{root}{ASSETS_URL}/swagger/swagger-ui-bundle.js"></script>\n'
+            f'<script src="{root}{docs_url}/init.js"></script>\n',
+        )
 
     async def swagger_init(request: Request):
         return Response(INIT_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
     async def redoc(request: Request):
         root = request.scope.get("root_path", "").rstrip("/")
-        return _page(request, f"{title} - ReDoc", "",
-                     f"<redoc spec-url=\"{html.escape(openapi_url(request))}\"></redoc>\n"
-                     f"<script src=\"{root}{ASSETS_URL}/redoc/redoc.standalone.js\"></script>\n")
+        return _page(
+            request,
+            f"{title} - ReDoc",
+            "",
+            f'<redoc spec-url="{html.escape(openapi_url(request))}"></redoc>\n'
+            f'<script src="{root}{ASSETS_URL}/redoc/redoc.standalone.js"></script>\n',
+        )
 
     # plain Starlette routes, as FastAPI's own /docs: not API operations, no token
     app.add_route(docs_url, swagger_ui, include_in_schema=False)

@@ -12,6 +12,7 @@
   route, 404 where the path names something, 409 on state changes, 413 where a body is sent,
   422 where input is checked — with a shared schema (``Error`` / ``HTTPValidationError``).
 """
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,9 @@ def validation_list(request: Request, message: str, type_: str = "value_error") 
 async def _http_error(request: Request, exc: StarletteHTTPException):
     if exc.status_code == 422 and not isinstance(exc.detail, list):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse({"detail": validation_list(request, detail)}, status_code=422,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": validation_list(request, detail)}, status_code=422, headers=getattr(exc, "headers", None)
+        )
     return await http_exception_handler(request, exc)
 
 
@@ -102,11 +104,14 @@ def _big_number_in_url(request: Request) -> bool:
 def _not_found_page(request: Request, message: str):
     try:
         from .console.templating import render  # noqa: PLC0415 - the console is optional for this module
-        return render(request, "console/error.html", {"status": 404, "heading": "Not found", "message": message},
-                      status=404)
+
+        return render(
+            request, "console/error.html", {"status": 404, "heading": "Not found", "message": message}, status=404
+        )
     except Exception:  # noqa: BLE001
-        return HTMLResponse(f"<!doctype html><title>Not found</title><h1>Not found</h1><p>{message}</p>",
-                            status_code=404)
+        return HTMLResponse(
+            f"<!doctype html><title>Not found</title><h1>Not found</h1><p>{message}</p>", status_code=404
+        )
 
 
 async def _out_of_range(request: Request, exc: Exception):
@@ -144,13 +149,18 @@ def install(app: FastAPI) -> None:
 
 # -- OpenAPI: declared error responses --------------------------------------------------------------------
 ERROR_SCHEMA = {
-    "title": "Error", "type": "object", "required": ["detail"],
+    "title": "Error",
+    "type": "object",
+    "required": ["detail"],
     "properties": {"detail": {"title": "Detail", "type": "string", "description": "what went wrong, for a person"}},
 }
 TOO_LARGE_SCHEMA = {
-    "title": "TooLarge", "type": "object", "required": ["detail"],
-    "properties": {"detail": {"title": "Detail", "type": "array",
-                              "items": {"$ref": "#/components/schemas/ValidationError"}}},
+    "title": "TooLarge",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"title": "Detail", "type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}
+    },
 }
 _DESCRIPTIONS = {
     401: "No token, or a token that is not valid, has expired or has been revoked",
@@ -190,16 +200,37 @@ def codes_for(method: str, path: str, operation: dict) -> set[int]:
 def add_error_responses(schema: dict) -> dict:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("Error", ERROR_SCHEMA)
-    components.setdefault("ValidationError", {
-        "title": "ValidationError", "type": "object", "required": ["loc", "msg", "type"],
-        "properties": {"loc": {"title": "Location", "type": "array",
-                               "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-                       "msg": {"title": "Message", "type": "string"},
-                       "type": {"title": "Error Type", "type": "string"}}})
-    components.setdefault("HTTPValidationError", {
-        "title": "HTTPValidationError", "type": "object",
-        "properties": {"detail": {"title": "Detail", "type": "array",
-                                  "items": {"$ref": "#/components/schemas/ValidationError"}}}})
+    components.setdefault(
+        "ValidationError",
+        {
+            "title": "ValidationError",
+            "type": "object",
+            "required": ["loc", "msg", "type"],
+            "properties": {
+                "loc": {
+                    "title": "Location",
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                },
+                "msg": {"title": "Message", "type": "string"},
+                "type": {"title": "Error Type", "type": "string"},
+            },
+        },
+    )
+    components.setdefault(
+        "HTTPValidationError",
+        {
+            "title": "HTTPValidationError",
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "title": "Detail",
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/ValidationError"},
+                }
+            },
+        },
+    )
     components.setdefault("TooLarge", TOO_LARGE_SCHEMA)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
@@ -210,14 +241,16 @@ def add_error_responses(schema: dict) -> dict:
                 if str(code) in responses:
                     continue
                 ref = {413: "TooLarge", 422: "HTTPValidationError"}.get(code, "Error")
-                responses[str(code)] = {"description": _DESCRIPTIONS[code],
-                                        "content": {"application/json": {"schema": {
-                                            "$ref": f"#/components/schemas/{ref}"}}}}
+                responses[str(code)] = {
+                    "description": _DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+                }
     health = schema.get("paths", {}).get("/api/health", {}).get("get")
     if health and "503" not in health.get("responses", {}) and "200" in health["responses"]:
-        health["responses"]["503"] = {"description": "Degraded: the database, broker or scheduler is not ok "
-                                                     "(the same body, status \"degraded\")",
-                                      "content": health["responses"]["200"].get("content", {})}
+        health["responses"]["503"] = {
+            "description": 'Degraded: the database, broker or scheduler is not ok (the same body, status "degraded")',
+            "content": health["responses"]["200"].get("content", {}),
+        }
     return schema
 
 

@@ -9,6 +9,7 @@ exactly as a texted one would: yes is recorded as ``worked``; no as ``not_contac
 call-back for staff; anything else is asked once more. Nothing heard: goodbye, and the follow-up
 stays unanswered on the console. The words: telecare/wording/voice.py.
 """
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -23,8 +24,9 @@ from .voice_twiml import ask, end, gather_url, gone
 
 
 def _ask(vr: VoiceResponse, n: Notification, text: str, again: str | None, base_url: str) -> VoiceResponse:
-    return ask(vr, gather_url(base_url, n.id), text, again, hints=words.FOLLOWUP_HINTS,
-               goodbye=words.FOLLOWUP_NOT_HEARD)
+    return ask(
+        vr, gather_url(base_url, n.id), text, again, hints=words.FOLLOWUP_HINTS, goodbye=words.FOLLOWUP_NOT_HEARD
+    )
 
 
 def _question(n: Notification) -> str:
@@ -38,15 +40,25 @@ def call(request: Request, s, n: Notification, *, now, base_url: str) -> VoiceRe
     return _ask(VoiceResponse(), n, n.body, words.SAY_AGAIN + _question(n), base_url)
 
 
-def gather(request: Request, s, n: Notification, *, now, digits: str | None, speech: str | None,
-           provider_sid: str | None, base_url: str) -> VoiceResponse:
+def gather(
+    request: Request,
+    s,
+    n: Notification,
+    *,
+    now,
+    digits: str | None,
+    speech: str | None,
+    provider_sid: str | None,
+    base_url: str,
+) -> VoiceResponse:
     """What the person pressed or said."""
     vr = VoiceResponse()
     if not digits and not speech:
         return _ask(vr, n, words.NOT_CAUGHT + _question(n), None, base_url)
     # On a call we placed, Twilio's From is our own number: the person is the one we called.
-    result = followup.route_reply(s, phone=n.to, body=speech, digits=digits, now=now, channel="voice",
-                                  provider_sid=provider_sid)
+    result = followup.route_reply(
+        s, phone=n.to, body=speech, digits=digits, now=now, channel="voice", provider_sid=provider_sid
+    )
     if result is None:
         return gone()
     if result.meaning == "unknown":

@@ -11,6 +11,7 @@ After refusing, up to ``DRAIN`` more bytes of the body are read and thrown away 
 ``DRAIN_SECONDS``) so that a client still sending gets the 413 rather than a reset connection;
 the connection is then closed.
 """
+
 from __future__ import annotations
 
 import anyio
@@ -25,12 +26,13 @@ DRAIN_SECONDS = 1.0  # ...for at most this long: a client that promises a body a
 # (method or None for any, path prefix, cap in bytes). The longest matching prefix wins;
 # anything not listed gets DEFAULT_LIMIT. Keep docs/security.md's table in step.
 LIMITS: tuple[tuple[str | None, str, int], ...] = (
-    (None, "/twilio/", 64 * KIB),                     # Twilio's form posts are a few KB
-    (None, "/assistant/actions/webhook", 1 * MIB),    # the Rasa server sends the whole tracker
-    ("PUT", "/api/site", 2 * MIB),                    # site YAML, as `linkage load`
-    (None, "/console/site/import", 2 * MIB),          # site YAML: upload or pasted
-    (None, "/console/directory/import", 2 * MIB),     # directory YAML: upload or pasted
+    (None, "/twilio/", 64 * KIB),  # Twilio's form posts are a few KB
+    (None, "/assistant/actions/webhook", 1 * MIB),  # the Rasa server sends the whole tracker
+    ("PUT", "/api/site", 2 * MIB),  # site YAML, as `linkage load`
+    (None, "/console/site/import", 2 * MIB),  # site YAML: upload or pasted
+    (None, "/console/directory/import", 2 * MIB),  # directory YAML: upload or pasted
 )
+
 
 def limit_for(method: str, path: str) -> int:
     best, best_len = DEFAULT_LIMIT, -1
@@ -62,16 +64,20 @@ def too_large_response(path: str, limit: int) -> tuple[dict, bytes]:
     """The 413's start message and body for ``path``."""
     msg = _message(limit)
     if is_console(path):
-        body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too large</title></head>"
-                f"<body><h1>Too large</h1><p>{msg}.</p><p>Go back and send less (a smaller file, or split it).</p>"
-                "</body></html>").encode()
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head>'
+            f"<body><h1>Too large</h1><p>{msg}.</p><p>Go back and send less (a smaller file, or split it).</p>"
+            "</body></html>"
+        ).encode()
         ctype = b"text/html; charset=utf-8"
     else:
         body = orjson.dumps({"detail": [{"loc": ["body"], "msg": msg, "type": "body_too_large"}]})
         ctype = b"application/json"
-    start = {"type": "http.response.start", "status": 413,
-             "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-                         (b"connection", b"close")]}
+    start = {
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
+    }
     return start, body
 
 

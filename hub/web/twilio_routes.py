@@ -15,6 +15,7 @@ callbacks are settled once, so a repeat answers the same and changes nothing.
 
 Routes stay thin: the domain (telecare.notification) decides what a reply or a status means.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,8 +57,11 @@ def public_url(request: Request) -> str:
     return signatures.public_url(_base_url(request), request.url.path, request.url.query)
 
 
-REFUSED = {signatures.NO_TOKEN: "Twilio webhooks are not configured on this hub",
-           signatures.NO_SIGNATURE: "missing X-Twilio-Signature", signatures.WRONG_SIGNATURE: "wrong X-Twilio-Signature"}
+REFUSED = {
+    signatures.NO_TOKEN: "Twilio webhooks are not configured on this hub",
+    signatures.NO_SIGNATURE: "missing X-Twilio-Signature",
+    signatures.WRONG_SIGNATURE: "wrong X-Twilio-Signature",
+}
 
 
 async def signed_form(request: Request) -> ImmutableMultiDict:
@@ -67,8 +71,13 @@ async def signed_form(request: Request) -> ImmutableMultiDict:
     # Twilio always posts application/x-www-form-urlencoded: parsed here (Starlette's form() would
     # need python-multipart, which we don't otherwise use), keeping repeated keys for the signature.
     form = ImmutableMultiDict(signatures.form_pairs(await request.body(), request.headers.get("content-type")))
-    why = signatures.refusal(token, public_url(request), form, request.headers.get(signatures.SIGNATURE_HEADER),
-                             request.headers.get(signatures.SETTINGS_HEADER))
+    why = signatures.refusal(
+        token,
+        public_url(request),
+        form,
+        request.headers.get(signatures.SIGNATURE_HEADER),
+        request.headers.get(signatures.SETTINGS_HEADER),
+    )
     if why == signatures.NO_TOKEN:
         log.warning("a /twilio request came but TWILIO_AUTH_TOKEN is not set: refused")
     elif why == signatures.WRONG_SIGNATURE:
@@ -88,8 +97,15 @@ def _twiml(response) -> Response:
 def _ask(request: Request, vr: VoiceResponse, notification_id: int, words: str, again: str) -> None:
     """Say it slowly and listen for a keypress or a word; if nothing is heard, say it once
     more; then goodbye (the call ends unaccepted, so the escalation moves on)."""
-    voice_twiml.ask(vr, voice_twiml.gather_url(_base_url(request), notification_id), words, again,
-                    hints=spoken.ALERT_HINTS, goodbye=spoken.ALERT_NOT_HEARD, slow_goodbye=False)
+    voice_twiml.ask(
+        vr,
+        voice_twiml.gather_url(_base_url(request), notification_id),
+        words,
+        again,
+        hints=spoken.ALERT_HINTS,
+        goodbye=spoken.ALERT_NOT_HEARD,
+        slow_goodbye=False,
+    )
 
 
 # -- SMS ----------------------------------------------------------------------------------------------
@@ -101,8 +117,9 @@ def inbound_sms(request: Request, form: ImmutableMultiDict = Depends(signed_form
     with hub.sessions() as s, s.begin():
         # a resident answering their check-in (or a contact on their behalf) first; then an alert reply; then the
         # answer to an introduction's follow-up (telecare.inbound)
-        result = inbound.route(s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel=Channel.SMS,
-                               provider_sid=sid)
+        result = inbound.route(
+            s, phone=phone, now=hub.clock.now(), body=form.get("Body", ""), channel=Channel.SMS, provider_sid=sid
+        )
     reply = MessagingResponse()
     if result.answer:
         reply.message(result.answer)
@@ -142,8 +159,9 @@ def voice(notification_id: int, request: Request, form: ImmutableMultiDict = Dep
         if answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
             # An answering machine never accepts: hang up and let the escalation move on now.
             if call_sid:
-                service.status_update(s, call_sid, form.get("CallStatus") or "in-progress", now,
-                                      answered_by=answered_by)
+                service.status_update(
+                    s, call_sid, form.get("CallStatus") or "in-progress", now, answered_by=answered_by
+                )
             vr.hangup()
             return _twiml(vr)
         if call_sid:
@@ -183,17 +201,31 @@ def voice_gather(notification_id: int, request: Request, form: ImmutableMultiDic
         checkin = n.purpose in ("checkin", "followup")
         if checkin:  # the answer to a check-in call or a follow-up call: their own TwiML
             twiml = checkin_twiml if n.purpose == "checkin" else followup_twiml
-            vr = twiml.gather(request, s, n, now=hub.clock.now(), digits=digits, speech=speech,
-                              provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
-                              base_url=_base_url(request))
+            vr = twiml.gather(
+                request,
+                s,
+                n,
+                now=hub.clock.now(),
+                digits=digits,
+                speech=speech,
+                provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
+                base_url=_base_url(request),
+            )
             meaning = access = None
         elif not digits and not speech:
             meaning, answer, access = "unknown", "", None
         else:
             # On a call we placed, Twilio's From is our own number: the person is the one we called.
-            result = handle_reply(s, phone=n.to, now=hub.clock.now(), body=speech, digits=digits, channel=Channel.VOICE,
-                                  provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
-                                  notification_id=notification_id)
+            result = handle_reply(
+                s,
+                phone=n.to,
+                now=hub.clock.now(),
+                body=speech,
+                digits=digits,
+                channel=Channel.VOICE,
+                provider_sid=_reply_key(form.get("CallSid", ""), digits, speech),
+                notification_id=notification_id,
+            )
             meaning, answer, access = result.meaning, result.answer, None
             alert = s.get(Alert, result.alert_id) if result.alert_id else None
             if alert is not None and meaning == "accept" and (result.accepted or not answer):
@@ -217,6 +249,7 @@ def call_status(request: Request, form: ImmutableMultiDict = Depends(signed_form
     sid, status = form.get("CallSid"), form.get("CallStatus")
     if sid and status:
         with hub.sessions() as s, s.begin():
-            service.status_update(s, sid, status, hub.clock.now(), answered_by=form.get("AnsweredBy") or None,
-                                  notification_id=_n(request))
+            service.status_update(
+                s, sid, status, hub.clock.now(), answered_by=form.get("AnsweredBy") or None, notification_id=_n(request)
+            )
     return Response(status_code=204)

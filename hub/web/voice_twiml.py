@@ -6,6 +6,7 @@ words (``input="dtmf speech"``, with hints of what we expect to hear), posted to
 ``/twilio/voice/{id}/gather``; said once more if nothing is heard; then a goodbye and hang up.
 The words themselves are in telecare/wording/voice.py.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,12 +27,28 @@ def say(parent: Any, text: str, slow: bool = False) -> None:
         parent.say(text, voice=VOICE, language=LANGUAGE)
 
 
-def ask(vr: VoiceResponse, gather_url: str, words_: str, again: str | None, *, hints: str, goodbye: str,
-        slow_goodbye: bool = True) -> VoiceResponse:
+def ask(
+    vr: VoiceResponse,
+    gather_url: str,
+    words_: str,
+    again: str | None,
+    *,
+    hints: str,
+    goodbye: str,
+    slow_goodbye: bool = True,
+) -> VoiceResponse:
     """Say ``words_`` slowly and listen; if nothing is heard, say ``again`` (when given); then
     ``goodbye`` and hang up (the call ends unanswered)."""
-    listen = dict(input="dtmf speech", num_digits=1, timeout=8, method="POST", hints=hints, language=LANGUAGE,
-                  speech_timeout="auto", action=gather_url)
+    listen = dict(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=8,
+        method="POST",
+        hints=hints,
+        language=LANGUAGE,
+        speech_timeout="auto",
+        action=gather_url,
+    )
     say(vr.gather(**listen), words_, slow=True)
     if again:
         say(vr.gather(**listen), again, slow=True)

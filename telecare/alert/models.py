@@ -11,8 +11,10 @@ from telecare.storage.base import Base, UTCDateTime
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_home_state", "home_id", "state"),
-                      Index("ix_alerts_state_priority", "state", "priority"))
+    __table_args__ = (
+        Index("ix_alerts_home_state", "home_id", "state"),
+        Index("ix_alerts_state_priority", "state", "priority"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(String(16))  # alarm | device | wellbeing
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
@@ -57,6 +59,7 @@ class TimelineEntry(Base):
 class OutboxMessage(Base):
     """Alert changes to publish on ``telecare/v1/{home}/alert``; written in the same
     transaction as the change, published after commit, so none is lost to a crash."""
+
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

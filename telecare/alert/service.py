@@ -2,6 +2,7 @@
 records the change on the timeline and in the outbox (published after commit), and records
 a domain event (``telecare.domain_events``) for whoever reacts: escalation starts, moves and
 stops on them (``telecare.handlers``), without this module knowing it exists."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,8 +39,15 @@ from .states import (
 )
 
 
-def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, actor: str | None = None,
-         data: dict[str, Any] | None = None) -> TimelineEntry:
+def note(
+    session: Session,
+    alert: Alert,
+    kind: str,
+    detail: str,
+    now: datetime,
+    actor: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
     entry = TimelineEntry(alert_id=alert.id, at=now, kind=kind, detail=detail, actor=actor, data=data)
     session.add(entry)
     return entry
@@ -48,23 +56,39 @@ def note(session: Session, alert: Alert, kind: str, detail: str, now: datetime, 
 def publish(session: Session, alert: Alert, change: str, now: datetime) -> None:
     """Queue the alert's new state for ``telecare/v1/{home}/alert``."""
     home, resident, device = session.execute(
-        select(Home.ext_id, Resident.ext_id, Device.ext_id).select_from(Home)
-        .outerjoin(Resident, Resident.id == alert.resident_id).outerjoin(Device, Device.id == alert.device_id)
-        .where(Home.id == alert.home_id)).one()
+        select(Home.ext_id, Resident.ext_id, Device.ext_id)
+        .select_from(Home)
+        .outerjoin(Resident, Resident.id == alert.resident_id)
+        .outerjoin(Device, Device.id == alert.device_id)
+        .where(Home.id == alert.home_id)
+    ).one()
     body = {
-        "alert_id": alert.id, "change": change, "home": home, "resident": resident, "device": device,
-        "type": alert.type, "priority": alert.priority, "state": alert.state,
-        "no_response": alert.no_response, "outcome": alert.outcome, "at": now.isoformat().replace("+00:00", "Z"),
+        "alert_id": alert.id,
+        "change": change,
+        "home": home,
+        "resident": resident,
+        "device": device,
+        "type": alert.type,
+        "priority": alert.priority,
+        "state": alert.state,
+        "no_response": alert.no_response,
+        "outcome": alert.outcome,
+        "at": now.isoformat().replace("+00:00", "Z"),
     }
-    session.add(OutboxMessage(created_at=now, topic=f"telecare/v1/{home}/alert",
-                              payload=orjson.dumps(body).decode()))
+    session.add(OutboxMessage(created_at=now, topic=f"telecare/v1/{home}/alert", payload=orjson.dumps(body).decode()))
     bus.record(session, AlertChanged(alert.id, change))
 
 
-def find_active(session: Session, home_id: int, category: str, *, device_id: int | None = None,
-                type: str | None = None, for_update: bool = False) -> Alert | None:
-    q = select(Alert).where(Alert.home_id == home_id, Alert.category == category,
-                            Alert.state.in_(ACTIVE_STATES))
+def find_active(
+    session: Session,
+    home_id: int,
+    category: str,
+    *,
+    device_id: int | None = None,
+    type: str | None = None,
+    for_update: bool = False,
+) -> Alert | None:
+    q = select(Alert).where(Alert.home_id == home_id, Alert.category == category, Alert.state.in_(ACTIVE_STATES))
     if device_id is not None:
         q = q.where(Alert.device_id == device_id)
     if type is not None:
@@ -75,13 +99,32 @@ def find_active(session: Session, home_id: int, category: str, *, device_id: int
     return session.scalars(q).first()
 
 
-def open_alert(session: Session, *, category: str, home_id: int, resident_id: int | None, device_id: int | None,
-               type: str, priority: str, now: datetime, detail: str, actor: str | None = None,
-               policy_id: int | None = None) -> Alert:
+def open_alert(
+    session: Session,
+    *,
+    category: str,
+    home_id: int,
+    resident_id: int | None,
+    device_id: int | None,
+    type: str,
+    priority: str,
+    now: datetime,
+    detail: str,
+    actor: str | None = None,
+    policy_id: int | None = None,
+) -> Alert:
     """``policy_id``: escalate by this policy rather than the resident's or the priority's
     (a missed check-in goes through the check-in's own ``policy``)."""
-    alert = Alert(category=category, home_id=home_id, resident_id=resident_id, device_id=device_id, type=type,
-                  priority=priority, state=OPEN, opened_at=now)
+    alert = Alert(
+        category=category,
+        home_id=home_id,
+        resident_id=resident_id,
+        device_id=device_id,
+        type=type,
+        priority=priority,
+        state=OPEN,
+        opened_at=now,
+    )
     session.add(alert)
     session.flush()
     note(session, alert, "opened", detail, now, actor)
@@ -90,13 +133,31 @@ def open_alert(session: Session, *, category: str, home_id: int, resident_id: in
     return alert
 
 
-def raise_alarm(session: Session, *, home_id: int, resident_id: int | None, device_id: int | None, type: str,
-                priority: str, now: datetime, detail: str) -> tuple[Alert, bool]:
+def raise_alarm(
+    session: Session,
+    *,
+    home_id: int,
+    resident_id: int | None,
+    device_id: int | None,
+    type: str,
+    priority: str,
+    now: datetime,
+    detail: str,
+) -> tuple[Alert, bool]:
     """Open an alarm alert, or join the home's active one. Returns (alert, opened)."""
     alert = find_active(session, home_id, "alarm", for_update=True)
     if alert is None:
-        return open_alert(session, category="alarm", home_id=home_id, resident_id=resident_id,
-                          device_id=device_id, type=type, priority=priority, now=now, detail=detail), True
+        return open_alert(
+            session,
+            category="alarm",
+            home_id=home_id,
+            resident_id=resident_id,
+            device_id=device_id,
+            type=type,
+            priority=priority,
+            now=now,
+            detail=detail,
+        ), True
     note(session, alert, "joined", detail, now, data={"type": type, "priority": priority})
     new_priority = more_urgent(alert.priority, priority)
     if new_priority != alert.priority:
@@ -108,13 +169,31 @@ def raise_alarm(session: Session, *, home_id: int, resident_id: int | None, devi
     return alert, False
 
 
-def raise_device_care(session: Session, *, home_id: int, resident_id: int | None, device_id: int | None,
-                      type: str, priority: str, now: datetime, detail: str) -> tuple[Alert, bool]:
+def raise_device_care(
+    session: Session,
+    *,
+    home_id: int,
+    resident_id: int | None,
+    device_id: int | None,
+    type: str,
+    priority: str,
+    now: datetime,
+    detail: str,
+) -> tuple[Alert, bool]:
     """One active device-care alert per device and type; a repeat goes on its timeline."""
     alert = find_active(session, home_id, "device", device_id=device_id, type=type, for_update=True)
     if alert is None:
-        return open_alert(session, category="device", home_id=home_id, resident_id=resident_id,
-                          device_id=device_id, type=type, priority=priority, now=now, detail=detail), True
+        return open_alert(
+            session,
+            category="device",
+            home_id=home_id,
+            resident_id=resident_id,
+            device_id=device_id,
+            type=type,
+            priority=priority,
+            now=now,
+            detail=detail,
+        ), True
     note(session, alert, "repeated", detail, now)
     return alert, False
 
@@ -166,15 +245,22 @@ def resolve(session: Session, alert_id: int, actor: str, outcome: str, now: date
     alert = get(session, alert_id, for_update=True)
     _check(alert, "resolve")
     alert.state, alert.resolved_at, alert.resolved_by, alert.outcome = RESOLVED, now, actor, outcome
-    note(session, alert, "resolved", f"resolved by {actor}: {outcome.replace('_', ' ')}" + (f" — {detail}" if detail else ""),
-         now, actor)
+    note(
+        session,
+        alert,
+        "resolved",
+        f"resolved by {actor}: {outcome.replace('_', ' ')}" + (f" — {detail}" if detail else ""),
+        now,
+        actor,
+    )
     publish(session, alert, "resolved", now)
     bus.record(session, AlertClosed(alert.id, now, RESOLVED))
     return alert
 
 
-def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: str = "",
-           outcome: str | None = None) -> Alert:
+def cancel(
+    session: Session, alert_id: int, actor: str, now: datetime, reason: str = "", outcome: str | None = None
+) -> Alert:
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r} is not one of: {', '.join(OUTCOMES)}")
     alert = get(session, alert_id, for_update=True)
@@ -187,5 +273,20 @@ def cancel(session: Session, alert_id: int, actor: str, now: datetime, reason: s
     return alert
 
 
-__all__ = ["note", "publish", "find_active", "open_alert", "raise_alarm", "raise_device_care", "get",
-           "acknowledge", "arrived", "resolve", "cancel", "ATTENDING", "CANCELLED", "OPEN", "RESOLVED"]
+__all__ = [
+    "note",
+    "publish",
+    "find_active",
+    "open_alert",
+    "raise_alarm",
+    "raise_device_care",
+    "get",
+    "acknowledge",
+    "arrived",
+    "resolve",
+    "cancel",
+    "ATTENDING",
+    "CANCELLED",
+    "OPEN",
+    "RESOLVED",
+]

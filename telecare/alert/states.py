@@ -1,4 +1,5 @@
 """The alert state machine (DESIGN.md: open -> acknowledged -> attending -> resolved; cancelled)."""
+
 from __future__ import annotations
 
 OPEN, ACKNOWLEDGED, ATTENDING, RESOLVED, CANCELLED = "open", "acknowledged", "attending", "resolved", "cancelled"
@@ -14,8 +15,17 @@ ALLOWED_FROM = {
 }
 
 OUTCOMES = (
-    "false_alarm", "no_injury", "minor_injury", "ambulance_called", "admitted_to_hospital",
-    "resident_not_home", "device_fault", "device_restored", "cancelled_by_resident", "referred", "other",
+    "false_alarm",
+    "no_injury",
+    "minor_injury",
+    "ambulance_called",
+    "admitted_to_hospital",
+    "resident_not_home",
+    "device_fault",
+    "device_restored",
+    "cancelled_by_resident",
+    "referred",
+    "other",
     "resident_ok",  # a missed check-in answered after all (telecare.checkin)
 )
 

@@ -21,6 +21,7 @@ Precedence on every turn, whatever the model said:
 No question is asked more than twice: a second failure moves on (national services, an
 offer of a call back) rather than sending anyone round in circles.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,7 +64,9 @@ _RING_FOR_A_CHAT = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|a person|a volunteer|people)\b.{0,40}\b(?:ring|call|phone|telephone)s?\b"
     r".{0,25}\b(?:me|us|her|him|them|mum|dad)\b.{0,30}\b(?:chat|natter|talk|company|conversation)"
     r"|\b(?:telephone|phone) befriend\w*|\bbefriend\w* (?:call|phone)\w*"
-    r"|\b(?:ring|call|phone)s? (?:me|her|him|them) (?:up )?(?:for|to have) a (?:chat|natter|talk)", re.I)
+    r"|\b(?:ring|call|phone)s? (?:me|her|him|them) (?:up )?(?:for|to have) a (?:chat|natter|talk)",
+    re.I,
+)
 # "can you ring me instead", "I'd rather talk on the phone", "call me back please": on SMS and the web
 # chat, a person rings them back (and any follow-up is a call, not a text)
 _CALL_ME = re.compile(
@@ -74,20 +77,30 @@ _CALL_ME = re.compile(
     r"|\b(?:rather|prefer)\s+(?:a (?:phone )?call|to be (?:rung|called|phoned)|be (?:rung|called|phoned))"
     r"|\b(?:can|could)\s+(?:someone|somebody|you|a person)\s+(?:give me a (?:ring|call|bell))"
     r"|\b(?:not|no good|rubbish|can't|cannot|don't)\s+(?:\w+\s+){0,2}(?:texting|text|typing|type)\b.{0,40}"
-    r"\b(?:ring|call|phone)", re.I)
-_NOT_CALL = re.compile(r"\b(?:don'?t|do not|never|no need to|not to|please don'?t|rather you didn'?t)\s+"
-                       r"(?:\w+\s+)?(?:ring|call|phone)"
-                       r"|\bcall (?:me|us) (?:\w+ )?names\b|\b(?:they|he|she|people|kids|who)\s+(?:\w+\s+)?(?:ring|call|phone) "
-                       r"(?:me|us)\b"  # what others do ("they call me names"), not a request
-                       r"|\b(?:every|each)\s+(?:morning|day|evening|night|week)\b|\bdaily\b|\bcheck.?in\b"
-                       r"|\bcheck (?:on|that|i'?m|if)\b", re.I)  # daily calls: the check-in service
+    r"\b(?:ring|call|phone)",
+    re.I,
+)
+_NOT_CALL = re.compile(
+    r"\b(?:don'?t|do not|never|no need to|not to|please don'?t|rather you didn'?t)\s+"
+    r"(?:\w+\s+)?(?:ring|call|phone)"
+    r"|\bcall (?:me|us) (?:\w+ )?names\b|\b(?:they|he|she|people|kids|who)\s+(?:\w+\s+)?(?:ring|call|phone) "
+    r"(?:me|us)\b"  # what others do ("they call me names"), not a request
+    r"|\b(?:every|each)\s+(?:morning|day|evening|night|week)\b|\bdaily\b|\bcheck.?in\b"
+    r"|\bcheck (?:on|that|i'?m|if)\b",
+    re.I,
+)  # daily calls: the check-in service
 _DAILY_CALL = re.compile(r"\b(?:daily|every day|each day|check.?in|your (?:own )?call|yours|the call)\b", re.I)
-_PHONE_SERVICE = re.compile(r"\bphones? (?:you|people|for)\b|\bphone (?:line|call)s?\b|\b(?:friendly|daily|weekly) "
-                            r"(?:phone )?calls?\b|\bsomeone to talk to\b", re.I)
+_PHONE_SERVICE = re.compile(
+    r"\bphones? (?:you|people|for)\b|\bphone (?:line|call)s?\b|\b(?:friendly|daily|weekly) "
+    r"(?:phone )?calls?\b|\bsomeone to talk to\b",
+    re.I,
+)
 # what the person's words say about which services fit best within a need ("my heating")
 _TOPICS = {
-    "heating": (re.compile(r"\b(?:heat\w*|warm\w*|energy|gas|electric\w*|boiler|cold|fuel)\b", re.I),
-                re.compile(r"\b(?:heat\w*|warm\w*|energy)\b", re.I)),
+    "heating": (
+        re.compile(r"\b(?:heat\w*|warm\w*|energy|gas|electric\w*|boiler|cold|fuel)\b", re.I),
+        re.compile(r"\b(?:heat\w*|warm\w*|energy)\b", re.I),
+    ),
 }
 EMERGENCY_PRIORITY = "P1"
 # While the conversation waits for an answer, a model's emergency or safeguarding guess on words
@@ -104,7 +117,9 @@ _SAFEGUARDING_WORDS = re.compile(
     r"threaten(?:s|ed|ing)?|bull(?:y|ies|ied|ying)|locks?|locked|locking) (?:me|her|him|them|my \w+)\b|"
     r"(?:tak(?:es|ing)|took|steal(?:s|ing)?|stole|stolen) (?:all )?(?:my|her|his|their) (?:money|pension|savings|"
     r"bank card|card|benefits)|(?:scared|frightened|afraid) of my (?:son|daughter|husband|wife|partner|carer|"
-    r"grandson|granddaughter|nephew|niece))", re.I)
+    r"grandson|granddaughter|nephew|niece))",
+    re.I,
+)
 
 
 def safeguarding_words(text: str) -> bool:
@@ -130,6 +145,7 @@ class Caps:
     The hub sets ``CAPS`` from ``LINKAGE_ANONYMOUS_REQUESTS_PER_HOUR`` and counts each refusal
     (``on_capped(what, why)``: the Prometheus counter); the counting itself is in the database
     (``enquiries.anonymous_allowance``), so it holds across processes."""
+
     per_hour: int = enquiries.ANONYMOUS_PER_HOUR  # call-backs + introductions, all anonymous conversations
     urgent_per_conversation: int = enquiries.URGENT_PER_CONVERSATION
     introductions_per_conversation: int = enquiries.INTRODUCTIONS_PER_CONVERSATION
@@ -158,7 +174,9 @@ class Turn:
     phone: str | None = None  # the caller's number, from the channel
     conversation_id: str = ""
     confidence: float | None = None  # the model's confidence in ``intent`` (None: certain)
-    ranking: tuple[Any, ...] = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
+    ranking: tuple[
+        Any, ...
+    ] = ()  # the model's intent ranking ({"name", "confidence"}), for the other needs of a message
 
 
 @dataclass
@@ -212,7 +230,9 @@ def turn(s: Session, t: Turn, state: dict[str, Any] | None, now: datetime) -> Re
         pass
     elif not waiting and _resume(s, t, st, out, intent, text, facts, now):
         pass
-    elif waiting != "callback_phone" and wants_a_call(t, text) and not (intent in ("emergency", "safeguarding") and sure):
+    elif (
+        waiting != "callback_phone" and wants_a_call(t, text) and not (intent in ("emergency", "safeguarding") and sure)
+    ):
         _call_me(s, t, st, out, text, facts, now)
     elif intent == "emergency" and (not waiting or sure):
         _emergency(s, t, st, out, kind, text, now)
@@ -228,8 +248,17 @@ def turn(s: Session, t: Turn, state: dict[str, Any] | None, now: datetime) -> Re
         update["on_behalf"] = True
     if st.get("age"):
         update["age"] = st["age"]
-    enquiries.update(s, st["enquiry"], now=now, needs=st.get("needs", []), services=st.get("offered", []),
-                     outcome=st.get("outcome"), consent=st.get("consent"), district=st.get("district"), **update)
+    enquiries.update(
+        s,
+        st["enquiry"],
+        now=now,
+        needs=st.get("needs", []),
+        services=st.get("offered", []),
+        outcome=st.get("outcome"),
+        consent=st.get("consent"),
+        district=st.get("district"),
+        **update,
+    )
     if t.channel in BUTTONS:
         out.buttons = _buttons(st)
     if t.channel == "voice" and st.get("awaiting") == "postcode":
@@ -284,8 +313,9 @@ def _record(s: Session, t: Turn, st: dict[str, Any], text: str, now: datetime) -
     if isinstance(ref, int) and not isinstance(ref, bool) and 0 < ref < 2**63:
         e = s.get(Enquiry, ref)
         if e is not None and (e.conversation_id or "") != (t.conversation_id or ""):
-            log.warning("assistant: a conversation's state named another conversation's enquiry %s; "
-                        "starting afresh", ref)
+            log.warning(
+                "assistant: a conversation's state named another conversation's enquiry %s; starting afresh", ref
+            )
             e = None
     if e is None:
         st.clear()
@@ -309,8 +339,15 @@ def _begin(s: Session, t: Turn, st: dict[str, Any], text: str, now: datetime) ->
             st["postcode"] = pc.full
     if t.phone:
         st["phone"] = t.phone
-    e = enquiries.start(s, channel=t.channel, conversation_id=t.conversation_id, phone=t.phone,
-                        resident_id=resident.id if resident else None, now=now, first_message=text[:500] or None)
+    e = enquiries.start(
+        s,
+        channel=t.channel,
+        conversation_id=t.conversation_id,
+        phone=t.phone,
+        resident_id=resident.id if resident else None,
+        now=now,
+        first_message=text[:500] or None,
+    )
     st["enquiry"] = e.id
     st["outcome"] = "unresolved"
     return e
@@ -347,13 +384,22 @@ def _emergency(s: Session, t: Turn, st: dict[str, Any], out: Reply, kind: str | 
     st["awaiting"] = None
     out.say(say.emergency(kind, t.channel))
     resident = _resident(s, st)
-    home = s.scalars(select(Home).where(Home.resident_id == resident.id).order_by(Home.id)).first() if resident else None
+    home = (
+        s.scalars(select(Home).where(Home.resident_id == resident.id).order_by(Home.id)).first() if resident else None
+    )
     said = f': "{text[:300]}"' if text else ""
     if resident is not None and home is not None:
         detail = f"{resident.name} told the helpline assistant by {t.channel}{said}"
-        alert, _opened = alerts.raise_alarm(s, home_id=home.id, resident_id=resident.id, device_id=None,
-                                            type="assistant_emergency", priority=EMERGENCY_PRIORITY, now=now,
-                                            detail=detail)
+        alert, _opened = alerts.raise_alarm(
+            s,
+            home_id=home.id,
+            resident_id=resident.id,
+            device_id=None,
+            type="assistant_emergency",
+            priority=EMERGENCY_PRIORITY,
+            now=now,
+            detail=detail,
+        )
         st["alert"] = alert.id
         out.say(say.emergency_alerted(resident.name))
         log.warning("assistant emergency from resident %s: alert %s", resident.ext_id, alert.id)
@@ -365,18 +411,30 @@ def _emergency(s: Session, t: Turn, st: dict[str, Any], out: Reply, kind: str | 
             why = _refused(s, t, st, "callback", now, urgent=True, reason="emergency")
             if why is not None:
                 helpline = directory.council(s).helpline
-                out.say(_CAPPED_URGENT.format(helpline=helpline) if why == "conversation"
-                        else _CAPPED_EMERGENCY.format(helpline=helpline))
+                out.say(
+                    _CAPPED_URGENT.format(helpline=helpline)
+                    if why == "conversation"
+                    else _CAPPED_EMERGENCY.format(helpline=helpline)
+                )
                 return
             who = resident.name if resident else (st.get("name") or "someone who gave no name")
-            enquiries.request_callback(s, enquiry_id=st["enquiry"], reason="emergency", urgent=True,
-                                       name=st.get("name"), phone=st.get("phone"),
-                                       resident_id=resident.id if resident else None,
-                                       detail=f"{who} described an emergency to the assistant by {t.channel}{said}",
-                                       now=now)
+            enquiries.request_callback(
+                s,
+                enquiry_id=st["enquiry"],
+                reason="emergency",
+                urgent=True,
+                name=st.get("name"),
+                phone=st.get("phone"),
+                resident_id=resident.id if resident else None,
+                detail=f"{who} described an emergency to the assistant by {t.channel}{said}",
+                now=now,
+            )
             st["emergency_callback"] = True
-            log.warning("assistant emergency by %s with no resident's home to alert: urgent call-back, enquiry %s",
-                        t.channel, st["enquiry"])
+            log.warning(
+                "assistant emergency by %s with no resident's home to alert: urgent call-back, enquiry %s",
+                t.channel,
+                st["enquiry"],
+            )
             if st.get("phone"):
                 out.say(say.emergency_flagged())
         if not st.get("phone"):
@@ -403,12 +461,18 @@ def wants_a_call(t: Turn, text: str) -> bool:
     """Someone writing (SMS, web chat) who asks to be rung rather than text: "can you ring me
     instead", "I'd rather talk on the phone", "call me back please". Not a request to be rung for
     a chat (befriending), not "please don't call me", and not a phone number given as an answer."""
-    return (t.channel != Channel.VOICE and bool(text) and bool(_CALL_ME.search(text))
-            and not _NOT_CALL.search(text) and not _RING_FOR_A_CHAT.search(text))
+    return (
+        t.channel != Channel.VOICE
+        and bool(text)
+        and bool(_CALL_ME.search(text))
+        and not _NOT_CALL.search(text)
+        and not _RING_FOR_A_CHAT.search(text)
+    )
 
 
-def _call_me(s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str, facts: reading.Facts,
-             now: datetime) -> None:
+def _call_me(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str, facts: reading.Facts, now: datetime
+) -> None:
     """A call back from a person (their proven number on SMS; asked for on the web chat), and
     follow-ups of this conversation's introductions by call rather than text."""
     st["by_voice"] = True
@@ -433,8 +497,17 @@ def _call_me(s: Session, t: Turn, st: dict[str, Any], out: Reply, text: str, fac
 _ASK = object()
 
 
-def _callback(s: Session, t: Turn, st: dict[str, Any], out: Reply, reason: str, urgent: bool, text: str,
-              now: datetime, why: object = _ASK) -> bool:
+def _callback(
+    s: Session,
+    t: Turn,
+    st: dict[str, Any],
+    out: Reply,
+    reason: str,
+    urgent: bool,
+    text: str,
+    now: datetime,
+    why: object = _ASK,
+) -> bool:
     """A person calls back: now, if we have a number; else we ask for one first. False when an
     anonymous conversation may queue no more (the person has been told to ring instead).
     ``why``: the caller's own ``_refused`` answer for this request, if it already asked."""
@@ -444,14 +517,25 @@ def _callback(s: Session, t: Turn, st: dict[str, Any], out: Reply, reason: str, 
         st["awaiting"] = None
         st.pop("callback", None)
         helpline = directory.council(s).helpline
-        out.say(_CAPPED_URGENT.format(helpline=helpline) if why == "conversation" and urgent
-                else _CAPPED_CALLBACK.format(helpline=helpline))
+        out.say(
+            _CAPPED_URGENT.format(helpline=helpline)
+            if why == "conversation" and urgent
+            else _CAPPED_CALLBACK.format(helpline=helpline)
+        )
         return False
     if st.get("phone"):
         resident = _resident(s, st)
-        enquiries.request_callback(s, enquiry_id=st["enquiry"], reason=reason, urgent=urgent, name=st.get("name"),
-                                   phone=st["phone"], resident_id=resident.id if resident else None,
-                                   detail=text[:500] or None, now=now)
+        enquiries.request_callback(
+            s,
+            enquiry_id=st["enquiry"],
+            reason=reason,
+            urgent=urgent,
+            name=st.get("name"),
+            phone=st["phone"],
+            resident_id=resident.id if resident else None,
+            detail=text[:500] or None,
+            now=now,
+        )
         st["awaiting"] = None
         st.pop("callback", None)
     else:
@@ -463,18 +547,26 @@ def _callback(s: Session, t: Turn, st: dict[str, Any], out: Reply, reason: str, 
 
 
 # -- caps on anonymous conversations ------------------------------------------------------------------------
-_CAPPED_EMERGENCY = ("I can't pass this on to our team from here just now, so please call 999 yourself if you "
-                     "haven't. You can also ring us on {helpline}.")
-_CAPPED_URGENT = ("Our team already has an urgent request from this conversation. If anyone is in danger "
-                  "right now, call 999. You can also ring us on {helpline}.")
-_CAPPED_CALLBACK = ("I can't book a call back from here just now. Please ring us on {helpline}, Monday to Friday "
-                    "9am to 5pm. If anyone is in danger right now, call 999.")
+_CAPPED_EMERGENCY = (
+    "I can't pass this on to our team from here just now, so please call 999 yourself if you "
+    "haven't. You can also ring us on {helpline}."
+)
+_CAPPED_URGENT = (
+    "Our team already has an urgent request from this conversation. If anyone is in danger "
+    "right now, call 999. You can also ring us on {helpline}."
+)
+_CAPPED_CALLBACK = (
+    "I can't book a call back from here just now. Please ring us on {helpline}, Monday to Friday "
+    "9am to 5pm. If anyone is in danger right now, call 999."
+)
 
 
 def _capped_intro(svc: Service) -> str:
     how = f" on {svc.phone}" if svc.phone else (f" at {svc.web}" if svc.web else "")
-    return (f"I can't pass your details on from here just now, so I haven't shared anything. You can contact "
-            f"{svc.name} yourself{how}. Is there anything else?")
+    return (
+        f"I can't pass your details on from here just now, so I haven't shared anything. You can contact "
+        f"{svc.name} yourself{how}. Is there anything else?"
+    )
 
 
 def _refused(s: Session, t: Turn, st: dict[str, Any], what: str, now: datetime, **kw: Any) -> str | None:
@@ -483,14 +575,29 @@ def _refused(s: Session, t: Turn, st: dict[str, Any], what: str, now: datetime, 
     if t.phone:
         return None
     caps = _HUB_CAPS.get() or CAPS
-    why = enquiries.anonymous_allowance(s, st["enquiry"], what=what, now=now, per_hour=caps.per_hour,
-                                        urgent_per_conversation=caps.urgent_per_conversation,
-                                        introductions_per_conversation=caps.introductions_per_conversation, **kw)
+    why = enquiries.anonymous_allowance(
+        s,
+        st["enquiry"],
+        what=what,
+        now=now,
+        per_hour=caps.per_hour,
+        urgent_per_conversation=caps.urgent_per_conversation,
+        introductions_per_conversation=caps.introductions_per_conversation,
+        **kw,
+    )
     if why is not None:
-        limit = (f"{caps.per_hour} an hour from anonymous conversations" if why == "hourly"
-                 else "the most one anonymous conversation may ask for")
-        log.warning("assistant: a %s from an anonymous %s conversation was not queued (%s); enquiry %s",
-                    what, t.channel, limit, st["enquiry"])
+        limit = (
+            f"{caps.per_hour} an hour from anonymous conversations"
+            if why == "hourly"
+            else "the most one anonymous conversation may ask for"
+        )
+        log.warning(
+            "assistant: a %s from an anonymous %s conversation was not queued (%s); enquiry %s",
+            what,
+            t.channel,
+            limit,
+            st["enquiry"],
+        )
         if caps.on_capped is not None:
             caps.on_capped(what, why)
     return why
@@ -505,8 +612,9 @@ def _yes_no(intent: str, text: str) -> str | None:
     return "yes" if intent == "affirm" else "no" if intent == "deny" else None
 
 
-def _take_answer(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
-                 now: datetime) -> bool:
+def _take_answer(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts, now: datetime
+) -> bool:
     """True when this turn is an answer to the question we are waiting on (and it was taken).
     Only the words decide (and the model's affirm/deny for a yes/no): a name is a name whatever
     intent the model guessed for it."""
@@ -576,14 +684,19 @@ def _says_something_else(intent: str) -> bool:
     return intent.startswith("need_") or intent in ("request_human", "checkin_signup")
 
 
-def _not_an_answer(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
-                   now: datetime) -> bool:
+def _not_an_answer(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts, now: datetime
+) -> bool:
     """We asked something and this is not the answer. True when handled here (asked once more,
     or moved on); False when the message is a new request for ``_ask``."""
     awaiting = st.get("awaiting")
     if awaiting == "postcode":
-        if (intent.startswith("need_") and not reading.find_needs(text) and t.confidence is not None
-                and t.confidence < CONFIDENT):
+        if (
+            intent.startswith("need_")
+            and not reading.find_needs(text)
+            and t.confidence is not None
+            and t.confidence < CONFIDENT
+        ):
             # an unsure guess on words that name no need ("yes please"): neither it nor its ranking is a need
             intent, facts.needs = "nlu_fallback", []
         if intent.startswith("need_"):
@@ -638,8 +751,9 @@ def _offer_resume(st: dict[str, Any], out: Reply) -> None:
         out.say(say.resume_offer())
 
 
-def _resume(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
-            now: datetime) -> bool:
+def _resume(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts, now: datetime
+) -> bool:
     """After an interruption: the answer to the question we had asked (a name, a number, a
     postcode) is taken as if we had just asked it; "yes"/"carry on" asks it again."""
     paused = st.get("resume")
@@ -785,20 +899,33 @@ def _continue_intro(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: da
     svc = _offered(s, st["intro"])
     # rang us, or asked to be rung rather than texted, or a landline: we ring back
     by = "voice" if t.channel == "voice" or st.get("by_voice") or followup.is_landline(st["phone"]) else None
-    enquiries.introduce(s, st["enquiry"], svc.ext_id, name=st.get("name"), phone=st["phone"], now=now,
-                        follow_up_by=by, wording=_question(s, st, "consent", t.channel), channel=t.channel)
+    enquiries.introduce(
+        s,
+        st["enquiry"],
+        svc.ext_id,
+        name=st.get("name"),
+        phone=st["phone"],
+        now=now,
+        follow_up_by=by,
+        wording=_question(s, st, "consent", t.channel),
+        channel=t.channel,
+    )
     _raise(st, "introduced")
     st["awaiting"] = None
     st.setdefault("introduced", []).append(svc.ext_id)
     if svc.ext_id not in st.setdefault("offered", []):
         st["offered"].append(svc.ext_id)
-    out.say(say.checkin_requested() if svc.ext_id == CHECKIN_SERVICE
-            else say.introduced(svc.name, svc.intro_days, "voice" if by else t.channel))
+    out.say(
+        say.checkin_requested()
+        if svc.ext_id == CHECKIN_SERVICE
+        else say.introduced(svc.name, svc.intro_days, "voice" if by else t.channel)
+    )
 
 
 # -- 4. requests -----------------------------------------------------------------------------------------------
-def _ask(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts,
-         now: datetime) -> None:
+def _ask(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text: str, facts: reading.Facts, now: datetime
+) -> None:
     st["awaiting"] = None
     if text and not st.get("first"):
         st["first"] = text[:300]
@@ -825,8 +952,11 @@ def _ask(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text:
             _signpost(s, t, st, out, now, only=["loneliness_befriending"])
         else:
             st["awaiting"], st["asked"] = "postcode", 0
-            out.say(say.ask_postcode(st.get("on_behalf", False), t.channel,
-                                     say.acknowledge(text, st.get("on_behalf", False))))
+            out.say(
+                say.ask_postcode(
+                    st.get("on_behalf", False), t.channel, say.acknowledge(text, st.get("on_behalf", False))
+                )
+            )
     elif intent == "request_human":
         _add_needs(st, *facts.needs[:MAX_NEEDS])
         _raise(st, "handoff")
@@ -844,8 +974,9 @@ def _ask(s: Session, t: Turn, st: dict[str, Any], out: Reply, intent: str, text:
         st["intro"] = CHECKIN_SERVICE
         st["awaiting"] = "consent"
         out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))
-    elif intent.startswith("need_") or (facts.needs and intent in ("nlu_fallback", "greet", "inform_postcode",
-                                                                   "affirm", "thank")):
+    elif intent.startswith("need_") or (
+        facts.needs and intent in ("nlu_fallback", "greet", "inform_postcode", "affirm", "thank")
+    ):
         main = intent.removeprefix("need_") if intent.startswith("need_") else None
         before = list(st.get("needs", []))
         _add_needs(st, *([main] if main else []), *facts.needs)
@@ -895,8 +1026,9 @@ def _fits(st: dict[str, Any], svc: Service) -> int:
     return 0 if any(_TOPICS[topic][1].search(about) for topic in st.get("topics", []) if topic in _TOPICS) else 1
 
 
-def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime,
-              only: list[str] | None = None) -> None:
+def _signpost(
+    s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime, only: list[str] | None = None
+) -> None:
     st["awaiting"] = None
     district = None if st.get("national") else st.get("district")  # outside the council: only what serves anyone
     if st.pop("ring_chat", None):
@@ -909,9 +1041,13 @@ def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime
     lines: list[str] = []
     helpline = directory.council(s).helpline
     for need in needs:
-        found = [svc for svc in directory.match(s, need, district=district, age=st.get("age"), carer=st.get("carer"),
-                                                limit=per_need + 6)
-                 if svc.ext_id not in [x.ext_id for x in shown]]
+        found = [
+            svc
+            for svc in directory.match(
+                s, need, district=district, age=st.get("age"), carer=st.get("carer"), limit=per_need + 6
+            )
+            if svc.ext_id not in [x.ext_id for x in shown]
+        ]
         found = sorted(found, key=lambda svc: _fits(st, svc))[:per_need]  # stable: the directory's order within
         found = found[: max(0, limit - len(shown))]
         if not found:
@@ -940,17 +1076,26 @@ def _signpost(s: Session, t: Turn, st: dict[str, Any], out: Reply, now: datetime
 
 
 def _ring_for_a_chat(s: Session, t: Turn, st: dict[str, Any], out: Reply, district: str | None) -> None:
-    """"Is there someone who could ring me for a chat?": the telephone befriending services, then
+    """ "Is there someone who could ring me for a chat?": the telephone befriending services, then
     our own daily call; one question: a befriender, our daily call, or neither."""
-    found = [svc for svc in directory.match(s, "loneliness_befriending", district=district, age=st.get("age"),
-                                            carer=st.get("carer"), limit=None)
-             if svc.ext_id != CHECKIN_SERVICE and _PHONE_SERVICE.search(svc.description or "")]
+    found = [
+        svc
+        for svc in directory.match(
+            s, "loneliness_befriending", district=district, age=st.get("age"), carer=st.get("carer"), limit=None
+        )
+        if svc.ext_id != CHECKIN_SERVICE and _PHONE_SERVICE.search(svc.description or "")
+    ]
     found = found[: (1 if t.channel == "voice" else 2)]
     checkin = directory.get(s, CHECKIN_SERVICE)
     offers_checkin = checkin is not None and checkin.active and district is not None
-    out.say(say.ring_for_a_chat(st.get("on_behalf", False), found, t.channel) if offers_checkin else
-            "\n".join(["Yes, there are people who would love to ring you for a chat."] +
-                       [say.service_line(svc, t.channel) for svc in found]))
+    out.say(
+        say.ring_for_a_chat(st.get("on_behalf", False), found, t.channel)
+        if offers_checkin
+        else "\n".join(
+            ["Yes, there are people who would love to ring you for a chat."]
+            + [say.service_line(svc, t.channel) for svc in found]
+        )
+    )
     for svc in found + ([checkin] if offers_checkin and checkin is not None else []):
         if svc.ext_id not in st.setdefault("offered", []):
             st["offered"].append(svc.ext_id)
@@ -960,8 +1105,11 @@ def _ring_for_a_chat(s: Session, t: Turn, st: dict[str, Any], out: Reply, distri
     if befriender is not None:
         st["intro"], st["awaiting"] = befriender.ext_id, "intro"
         st["chat_choice"] = offers_checkin
-        out.say(say.which_call(t.channel, befriender.name) if offers_checkin
-                else say.offer_intro(befriender.name, st.get("on_behalf", False), t.channel))
+        out.say(
+            say.which_call(t.channel, befriender.name)
+            if offers_checkin
+            else say.offer_intro(befriender.name, st.get("on_behalf", False), t.channel)
+        )
     elif offers_checkin:
         st["intro"], st["awaiting"] = CHECKIN_SERVICE, "consent"
         out.say(say.checkin_offer(st.get("on_behalf", False), t.channel))

@@ -25,6 +25,7 @@ still for a person to hear about. Only the first ``MAX_TEXT`` characters are rea
 pattern's gaps are bounded, so the time is linear in the text (like ``emergency.py``, this
 imports only ``re`` and the shared normaliser, and runs on Python 3.10 for the Rasa side).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,24 +35,32 @@ from .emergency import MAX_TEXT, normalise
 KINDS = ("named", "financial", "domestic", "neglect", "self_neglect", "welfare")
 
 # people in someone's life (a stranger or a caller is a scam, not this)
-_ACTOR = (r"(?:son|sons|daughter|daughters|grandson|granddaughter|grandsons|granddaughters|grandchild|grandchildren|"
-          r"grandkids|nephew|niece|carer|carers|care worker|care workers|care staff|staff|friend|new friend|"
-          r"so called friend|boyfriend|girlfriend|partner|husband|wife|lodger|neighbour|neighbor|family|brother|"
-          r"sister|son in law|daughter in law|in laws?|relative|relatives|stepson|stepdaughter|cousin|"
-          r"(?:the )?person (?:i|she|he) lives? with|(?:the )?man (?:she|he|i) lives? with|(?:the )?woman (?:she|he|i) "
-          r"lives? with)")
+_ACTOR = (
+    r"(?:son|sons|daughter|daughters|grandson|granddaughter|grandsons|granddaughters|grandchild|grandchildren|"
+    r"grandkids|nephew|niece|carer|carers|care worker|care workers|care staff|staff|friend|new friend|"
+    r"so called friend|boyfriend|girlfriend|partner|husband|wife|lodger|neighbour|neighbor|family|brother|"
+    r"sister|son in law|daughter in law|in laws?|relative|relatives|stepson|stepdaughter|cousin|"
+    r"(?:the )?person (?:i|she|he) lives? with|(?:the )?man (?:she|he|i) lives? with|(?:the )?woman (?:she|he|i) "
+    r"lives? with)"
+)
 _PRONOUN = r"(?:he|she|they|hes|shes|theyre|theyve)"
 _OWNER = r"(?:my|her|his|their|mums|dads|nans|grans|grandads|grandmas|(?:\w+)s)"
-_VALUABLES = (r"(?:pension|pensions|money|savings|bank card|bank cards|debit card|credit card|cards|card|pin|"
-              r"pin number|benefits|cash|purse|wallet|bank account|account|bank|attendance allowance|pension credit|"
-              r"shopping money|house|jewellery)")
+_VALUABLES = (
+    r"(?:pension|pensions|money|savings|bank card|bank cards|debit card|credit card|cards|card|pin|"
+    r"pin number|benefits|cash|purse|wallet|bank account|account|bank|attendance allowance|pension credit|"
+    r"shopping money|house|jewellery)"
+)
 _VICTIM = r"(?:me|her|him|them|us|my \w+|mum|dad|nan|gran|grandad|grandma)"
-_PERSON = (r"(?:me|her|him|them|us|mum|dad|nan|gran|grandad|grandma|(?:my|her|his|their) (?:mum|mam|mother|dad|father|"
-           r"nan|nana|gran|granny|grandma|grandad|grandmother|grandfather|husband|wife|partner|aunt|auntie|uncle|"
-           r"brother|sister|neighbour|friend|parents?))")
-_SCAM = re.compile(r"\b(?:scam\w*|fraud\w*|con ?m[ae]n|caller|cold call\w*|online|email|text message|website|"
-                   r"rang (?:me|her|him) (?:up )?(?:saying|pretending)|pretending to be|phishing|stranger|"
-                   r"somebody rang|someone rang|bogus)\b")
+_PERSON = (
+    r"(?:me|her|him|them|us|mum|dad|nan|gran|grandad|grandma|(?:my|her|his|their) (?:mum|mam|mother|dad|father|"
+    r"nan|nana|gran|granny|grandma|grandad|grandmother|grandfather|husband|wife|partner|aunt|auntie|uncle|"
+    r"brother|sister|neighbour|friend|parents?))"
+)
+_SCAM = re.compile(
+    r"\b(?:scam\w*|fraud\w*|con ?m[ae]n|caller|cold call\w*|online|email|text message|website|"
+    r"rang (?:me|her|him) (?:up )?(?:saying|pretending)|pretending to be|phishing|stranger|"
+    r"somebody rang|someone rang|bogus)\b"
+)
 
 _NAMED = re.compile(
     r"\b(?:abus(?:e|ed|es|ing|ive|er|ers)|neglect(?:ed|ing|ful|s)?|self neglect\w*|safeguarding|"
@@ -59,11 +68,14 @@ _NAMED = re.compile(
     r"coercive control|coerc(?:ive|ed|ing|ion)|controlling behaviour|cuckoo(?:ed|ing)|taking advantage of|"
     r"took advantage of|takes advantage of|vulnerable adult|adult at risk|at risk of harm|"
     r"being (?:hit|beaten|threatened|bullied|hurt|pushed|slapped|punched|kicked|shouted at|controlled|robbed|"
-    r"intimidated|harassed|starved) by|not allowed (?:out|to go out|to leave|to see|any money|to have))\b")
+    r"intimidated|harassed|starved) by|not allowed (?:out|to go out|to leave|to see|any money|to have))\b"
+)
 # the named words that are about something else
-_NAMED_NOT_BEFORE = re.compile(r"\b(?:alcohol|drug|drugs|substance|solvent|drink|verbal abuse from a|"
-                               r"garden|gardens|house|houses|property|building|car|teeth|allotment|grave|"
-                               r"church|park|road|area|estate|field)\s*(?:is |was |looks |has been |being )?$")
+_NAMED_NOT_BEFORE = re.compile(
+    r"\b(?:alcohol|drug|drugs|substance|solvent|drink|verbal abuse from a|"
+    r"garden|gardens|house|houses|property|building|car|teeth|allotment|grave|"
+    r"church|park|road|area|estate|field)\s*(?:is |was |looks |has been |being )?$"
+)
 _NAMED_NOT_AFTER = re.compile(r"^\s*(?:of (?:alcohol|drugs|power|the system|trust)|garden|building|property|house)\b")
 
 _FINANCIAL = re.compile(
@@ -76,7 +88,10 @@ _FINANCIAL = re.compile(
     r"(?:the )?(?:post office|bank)|(?: out)? for (?:me|her|him|them)\b)"
     r"|\b" + _PRONOUN + r" (?:\w+ )?(?:takes|took|taking|stole|steals|stealing|spends|spent|spending|controls|"
     r"controlling|drains|drained|emptied|empties|cleared out|helping (?:him|her|them)sel(?:f|ves) to|helps "
-    r"(?:him|her|them)self to) (?:all |most |half |some )?(?:of )?" + _OWNER + r" (?:\w+ )?" + _VALUABLES
+    r"(?:him|her|them)self to) (?:all |most |half |some )?(?:of )?"
+    + _OWNER
+    + r" (?:\w+ )?"
+    + _VALUABLES
     + r"\b(?! (?:to|into|in to) (?:the )?(?:post office|bank)|(?: out)? for (?:me|her|him|them)\b)"
     r"|\b(?:makes?|made|making|forces?|forced|forcing|pressures?|pressured|pressuring|pushing|pushes|bullies|"
     r"bullying|bullied) " + _VICTIM + r" (?:to )?(?:give|hand over|sign|lend|pay|transfer|withdraw|change (?:my|her|"
@@ -100,7 +115,8 @@ _FINANCIAL = re.compile(
     r"|\b(?:is|s|are|keeps|been) (?:taking|stealing|spending|using|draining|emptying) (?:all |most )?(?:of )?"
     r"(?:her|his|their) (?:\w+ )?(?:money|pension|savings|bank card|benefits|bank account)\b"
     r"|\b(?:taken|took|takes|taking) over (?:my|her|his|their) (?:\w+ )?" + _VALUABLES + r"\b"
-    r"|\bpower of attorney\b[^.!?;]{0,60}\b(?:taking|spending|took|spent|stealing|misusing|abusing|using it)\b")
+    r"|\bpower of attorney\b[^.!?;]{0,60}\b(?:taking|spending|took|spent|stealing|misusing|abusing|using it)\b"
+)
 
 _DOMESTIC = re.compile(
     r"\b" + _ACTOR + r"(?: \w+){0,2}? (?:hits?|hitting|hit|beats?|beating|beat|punch(?:es|ed|ing)?|slap(?:s|ped|ping)?|"
@@ -129,7 +145,8 @@ _DOMESTIC = re.compile(
     r"use the phone|have visitors|see (?:my|her|his) (?:friends|family))\b"
     r"|\b(?:bruises|bruising|black eye|marks) (?:on|from|all over|after|since)\b[^.!?;]{0,50}\b(?:carer|carers|son|daughter|"
     r"husband|wife|partner|boyfriend|grandson|lodger|nephew|wont say|wont tell|explain|explained)\b"
-    r"|\bunexplained (?:bruises|bruising|injuries|marks)\b")
+    r"|\bunexplained (?:bruises|bruising|injuries|marks)\b"
+)
 
 _NEGLECT = re.compile(
     r"\b(?:left|leave|leaves|leaving) (?:\w+ ){0,3}?(?:in|on|with) (?:a |the |her |his |their |my )?(?:wet|soaking|soaked|dirty|soiled|filthy|"
@@ -150,7 +167,8 @@ _NEGLECT = re.compile(
     r"|\b(?:nobody|no one|noone) (?:is |ever )?(?:feeding|washing|changing|looking after|caring for|checks? on|checking on) "
     r"(?:her|him|them|my \w+)\b"
     r"|\b(?:takes?|took|taking) (?:\w+ )?(?:pension|money)\b[^.!?;]{0,60}\b(?:no food|nothing to eat|"
-    r"no heating|hungry|cant afford food)\b")
+    r"no heating|hungry|cant afford food)\b"
+)
 
 _SELF_NEGLECT = re.compile(
     r"\b(?:hasnt|havent|hadnt|has not|have not|not|never|isnt|wont|doesnt|stopped) (?:\w+ )?(?:washed|washing|wash|"
@@ -174,7 +192,8 @@ _SELF_NEGLECT = re.compile(
     r"(?:wont|refuses to) let anyone in)\b"
     r"|\b(?:refuses|refusing|wont accept|wont take|turns down|turning down|refused) (?:all |any )?(?:help|care|carers|"
     r"support|food)\b(?=[^.!?;]{0,60}\b(?:rubbish|filthy|dirty|not eating|not washing|hasnt eaten|hasnt washed|"
-    r"squalor|mess|smell|stinks|wasting away)\b)")
+    r"squalor|mess|smell|stinks|wasting away)\b)"
+)
 
 _WELFARE = re.compile(
     r"\b(?:hasnt|havent|has not|not) been seen (?:for|in|all) (?:days|a few days|a couple of days|a week|weeks|"
@@ -187,16 +206,23 @@ _WELFARE = re.compile(
     r"(?: \w+){0,4}? (?:for|in|since) (?:days|a few days|a couple of days|a week|weeks|ages|two days|three days|"
     r"several days|last week|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     r"|\b(?:post|milk|mail|papers|newspapers|letters) (?:is |are |has been |have been )?(?:piling|piled|stacking|"
-    r"building) up\b")
+    r"building) up\b"
+)
 
-_ORDER = (("named", _NAMED), ("financial", _FINANCIAL), ("domestic", _DOMESTIC), ("neglect", _NEGLECT),
-          ("self_neglect", _SELF_NEGLECT), ("welfare", _WELFARE))
+_ORDER = (
+    ("named", _NAMED),
+    ("financial", _FINANCIAL),
+    ("domestic", _DOMESTIC),
+    ("neglect", _NEGLECT),
+    ("self_neglect", _SELF_NEGLECT),
+    ("welfare", _WELFARE),
+)
 
 
 def _named(norm: str) -> bool:
     for m in _NAMED.finditer(norm):
-        before = norm[max(0, m.start() - 40):m.start()]
-        after = norm[m.end():m.end() + 30]
+        before = norm[max(0, m.start() - 40) : m.start()]
+        after = norm[m.end() : m.end() + 30]
         if _NAMED_NOT_BEFORE.search(before) or _NAMED_NOT_AFTER.search(after):
             continue
         return True

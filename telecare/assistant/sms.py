@@ -14,6 +14,7 @@ the limit shrinks to ``unicode_limit`` then; ``plain`` first swaps typographic p
 Voice: ``speakable`` removes web addresses and spaces out phone numbers so text-to-speech
 reads them digit by digit, with a pause between groups ("0 1 6 3 2, 9 6 0 0 0 0").
 """
+
 from __future__ import annotations
 
 import re
@@ -31,16 +32,35 @@ GSM7_EXTENSION = set("^{}\\[~]|€\f")  # two septets each
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d()]*(?:[ \-]\(?\d[\d()]*)+(?!\w)")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]']", re.IGNORECASE)
 # "or visit https://…" goes with the address it introduces
-_URL_PHRASE = re.compile(r"(?:,?\s*\b(?:or|and)\s+(?:visit\s+|see\s+|go\s+to\s+)?|\b(?:visit|see)\s+)?" + _URL.pattern,
-                         re.IGNORECASE)
+_URL_PHRASE = re.compile(
+    r"(?:,?\s*\b(?:or|and)\s+(?:visit\s+|see\s+|go\s+to\s+)?|\b(?:visit|see)\s+)?" + _URL.pattern, re.IGNORECASE
+)
 _SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
 
 _TYPOGRAPHIC = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2010": "-", "\u2011": "-", "\u2212": "-",
-    "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200b": "",
-    "\u2022": "-", "\u00b7": "-", "\t": " ",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2033": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2012": "-",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2212": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "\u2009": " ",
+    "\u200b": "",
+    "\u2022": "-",
+    "\u00b7": "-",
+    "\t": " ",
 }
 
 
@@ -150,8 +170,9 @@ def _spell_digits(number: str) -> str:
         plus = g.startswith("+")
         digits = g.lstrip("+")
         if len(digits) > 6:  # an unspaced number: UK style 5 + 6, else threes and fours
-            chunks = [digits[:5], digits[5:]] if len(digits) == 11 else \
-                [digits[i:i + 3] for i in range(0, len(digits), 3)]
+            chunks = (
+                [digits[:5], digits[5:]] if len(digits) == 11 else [digits[i : i + 3] for i in range(0, len(digits), 3)]
+            )
         else:
             chunks = [digits]
         for i, c in enumerate(chunks):

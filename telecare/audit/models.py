@@ -11,6 +11,7 @@ from telecare.storage.base import Base, UTCDateTime
 class AuditEntry(Base):
     """One change: who (user or token name, and role), when, what, to what, and the detail
     (for configuration, the text before and after). Written in the change's own transaction."""
+
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -23,6 +23,7 @@ class ApiToken(Base):
 
 class User(Base):
     """A person who logs in to the console. The password is kept only as an Argon2id hash."""
+
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -38,6 +39,7 @@ class User(Base):
 class WebSession(Base):
     """A console login. The cookie holds a random id; only its SHA-256 hash is stored.
     The CSRF token belongs to the session (every form and POST must carry it)."""
+
     __tablename__ = "web_sessions"
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -52,6 +54,7 @@ class WebSession(Base):
 class LoginThrottle(Base):
     """Consecutive failed logins for one key: ``user:<username>`` (known or not) or ``addr:<client address>``.
     Kept in the database so it survives a restart and holds across hub processes."""
+
     __tablename__ = "login_throttle"
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
@@ -63,6 +66,7 @@ class LoginThrottle(Base):
 
 class UsedLoginNonce(Base):
     """A login form's nonce once it has been used: each form logs in (or fails) once."""
+
     __tablename__ = "login_nonces_used"
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,4 +1,5 @@
 """Read models for console users (admin pages)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,8 +11,12 @@ from telecare.site.models import Contact
 
 def users(s: Session) -> list[tuple[User, str | None]]:
     """(user, their contact's outside id) by user name."""
-    return [(u, c) for u, c in s.execute(select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id)
-                                         .order_by(User.username)).all()]
+    return [
+        (u, c)
+        for u, c in s.execute(
+            select(User, Contact.ext_id).outerjoin(Contact, Contact.id == User.contact_id).order_by(User.username)
+        ).all()
+    ]
 
 
 def user(s: Session, username: str) -> User | None:

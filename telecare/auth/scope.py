@@ -14,6 +14,7 @@ reads it with the note (the resident's current one, decrypted); anyone else (sta
 too) sees ``[access note]``, and ``redact`` also covers older bodies and timelines. Staff
 still see the resident's access field where it is configured.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ _ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
 def offered_ids(contact_id: int) -> Select[int | None]:
     """A subquery of the ids of the alerts ``contact_id`` was notified about."""
-    return (select(Notification.alert_id)
-            .where(Notification.contact_id == contact_id, Notification.alert_id.is_not(None)))
+    return select(Notification.alert_id).where(
+        Notification.contact_id == contact_id, Notification.alert_id.is_not(None)
+    )
 
 
 def in_scope(contact_id: int | None) -> ColumnElement[bool]:
@@ -54,8 +56,11 @@ def may_see(s: Session, contact_id: int | None, alert_id: int) -> bool:
 
 def accepted_by(alert: Alert, contact_id: int | None) -> bool:
     """Is ``contact_id`` the contact who has this alert now (and so may read its access notes)?"""
-    return (contact_id is not None and alert.acknowledged_contact_id == contact_id
-            and alert.state in (ACKNOWLEDGED, ATTENDING))
+    return (
+        contact_id is not None
+        and alert.acknowledged_contact_id == contact_id
+        and alert.state in (ACKNOWLEDGED, ATTENDING)
+    )
 
 
 def own_notifications(s: Session, contact_id: int | None) -> ColumnElement[bool]:
@@ -65,8 +70,9 @@ def own_notifications(s: Session, contact_id: int | None) -> ColumnElement[bool]
     phone = s.scalar(select(Contact.phone).where(Contact.id == contact_id))
     cond = Notification.contact_id == contact_id
     if phone:
-        cond = or_(cond, and_(Notification.contact_id.is_(None), Notification.purpose == "reply",
-                              Notification.to == phone))
+        cond = or_(
+            cond, and_(Notification.contact_id.is_(None), Notification.purpose == "reply", Notification.to == phone)
+        )
     return cond
 
 
@@ -75,8 +81,11 @@ def access_texts(s: Session, alert_ids: Iterable[int | None]) -> dict[int, str]:
     ids = {a for a in alert_ids if a is not None}
     if not ids:
         return {}
-    rows = s.execute(select(Alert.id, Resident.access).join(Resident, Resident.id == Alert.resident_id)
-                     .where(Alert.id.in_(ids), Resident.access.is_not(None))).all()
+    rows = s.execute(
+        select(Alert.id, Resident.access)
+        .join(Resident, Resident.id == Alert.resident_id)
+        .where(Alert.id.in_(ids), Resident.access.is_not(None))
+    ).all()
     return {a: acc for a, acc in rows if acc and acc.strip()}
 
 
@@ -100,5 +109,15 @@ def notification_body(n: Notification, viewer_contact_id: int | None, access: st
     return redact(n.body, access) or ""
 
 
-__all__ = ["REDACTED", "offered_ids", "in_scope", "may_see", "accepted_by", "own_notifications", "access_texts",
-           "redact", "may_read_access", "notification_body"]
+__all__ = [
+    "REDACTED",
+    "offered_ids",
+    "in_scope",
+    "may_see",
+    "accepted_by",
+    "own_notifications",
+    "access_texts",
+    "redact",
+    "may_read_access",
+    "notification_body",
+]

@@ -13,6 +13,7 @@ whether or not such a user exists, so the answers never tell; and ``addr:<client
 
 No worker sleeps: a refusal says when to come back. The clock is injected.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -108,9 +109,18 @@ def begin_attempt(s: Session, keys: list[str], now: datetime) -> Refusal | None:
 def forget_old(s: Session, now: datetime) -> int:
     """Delete runs that are over (what ``_fresh`` would reset), so sprayed usernames do not pile up.
     Run it in a transaction of its own."""
-    return cast(CursorResult[Any], s.execute(delete(LoginThrottle).where(  # a DELETE's result is a CursorResult
-        LoginThrottle.last_failure_at < now - RESET_AFTER,
-        LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < now - RESET_AFTER)))).rowcount or 0
+    return (
+        cast(
+            CursorResult[Any],
+            s.execute(
+                delete(LoginThrottle).where(  # a DELETE's result is a CursorResult
+                    LoginThrottle.last_failure_at < now - RESET_AFTER,
+                    LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until < now - RESET_AFTER),
+                )
+            ),
+        ).rowcount
+        or 0
+    )
 
 
 def succeeded(s: Session, keys: list[str]) -> None:
@@ -133,8 +143,11 @@ class Held:
 
 def held(s: Session, now: datetime) -> list[Held]:
     """Keys locked or waiting out a delay now (for the administrators' page)."""
-    rows = s.scalars(select(LoginThrottle).where(
-        (LoginThrottle.locked_until > now) | (LoginThrottle.retry_at > now)).order_by(LoginThrottle.key))
+    rows = s.scalars(
+        select(LoginThrottle)
+        .where((LoginThrottle.locked_until > now) | (LoginThrottle.retry_at > now))
+        .order_by(LoginThrottle.key)
+    )
     out = []
     for r in rows:
         kind, _, who = r.key.partition(":")
@@ -145,5 +158,18 @@ def held(s: Session, now: datetime) -> list[Held]:
     return out
 
 
-__all__ = ["FREE", "LOCK_AFTER", "LOCK_FOR", "Refusal", "user_key", "addr_key", "begin_attempt", "succeeded",
-           "unlock", "held", "Held", "delay_after", "forget_old"]
+__all__ = [
+    "FREE",
+    "LOCK_AFTER",
+    "LOCK_FOR",
+    "Refusal",
+    "user_key",
+    "addr_key",
+    "begin_attempt",
+    "succeeded",
+    "unlock",
+    "held",
+    "Held",
+    "delay_after",
+    "forget_old",
+]

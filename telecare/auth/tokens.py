@@ -5,6 +5,7 @@ the alerts that contact was asked to take (telecare.auth.scope). Tokens expire a
 ``DEFAULT_EXPIRY`` unless told otherwise; only an admin token may be made to never expire,
 and only when asked.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,10 @@ def parse_expiry(text: str | None, role: str) -> timedelta | None:
         return DEFAULT_EXPIRY
     if str(text).strip().lower() in NEVER:
         if role != "admin":
-            raise TokenError(f"a {role} token must expire (give --expires like 90d); only an admin token may "
-                             "be made with --expires never")
+            raise TokenError(
+                f"a {role} token must expire (give --expires like 90d); only an admin token may "
+                "be made with --expires never"
+            )
         return None
     try:
         seconds = parse_duration(text)
@@ -62,13 +65,22 @@ def _contact_id(session: Session, contact: str | int | None) -> int | None:
         return contact
     c = session.scalars(select(Contact).where(Contact.ext_id == str(contact).strip())).first()
     if c is None:
-        raise TokenError(f"contact {contact!r} is not defined in the site (load the site first; the id is the "
-                         "contact's id in the site file, e.g. rhys)")
+        raise TokenError(
+            f"contact {contact!r} is not defined in the site (load the site first; the id is the "
+            "contact's id in the site file, e.g. rhys)"
+        )
     return c.id
 
 
-def create_token(session: Session, name: str, role: str, now: datetime, *, contact: str | int | None = None,
-                 expires: timedelta | None | str = "default") -> str:
+def create_token(
+    session: Session,
+    name: str,
+    role: str,
+    now: datetime,
+    *,
+    contact: str | int | None = None,
+    expires: timedelta | None | str = "default",
+) -> str:
     """A new token for ``name`` (printed once). ``contact``: the site's contact id (a responder needs
     one); ``expires``: a timedelta, None for never (admin only), or "default" (``DEFAULT_EXPIRY``)."""
     if role not in ROLES:
@@ -79,8 +91,10 @@ def create_token(session: Session, name: str, role: str, now: datetime, *, conta
         raise TokenError("a token's name is at most 100 characters")
     contact_id = _contact_id(session, contact)
     if role == "responder" and contact_id is None:
-        raise TokenError("a responder token must be bound to the responder's own contact: give --contact ID "
-                         "(the contact's id in the site file, e.g. --contact rhys)")
+        raise TokenError(
+            "a responder token must be bound to the responder's own contact: give --contact ID "
+            "(the contact's id in the site file, e.g. --contact rhys)"
+        )
     if expires == "default":
         expires = DEFAULT_EXPIRY
     elif isinstance(expires, str):
@@ -88,8 +102,16 @@ def create_token(session: Session, name: str, role: str, now: datetime, *, conta
     if expires is None and role != "admin":
         raise TokenError(f"a {role} token must expire; only an admin token may be made to never expire")
     token = "lk_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name.strip(), role=role, token_hash=_hash(token), created_at=now,
-                         contact_id=contact_id, expires_at=(now + expires) if expires is not None else None))
+    session.add(
+        ApiToken(
+            name=name.strip(),
+            role=role,
+            token_hash=_hash(token),
+            created_at=now,
+            contact_id=contact_id,
+            expires_at=(now + expires) if expires is not None else None,
+        )
+    )
     session.flush()
     return token
 
@@ -130,8 +152,11 @@ class TokenInfo:
 
 
 def list_tokens(session: Session) -> list[TokenInfo]:
-    rows = session.execute(select(ApiToken, Contact.ext_id).outerjoin(Contact, Contact.id == ApiToken.contact_id)
-                           .order_by(ApiToken.created_at, ApiToken.id)).all()
+    rows = session.execute(
+        select(ApiToken, Contact.ext_id)
+        .outerjoin(Contact, Contact.id == ApiToken.contact_id)
+        .order_by(ApiToken.created_at, ApiToken.id)
+    ).all()
     return [TokenInfo(t.name, t.role, c, t.created_at, t.expires_at, t.revoked_at) for t, c in rows]
 
 
@@ -142,8 +167,7 @@ def live_named(session: Session, name: str, now: datetime) -> list[ApiToken]:
 
 def revoke(session: Session, name: str, now: datetime) -> int:
     """Revoke every token called ``name`` that is not revoked yet; how many."""
-    rows = list(session.scalars(select(ApiToken).where(ApiToken.name == name.strip(),
-                                                       ApiToken.revoked_at.is_(None))))
+    rows = list(session.scalars(select(ApiToken).where(ApiToken.name == name.strip(), ApiToken.revoked_at.is_(None))))
     for r in rows:
         r.revoked_at = now
     return len(rows)

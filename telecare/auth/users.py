@@ -4,6 +4,7 @@ A session expires when it has been idle for ``idle`` or has lived for ``max_age`
 comes first; ending it (log out) is immediate because sessions live in the database. The
 browser's cookie holds a random value; only its SHA-256 hash is stored, like API tokens.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,16 @@ def check_password_strength(password: str) -> None:
         raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
-def create_user(session: Session, username: str, role: str, password: str, now: datetime, *,
-                display_name: str | None = None, contact: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    now: datetime,
+    *,
+    display_name: str | None = None,
+    contact: str | None = None,
+) -> User:
     username = username.strip()
     if not USERNAME.match(username):
         raise UserError("a username is 1-64 letters, digits or . _ @ -")
@@ -58,16 +67,24 @@ def create_user(session: Session, username: str, role: str, password: str, now: 
         raise UserError(f"there is already a user called {username!r}")
     contact_id = None
     if role == "responder" and not contact:
-        raise UserError("a responder's login must be bound to their own contact record: give the contact's id "
-                        "from the site file (e.g. rhys)")
+        raise UserError(
+            "a responder's login must be bound to their own contact record: give the contact's id "
+            "from the site file (e.g. rhys)"
+        )
     if contact:
         c = session.scalars(select(Contact).where(Contact.ext_id == contact)).first()
         if c is None:
             raise UserError(f"contact {contact!r} is not defined (load the site first)")
         contact_id = c.id
         display_name = display_name or c.name
-    user = User(username=username, display_name=(display_name or username).strip(), role=role,
-                password_hash=hash_password(password), contact_id=contact_id, created_at=now)
+    user = User(
+        username=username,
+        display_name=(display_name or username).strip(),
+        role=role,
+        password_hash=hash_password(password),
+        contact_id=contact_id,
+        created_at=now,
+    )
     session.add(user)
     session.flush()
     return user
@@ -133,15 +150,20 @@ class Login:
 
 def start_session(session: Session, user: User, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE) -> Login:
     cookie = secrets.token_urlsafe(32)
-    ws = WebSession(token_hash=_hash(cookie), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                    created_at=now, last_seen_at=now, expires_at=now + max_age)
+    ws = WebSession(
+        token_hash=_hash(cookie),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + max_age,
+    )
     session.add(ws)
     session.flush()
     return Login(user, ws, cookie)
 
 
-def resume_session(session: Session, cookie: str | None, now: datetime,
-                   idle: timedelta = DEFAULT_IDLE) -> Login | None:
+def resume_session(session: Session, cookie: str | None, now: datetime, idle: timedelta = DEFAULT_IDLE) -> Login | None:
     """The live session for a cookie, touched; None if unknown, ended, idle too long or too old."""
     if not cookie:
         return None
@@ -164,8 +186,9 @@ def end_session(session: Session, ws: WebSession, now: datetime) -> None:
 
 
 def end_all_sessions(session: Session, user: User, now: datetime) -> None:
-    session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
-                    .values(ended_at=now))
+    session.execute(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None)).values(ended_at=now)
+    )
 
 
 def csrf_matches(ws: WebSession, presented: str | None) -> bool:

@@ -7,6 +7,7 @@ Counted per resident over ``days`` (30 by default): alarm alerts closed as ``fal
 ``cancelled_by_resident``. Helpline contacts will count too once the assistant records
 enquiries against residents.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -26,17 +27,25 @@ DAYS = 30
 AT_LEAST = 3
 
 
-def frequent_callers(s: Session, now: datetime, days: int = DAYS, at_least: int = AT_LEAST,
-                     resident: str | None = None) -> list[dict[str, Any]]:
+def frequent_callers(
+    s: Session, now: datetime, days: int = DAYS, at_least: int = AT_LEAST, resident: str | None = None
+) -> list[dict[str, Any]]:
     since = now - timedelta(days=days)
-    q = (select(Alert.resident_id, Alert.type, Alert.outcome, func.count(), func.max(Alert.opened_at))
-         .where(Alert.category == "alarm", Alert.resident_id.is_not(None), Alert.outcome.in_(NOT_AN_EMERGENCY),
-                Alert.opened_at >= since)
-         .group_by(Alert.resident_id, Alert.type, Alert.outcome))
+    q = (
+        select(Alert.resident_id, Alert.type, Alert.outcome, func.count(), func.max(Alert.opened_at))
+        .where(
+            Alert.category == "alarm",
+            Alert.resident_id.is_not(None),
+            Alert.outcome.in_(NOT_AN_EMERGENCY),
+            Alert.opened_at >= since,
+        )
+        .group_by(Alert.resident_id, Alert.type, Alert.outcome)
+    )
     if resident:
         q = q.join(Resident, Resident.id == Alert.resident_id).where(Resident.ext_id == resident)
-    per: dict[int, dict[str, Any]] = defaultdict(lambda: {"count": 0, "by_type": defaultdict(int), "by_outcome": defaultdict(int),
-                                                "last_at": None})
+    per: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "by_type": defaultdict(int), "by_outcome": defaultdict(int), "last_at": None}
+    )
     for rid, type_, outcome, n, last in s.execute(q).all():
         assert rid is not None  # the query keeps alerts with a resident
         p = per[rid]
@@ -50,10 +59,20 @@ def frequent_callers(s: Session, now: datetime, days: int = DAYS, at_least: int 
     for rid in ids:
         p, r = per[rid], residents[rid]
         has_checkin = config(r) is not None
-        out.append({"resident": r.ext_id, "name": r.name, "count": p["count"], "days": days,
-                    "by_type": dict(p["by_type"]), "by_outcome": dict(p["by_outcome"]), "last_at": p["last_at"],
-                    "has_checkin": has_checkin,
-                    "suggestion": None if has_checkin else
-                    f"{r.name} has no daily check-in: offer a daily call (and a befriender)"})
+        out.append(
+            {
+                "resident": r.ext_id,
+                "name": r.name,
+                "count": p["count"],
+                "days": days,
+                "by_type": dict(p["by_type"]),
+                "by_outcome": dict(p["by_outcome"]),
+                "last_at": p["last_at"],
+                "has_checkin": has_checkin,
+                "suggestion": None
+                if has_checkin
+                else f"{r.name} has no daily check-in: offer a daily call (and a befriender)",
+            }
+        )
     out.sort(key=lambda x: (-x["count"], x["resident"]))
     return out

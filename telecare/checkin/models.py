@@ -1,5 +1,6 @@
 """Check-in tables. The schedule's configuration of record is ``residents.checkin`` (the site
 file's ``checkin:`` block, or the API); ``checkin_schedules`` holds when the next one is due."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -21,6 +22,7 @@ OUTCOME_RANK = {FINE: 0, CHAT: 1, NOT_SO_GOOD: 2, HELP: 3}
 
 class CheckinSchedule(Base):
     """When a resident's next scheduled check-in is due (UTC; computed in their own zone)."""
+
     __tablename__ = "checkin_schedules"
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -30,6 +32,7 @@ class CheckinSchedule(Base):
 
 class CheckinPause(Base):
     """No scheduled check-ins from ``start`` to ``end`` (local dates, inclusive; no end: until removed)."""
+
     __tablename__ = "checkin_pauses"
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
@@ -44,9 +47,12 @@ class CheckinPause(Base):
 
 class Checkin(Base):
     """One day's check-in (or one started by staff): its attempts, its answer, what it led to."""
+
     __tablename__ = "checkins"
-    __table_args__ = (UniqueConstraint("resident_id", "kind", "due_at"),
-                      Index("ix_checkins_resident_due", "resident_id", "due_at"))
+    __table_args__ = (
+        UniqueConstraint("resident_id", "kind", "due_at"),
+        Index("ix_checkins_resident_due", "resident_id", "due_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # scheduled | manual
@@ -70,12 +76,12 @@ class Checkin(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the missed_checkin alert
     help_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the checkin_help alert
     note: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[list[CheckinAttempt]] = relationship(order_by="CheckinAttempt.number",
-                                                            back_populates="checkin")
+    attempts: Mapped[list[CheckinAttempt]] = relationship(order_by="CheckinAttempt.number", back_populates="checkin")
 
 
 class CheckinAttempt(Base):
     """One call or SMS of a check-in, and what became of it."""
+
     __tablename__ = "checkin_attempts"
     id: Mapped[int] = mapped_column(primary_key=True)
     checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
@@ -92,6 +98,7 @@ class CheckinAttempt(Base):
 
 class DriftFlag(Base):
     """Something in a resident's check-in history worth a person's attention."""
+
     __tablename__ = "drift_flags"
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)

@@ -1,4 +1,5 @@
 """Read models for check-ins: recent check-ins, a resident's pauses, drift flags."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,8 +11,14 @@ from telecare.checkin.models import Checkin, CheckinPause, DriftFlag
 from telecare.site.models import Resident
 
 
-def checkins(s: Session, *, resident: str | None = None, state: str | None = None, since: datetime | None = None,
-             limit: int = 200) -> list[tuple[Checkin, Resident]]:
+def checkins(
+    s: Session,
+    *,
+    resident: str | None = None,
+    state: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+) -> list[tuple[Checkin, Resident]]:
     """Newest due first."""
     q = select(Checkin, Resident).join(Resident, Resident.id == Checkin.resident_id)
     if resident:
@@ -24,8 +31,11 @@ def checkins(s: Session, *, resident: str | None = None, state: str | None = Non
 
 
 def pauses(s: Session, resident_id: int, *, include_removed: bool = False) -> list[CheckinPause]:
-    q = select(CheckinPause).where(CheckinPause.resident_id == resident_id).order_by(CheckinPause.start,
-                                                                                     CheckinPause.id)
+    q = (
+        select(CheckinPause)
+        .where(CheckinPause.resident_id == resident_id)
+        .order_by(CheckinPause.start, CheckinPause.id)
+    )
     if not include_removed:
         q = q.where(CheckinPause.removed_at.is_(None))
     return list(s.scalars(q))

@@ -14,6 +14,7 @@ it to ``telecare.notification.replies.handle_reply`` exactly as before):
    an alert waiting for their answer and replies with alert words ("1", "yes", "no", "ACK 42")
    is answering the alert, and a bare keypress from a contact is never a check-in.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,17 +35,46 @@ from .models import PENDING, Checkin
 from .schedule import config
 
 
-def _record(s: Session, *, phone: str, now: datetime, channel: str, body: str | None, digits: str | None,
-            provider_sid: str | None, result: ReplyResult, notification_id: int | None) -> ReplyResult:
-    s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
-                alert_id=result.alert_id, notification_id=notification_id, meaning=result.meaning[:16],
-                answer=result.answer))
+def _record(
+    s: Session,
+    *,
+    phone: str,
+    now: datetime,
+    channel: str,
+    body: str | None,
+    digits: str | None,
+    provider_sid: str | None,
+    result: ReplyResult,
+    notification_id: int | None,
+) -> ReplyResult:
+    s.add(
+        Reply(
+            received_at=now,
+            from_=phone,
+            channel=channel,
+            body=body,
+            digits=digits,
+            provider_sid=provider_sid,
+            alert_id=result.alert_id,
+            notification_id=notification_id,
+            meaning=result.meaning[:16],
+            answer=result.answer,
+        )
+    )
     return result
 
 
-def route(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,
-          channel: str = "sms", provider_sid: str | None = None,
-          notification_id: int | None = None) -> ReplyResult | None:
+def route(
+    s: Session,
+    *,
+    phone: str,
+    now: datetime,
+    body: str | None = None,
+    digits: str | None = None,
+    channel: str = "sms",
+    provider_sid: str | None = None,
+    notification_id: int | None = None,
+) -> ReplyResult | None:
     if provider_sid:
         seen = s.scalars(select(Reply).where(Reply.provider_sid == provider_sid)).first()
         if seen is not None:
@@ -58,8 +88,17 @@ def route(s: Session, *, phone: str, now: datetime, body: str | None = None, dig
             return None
         r = s.get_one(Resident, c.resident_id)
         result = resident_answer(s, c, r, now, body=body, digits=digits, channel=channel, notification=n)
-        return _record(s, phone=phone, now=now, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
-                       result=result, notification_id=n.id)
+        return _record(
+            s,
+            phone=phone,
+            now=now,
+            channel=channel,
+            body=body,
+            digits=digits,
+            provider_sid=provider_sid,
+            result=result,
+            notification_id=n.id,
+        )
     residents = list(s.scalars(select(Resident).where(Resident.phone == phone)))
     if residents:
         c = service.open_for_replies(s, [r.id for r in residents], now)
@@ -67,16 +106,34 @@ def route(s: Session, *, phone: str, now: datetime, body: str | None = None, dig
             r = next(x for x in residents if x.id == c.resident_id)
             n = _current_notification(c)
             result = resident_answer(s, c, r, now, body=body, digits=digits, channel=channel, notification=n)
-            return _record(s, phone=phone, now=now, channel=channel, body=body, digits=digits,
-                           provider_sid=provider_sid, result=result, notification_id=n.id if n else None)
+            return _record(
+                s,
+                phone=phone,
+                now=now,
+                channel=channel,
+                body=body,
+                digits=digits,
+                provider_sid=provider_sid,
+                result=result,
+                notification_id=n.id if n else None,
+            )
     contacts = list(s.scalars(select(Contact).where(Contact.phone == phone)))
     if contacts and not digits:
         if interpret(body)[0] != "unknown" and _alert_waiting(s, phone, now):
             return None
         behalf = on_behalf(s, contacts, now, body=body, channel=channel)
         if behalf is not None:
-            return _record(s, phone=phone, now=now, channel=channel, body=body, digits=digits,
-                           provider_sid=provider_sid, result=behalf, notification_id=None)
+            return _record(
+                s,
+                phone=phone,
+                now=now,
+                channel=channel,
+                body=body,
+                digits=digits,
+                provider_sid=provider_sid,
+                result=behalf,
+                notification_id=None,
+            )
     return None
 
 
@@ -88,27 +145,48 @@ def _current_notification(c: Checkin) -> Notification | None:
 
 
 def _alert_waiting(s: Session, phone: str, now: datetime) -> bool:
-    return s.scalars(select(Notification.id).join(Alert, Alert.id == Notification.alert_id)
-                     .where(Notification.to == phone, Notification.purpose == "escalation",
-                            Notification.created_at >= now - PENDING_WINDOW, Alert.state.in_(ACTIVE_STATES))
-                     .limit(1)).first() is not None
+    return (
+        s.scalars(
+            select(Notification.id)
+            .join(Alert, Alert.id == Notification.alert_id)
+            .where(
+                Notification.to == phone,
+                Notification.purpose == "escalation",
+                Notification.created_at >= now - PENDING_WINDOW,
+                Alert.state.in_(ACTIVE_STATES),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
-def resident_answer(s: Session, c: Checkin, r: Resident, now: datetime, *, body: str | None, digits: str | None,
-                    channel: str, notification: Notification | None) -> ReplyResult:
+def resident_answer(
+    s: Session,
+    c: Checkin,
+    r: Resident,
+    now: datetime,
+    *,
+    body: str | None,
+    digits: str | None,
+    channel: str,
+    notification: Notification | None,
+) -> ReplyResult:
     meanings = words.understand_all(body, digits)
     was_open = c.state == PENDING or c.state == "missed"
     text = body if body else (f"pressed {digits}" if digits else None)
-    done = service.answer(s, c, meanings, now, by=r.name, resident=True, via=channel, text=text,
-                          notification=notification)
+    done = service.answer(
+        s, c, meanings, now, by=r.name, resident=True, via=channel, text=text, notification=notification
+    )
     meaning = done["meaning"]
     said = voice if channel == "voice" else sms  # the words for the channel it came by
     befriender = r.befriender.name if r.befriender is not None else None
     if meaning == words.UNKNOWN and not was_open:
         answer = said.checkin_after(r.name)
     else:
-        answer = said.checkin_answer(meaning, r.name, befriender=befriender,
-                                     next_time=service.next_time_words(s, r, now))
+        answer = said.checkin_answer(
+            meaning, r.name, befriender=befriender, next_time=service.next_time_words(s, r, now)
+        )
     alert = done["help_alert"]
     return ReplyResult(meaning, answer, alert.id if alert is not None else None)
 
@@ -116,12 +194,16 @@ def resident_answer(s: Session, c: Checkin, r: Resident, now: datetime, *, body:
 def _residents_of(s: Session, contacts: list[Contact]) -> list[Resident]:
     ids = [c.id for c in contacts]
     linked = select(ResidentContact.resident_id).where(ResidentContact.contact_id.in_(ids))
-    return list(s.scalars(select(Resident).where(or_(Resident.id.in_(linked), Resident.befriender_id.in_(ids)))
-                          .order_by(Resident.id)))
+    return list(
+        s.scalars(
+            select(Resident).where(or_(Resident.id.in_(linked), Resident.befriender_id.in_(ids))).order_by(Resident.id)
+        )
+    )
 
 
-def on_behalf(s: Session, contacts: list[Contact], now: datetime, *, body: str | None,
-              channel: str) -> ReplyResult | None:
+def on_behalf(
+    s: Session, contacts: list[Contact], now: datetime, *, body: str | None, channel: str
+) -> ReplyResult | None:
     residents = _residents_of(s, contacts)
     if not residents:
         return None
@@ -130,8 +212,11 @@ def on_behalf(s: Session, contacts: list[Contact], now: datetime, *, body: str |
     if not meanings:
         return None
     t = (body or "").lower()
-    named = [r for r in residents
-             if re.search(rf"\b{re.escape(words.first_name(r.name).lower())}\b", t) or r.name.lower() in t]
+    named = [
+        r
+        for r in residents
+        if re.search(rf"\b{re.escape(words.first_name(r.name).lower())}\b", t) or r.name.lower() in t
+    ]
     candidates = named or residents
     c = service.open_for_replies(s, [r.id for r in candidates], now)
     early = False
@@ -145,15 +230,19 @@ def on_behalf(s: Session, contacts: list[Contact], now: datetime, *, body: str |
     if c is None:
         return None
     r = next(x for x in candidates if x.id == c.resident_id)
-    contact = next((x for x in contacts if any(link.contact_id == x.id for link in r.contact_links)
-                    or r.befriender_id == x.id), contacts[0])
+    contact = next(
+        (x for x in contacts if any(link.contact_id == x.id for link in r.contact_links) or r.befriender_id == x.id),
+        contacts[0],
+    )
     done = service.answer(s, c, meanings, now, by=contact.name, resident=False, via=channel, text=body)
     if early:
         c.note = f"answered on {words.first_name(r.name)}'s behalf by {contact.name} before the call was due"
     alert = done["help_alert"]
-    return ReplyResult(done["meaning"], sms.on_behalf(done["meaning"], contact.name, r.name,
-                                                     early and c.state != PENDING),
-                       alert.id if alert is not None else None)
+    return ReplyResult(
+        done["meaning"],
+        sms.on_behalf(done["meaning"], contact.name, r.name, early and c.state != PENDING),
+        alert.id if alert is not None else None,
+    )
 
 
 __all__ = ["route", "resident_answer", "on_behalf", "PENDING"]

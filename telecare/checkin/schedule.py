@@ -12,6 +12,7 @@ whenever the configuration or the pauses change (``configure``) and after each s
 A day that already had its scheduled check-in never gets a second one, however the time
 is edited that day.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -70,8 +71,9 @@ def paused_on(pauses: Sequence[CheckinPause], day: date) -> CheckinPause | None:
     return None
 
 
-def next_due(cfg: dict[str, Any], tz: str, after: datetime, pauses: Sequence[CheckinPause] = (),
-             not_on: date | None = None) -> datetime | None:
+def next_due(
+    cfg: dict[str, Any], tz: str, after: datetime, pauses: Sequence[CheckinPause] = (), not_on: date | None = None
+) -> datetime | None:
     """The first due time strictly after ``after`` on a chosen day that is not paused (and not
     ``not_on``: the local date that has had its scheduled check-in already)."""
     zone = ZoneInfo(tz)
@@ -95,8 +97,12 @@ def pauses_for(s: Session, resident_id: int, today: date | None = None) -> list[
 
 
 def last_scheduled(s: Session, resident_id: int) -> Checkin | None:
-    return s.scalars(select(Checkin).where(Checkin.resident_id == resident_id, Checkin.kind == "scheduled")
-                     .order_by(Checkin.due_at.desc()).limit(1)).first()
+    return s.scalars(
+        select(Checkin)
+        .where(Checkin.resident_id == resident_id, Checkin.kind == "scheduled")
+        .order_by(Checkin.due_at.desc())
+        .limit(1)
+    ).first()
 
 
 def configure(s: Session, resident: Resident, now: datetime, actor: str | None = None) -> CheckinSchedule | None:
@@ -117,8 +123,13 @@ def configure(s: Session, resident: Resident, now: datetime, actor: str | None =
     today = now.astimezone(zone).date()
     last = last_scheduled(s, resident.id)
     not_on = date.fromisoformat(last.local_date) if last is not None else None
-    sched.next_due_at = next_due(cfg, resident.timezone or "Europe/London", now, pauses_for(s, resident.id, today),
-                                 not_on=not_on if not_on is not None and not_on >= today else None)
+    sched.next_due_at = next_due(
+        cfg,
+        resident.timezone or "Europe/London",
+        now,
+        pauses_for(s, resident.id, today),
+        not_on=not_on if not_on is not None and not_on >= today else None,
+    )
     sched.updated_at, sched.updated_by = now, actor
     return sched
 
@@ -126,9 +137,11 @@ def configure(s: Session, resident: Resident, now: datetime, actor: str | None =
 def sync_missing(s: Session, now: datetime) -> int:
     """Residents with a check-in configuration but no schedule row (loaded before check-ins
     existed, or written by something other than the loader): give them one. Returns how many."""
-    rows = s.execute(select(Resident.id, Resident.checkin)
-                     .outerjoin(CheckinSchedule, CheckinSchedule.resident_id == Resident.id)
-                     .where(CheckinSchedule.resident_id.is_(None))).all()
+    rows = s.execute(
+        select(Resident.id, Resident.checkin)
+        .outerjoin(CheckinSchedule, CheckinSchedule.resident_id == Resident.id)
+        .where(CheckinSchedule.resident_id.is_(None))
+    ).all()
     todo = [rid for rid, cfg in rows if config_of(cfg) is not None]  # most residents have none: no objects
     for rid in todo:
         configure(s, s.get_one(Resident, rid), now, actor="hub")
@@ -141,14 +154,16 @@ def policy_id(s: Session, cfg: dict[str, Any]) -> int | None:
     return s.scalars(select(Policy.id).where(Policy.ext_id == cfg["policy"])).first()
 
 
-def add_pause(s: Session, resident: Resident, start: date, end: date | None, reason: str, actor: str,
-              now: datetime) -> CheckinPause:
+def add_pause(
+    s: Session, resident: Resident, start: date, end: date | None, reason: str, actor: str, now: datetime
+) -> CheckinPause:
     if end is not None and end < start:
         raise CheckinError(f"the pause ends ({end}) before it starts ({start})")
     if not reason or not reason.strip():
         raise CheckinError("a pause needs a reason (for example: in hospital, on holiday)")
-    p = CheckinPause(resident_id=resident.id, start=start, end=end, reason=reason.strip(), created_at=now,
-                     created_by=actor)
+    p = CheckinPause(
+        resident_id=resident.id, start=start, end=end, reason=reason.strip(), created_at=now, created_by=actor
+    )
     s.add(p)
     s.flush()
     zone = ZoneInfo(resident.timezone or "Europe/London")
@@ -175,8 +190,11 @@ def cancel(s: Session, c: Checkin, reason: str, now: datetime) -> None:
 def _withdraw(s: Session, a: CheckinAttempt) -> None:
     """An attempt that is over must not be sent late (the dispatcher was behind or down)."""
     if a.notification_id is not None:
-        s.execute(update(Notification).where(Notification.id == a.notification_id, Notification.status == "queued")
-                  .values(status="canceled", detail="withdrawn: the check-in attempt was over before it was sent"))
+        s.execute(
+            update(Notification)
+            .where(Notification.id == a.notification_id, Notification.status == "queued")
+            .values(status="canceled", detail="withdrawn: the check-in attempt was over before it was sent")
+        )
 
 
 def remove_pause(s: Session, resident: Resident, pause_id: int, actor: str, now: datetime) -> CheckinPause:

@@ -16,6 +16,7 @@ class Consent(Base):
 
     A STOP from a number with nothing on record is kept as a row with no ``given_at`` and
     ``service = MESSAGES``: the withdrawal is the record."""
+
     __tablename__ = "consents"
     __table_args__ = (Index("ix_consents_phone_withdrawn", "phone", "withdrawn_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@
   anything (a family contact paged about an alert).
 * ``opted_out`` / ``opted_out_of`` answer "may we text or page this number?".
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,9 @@ from .models import MESSAGES, Consent
 _STOP = re.compile(
     r"\s*(stop|stop ?all|unsubscribe|opt ?out|"
     r"stop (contacting|texting|messaging|calling|phoning|ringing) me|please stop( contacting me| texting me)?)"
-    r"\s*[.!]*\s*", re.IGNORECASE)
+    r"\s*[.!]*\s*",
+    re.IGNORECASE,
+)
 
 
 def is_stop(body: str | None) -> bool:
@@ -35,13 +38,33 @@ def _phone(phone: str | None) -> str | None:
     return "".join(phone.split()) if phone else None
 
 
-def give(s: Session, *, service: str, wording: str | None, by: str, channel: str | None, now: datetime,
-         phone: str | None = None, enquiry_id: int | None = None, resident_id: int | None = None,
-         contact_id: int | None = None) -> Consent:
+def give(
+    s: Session,
+    *,
+    service: str,
+    wording: str | None,
+    by: str,
+    channel: str | None,
+    now: datetime,
+    phone: str | None = None,
+    enquiry_id: int | None = None,
+    resident_id: int | None = None,
+    contact_id: int | None = None,
+) -> Consent:
     if by not in ("enquiry", "resident", "contact", "phone"):
         raise ValueError(f"by must be enquiry, resident, contact or phone, not {by!r}")
-    c = Consent(service=service, wording=wording, by=by, channel=channel, given_at=now, created_at=now,
-                phone=_phone(phone), enquiry_id=enquiry_id, resident_id=resident_id, contact_id=contact_id)
+    c = Consent(
+        service=service,
+        wording=wording,
+        by=by,
+        channel=channel,
+        given_at=now,
+        created_at=now,
+        phone=_phone(phone),
+        enquiry_id=enquiry_id,
+        resident_id=resident_id,
+        contact_id=contact_id,
+    )
     s.add(c)
     return c
 
@@ -50,8 +73,14 @@ def opted_out(s: Session, phone: str | None) -> bool:
     phone = _phone(phone)
     if not phone:
         return False
-    return s.scalar(select(Consent.id).where(Consent.phone == phone, Consent.service == MESSAGES,
-                                             Consent.withdrawn_at.is_not(None)).limit(1)) is not None
+    return (
+        s.scalar(
+            select(Consent.id)
+            .where(Consent.phone == phone, Consent.service == MESSAGES, Consent.withdrawn_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def opted_out_of(s: Session, phones: Iterable[str | None]) -> set[str]:
@@ -59,8 +88,13 @@ def opted_out_of(s: Session, phones: Iterable[str | None]) -> set[str]:
     wanted = {p for p in (_phone(x) for x in phones) if p}
     if not wanted:
         return set()
-    return set(s.scalars(select(Consent.phone).where(Consent.phone.in_(wanted), Consent.service == MESSAGES,
-                                                     Consent.withdrawn_at.is_not(None))))
+    return set(
+        s.scalars(
+            select(Consent.phone).where(
+                Consent.phone.in_(wanted), Consent.service == MESSAGES, Consent.withdrawn_at.is_not(None)
+            )
+        )
+    )
 
 
 def withdraw(s: Session, *, phone: str, now: datetime, via: str = "sms", words: str | None = None) -> tuple[bool, int]:
@@ -75,9 +109,20 @@ def withdraw(s: Session, *, phone: str, now: datetime, via: str = "sms", words: 
     for c in rows:
         c.withdrawn_at, c.withdrawn_via, c.withdrawn_words = now, via, (words or "").strip()[:40] or None
     if not already:
-        s.add(Consent(service=MESSAGES, wording=None, by="phone", channel=via, phone=phone, given_at=None,
-                      withdrawn_at=now, withdrawn_via=via, withdrawn_words=(words or "").strip()[:40] or None,
-                      created_at=now))
+        s.add(
+            Consent(
+                service=MESSAGES,
+                wording=None,
+                by="phone",
+                channel=via,
+                phone=phone,
+                given_at=None,
+                withdrawn_at=now,
+                withdrawn_via=via,
+                withdrawn_words=(words or "").strip()[:40] or None,
+                created_at=now,
+            )
+        )
     s.flush()
     return not already, len(rows)
 

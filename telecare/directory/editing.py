@@ -12,6 +12,7 @@ snippet cannot simply be loaded on its own. Instead:
 3. the snippet's services replace (in place, keeping the file's order) or follow the
    current directory's, and that whole file is loaded with ``load_directory``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,28 +42,38 @@ def _refuse(message: str, line: int | None, source: str) -> NoReturn:
     raise DirectoryError([Problem(line, message)], source)
 
 
-def apply_service_snippet(session: Session, text: str, now: datetime, *, ext_id: str | None = None,
-                          source: str = "form") -> Edit:
+def apply_service_snippet(
+    session: Session, text: str, now: datetime, *, ext_id: str | None = None, source: str = "form"
+) -> Edit:
     """Load a snippet ``services: [...]``: exactly ``ext_id`` when given, else new services.
     Raises DirectoryError (nothing written) with the snippet's line numbers."""
     parsed, lines = parse_directory(text, source)
     if parsed.council is not None:
-        _refuse("this form edits services only; change the council in the whole directory file",
-                line_for(lines, ("council",)), source)
+        _refuse(
+            "this form edits services only; change the council in the whole directory file",
+            line_for(lines, ("council",)),
+            source,
+        )
     ids = [svc.id for svc in parsed.services]
     if not ids:
         _refuse("nothing to save: write a service under 'services:'", line_for(lines, ("services",)) or 1, source)
     if ext_id is not None and ids != [ext_id]:
         where = line_for(lines, ("services", 0, "id")) if len(ids) == 1 else line_for(lines, ("services",))
-        _refuse(f"this form edits service '{ext_id}' only (its id cannot change: enquiries refer to it); "
-                "to add another, use 'Add a service'", where, source)
+        _refuse(
+            f"this form edits service '{ext_id}' only (its id cannot change: enquiries refer to it); "
+            "to add another, use 'Add a service'",
+            where,
+            source,
+        )
     if ext_id is None:
-        active = set(session.scalars(select(Service.ext_id).where(Service.ext_id.in_(ids),
-                                                                  Service.active.is_(True))))
+        active = set(session.scalars(select(Service.ext_id).where(Service.ext_id.in_(ids), Service.active.is_(True))))
         for i, new_id in enumerate(ids):
             if new_id in active:
-                _refuse(f"services[{i}] ({new_id}): the directory already has '{new_id}'; edit it instead",
-                        line_for(lines, ("services", i, "id")), source)
+                _refuse(
+                    f"services[{i}] ({new_id}): the directory already has '{new_id}'; edit it instead",
+                    line_for(lines, ("services", i, "id")),
+                    source,
+                )
     _check(session, parsed, lines, source)  # areas, contact details, ids twice: the loader's own checks
 
     raw = yaml.safe_load(text)["services"]
@@ -79,8 +90,9 @@ def apply_service_snippet(session: Session, text: str, now: datetime, *, ext_id:
     try:
         report = load_directory(session, dump(data), now, source=source)
     except DirectoryError as exc:  # the snippet was fine alone; the whole file is not (should not happen)
-        raise DirectoryError([Problem(None, f"with the rest of the directory: {p.message}") for p in exc.problems],
-                             source) from None
+        raise DirectoryError(
+            [Problem(None, f"with the rest of the directory: {p.message}") for p in exc.problems], source
+        ) from None
     session.flush()
     after = "".join(service_yaml(session, i) or "" for i in ids)
     return Edit(report, before, after, ids)

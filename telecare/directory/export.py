@@ -7,6 +7,7 @@ writes is written back, and services no longer offered are left out (they are in
 the database already, and a file without them keeps them so). ``service_yaml`` writes one
 service as a snippet for the console's edit form (``editing.py``).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,14 +59,24 @@ def council_dict(c: Council) -> dict[str, Any]:
 
 def service_dict(svc: Service) -> dict[str, Any]:
     """One service as the file writes it: defaults left out, so the snippet stays short."""
-    out: dict[str, Any] = {"id": svc.ext_id, "name": svc.name, "description": svc.description,
-                 "needs": _FlowList(svc.needs or []), "areas": _FlowList(svc.areas or [])}
+    out: dict[str, Any] = {
+        "id": svc.ext_id,
+        "name": svc.name,
+        "description": svc.description,
+        "needs": _FlowList(svc.needs or []),
+        "areas": _FlowList(svc.areas or []),
+    }
     for key in ("phone", "web", "email", "hours"):
         value = getattr(svc, key)
         if value:
             out[key] = _Quoted(value) if key == "phone" else value
-    eligibility = _Flow({k: v for k, v in (("min_age", svc.min_age), ("carers", svc.carers_only),
-                                           ("residents_only", svc.residents_only)) if v})
+    eligibility = _Flow(
+        {
+            k: v
+            for k, v in (("min_age", svc.min_age), ("carers", svc.carers_only), ("residents_only", svc.residents_only))
+            if v
+        }
+    )
     if eligibility:
         out["eligibility"] = eligibility
     if svc.introductions:
@@ -76,14 +87,14 @@ def service_dict(svc: Service) -> dict[str, Any]:
 
 
 def dump(data: dict[str, Any]) -> str:
-    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110,
-                          default_flow_style=False)
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False
+    )
     return text
 
 
 def active_services(session: Session) -> list[Service]:
-    return list(session.scalars(select(Service).where(Service.active.is_(True))
-                                .order_by(Service.position, Service.id)))
+    return list(session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.position, Service.id)))
 
 
 def directory_data(session: Session) -> dict[str, Any]:

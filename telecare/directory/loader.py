@@ -11,6 +11,7 @@ because enquiries and introductions refer to it, but never offered again), and c
 it returns to the file. A second load of the same file changes nothing. The file's
 ``council:`` block (name, postcode districts, helpline number) is the council row.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -83,20 +84,30 @@ def _check(session: Session, d: DirectoryIn, lines: dict[tuple[Any, ...], int], 
         seen_d: set[str] = set()
         for i, code in enumerate(districts):
             if code in seen_d:
-                problems.append(Problem(line_for(lines, ("council", "districts", i)),
-                                        f"council > districts: '{code}' is listed twice"))
+                problems.append(
+                    Problem(
+                        line_for(lines, ("council", "districts", i)), f"council > districts: '{code}' is listed twice"
+                    )
+                )
             seen_d.add(code)
         for place, code in d.council.places.items():
             if code not in seen_d:
-                problems.append(Problem(line_for(lines, ("council", "places", place)),
-                                        f"council > places > {place}: '{code}' is not one of the council's districts"))
+                problems.append(
+                    Problem(
+                        line_for(lines, ("council", "places", place)),
+                        f"council > places > {place}: '{code}' is not one of the council's districts",
+                    )
+                )
     else:
         row = session.get(Council, 1)
         districts = list(row.districts) if row else []
     if not d.services:
-        problems.append(Problem(line_for(lines, ("services",)),
-                                "the file lists no services (the file is the whole directory: loading it "
-                                "would retire every service)"))
+        problems.append(
+            Problem(
+                line_for(lines, ("services",)),
+                "the file lists no services (the file is the whole directory: loading it would retire every service)",
+            )
+        )
     ids: dict[str, int] = {}
     for i, svc in enumerate(d.services):
         where = f"services[{i}] ({svc.id})"
@@ -113,23 +124,38 @@ def _check(session: Session, d: DirectoryIn, lines: dict[tuple[Any, ...], int], 
         for j, area in enumerate(svc.areas):
             if area in (COUNCIL, NATIONAL):
                 if len(svc.areas) > 1:
-                    problems.append(Problem(at("areas", j), f"{where} > areas: '{area}' cannot be combined with "
-                                                            "other areas (it already covers them)"))
+                    problems.append(
+                        Problem(
+                            at("areas", j),
+                            f"{where} > areas: '{area}' cannot be combined with other areas (it already covers them)",
+                        )
+                    )
             elif area.upper() not in districts:
                 known = ", ".join(districts) if districts else "none: add a council: block with its districts"
-                problems.append(Problem(at("areas", j), f"{where} > areas: '{area}' is not one of the council's "
-                                                        f"postcode districts ({known}), 'council' or 'national'"))
+                problems.append(
+                    Problem(
+                        at("areas", j),
+                        f"{where} > areas: '{area}' is not one of the council's "
+                        f"postcode districts ({known}), 'council' or 'national'",
+                    )
+                )
             elif area in svc.areas[:j]:
                 problems.append(Problem(at("areas", j), f"{where} > areas: '{area}' is listed twice"))
         if svc.eligibility.residents_only and NATIONAL in svc.areas:
-            problems.append(Problem(at("eligibility"), f"{where}: a national service cannot be for the council's "
-                                                       "residents only"))
+            problems.append(
+                Problem(at("eligibility"), f"{where}: a national service cannot be for the council's residents only")
+            )
         if not svc.phone and not svc.web:
-            problems.append(Problem(at(), f"{where}: give a phone number or a web address (people need a way to "
-                                          "reach it)"))
+            problems.append(
+                Problem(at(), f"{where}: give a phone number or a web address (people need a way to reach it)")
+            )
         if svc.intro_days is not None and not svc.introductions:
-            problems.append(Problem(at("intro_days"), f"{where}: intro_days is only for a service that accepts "
-                                                      "introductions (introductions: true)"))
+            problems.append(
+                Problem(
+                    at("intro_days"),
+                    f"{where}: intro_days is only for a service that accepts introductions (introductions: true)",
+                )
+            )
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise DirectoryError(problems, source)
@@ -157,8 +183,13 @@ def load_directory(session: Session, text: str, now: datetime, source: str = "di
         if row is None:
             row = Council(id=1, name=d.council.name)
             session.add(row)
-        changed = _assign(row, name=d.council.name, districts=list(d.council.districts), helpline=d.council.helpline,
-                          places=dict(d.council.places) or None)
+        changed = _assign(
+            row,
+            name=d.council.name,
+            districts=list(d.council.districts),
+            helpline=d.council.helpline,
+            places=dict(d.council.places) or None,
+        )
         if created or changed:
             row.updated_at = now
         (report.created if created else report.updated if changed else report.unchanged)["council"] += 1
@@ -172,12 +203,24 @@ def load_directory(session: Session, text: str, now: datetime, source: str = "di
         if svc is None:
             svc = existing[item.id] = Service(ext_id=item.id, name=item.name)
             session.add(svc)
-        changed = _assign(svc, name=item.name, description=item.description, needs=list(item.needs),
-                          areas=[a if a in (COUNCIL, NATIONAL) else a.upper() for a in item.areas],
-                          phone=item.phone, web=item.web, email=item.email, hours=item.hours,
-                          min_age=item.eligibility.min_age, carers_only=item.eligibility.carers,
-                          residents_only=item.eligibility.residents_only, introductions=item.introductions,
-                          intro_days=item.intro_days, active=item.active, position=position)
+        changed = _assign(
+            svc,
+            name=item.name,
+            description=item.description,
+            needs=list(item.needs),
+            areas=[a if a in (COUNCIL, NATIONAL) else a.upper() for a in item.areas],
+            phone=item.phone,
+            web=item.web,
+            email=item.email,
+            hours=item.hours,
+            min_age=item.eligibility.min_age,
+            carers_only=item.eligibility.carers,
+            residents_only=item.eligibility.residents_only,
+            introductions=item.introductions,
+            intro_days=item.intro_days,
+            active=item.active,
+            position=position,
+        )
         if created or changed:
             svc.updated_at = now
         (report.created if created else report.updated if changed else report.unchanged)["services"] += 1

@@ -1,5 +1,6 @@
 """The directory's tables: the services (one row per ``id`` in the directory file) and the
 council the helpline serves (one row, the file's ``council:``)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,6 +17,7 @@ NATIONAL = "national"  # in ``areas``: anywhere in the UK
 
 class Service(Base):
     """A service the helpline can signpost to (and, with ``introductions``, introduce people to)."""
+
     __tablename__ = "services"
     id: Mapped[int] = mapped_column(primary_key=True)
     ext_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -43,6 +45,7 @@ class Service(Base):
 
 class Council(Base):
     """The council the helpline serves: its name, its postcode districts and its helpline number."""
+
     __tablename__ = "councils"
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one council per database
     name: Mapped[str] = mapped_column(String(200))

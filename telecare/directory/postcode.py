@@ -12,18 +12,21 @@ text, but an outward code on its own only when its letters are a real postcode a
 sample council's fictional ``AV``) and it is not one of a few tokens people write for other
 reasons ("CO2", "B12", "M25").
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
 # The UK's postcode areas, and the fictional area of the sample council (Ashvale, AV1-AV6).
-AREAS = frozenset("""
+AREAS = frozenset(
+    """
 AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH EN EX
 FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML N NE
 NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ
 TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE
-""".split())
+""".split()
+)
 FICTIONAL_AREAS = frozenset({"AV"})
 NOT_POSTCODES = frozenset({"CO2", "B12", "B6", "M25", "ME2", "E10"})  # a gas, vitamins, a motorway, "me too"...
 
@@ -97,22 +100,112 @@ def find_in(text: str | None) -> Postcode | None:
 # How speech recognition writes a spelled postcode: letters one by one ("A V 3 4 P Q"), numbers
 # as words ("a v three four p q"), the NATO alphabet ("alpha victor three four papa quebec"),
 # "A for apple", "double P"; sometimes in pieces ("AV 34 PQ", "av3 4pq").
-_NATO = {"alpha": "a", "alfa": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e", "foxtrot": "f",
-         "golf": "g", "hotel": "h", "india": "i", "juliet": "j", "juliett": "j", "kilo": "k", "lima": "l",
-         "mike": "m", "november": "n", "oscar": "o", "papa": "p", "quebec": "q", "romeo": "r", "sierra": "s",
-         "tango": "t", "uniform": "u", "victor": "v", "whiskey": "w", "whisky": "w", "x-ray": "x", "xray": "x",
-         "yankee": "y", "zulu": "z",
-         # letters as recognisers sometimes write their names
-         "bee": "b", "be": "b", "see": "c", "sea": "c", "dee": "d", "ee": "e", "eff": "f", "gee": "g", "aitch": "h",
-         "haitch": "h", "jay": "j", "kay": "k", "el": "l", "ell": "l", "em": "m", "en": "n", "pee": "p", "queue": "q",
-         "cue": "q", "ar": "r", "are": "r", "es": "s", "ess": "s", "tee": "t", "tea": "t", "you": "u", "vee": "v",
-         "double-u": "w", "ex": "x", "why": "y", "zed": "z", "zee": "z"}
-_UNITS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "won": "1", "two": "2", "to": "2", "too": "2",
-          "three": "3", "four": "4", "for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
-_TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
-          "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19"}
-_TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8",
-         "ninety": "9"}
+_NATO = {
+    "alpha": "a",
+    "alfa": "a",
+    "bravo": "b",
+    "charlie": "c",
+    "delta": "d",
+    "echo": "e",
+    "foxtrot": "f",
+    "golf": "g",
+    "hotel": "h",
+    "india": "i",
+    "juliet": "j",
+    "juliett": "j",
+    "kilo": "k",
+    "lima": "l",
+    "mike": "m",
+    "november": "n",
+    "oscar": "o",
+    "papa": "p",
+    "quebec": "q",
+    "romeo": "r",
+    "sierra": "s",
+    "tango": "t",
+    "uniform": "u",
+    "victor": "v",
+    "whiskey": "w",
+    "whisky": "w",
+    "x-ray": "x",
+    "xray": "x",
+    "yankee": "y",
+    "zulu": "z",
+    # letters as recognisers sometimes write their names
+    "bee": "b",
+    "be": "b",
+    "see": "c",
+    "sea": "c",
+    "dee": "d",
+    "ee": "e",
+    "eff": "f",
+    "gee": "g",
+    "aitch": "h",
+    "haitch": "h",
+    "jay": "j",
+    "kay": "k",
+    "el": "l",
+    "ell": "l",
+    "em": "m",
+    "en": "n",
+    "pee": "p",
+    "queue": "q",
+    "cue": "q",
+    "ar": "r",
+    "are": "r",
+    "es": "s",
+    "ess": "s",
+    "tee": "t",
+    "tea": "t",
+    "you": "u",
+    "vee": "v",
+    "double-u": "w",
+    "ex": "x",
+    "why": "y",
+    "zed": "z",
+    "zee": "z",
+}
+_UNITS = {
+    "zero": "0",
+    "nought": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "won": "1",
+    "two": "2",
+    "to": "2",
+    "too": "2",
+    "three": "3",
+    "four": "4",
+    "for": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_TEENS = {
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
+}
+_TENS = {
+    "twenty": "2",
+    "thirty": "3",
+    "forty": "4",
+    "fifty": "5",
+    "sixty": "6",
+    "seventy": "7",
+    "eighty": "8",
+    "ninety": "9",
+}
 # "A for apple", "P as in Peter": the letter, then the word that explains it
 _FOR_WORD = re.compile(r"\b([a-z])\s+(?:for|as in|like)\s+[a-z]+\b")
 _DOUBLE = re.compile(r"\b(?:double|dubble)\s+([a-z0-9])\b")
@@ -134,8 +227,11 @@ def _spoken_tokens(text: str) -> list[list[str]]:
         w = words[i]
         piece = None
         if w in _TENS:
-            piece = _TENS[w] + (_UNITS[words[i + 1]] if i + 1 < len(words) and words[i + 1] in _UNITS
-                                and words[i + 1] not in ("o", "oh", "to", "too", "for") else "0")
+            piece = _TENS[w] + (
+                _UNITS[words[i + 1]]
+                if i + 1 < len(words) and words[i + 1] in _UNITS and words[i + 1] not in ("o", "oh", "to", "too", "for")
+                else "0"
+            )
             if piece[-1] != "0" or (i + 1 < len(words) and words[i + 1] == "zero"):
                 i += 1
         elif w in _TEENS:
@@ -172,18 +268,24 @@ def spoken(text: str | None) -> Postcode | None:
         n = len(run)
         for length in range(n, 0, -1):
             for start in range(0, n - length + 1):
-                joined = "".join(run[start:start + length]).upper()
+                joined = "".join(run[start : start + length]).upper()
                 if not 2 <= len(joined) <= 7:
                     continue
-                m = _FULL.match(joined) or _FULL.match(joined.replace("O", "0")[:-2] + joined[-2:]) \
-                    if len(joined) >= 5 else None
+                m = (
+                    _FULL.match(joined) or _FULL.match(joined.replace("O", "0")[:-2] + joined[-2:])
+                    if len(joined) >= 5
+                    else None
+                )
                 if m and best is None:
                     best = Postcode(m.group(1), m.group(2))
                 om = _OUT_ONLY.match(joined)
                 if om and outward is None and len(joined) >= 2:
                     pc = Postcode(om.group(1))
-                    if (pc.area in AREAS or pc.area in FICTIONAL_AREAS) and joined not in NOT_POSTCODES \
-                            and not joined.isdigit():
+                    if (
+                        (pc.area in AREAS or pc.area in FICTIONAL_AREAS)
+                        and joined not in NOT_POSTCODES
+                        and not joined.isdigit()
+                    ):
                         outward = pc
             if best is not None:
                 return best

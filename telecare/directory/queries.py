@@ -1,4 +1,5 @@
 """Read models for the directory of services (search for a need is telecare.directory.search)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -3,6 +3,7 @@
 Checks that need the whole file (ids used twice, districts the council does not have) are
 in ``loader.py``; everything about one field is here.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,7 @@ def _phone(v: str | None) -> str | None:
     v = " ".join(str(v).split())
     digits = sum(c.isdigit() for c in v)
     if not _PHONE.match(v) or not 3 <= digits <= 15:
-        raise ValueError(f"{v!r} is not a phone number as people dial it, like \"01632 960123\" or \"999\"")
+        raise ValueError(f'{v!r} is not a phone number as people dial it, like "01632 960123" or "999"')
     return v
 
 
@@ -65,15 +66,16 @@ def _need(v: str) -> str:
 def _description(v: str) -> str:
     v = " ".join(str(v).split())
     if len(v) > DESCRIPTION_MAX:
-        raise ValueError(f"is {len(v)} characters; keep it to {DESCRIPTION_MAX} or fewer "
-                         "(it is sent by SMS and read out on calls)")
+        raise ValueError(
+            f"is {len(v)} characters; keep it to {DESCRIPTION_MAX} or fewer (it is sent by SMS and read out on calls)"
+        )
     return v
 
 
 def _district(v: object) -> str:
     pc = parse(str(v))
     if pc is None or pc.inward is not None:
-        raise ValueError(f"{v!r} is not a postcode district like \"AV1\"")
+        raise ValueError(f'{v!r} is not a postcode district like "AV1"')
     return pc.district
 
 
@@ -117,8 +119,9 @@ class CouncilIn(Strict):
     districts: list[District] = Field(min_length=1)
     helpline: Annotated[str, BeforeValidator(_text), AfterValidator(_phone)]
     # towns and villages -> their postcode district, for people who name a place, not a postcode
-    places: dict[Annotated[str, Field(min_length=2, max_length=60)], District] = Field(default_factory=dict,
-                                                                                         max_length=500)
+    places: dict[Annotated[str, Field(min_length=2, max_length=60)], District] = Field(
+        default_factory=dict, max_length=500
+    )
 
 
 class DirectoryIn(Strict):

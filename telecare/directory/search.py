@@ -27,6 +27,7 @@ Eligibility, from what the person told us (unknown is never a reason to leave a 
 active service (for the need, if given); with a district, only those that serve it, in the
 same local, council-wide, national order; no eligibility filter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,8 +61,12 @@ def council(session: Session) -> CouncilInfo:
     row = session.get(Council, 1)
     if row is None:
         return NO_COUNCIL
-    return CouncilInfo(name=row.name, districts=tuple(row.districts or ()), helpline=row.helpline or "",
-                       places=tuple((str(k), str(v)) for k, v in (row.places or {}).items()))
+    return CouncilInfo(
+        name=row.name,
+        districts=tuple(row.districts or ()),
+        helpline=row.helpline or "",
+        places=tuple((str(k), str(v)) for k, v in (row.places or {}).items()),
+    )
 
 
 def get(session: Session, ext_id: str) -> Service | None:
@@ -86,16 +91,22 @@ def _tier(svc: Service, district: str | None, in_council: bool) -> int | None:
 def _active(session: Session) -> list[Service]:
     # The directory is small (tens to a few hundred rows): one indexed read, filtered here,
     # is simpler than JSON containment queries that differ between SQLite and PostgreSQL.
-    return list(session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.position,
-                                                                                           Service.id)))
+    return list(session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.position, Service.id)))
 
 
 def _district(district: str | None) -> str | None:
     return district.strip().upper() if district and district.strip() else None
 
 
-def match(session: Session, need: str, *, district: str | None = None, age: int | None = None,
-          carer: bool | None = None, limit: int | None = 2) -> list[Service]:
+def match(
+    session: Session,
+    need: str,
+    *,
+    district: str | None = None,
+    age: int | None = None,
+    carer: bool | None = None,
+    limit: int | None = 2,
+) -> list[Service]:
     """Up to ``limit`` (None: all) active services for ``need`` that serve ``district`` and
     that the person is eligible for, local first, then council-wide, then national."""
     if need not in NEEDS:
@@ -129,8 +140,12 @@ def all_services(session: Session, need: str | None = None, district: str | None
         return services
     in_council = council(session).covers(district)
     tiers = [(_tier(svc, district, in_council), svc) for svc in services]
-    return [svc for tier, svc in sorted(((t, s) for t, s in tiers if t is not None),
-                                        key=lambda x: (x[0], x[1].position, x[1].id))]
+    return [
+        svc
+        for tier, svc in sorted(
+            ((t, s) for t, s in tiers if t is not None), key=lambda x: (x[0], x[1].position, x[1].id)
+        )
+    ]
 
 
 __all__ = ["council", "match", "get", "all_services", "CouncilInfo"]

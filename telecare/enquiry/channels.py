@@ -3,6 +3,7 @@
 A ``str`` enum: a member is equal to its stored string (``Channel.SMS == "sms"``), so rows
 written before it, and plain strings from the database, compare and look up as they always
 did. Imports nothing but ``enum``, so the Rasa side (Python 3.10) can use it too."""
+
 from __future__ import annotations
 
 from enum import Enum

@@ -30,6 +30,7 @@ the message was not a check-in answer or an alert reply):
   request (reason ``followup``) for staff to sort it out;
 * anything else: asked again, and the follow-up stays open for the next answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,11 +65,39 @@ def is_landline(phone: str | None) -> bool:
 
 
 _YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "yes please", "1", "they did", "they have", "they've", "done"}
-_YES_PHRASES = ("yes", "they did", "they have", "they've", "they rang", "they called", "they phoned", "they came",
-                "they visited", "been in touch", "they got in touch", "they were in touch")
+_YES_PHRASES = (
+    "yes",
+    "they did",
+    "they have",
+    "they've",
+    "they rang",
+    "they called",
+    "they phoned",
+    "they came",
+    "they visited",
+    "been in touch",
+    "they got in touch",
+    "they were in touch",
+)
 _NO_WORDS = {"no", "n", "nope", "2", "not yet", "nobody", "no one", "never", "nothing"}
-_NO_PHRASES = ("no ", "not yet", "nobody", "no one", "haven't", "havent", "have not", "hasn't", "hasnt", "didn't",
-               "didnt", "did not", "not heard", "heard nothing", "not been", "never")
+_NO_PHRASES = (
+    "no ",
+    "not yet",
+    "nobody",
+    "no one",
+    "haven't",
+    "havent",
+    "have not",
+    "hasn't",
+    "hasnt",
+    "didn't",
+    "didnt",
+    "did not",
+    "not heard",
+    "heard nothing",
+    "not been",
+    "never",
+)
 
 
 def interpret(body: str | None, digits: str | None = None) -> str:
@@ -142,11 +171,16 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
     """Queue the follow-ups due by ``now`` (in sending hours). Returns how many messages."""
     if not in_sending_hours(now):
         return 0
-    rows = list(s.execute(
-        select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
-        .where(Introduction.follow_up_due_at <= now, Introduction.follow_up_sent_at.is_(None))
-        .order_by(Introduction.follow_up_due_at, Introduction.id).limit(limit)
-        .with_for_update(of=Introduction, skip_locked=True)).all())
+    rows = list(
+        s.execute(
+            select(Introduction, Service)
+            .join(Service, Service.id == Introduction.service_id)
+            .where(Introduction.follow_up_due_at <= now, Introduction.follow_up_sent_at.is_(None))
+            .order_by(Introduction.follow_up_due_at, Introduction.id)
+            .limit(limit)
+            .with_for_update(of=Introduction, skip_locked=True)
+        ).all()
+    )
     if not rows:
         return 0
     by_phone: dict[str, list[tuple[Introduction, Service]]] = {}
@@ -162,10 +196,16 @@ def send_due(s: Session, now: datetime, limit: int = 200) -> int:
         services = list({svc.id: svc for _, svc in group}.values())
         by_voice = is_landline(phone) or any(i.follow_up_by == "voice" for i, _ in group)
         words = spoken if by_voice else message
-        n = Notification(alert_id=None, contact_id=None, to=phone, channel="voice" if by_voice else "sms",
-                         purpose="followup",
-                         body=words(council, name, services, min(i.created_at for i, _ in group), now),
-                         status="queued", created_at=now)
+        n = Notification(
+            alert_id=None,
+            contact_id=None,
+            to=phone,
+            channel="voice" if by_voice else "sms",
+            purpose="followup",
+            body=words(council, name, services, min(i.created_at for i, _ in group), now),
+            status="queued",
+            created_at=now,
+        )
         s.add(n)
         s.flush()
         for intro, _ in group:
@@ -179,14 +219,22 @@ def stop(s: Session, phone: str, now: datetime) -> int:
     """The number replied STOP: its follow-ups not yet sent never will be, and one queued (SMS or call)
     is withdrawn before the dispatcher sends it. Returns how many introductions' follow-ups stopped."""
     phone = "".join((phone or "").split())
-    intros = list(s.scalars(select(Introduction).where(Introduction.phone == phone,
-                                                       Introduction.follow_up_sent_at.is_(None),
-                                                       Introduction.follow_up_due_at.is_not(None))))
+    intros = list(
+        s.scalars(
+            select(Introduction).where(
+                Introduction.phone == phone,
+                Introduction.follow_up_sent_at.is_(None),
+                Introduction.follow_up_due_at.is_not(None),
+            )
+        )
+    )
     for intro in intros:
         intro.follow_up_due_at = None
-    s.execute(update(Notification).where(Notification.to == phone, Notification.purpose == "followup",
-                                         Notification.status == "queued")
-              .values(status="canceled", detail="withdrawn: the number replied STOP", updated_at=now))
+    s.execute(
+        update(Notification)
+        .where(Notification.to == phone, Notification.purpose == "followup", Notification.status == "queued")
+        .values(status="canceled", detail="withdrawn: the number replied STOP", updated_at=now)
+    )
     return len(intros)
 
 
@@ -205,9 +253,14 @@ def call_failed(s: Session, notification_id: int, status: str, now: datetime) ->
         return None
     if consent.opted_out(s, n.to):
         return None  # the number replied STOP: no further calls, texts or call-backs about it
-    intros = list(s.scalars(select(Introduction).where(Introduction.follow_up_notification_id == n.id,
-                                                       Introduction.follow_up_answer.is_(None))
-                            .order_by(Introduction.id).with_for_update()))
+    intros = list(
+        s.scalars(
+            select(Introduction)
+            .where(Introduction.follow_up_notification_id == n.id, Introduction.follow_up_answer.is_(None))
+            .order_by(Introduction.id)
+            .with_for_update()
+        )
+    )
     if not intros:
         return None
     if s.scalars(select(Reply.id).where(Reply.notification_id == n.id).limit(1)).first() is not None:
@@ -222,8 +275,16 @@ def call_failed(s: Session, notification_id: int, status: str, now: datetime) ->
     name = next((_first_name(i.name) for i in intros if _first_name(i.name)), None)
     if not is_landline(n.to):
         text = message(directory.council(s).name, name, services, min(i.created_at for i in intros), now)
-        sms = Notification(alert_id=None, contact_id=None, to=n.to, channel="sms", purpose="followup", body=text,
-                           status="queued", created_at=now)
+        sms = Notification(
+            alert_id=None,
+            contact_id=None,
+            to=n.to,
+            channel="sms",
+            purpose="followup",
+            body=text,
+            status="queued",
+            created_at=now,
+        )
         s.add(sms)
         s.flush()
         for intro in intros:
@@ -232,31 +293,59 @@ def call_failed(s: Session, notification_id: int, status: str, now: datetime) ->
     first = intros[0]
     enquiry = s.get(Enquiry, first.enquiry_id) if first.enquiry_id else None
     service.request_callback(
-        s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=n.to,
-        resident_id=enquiry.resident_id if enquiry else None, now=now,
+        s,
+        enquiry_id=first.enquiry_id,
+        reason="followup",
+        urgent=False,
+        name=first.name,
+        phone=n.to,
+        resident_id=enquiry.resident_id if enquiry else None,
+        now=now,
         detail=f"{_names([svc.name for svc in services])}: the follow-up of the introduction of "
-               f"{first.created_at.astimezone(TZ):%d %B %Y} was not answered after {calls} calls "
-               f"(last: {status}); please ring to ask whether they have been in touch")
+        f"{first.created_at.astimezone(TZ):%d %B %Y} was not answered after {calls} calls "
+        f"(last: {status}); please ring to ask whether they have been in touch",
+    )
     return "callback"
 
 
 def pending(s: Session, phone: str, now: datetime) -> list[Introduction]:
     """The introductions the newest unanswered follow-up to ``phone`` asked about ([] if none)."""
-    newest = s.scalars(select(Introduction)
-                       .where(Introduction.phone == phone, Introduction.follow_up_sent_at >= now - ANSWER_WINDOW,
-                              Introduction.follow_up_answer.is_(None))
-                       .order_by(Introduction.follow_up_sent_at.desc(), Introduction.id.desc()).limit(1)).first()
+    newest = s.scalars(
+        select(Introduction)
+        .where(
+            Introduction.phone == phone,
+            Introduction.follow_up_sent_at >= now - ANSWER_WINDOW,
+            Introduction.follow_up_answer.is_(None),
+        )
+        .order_by(Introduction.follow_up_sent_at.desc(), Introduction.id.desc())
+        .limit(1)
+    ).first()
     if newest is None:
         return []
     if newest.follow_up_notification_id is None:
         return [newest]
-    return list(s.scalars(select(Introduction).where(
-        Introduction.follow_up_notification_id == newest.follow_up_notification_id,
-        Introduction.follow_up_answer.is_(None)).order_by(Introduction.id)))
+    return list(
+        s.scalars(
+            select(Introduction)
+            .where(
+                Introduction.follow_up_notification_id == newest.follow_up_notification_id,
+                Introduction.follow_up_answer.is_(None),
+            )
+            .order_by(Introduction.id)
+        )
+    )
 
 
-def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None, now: datetime,
-                channel: str = "sms", provider_sid: str | None = None) -> ReplyResult | None:
+def route_reply(
+    s: Session,
+    *,
+    phone: str,
+    body: str | None,
+    digits: str | None,
+    now: datetime,
+    channel: str = "sms",
+    provider_sid: str | None = None,
+) -> ReplyResult | None:
     """The answer to a follow-up, or None when no follow-up to this phone awaits one."""
     phone = "".join((phone or "").split())
     intros = pending(s, phone, now)
@@ -277,16 +366,46 @@ def route_reply(s: Session, *, phone: str, body: str | None, digits: str | None,
         enquiry = s.get(Enquiry, first.enquiry_id) if first.enquiry_id else None
         names = _names([s.get_one(Service, i.service_id).name for i in intros])
         service.request_callback(
-            s, enquiry_id=first.enquiry_id, reason="followup", urgent=False, name=first.name, phone=phone,
-            resident_id=enquiry.resident_id if enquiry else None, now=now,
+            s,
+            enquiry_id=first.enquiry_id,
+            reason="followup",
+            urgent=False,
+            name=first.name,
+            phone=phone,
+            resident_id=enquiry.resident_id if enquiry else None,
+            now=now,
             detail=f"{names} had not been in touch after the introduction of "
-                   f"{first.created_at.astimezone(TZ):%d %B %Y} "
-                   f"({'said on the follow-up call' if channel == 'voice' else 'said by SMS'}: "
-                   f"{(body or digits or '')[:200]!r})")
-    s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
-                alert_id=None, notification_id=intros[0].follow_up_notification_id, meaning=meaning, answer=answer))
+            f"{first.created_at.astimezone(TZ):%d %B %Y} "
+            f"({'said on the follow-up call' if channel == 'voice' else 'said by SMS'}: "
+            f"{(body or digits or '')[:200]!r})",
+        )
+    s.add(
+        Reply(
+            received_at=now,
+            from_=phone,
+            channel=channel,
+            body=body,
+            digits=digits,
+            provider_sid=provider_sid,
+            alert_id=None,
+            notification_id=intros[0].follow_up_notification_id,
+            meaning=meaning,
+            answer=answer,
+        )
+    )
     return ReplyResult(meaning, answer)
 
 
-__all__ = ["send_due", "stop", "route_reply", "call_failed", "when_notification_failed", "next_sending_time",
-           "interpret", "pending", "message", "spoken", "is_landline"]
+__all__ = [
+    "send_due",
+    "stop",
+    "route_reply",
+    "call_failed",
+    "when_notification_failed",
+    "next_sending_time",
+    "interpret",
+    "pending",
+    "message",
+    "spoken",
+    "is_landline",
+]

@@ -2,6 +2,7 @@
 chat); what it led to hangs off it: introductions to services (with a follow-up a week
 later), requests for a person to call back, and requests for daily check-in calls that
 staff confirm."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,6 +44,7 @@ class Enquiry(Base):
 
 class Introduction(Base):
     """Someone's name and number passed to a service, with their consent; followed up later."""
+
     __tablename__ = "introductions"
     __table_args__ = (Index("ix_introductions_phone_sent", "phone", "follow_up_sent_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +65,7 @@ class Introduction(Base):
 
 class CallbackRequest(Base):
     """A person from the team should ring this number (urgent: today, as soon as possible)."""
+
     __tablename__ = "callback_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
     enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id"), index=True)
@@ -81,6 +84,7 @@ class CallbackRequest(Base):
 
 class CheckinRequest(Base):
     """Someone asked for daily check-in calls; staff agree a time and set them up (or not)."""
+
     __tablename__ = "checkin_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
     enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id"), index=True)

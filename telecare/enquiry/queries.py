@@ -1,5 +1,6 @@
 """Read models for the helpline's records: enquiries, introductions and their follow-ups, call-backs and
 check-in requests, as the API and the console list them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,11 +14,16 @@ from telecare.enquiry.followup import ANSWER_WINDOW
 from telecare.enquiry.models import CallbackRequest, CheckinRequest, Enquiry, Introduction
 
 
-def introductions(s: Session, *, service: str | None = None, since: datetime | None = None,
-                  limit: int = 500) -> list[tuple[Introduction, Service]]:
+def introductions(
+    s: Session, *, service: str | None = None, since: datetime | None = None, limit: int = 500
+) -> list[tuple[Introduction, Service]]:
     """Newest first."""
-    q = (select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
-         .order_by(Introduction.created_at.desc(), Introduction.id.desc()).limit(limit))
+    q = (
+        select(Introduction, Service)
+        .join(Service, Service.id == Introduction.service_id)
+        .order_by(Introduction.created_at.desc(), Introduction.id.desc())
+        .limit(limit)
+    )
     if service:
         q = q.where(Service.ext_id == service)
     if since is not None:
@@ -29,8 +35,9 @@ def callbacks(s: Session, *, status: str = "open", limit: int = 500) -> list[Cal
     """``status`` open (urgent first, then oldest first), done or all (newest first)."""
     q = select(CallbackRequest).limit(limit)
     if status == "open":
-        q = q.where(CallbackRequest.status == "open").order_by(CallbackRequest.urgent.desc(),
-                                                               CallbackRequest.created_at, CallbackRequest.id)
+        q = q.where(CallbackRequest.status == "open").order_by(
+            CallbackRequest.urgent.desc(), CallbackRequest.created_at, CallbackRequest.id
+        )
     else:
         if status == "done":
             q = q.where(CallbackRequest.status == "done")
@@ -47,9 +54,17 @@ def checkin_requests(s: Session, *, status: str = "pending", limit: int = 500) -
 
 
 # -- the console's pages -----------------------------------------------------------------------------------------
-def enquiries_page(s: Session, *, outcome: str | None = None, channel: str | None = None, need: str | None = None,
-                   start: datetime | None = None, end: datetime | None = None, offset: int = 0,
-                   limit: int = 50) -> tuple[int, list[Enquiry]]:
+def enquiries_page(
+    s: Session,
+    *,
+    outcome: str | None = None,
+    channel: str | None = None,
+    need: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[Enquiry]]:
     """(how many match, one page of them, newest first): started in [start, end)."""
     q = select(Enquiry)
     if outcome:
@@ -70,6 +85,7 @@ def enquiries_page(s: Session, *, outcome: str | None = None, channel: str | Non
 @dataclass
 class EnquiryRecords:
     """What one enquiry led to."""
+
     offered: dict[str, Service]  # service id -> the service, for those still in the directory
     introductions: list[Row[Introduction, Service]]  # (introduction, service)
     callbacks: list[CallbackRequest]
@@ -78,23 +94,41 @@ class EnquiryRecords:
 
 def records_of(s: Session, e: Enquiry) -> EnquiryRecords:
     offered = {svc.ext_id: svc for svc in s.scalars(select(Service).where(Service.ext_id.in_(e.services or [])))}
-    intros = s.execute(select(Introduction, Service).join(Service, Service.id == Introduction.service_id)
-                       .where(Introduction.enquiry_id == e.id).order_by(Introduction.id)).all()
-    callbacks = list(s.scalars(select(CallbackRequest).where(CallbackRequest.enquiry_id == e.id)
-                               .order_by(CallbackRequest.id)))
-    requests = list(s.scalars(select(CheckinRequest).where(CheckinRequest.enquiry_id == e.id)
-                              .order_by(CheckinRequest.id)))
+    intros = s.execute(
+        select(Introduction, Service)
+        .join(Service, Service.id == Introduction.service_id)
+        .where(Introduction.enquiry_id == e.id)
+        .order_by(Introduction.id)
+    ).all()
+    callbacks = list(
+        s.scalars(select(CallbackRequest).where(CallbackRequest.enquiry_id == e.id).order_by(CallbackRequest.id))
+    )
+    requests = list(
+        s.scalars(select(CheckinRequest).where(CheckinRequest.enquiry_id == e.id).order_by(CheckinRequest.id))
+    )
     return EnquiryRecords(offered, list(intros), callbacks, requests)
 
 
 def callbacks_done_recently(s: Session, limit: int = 20) -> list[CallbackRequest]:
-    return list(s.scalars(select(CallbackRequest).where(CallbackRequest.status == "done")
-                          .order_by(CallbackRequest.done_at.desc(), CallbackRequest.id.desc()).limit(limit)))
+    return list(
+        s.scalars(
+            select(CallbackRequest)
+            .where(CallbackRequest.status == "done")
+            .order_by(CallbackRequest.done_at.desc(), CallbackRequest.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def checkin_requests_decided_recently(s: Session, limit: int = 20) -> list[CheckinRequest]:
-    return list(s.scalars(select(CheckinRequest).where(CheckinRequest.status != "pending")
-                          .order_by(CheckinRequest.decided_at.desc(), CheckinRequest.id.desc()).limit(limit)))
+    return list(
+        s.scalars(
+            select(CheckinRequest)
+            .where(CheckinRequest.status != "pending")
+            .order_by(CheckinRequest.decided_at.desc(), CheckinRequest.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def followup_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
@@ -110,8 +144,9 @@ def followup_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     }
 
 
-def followups_page(s: Session, now: datetime, *, show: str = "", offset: int = 0,
-                   limit: int = 50) -> tuple[dict[str, int], int, list[Row[Introduction, Service]]]:
+def followups_page(
+    s: Session, now: datetime, *, show: str = "", offset: int = 0, limit: int = 50
+) -> tuple[dict[str, int], int, list[Row[Introduction, Service]]]:
     """(count per state, how many match ``show``, one page of (introduction, service)): those that
     need someone (not contacted) first, then newest."""
     conditions = followup_conditions(now)
@@ -121,8 +156,9 @@ def followups_page(s: Session, now: datetime, *, show: str = "", offset: int = 0
     counts = {k: s.scalar(select(func.count()).select_from(Introduction).where(c)) or 0 for k, c in conditions.items()}
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     first = case((Introduction.follow_up_answer == "not_contacted", 0), else_=1)
-    rows = s.execute(q.order_by(first, Introduction.created_at.desc(), Introduction.id.desc())
-                     .offset(offset).limit(limit)).all()
+    rows = s.execute(
+        q.order_by(first, Introduction.created_at.desc(), Introduction.id.desc()).offset(offset).limit(limit)
+    ).all()
     return counts, total, list(rows)
 
 
@@ -131,16 +167,24 @@ def followup_callbacks(s: Session, wanted: list[Introduction]) -> dict[tuple[str
     keyed ("enquiry", id) or ("phone", number)."""
     callbacks: dict[tuple[str, int | str | None], CallbackRequest] = {}
     if wanted:
-        cond = or_(CallbackRequest.enquiry_id.in_([i.enquiry_id for i in wanted if i.enquiry_id]),
-                   CallbackRequest.phone.in_([i.phone for i in wanted]))
-        for cb in s.scalars(select(CallbackRequest).where(CallbackRequest.reason == "followup", cond)
-                            .order_by(CallbackRequest.id)):
+        cond = or_(
+            CallbackRequest.enquiry_id.in_([i.enquiry_id for i in wanted if i.enquiry_id]),
+            CallbackRequest.phone.in_([i.phone for i in wanted]),
+        )
+        for cb in s.scalars(
+            select(CallbackRequest).where(CallbackRequest.reason == "followup", cond).order_by(CallbackRequest.id)
+        ):
             callbacks[("enquiry", cb.enquiry_id) if cb.enquiry_id else ("phone", cb.phone)] = cb
     return callbacks
 
 
 def callbacks_waiting(s: Session) -> tuple[int, int]:
     """(open call-back requests, of which urgent)."""
-    counts = dict(s.execute(select(CallbackRequest.urgent, func.count()).where(CallbackRequest.status == "open")
-                            .group_by(CallbackRequest.urgent)).all())
+    counts = dict(
+        s.execute(
+            select(CallbackRequest.urgent, func.count())
+            .where(CallbackRequest.status == "open")
+            .group_by(CallbackRequest.urgent)
+        ).all()
+    )
     return sum(counts.values()), counts.get(True, 0)

@@ -18,6 +18,7 @@ leaves the commit to it.
   ``decide_checkin_request`` record that it was done. Asking twice in one conversation
   gives the same open request, not two.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,23 +73,51 @@ def _phone(phone: str | None) -> str | None:
     return "".join(phone.split()) if phone else None
 
 
-def start(s: Session, *, channel: str, conversation_id: str | None, phone: str | None, resident_id: int | None,
-          now: datetime, first_message: str | None = None) -> Enquiry:
+def start(
+    s: Session,
+    *,
+    channel: str,
+    conversation_id: str | None,
+    phone: str | None,
+    resident_id: int | None,
+    now: datetime,
+    first_message: str | None = None,
+) -> Enquiry:
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
-    e = Enquiry(channel=channel, conversation_id=conversation_id, phone=_phone(phone), resident_id=resident_id,
-                started_at=now, updated_at=now, needs=[], services=[], outcome="unresolved", consent=None,
-                on_behalf=False, first_message=(first_message or None) and first_message[:FIRST_MESSAGE_MAX],
-                turns=0)
+    e = Enquiry(
+        channel=channel,
+        conversation_id=conversation_id,
+        phone=_phone(phone),
+        resident_id=resident_id,
+        started_at=now,
+        updated_at=now,
+        needs=[],
+        services=[],
+        outcome="unresolved",
+        consent=None,
+        on_behalf=False,
+        first_message=(first_message or None) and first_message[:FIRST_MESSAGE_MAX],
+        turns=0,
+    )
     s.add(e)
     s.flush()
     return e
 
 
-def update(s: Session, enquiry_id: int, *, now: datetime, needs: Iterable[str] | None = (),
-           services: Iterable[str] | None = (), outcome: str | None = None,
-           consent: bool | None = None, on_behalf: bool | None = None, district: str | None = None,
-           age: int | None = None) -> Enquiry:
+def update(
+    s: Session,
+    enquiry_id: int,
+    *,
+    now: datetime,
+    needs: Iterable[str] | None = (),
+    services: Iterable[str] | None = (),
+    outcome: str | None = None,
+    consent: bool | None = None,
+    on_behalf: bool | None = None,
+    district: str | None = None,
+    age: int | None = None,
+) -> Enquiry:
     """One turn's findings. Needs and services are added; the outcome only rises."""
     unknown = [n for n in needs or () if n not in NEEDS]
     if unknown:
@@ -118,16 +147,28 @@ def follow_up_by_voice(s: Session, enquiry_id: int | None) -> int:
     introductions not yet sent are calls. Returns how many introductions changed."""
     if enquiry_id is None:
         return 0
-    rows = list(s.scalars(select(Introduction).where(Introduction.enquiry_id == enquiry_id,
-                                                     Introduction.follow_up_sent_at.is_(None))))
+    rows = list(
+        s.scalars(
+            select(Introduction).where(Introduction.enquiry_id == enquiry_id, Introduction.follow_up_sent_at.is_(None))
+        )
+    )
     for intro in rows:
         intro.follow_up_by = "voice"
     return len(rows)
 
 
-def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: str | None, phone: str,
-              now: datetime, follow_up_by: str | None = None, wording: str | None = None,
-              channel: str | None = None) -> Introduction:
+def introduce(
+    s: Session,
+    enquiry_id: int | None,
+    service_ext_id: str,
+    *,
+    name: str | None,
+    phone: str,
+    now: datetime,
+    follow_up_by: str | None = None,
+    wording: str | None = None,
+    channel: str | None = None,
+) -> Introduction:
     """Pass ``name`` and ``phone`` to the service, with consent given now. The same service
     twice in one enquiry is one introduction. The consent is kept as a record
     (``telecare.consent``): ``wording`` is the question exactly as it was put."""
@@ -141,18 +182,34 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
         raise ValueError("an introduction needs a phone number the service can call")
     e = _enquiry(s, enquiry_id) if enquiry_id is not None else None
     if e is not None:
-        same = s.scalars(select(Introduction).where(Introduction.enquiry_id == e.id,
-                                                    Introduction.service_id == svc.id)).first()
+        same = s.scalars(
+            select(Introduction).where(Introduction.enquiry_id == e.id, Introduction.service_id == svc.id)
+        ).first()
         if same is not None:
             return same
     after = max(FOLLOW_UP_AFTER, timedelta(days=svc.intro_days or 0))
-    intro = Introduction(enquiry_id=e.id if e else None, service_id=svc.id, name=name or None, phone=phone,
-                         consent_at=now, created_at=now, follow_up_due_at=now + after,
-                         follow_up_by="voice" if follow_up_by == "voice" else None)
+    intro = Introduction(
+        enquiry_id=e.id if e else None,
+        service_id=svc.id,
+        name=name or None,
+        phone=phone,
+        consent_at=now,
+        created_at=now,
+        follow_up_due_at=now + after,
+        follow_up_by="voice" if follow_up_by == "voice" else None,
+    )
     s.add(intro)
-    consent.give(s, service=svc.ext_id, wording=wording, channel=channel or (e.channel if e else None), now=now,
-                 by="resident" if e is not None and e.resident_id else "enquiry" if e is not None else "phone",
-                 phone=phone, enquiry_id=e.id if e else None, resident_id=e.resident_id if e else None)
+    consent.give(
+        s,
+        service=svc.ext_id,
+        wording=wording,
+        channel=channel or (e.channel if e else None),
+        now=now,
+        by="resident" if e is not None and e.resident_id else "enquiry" if e is not None else "phone",
+        phone=phone,
+        enquiry_id=e.id if e else None,
+        resident_id=e.resident_id if e else None,
+    )
     if e is not None:
         e.consent = True
         e.services = _add(e.services, [svc.ext_id])
@@ -160,22 +217,43 @@ def introduce(s: Session, enquiry_id: int | None, service_ext_id: str, *, name: 
             e.outcome = "introduced"
         e.updated_at = now
     if svc.ext_id == CHECKIN_SERVICE:
-        request_checkins(s, enquiry_id=e.id if e else None, name=name, phone=phone,
-                         resident_id=e.resident_id if e else None, preferred_time=None, now=now)
+        request_checkins(
+            s,
+            enquiry_id=e.id if e else None,
+            name=name,
+            phone=phone,
+            resident_id=e.resident_id if e else None,
+            preferred_time=None,
+            now=now,
+        )
     s.flush()
     log.info("introduction %s: enquiry %s to %s", intro.id, enquiry_id, svc.ext_id)
     return intro
 
 
-def request_callback(s: Session, *, enquiry_id: int | None, reason: str, urgent: bool, name: str | None,
-                     phone: str | None, resident_id: int | None, detail: str | None, now: datetime) -> CallbackRequest:
+def request_callback(
+    s: Session,
+    *,
+    enquiry_id: int | None,
+    reason: str,
+    urgent: bool,
+    name: str | None,
+    phone: str | None,
+    resident_id: int | None,
+    detail: str | None,
+    now: datetime,
+) -> CallbackRequest:
     if reason not in CALLBACK_REASONS:
         raise ValueError(f"reason must be one of {', '.join(CALLBACK_REASONS)}, not {reason!r}")
     if enquiry_id is not None:
         _enquiry(s, enquiry_id)
-        same = s.scalars(select(CallbackRequest).where(CallbackRequest.enquiry_id == enquiry_id,
-                                                       CallbackRequest.reason == reason,
-                                                       CallbackRequest.status == "open")).first()
+        same = s.scalars(
+            select(CallbackRequest).where(
+                CallbackRequest.enquiry_id == enquiry_id,
+                CallbackRequest.reason == reason,
+                CallbackRequest.status == "open",
+            )
+        ).first()
         if same is not None:  # asked again in the same conversation: one request, as urgent as either
             same.urgent = same.urgent or bool(urgent)
             same.phone = same.phone or _phone(phone)
@@ -184,8 +262,17 @@ def request_callback(s: Session, *, enquiry_id: int | None, reason: str, urgent:
                 same.detail = f"{same.detail}\n{detail}" if same.detail else detail
             bus.record(s, CallbackRequested(same.id, same.urgent))
             return same
-    cb = CallbackRequest(enquiry_id=enquiry_id, resident_id=resident_id, name=name or None, phone=_phone(phone),
-                         reason=reason, urgent=bool(urgent), detail=detail or None, created_at=now, status="open")
+    cb = CallbackRequest(
+        enquiry_id=enquiry_id,
+        resident_id=resident_id,
+        name=name or None,
+        phone=_phone(phone),
+        reason=reason,
+        urgent=bool(urgent),
+        detail=detail or None,
+        created_at=now,
+        status="open",
+    )
     s.add(cb)
     s.flush()
     bus.record(s, CallbackRequested(cb.id, cb.urgent))  # the board counts the urgent ones waiting
@@ -193,18 +280,34 @@ def request_callback(s: Session, *, enquiry_id: int | None, reason: str, urgent:
     return cb
 
 
-def request_checkins(s: Session, *, enquiry_id: int | None, name: str | None, phone: str | None,
-                     resident_id: int | None, preferred_time: str | None, now: datetime) -> CheckinRequest:
+def request_checkins(
+    s: Session,
+    *,
+    enquiry_id: int | None,
+    name: str | None,
+    phone: str | None,
+    resident_id: int | None,
+    preferred_time: str | None,
+    now: datetime,
+) -> CheckinRequest:
     if enquiry_id is not None:
-        same = s.scalars(select(CheckinRequest).where(CheckinRequest.enquiry_id == enquiry_id,
-                                                      CheckinRequest.status == "pending")).first()
+        same = s.scalars(
+            select(CheckinRequest).where(CheckinRequest.enquiry_id == enquiry_id, CheckinRequest.status == "pending")
+        ).first()
         if same is not None:
             same.name = name or same.name
             same.phone = _phone(phone) or same.phone
             same.preferred_time = preferred_time or same.preferred_time
             return same
-    req = CheckinRequest(enquiry_id=enquiry_id, resident_id=resident_id, name=name or None, phone=_phone(phone),
-                         preferred_time=preferred_time or None, created_at=now, status="pending")
+    req = CheckinRequest(
+        enquiry_id=enquiry_id,
+        resident_id=resident_id,
+        name=name or None,
+        phone=_phone(phone),
+        preferred_time=preferred_time or None,
+        created_at=now,
+        status="pending",
+    )
     s.add(req)
     s.flush()
     return req
@@ -221,8 +324,9 @@ def close_callback(s: Session, id: int, by: str, now: datetime, note: str | None
     return cb
 
 
-def decide_checkin_request(s: Session, id: int, by: str, now: datetime, confirmed: bool,
-                           note: str | None = None) -> CheckinRequest:
+def decide_checkin_request(
+    s: Session, id: int, by: str, now: datetime, confirmed: bool, note: str | None = None
+) -> CheckinRequest:
     req = s.scalars(select(CheckinRequest).where(CheckinRequest.id == id).with_for_update()).first()
     if req is None:
         raise NotFound(f"check-in request {id} does not exist")
@@ -241,8 +345,15 @@ INTRODUCTIONS_PER_CONVERSATION = 3
 
 
 def _anonymous(s: Session, model: type[CallbackRequest] | type[Introduction], since: datetime) -> int:
-    return s.scalar(select(func.count()).select_from(model).join(Enquiry, model.enquiry_id == Enquiry.id)
-                    .where(Enquiry.phone.is_(None), model.created_at >= since)) or 0
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(model)
+            .join(Enquiry, model.enquiry_id == Enquiry.id)
+            .where(Enquiry.phone.is_(None), model.created_at >= since)
+        )
+        or 0
+    )
 
 
 def anonymous_requests_since(s: Session, since: datetime) -> int:
@@ -259,10 +370,19 @@ def _conversation(e: Enquiry) -> ColumnElement[bool]:
     return Enquiry.id == e.id
 
 
-def anonymous_allowance(s: Session, enquiry_id: int, *, what: str, now: datetime, urgent: bool = False,
-                        reason: str | None = None, service_ext_id: str | None = None,
-                        per_hour: int = ANONYMOUS_PER_HOUR, urgent_per_conversation: int = URGENT_PER_CONVERSATION,
-                        introductions_per_conversation: int = INTRODUCTIONS_PER_CONVERSATION) -> str | None:
+def anonymous_allowance(
+    s: Session,
+    enquiry_id: int,
+    *,
+    what: str,
+    now: datetime,
+    urgent: bool = False,
+    reason: str | None = None,
+    service_ext_id: str | None = None,
+    per_hour: int = ANONYMOUS_PER_HOUR,
+    urgent_per_conversation: int = URGENT_PER_CONVERSATION,
+    introductions_per_conversation: int = INTRODUCTIONS_PER_CONVERSATION,
+) -> str | None:
     """May an anonymous conversation queue this ``what`` ("callback" or "introduction")? None: yes;
     else why not: "conversation" (this conversation already has its urgent call-back, or its
     introductions) or "hourly" (``per_hour`` reached across all anonymous conversations).
@@ -273,23 +393,44 @@ def anonymous_allowance(s: Session, enquiry_id: int, *, what: str, now: datetime
         raise ValueError(f"what must be callback or introduction, not {what!r}")
     e = _enquiry(s, enquiry_id)
     if what == "callback":
-        same = s.scalar(select(func.count()).select_from(CallbackRequest).where(
-            CallbackRequest.enquiry_id == e.id, CallbackRequest.reason == reason, CallbackRequest.status == "open"))
+        same = s.scalar(
+            select(func.count())
+            .select_from(CallbackRequest)
+            .where(
+                CallbackRequest.enquiry_id == e.id, CallbackRequest.reason == reason, CallbackRequest.status == "open"
+            )
+        )
         if same:
             return None
         if urgent:
-            had = s.scalar(select(func.count()).select_from(CallbackRequest)
-                           .join(Enquiry, CallbackRequest.enquiry_id == Enquiry.id)
-                           .where(_conversation(e), CallbackRequest.urgent.is_(True))) or 0
+            had = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(CallbackRequest)
+                    .join(Enquiry, CallbackRequest.enquiry_id == Enquiry.id)
+                    .where(_conversation(e), CallbackRequest.urgent.is_(True))
+                )
+                or 0
+            )
             if had >= urgent_per_conversation:
                 return "conversation"
     else:
         svc = s.scalars(select(Service).where(Service.ext_id == service_ext_id)).first()
-        if svc is not None and s.scalar(select(func.count()).select_from(Introduction).where(
-                Introduction.enquiry_id == e.id, Introduction.service_id == svc.id)):
+        if svc is not None and s.scalar(
+            select(func.count())
+            .select_from(Introduction)
+            .where(Introduction.enquiry_id == e.id, Introduction.service_id == svc.id)
+        ):
             return None
-        had = s.scalar(select(func.count()).select_from(Introduction)
-                       .join(Enquiry, Introduction.enquiry_id == Enquiry.id).where(_conversation(e))) or 0
+        had = (
+            s.scalar(
+                select(func.count())
+                .select_from(Introduction)
+                .join(Enquiry, Introduction.enquiry_id == Enquiry.id)
+                .where(_conversation(e))
+            )
+            or 0
+        )
         if had >= introductions_per_conversation:
             return "conversation"
     if anonymous_requests_since(s, now - ANONYMOUS_WINDOW) >= per_hour:
@@ -334,13 +475,29 @@ def summary(s: Session, since: datetime | None = None) -> dict[str, Any]:
         "resolved_first_contact_share": round(resolved / total, 3) if total else None,
         "introductions": sum(answers.values()),
         "follow_up_answers": {"worked": answers.get("worked", 0), "not_contacted": answers.get("not_contacted", 0)},
-        "callbacks_open": s.scalar(select(func.count()).select_from(CallbackRequest)
-                                   .where(CallbackRequest.status == "open")),
-        "checkin_requests_pending": s.scalar(select(func.count()).select_from(CheckinRequest)
-                                             .where(CheckinRequest.status == "pending")),
+        "callbacks_open": s.scalar(
+            select(func.count()).select_from(CallbackRequest).where(CallbackRequest.status == "open")
+        ),
+        "checkin_requests_pending": s.scalar(
+            select(func.count()).select_from(CheckinRequest).where(CheckinRequest.status == "pending")
+        ),
     }
 
 
-__all__ = ["OUTCOME_RANK", "start", "update", "introduce", "follow_up_by_voice", "request_callback", "request_checkins", "close_callback",
-           "decide_checkin_request", "list_enquiries", "summary", "EnquiryError", "NotFound",
-           "anonymous_requests_since", "anonymous_allowance"]
+__all__ = [
+    "OUTCOME_RANK",
+    "start",
+    "update",
+    "introduce",
+    "follow_up_by_voice",
+    "request_callback",
+    "request_checkins",
+    "close_callback",
+    "decide_checkin_request",
+    "list_enquiries",
+    "summary",
+    "EnquiryError",
+    "NotFound",
+    "anonymous_requests_since",
+    "anonymous_allowance",
+]

@@ -15,6 +15,7 @@ people). A piece is
 Residents matter only through what their own contacts and befriender make reachable, so
 residents are grouped by that ("profiles") and each profile is worked out once.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -131,8 +132,10 @@ def step_label(i: int, step: dict[str, Any]) -> str:
 
 class _Site:
     def __init__(self, s: Session):
-        self.teams = {t.ext_id: t for t in s.scalars(
-            select(Team).options(selectinload(Team.shifts).joinedload(RotaShift.contact)))}
+        self.teams = {
+            t.ext_id: t
+            for t in s.scalars(select(Team).options(selectinload(Team.shifts).joinedload(RotaShift.contact)))
+        }
         self.contacts = {c.ext_id: c for c in s.scalars(select(Contact))}
 
 
@@ -250,9 +253,13 @@ def coverage_report(session: Session, *, sample_names: int = 8) -> CoverageRepor
     # residents -> their profile and the policies that would run for them
     users: dict[int, dict[Profile, list[str]]] = defaultdict(lambda: defaultdict(list))
     warnings: list[str] = []
-    residents = session.scalars(select(Resident).order_by(Resident.id).options(
-        selectinload(Resident.contact_links).joinedload(ResidentContact.contact),
-        selectinload(Resident.befriender)))
+    residents = session.scalars(
+        select(Resident)
+        .order_by(Resident.id)
+        .options(
+            selectinload(Resident.contact_links).joinedload(ResidentContact.contact), selectinload(Resident.befriender)
+        )
+    )
     for r in residents:
         contacts = r.contacts
         profile = Profile(any(c.phone for c in contacts), bool(r.befriender and r.befriender.phone), r.timezone)
@@ -279,7 +286,13 @@ def coverage_report(session: Session, *, sample_names: int = 8) -> CoverageRepor
         for profile, names in sorted(profiles.items(), key=lambda kv: -len(kv[1])):
             pieces = profile_coverage(site, policy, profile)
             pcs.append(ProfileCoverage(profile, names[:sample_names], len(names), pieces, _hour_grid(pieces)))
-        out.append(PolicyCoverage(policy.ext_id, list(policy.priorities or []),
-                                  [step_label(i, s) for i, s in enumerate(policy.steps or [])], pcs,
-                                  sum(len(v) for v in (users.get(policy.id) or {}).values())))
+        out.append(
+            PolicyCoverage(
+                policy.ext_id,
+                list(policy.priorities or []),
+                [step_label(i, s) for i, s in enumerate(policy.steps or [])],
+                pcs,
+                sum(len(v) for v in (users.get(policy.id) or {}).values()),
+            )
+        )
     return CoverageReport(out, uncovered, sorted(set(warnings)))

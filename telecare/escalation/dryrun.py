@@ -12,6 +12,7 @@ no timer is set (the adapters only act after a commit, and their hints are dropp
 A draft of the site (YAML, e.g. an edited policy not yet saved) can be loaded into the same
 rolled-back transaction first, so staff can try a change before making it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,10 +37,20 @@ HORIZON = timedelta(days=2)
 MAX_MOVES = 500
 
 KIND_FOR_TYPE = {
-    "pendant": "pendant", "fall": "fall_detector", "smoke": "smoke_detector", "co": "co_detector",
-    "gas": "gas_detector", "flood": "flood_detector", "temperature_high": "temperature_sensor",
-    "temperature_low": "temperature_sensor", "bed_absence": "bed_sensor", "inactivity": "motion_sensor",
-    "door_exit": "door_sensor", "low_battery": None, "tamper": None, "device_offline": "home_unit",
+    "pendant": "pendant",
+    "fall": "fall_detector",
+    "smoke": "smoke_detector",
+    "co": "co_detector",
+    "gas": "gas_detector",
+    "flood": "flood_detector",
+    "temperature_high": "temperature_sensor",
+    "temperature_low": "temperature_sensor",
+    "bed_absence": "bed_sensor",
+    "inactivity": "motion_sensor",
+    "door_exit": "door_sensor",
+    "low_battery": None,
+    "tamper": None,
+    "device_offline": "home_unit",
 }
 _SESSION_HINTS = ("linkage.site_cache",)
 
@@ -101,8 +112,16 @@ class DryRun:
         return min(people) if people else None
 
 
-def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, device: str | None = None,
-            draft: str | None = None, ring_timeout_s: int = RING_TIMEOUT_S) -> DryRun:
+def dry_run(
+    session: Session,
+    *,
+    resident: str,
+    event_type: str,
+    at: datetime,
+    device: str | None = None,
+    draft: str | None = None,
+    ring_timeout_s: int = RING_TIMEOUT_S,
+) -> DryRun:
     """Simulate an alarm for ``resident`` at ``at`` (aware). ``session`` must not be in a
     transaction; it is left without one. Raises DryRunError for bad input, SiteError for a bad draft."""
     priority = priority_of(event_type)
@@ -133,31 +152,59 @@ def dry_run(session: Session, *, resident: str, event_type: str, at: datetime, d
         else:
             kind = KIND_FOR_TYPE.get(event_type)
             if kind:
-                dev = session.scalars(select(Device).where(Device.home_id == home.id, Device.kind == kind)
-                                      .order_by(Device.id)).first()
+                dev = session.scalars(
+                    select(Device).where(Device.home_id == home.id, Device.kind == kind).order_by(Device.id)
+                ).first()
         handling = EVENT_TYPES.get(event_type, (None, None))[0]
         category = "device" if handling == Handling.DEVICE_CARE or event_type == "device_offline" else "alarm"
         what = f"{dev.kind.replace('_', ' ')} ({dev.ext_id})" if dev else "the home"
-        alert = alerts.open_alert(session, category=category, home_id=home.id, resident_id=r.id,
-                                  device_id=dev.id if dev else None, type=event_type, priority=priority, now=at,
-                                  detail=f"DRY RUN: {event_type.replace('_', ' ')} from {r.name}'s {what}")
+        alert = alerts.open_alert(
+            session,
+            category=category,
+            home_id=home.id,
+            resident_id=r.id,
+            device_id=dev.id if dev else None,
+            type=event_type,
+            priority=priority,
+            now=at,
+            detail=f"DRY RUN: {event_type.replace('_', ' ')} from {r.name}'s {what}",
+        )
         _drive(session, alert, at, ring_timeout_s)
         policy = session.get_one(Policy, alert.policy_id).ext_id if alert.policy_id else None
-        result = DryRun(resident=r.ext_id, resident_name=r.name, timezone=r.timezone, event_type=event_type,
-                        priority=priority, device=dev.ext_id if dev else None, start=at, policy=policy,
-                        assumption=(f"Nobody accepts: calls ring out after {ring_timeout_s} s (then the person "
-                                    "gets the step's next channel), texts go unanswered."))
-        for t in session.scalars(select(TimelineEntry).where(TimelineEntry.alert_id == alert.id)
-                                 .order_by(TimelineEntry.id)):
+        result = DryRun(
+            resident=r.ext_id,
+            resident_name=r.name,
+            timezone=r.timezone,
+            event_type=event_type,
+            priority=priority,
+            device=dev.ext_id if dev else None,
+            start=at,
+            policy=policy,
+            assumption=(
+                f"Nobody accepts: calls ring out after {ring_timeout_s} s (then the person "
+                "gets the step's next channel), texts go unanswered."
+            ),
+        )
+        for t in session.scalars(
+            select(TimelineEntry).where(TimelineEntry.alert_id == alert.id).order_by(TimelineEntry.id)
+        ):
             result.moments.append(Moment(t.at, int((t.at - at).total_seconds()), t.kind, t.detail))
             if t.kind == "no_response" and result.no_response_after_s is None:
                 result.no_response_after_s = int((t.at - at).total_seconds())
         names: dict[int | None, str] = dict(session.execute(select(Contact.id, Contact.name)).all())
-        for n in session.scalars(select(Notification).where(Notification.alert_id == alert.id)
-                                 .order_by(Notification.id)):
-            result.contacted.append(Contacted(n.created_at, int((n.created_at - at).total_seconds()),
-                                              names.get(n.contact_id, "control room console"), n.to, n.channel,
-                                              n.body))
+        for n in session.scalars(
+            select(Notification).where(Notification.alert_id == alert.id).order_by(Notification.id)
+        ):
+            result.contacted.append(
+                Contacted(
+                    n.created_at,
+                    int((n.created_at - at).total_seconds()),
+                    names.get(n.contact_id, "control room console"),
+                    n.to,
+                    n.channel,
+                    n.body,
+                )
+            )
         return result
     finally:
         trans.rollback()
@@ -173,8 +220,10 @@ def _drive(s: Session, alert: Alert, start: datetime, ring_timeout_s: int) -> No
     for _ in range(MAX_MOVES):
         s.flush()
         for n_id, created, channel in s.execute(
-                select(Notification.id, Notification.created_at, Notification.channel)
-                .where(Notification.alert_id == alert.id, Notification.purpose == "escalation")).all():
+            select(Notification.id, Notification.created_at, Notification.channel).where(
+                Notification.alert_id == alert.id, Notification.purpose == "escalation"
+            )
+        ).all():
             if n_id not in rung and channel == "voice":
                 rung.add(n_id)
                 ring_outs.append((created + timedelta(seconds=ring_timeout_s), n_id))

@@ -24,6 +24,7 @@ Order of work (DESIGN.md, "Alerts and escalation"):
 * after acknowledgement, ``attend_within`` expects help to arrive; if it does not, the
   alert goes back to ``open`` and escalates again from the first step.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,8 +83,9 @@ def _team(s: Session, ext_id: str) -> Team | None:
     c = _cache(s)
     key = ("team", ext_id)
     if key not in c:
-        c[key] = s.scalars(select(Team).where(Team.ext_id == ext_id)
-                           .options(selectinload(Team.shifts).joinedload(RotaShift.contact))).first()
+        c[key] = s.scalars(
+            select(Team).where(Team.ext_id == ext_id).options(selectinload(Team.shifts).joinedload(RotaShift.contact))
+        ).first()
     team: Team | None = c[key]
     return team
 
@@ -106,8 +108,9 @@ def _person(c: Contact) -> dict[str, Any]:
     return {"contact": c.id, "name": c.name, "phone": c.phone}
 
 
-def expand(s: Session, alert: Alert, step: dict[str, Any],
-           now: datetime) -> tuple[list[list[dict[str, Any]]], list[str]]:
+def expand(
+    s: Session, alert: Alert, step: dict[str, Any], now: datetime
+) -> tuple[list[list[dict[str, Any]]], list[str]]:
     """Groups of targets for a step at ``now``, and notes on who could not be reached."""
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     groups: list[list[dict[str, Any]]] = []
@@ -169,8 +172,9 @@ def expand(s: Session, alert: Alert, step: dict[str, Any],
 def begin(s: Session, alert: Alert, now: datetime, policy_id: int | None = None) -> None:
     policy = (s.get(Policy, policy_id) if policy_id else None) or policy_for(s, alert)
     if policy is None:
-        alerts.note(s, alert, "escalation", f"no escalation policy covers {alert.priority}: shown on the console only",
-                    now)
+        alerts.note(
+            s, alert, "escalation", f"no escalation policy covers {alert.priority}: shown on the console only", now
+        )
         alert.esc_phase = "done"
         return
     alert.policy_id = policy.id
@@ -192,9 +196,14 @@ def _start_step(s: Session, alert: Alert, policy: Policy, index: int, now: datet
             if alert.esc_round < policy.repeat:
                 alert.esc_round += 1
                 index = 0
-                alerts.note(s, alert, "escalation",
-                            f"nobody has accepted; going through the policy again (round {alert.esc_round + 1} "
-                            f"of {policy.repeat + 1})", now)
+                alerts.note(
+                    s,
+                    alert,
+                    "escalation",
+                    f"nobody has accepted; going through the policy again (round {alert.esc_round + 1} "
+                    f"of {policy.repeat + 1})",
+                    now,
+                )
                 continue
             break
         step = steps[index]
@@ -244,19 +253,35 @@ def _channels(step: dict[str, Any], member: dict[str, Any]) -> list[str]:
     return [c for c in step.get("via", []) if c in ("voice", "sms")]
 
 
-def _attempt(s: Session, alert: Alert, step: dict[str, Any], member: dict[str, Any], channel_index: int,
-             now: datetime) -> Notification:
+def _attempt(
+    s: Session, alert: Alert, step: dict[str, Any], member: dict[str, Any], channel_index: int, now: datetime
+) -> Notification:
     channel = _channels(step, member)[channel_index]
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     body = voice.alert_speech(alert, resident) if channel == "voice" else sms.alert_sms(alert, resident)
-    n = Notification(alert_id=alert.id, contact_id=member.get("contact"), to=member.get("phone") or "console",
-                     channel=channel, purpose="escalation", body=body,
-                     status="shown" if channel == "console" else "queued",
-                     step=alert.esc_step, group=alert.esc_group, round=alert.esc_round, channel_index=channel_index,
-                     created_at=now, handed_at=now if channel == "console" else None)
+    n = Notification(
+        alert_id=alert.id,
+        contact_id=member.get("contact"),
+        to=member.get("phone") or "console",
+        channel=channel,
+        purpose="escalation",
+        body=body,
+        status="shown" if channel == "console" else "queued",
+        step=alert.esc_step,
+        group=alert.esc_group,
+        round=alert.esc_round,
+        channel_index=channel_index,
+        created_at=now,
+        handed_at=now if channel == "console" else None,
+    )
     s.add(n)
-    alerts.note(s, alert, "notified", f"{channel} to {member['name']}" + (f" ({member['phone']})" if member.get("phone") else ""),
-                now)
+    alerts.note(
+        s,
+        alert,
+        "notified",
+        f"{channel} to {member['name']}" + (f" ({member['phone']})" if member.get("phone") else ""),
+        now,
+    )
     return n
 
 
@@ -273,8 +298,13 @@ def _no_response(s: Session, alert: Alert, now: datetime) -> None:
     alert.priority = "P1"
     alert.esc_phase, alert.esc_next_at = "done", None
     _timer_changed(s, alert)
-    alerts.note(s, alert, "no_response", "NO RESPONSE: every step of the policy has run out and nobody has "
-                                         "accepted. Staff must act now.", now)
+    alerts.note(
+        s,
+        alert,
+        "no_response",
+        "NO RESPONSE: every step of the policy has run out and nobody has accepted. Staff must act now.",
+        now,
+    )
     alerts.publish(s, alert, "no_response", now)
 
 
@@ -294,8 +324,13 @@ def fire(s: Session, alert_id: int, now: datetime) -> bool:
         _advance_group(s, alert, policy, now)
         return True
     if alert.esc_phase == "attend" and alert.state == ACKNOWLEDGED:
-        alerts.note(s, alert, "re-escalated",
-                    f"help has not arrived since {alert.acknowledged_by} accepted; escalating again", now)
+        alerts.note(
+            s,
+            alert,
+            "re-escalated",
+            f"help has not arrived since {alert.acknowledged_by} accepted; escalating again",
+            now,
+        )
         alert.state, alert.acknowledged_at, alert.acknowledged_by = OPEN, None, None
         alert.esc_phase, alert.esc_round = "ack", 0
         alerts.publish(s, alert, "re-escalated", now)
@@ -306,8 +341,14 @@ def fire(s: Session, alert_id: int, now: datetime) -> bool:
 
 
 def due(s: Session, now: datetime, limit: int = 500) -> list[int]:
-    return list(s.scalars(select(Alert.id).where(Alert.esc_next_at <= now, Alert.state.in_(ACTIVE_STATES))
-                          .order_by(Alert.esc_next_at).limit(limit)))
+    return list(
+        s.scalars(
+            select(Alert.id)
+            .where(Alert.esc_next_at <= now, Alert.state.in_(ACTIVE_STATES))
+            .order_by(Alert.esc_next_at)
+            .limit(limit)
+        )
+    )
 
 
 def attempt_failed(s: Session, notification: Notification, why: str, now: datetime) -> None:
@@ -315,7 +356,11 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
     alert = s.scalars(select(Alert).where(Alert.id == notification.alert_id).with_for_update()).first()
     if alert is None or alert.state != OPEN or alert.esc_phase != "ack":
         return
-    if (notification.round, notification.step, notification.group) != (alert.esc_round, alert.esc_step, alert.esc_group):
+    if (notification.round, notification.step, notification.group) != (
+        alert.esc_round,
+        alert.esc_step,
+        alert.esc_group,
+    ):
         return  # an old attempt; the cursor has moved on already
     policy = s.get_one(Policy, alert.policy_id)  # an "ack" cursor has a policy, and policies are never deleted
     step = _step(policy, alert.esc_step)
@@ -325,11 +370,18 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
         return
     alerts.note(s, alert, "attempt", f"{notification.channel} to {member['name']}: {why}", now)
     chans = _channels(step, member)
-    latest = s.scalars(select(Notification).where(
-        Notification.alert_id == alert.id, Notification.contact_id == notification.contact_id,
-        Notification.round == alert.esc_round, Notification.step == alert.esc_step,
-        Notification.group == alert.esc_group, Notification.purpose == "escalation")
-        .order_by(Notification.id.desc())).first()
+    latest = s.scalars(
+        select(Notification)
+        .where(
+            Notification.alert_id == alert.id,
+            Notification.contact_id == notification.contact_id,
+            Notification.round == alert.esc_round,
+            Notification.step == alert.esc_step,
+            Notification.group == alert.esc_group,
+            Notification.purpose == "escalation",
+        )
+        .order_by(Notification.id.desc())
+    ).first()
     if latest is not None and latest.id != notification.id:
         return  # a later attempt for this member is already under way
     if notification.channel_index is not None and notification.channel_index + 1 < len(chans) and why != "passed":
@@ -339,14 +391,25 @@ def attempt_failed(s: Session, notification: Notification, why: str, now: dateti
     for m in group:
         if m.get("console"):
             return  # the console does not fail; wait for staff
-        last = s.scalars(select(Notification).where(
-            Notification.alert_id == alert.id, Notification.contact_id == m.get("contact"),
-            Notification.round == alert.esc_round, Notification.step == alert.esc_step,
-            Notification.group == alert.esc_group, Notification.purpose == "escalation")
-            .order_by(Notification.id.desc())).first()
+        last = s.scalars(
+            select(Notification)
+            .where(
+                Notification.alert_id == alert.id,
+                Notification.contact_id == m.get("contact"),
+                Notification.round == alert.esc_round,
+                Notification.step == alert.esc_step,
+                Notification.group == alert.esc_group,
+                Notification.purpose == "escalation",
+            )
+            .order_by(Notification.id.desc())
+        ).first()
         if last is None or last.status not in FINAL_FAILURES:
             return
-        if last.status != "passed" and last.channel_index is not None and last.channel_index + 1 < len(_channels(step, m)):
+        if (
+            last.status != "passed"
+            and last.channel_index is not None
+            and last.channel_index + 1 < len(_channels(step, m))
+        ):
             return
     alerts.note(s, alert, "step", "nobody in this group could be reached; moving on now", now)
     _advance_group(s, alert, policy, now)
@@ -409,6 +472,16 @@ def when_answered(s: Session, e: NotificationAnswered) -> None:
     n = s.get(Notification, e.notification_id)
     resident = s.get(Resident, alert.resident_id) if alert.resident_id else None
     access = sms.access_sms(alert, resident, e.by, stored=True)  # the note itself only on its way out
-    s.add(Notification(alert_id=alert.id, contact_id=n.contact_id if n else None, to=e.phone, channel="sms",
-                       purpose="access", body=access, status="queued", created_at=e.at))
+    s.add(
+        Notification(
+            alert_id=alert.id,
+            contact_id=n.contact_id if n else None,
+            to=e.phone,
+            channel="sms",
+            purpose="access",
+            body=access,
+            status="queued",
+            created_at=e.at,
+        )
+    )
     alerts.note(s, alert, "access", f"access notes sent to {e.by} only", e.at)

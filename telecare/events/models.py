@@ -10,6 +10,7 @@ from telecare.storage.base import Base, UTCDateTime
 
 class Event(Base):
     """Every accepted device event but heartbeats (those only move ``devices.last_seen``)."""
+
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("device_id", "event_id"),
@@ -31,6 +32,7 @@ class Event(Base):
 
 class DeadLetter(Base):
     """A message the hub could not accept, kept with the reason for staff to see."""
+
     __tablename__ = "dead_letters"
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

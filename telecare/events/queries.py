@@ -1,4 +1,5 @@
 """Read models for ingest: the dead letters (MQTT messages refused, with the reason)."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

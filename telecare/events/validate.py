@@ -1,4 +1,5 @@
 """Validation of an event payload against the contract. Cheap: this runs for every message."""
+
 from __future__ import annotations
 
 import re

@@ -23,8 +23,13 @@ class Supervisor:
     """Finds devices overdue on their heartbeat. ``started`` is when the hub came up: a device
     is not called silent for time the hub itself was not listening."""
 
-    def __init__(self, session_factory: sessionmaker[Session], devices: DeviceCache, clock: Clock | None = None,
-                 started: datetime | None = None):
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        devices: DeviceCache,
+        clock: Clock | None = None,
+        started: datetime | None = None,
+    ):
         self.sessions = session_factory
         self.devices = devices
         self.clock = clock or SystemClock()
@@ -41,24 +46,51 @@ class Supervisor:
             grace = settings.get_seconds(s, "heartbeat_grace")
             allowance = Device.heartbeat_s + func.coalesce(Device.grace_s, grace)
             seen = func.coalesce(Device.last_seen_epoch, Device.registered_epoch)
-            q = (select(Device.id, Device.ext_id, Device.kind, Device.heartbeat_s, Device.grace_s,
-                        Device.last_seen_epoch, Home.id, Home.ext_id, Home.resident_id)
-                 .join(Home, Home.id == Device.home_id)
-                 .outerjoin(Resident, Resident.id == Home.resident_id)
-                 .where(or_(Resident.id.is_(None), Resident.state != "left"))  # left the service: not supervised
-                 .where(and_(Device.online.is_(True), Device.heartbeat_s.is_not(None),
-                             seen + allowance < now_e, self.started + allowance < now_e)))
-            for (_d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id) in s.execute(q).all():
+            q = (
+                select(
+                    Device.id,
+                    Device.ext_id,
+                    Device.kind,
+                    Device.heartbeat_s,
+                    Device.grace_s,
+                    Device.last_seen_epoch,
+                    Home.id,
+                    Home.ext_id,
+                    Home.resident_id,
+                )
+                .join(Home, Home.id == Device.home_id)
+                .outerjoin(Resident, Resident.id == Home.resident_id)
+                .where(or_(Resident.id.is_(None), Resident.state != "left"))  # left the service: not supervised
+                .where(
+                    and_(
+                        Device.online.is_(True),
+                        Device.heartbeat_s.is_not(None),
+                        seen + allowance < now_e,
+                        self.started + allowance < now_e,
+                    )
+                )
+            )
+            for _d_id, d_ext, kind, hb, g, last, home_id, home_ext, resident_id in s.execute(q).all():
                 assert hb is not None  # the query keeps devices with a heartbeat
                 info = self.devices.device(s, home_ext, d_ext)
                 since = f"since {from_epoch(last).strftime('%d %b %H:%M')}Z" if last else "since it was registered"
-                detail = (f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "
-                          f"grace {format_duration(g if g is not None else grace)})")
+                detail = (
+                    f"no heartbeat from {d_ext} {since} (expected every {format_duration(hb)}, "
+                    f"grace {format_duration(g if g is not None else grace)})"
+                )
                 if kind == "home_unit":
                     detail += ": no alarm from this home can get through"
                 priority = HOME_UNIT_OFFLINE_PRIORITY if kind == "home_unit" else HUB_EVENT_PRIORITY["device_offline"]
-                alert = IngestService.mark_offline(s, home_id=home_id, resident_id=resident_id, info=info, now=now,
-                                                   detail=detail, priority=priority, after_commit=after_commit)
+                alert = IngestService.mark_offline(
+                    s,
+                    home_id=home_id,
+                    resident_id=resident_id,
+                    info=info,
+                    now=now,
+                    detail=detail,
+                    priority=priority,
+                    after_commit=after_commit,
+                )
                 opened.append(alert.id)
                 log.warning("device offline: %s/%s", home_ext, d_ext)
         for fn in after_commit:

@@ -17,9 +17,11 @@ FINAL_FAILURES = ("failed", "undelivered", "no-answer", "busy", "machine", "canc
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_to_created", "to", "created_at"),
-                      Index("ix_notifications_status", "status"),
-                      Index("ix_notifications_contact_alert", "contact_id", "alert_id"))  # a responder's alerts
+    __table_args__ = (
+        Index("ix_notifications_to_created", "to", "created_at"),
+        Index("ix_notifications_status", "status"),
+        Index("ix_notifications_contact_alert", "contact_id", "alert_id"),
+    )  # a responder's alerts
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
@@ -51,6 +53,7 @@ def _queued(mapper: Mapper[Any], connection: Connection, target: Notification) -
 
 class Reply(Base):
     """An answer from a phone: an SMS or a keypress/speech on a call."""
+
     __tablename__ = "replies"
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

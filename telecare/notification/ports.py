@@ -1,4 +1,5 @@
 """What the domain needs from a notifier. Adapters (sandbox, Twilio) live in hub/notify."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,6 @@ class Sent:
 class Notifier(Protocol):
     name: str
 
-    def send_sms(self, notification_id: int, to: str, body: str) -> Sent:
-        ...
+    def send_sms(self, notification_id: int, to: str, body: str) -> Sent: ...
 
-    def call(self, notification_id: int, to: str, speech: str) -> Sent:
-        ...
+    def call(self, notification_id: int, to: str, speech: str) -> Sent: ...

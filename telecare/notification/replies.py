@@ -5,6 +5,7 @@ told who has it; a reply that matches no pending alert gets a helpful answer, ne
 silence. A reply with a provider id we have seen before is answered as before and does
 nothing again (webhooks can be called twice).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,25 @@ from telecare.wording import sms
 
 from .models import Notification, Reply
 
-ACCEPT_WORDS = {"1", "yes", "y", "yeah", "yep", "ok", "okay", "k", "accept", "accepted", "ack", "going", "coming",
-                "omw", "sure", "will go", "on my way"}
+ACCEPT_WORDS = {
+    "1",
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "k",
+    "accept",
+    "accepted",
+    "ack",
+    "going",
+    "coming",
+    "omw",
+    "sure",
+    "will go",
+    "on my way",
+}
 PASS_WORDS = {"2", "no", "n", "nope", "pass", "cant", "can't", "cannot", "busy", "decline", "unable", "not able"}
 # "ACK 42", "ack42", "accept #42", "1 42"; but "12" is not "1 for alert 2" (a double tap, or a typo)
 _CODE = re.compile(r"^(?:(?P<word>[a-z']+)\s*#?\s*|(?P<digit>[12])(?:\s+#?\s*|\s*#\s*))(?P<id>\d+)$")
@@ -82,18 +100,32 @@ def _name(s: Session, n: Notification | None, phone: str) -> str:
 def pending_notification(s: Session, phone: str, now: datetime, alert_id: int | None = None) -> Notification | None:
     """The newest escalation notification to ``phone`` (for ``alert_id``, if given) in the last
     ``PENDING_WINDOW`` whose alert is still active: what a reply from that phone answers."""
-    q = (select(Notification).where(Notification.to == phone, Notification.purpose == "escalation",
-                                    Notification.alert_id.is_not(None),
-                                    Notification.created_at >= now - PENDING_WINDOW)
-         .order_by(Notification.id.desc()))
+    q = (
+        select(Notification)
+        .where(
+            Notification.to == phone,
+            Notification.purpose == "escalation",
+            Notification.alert_id.is_not(None),
+            Notification.created_at >= now - PENDING_WINDOW,
+        )
+        .order_by(Notification.id.desc())
+    )
     if alert_id is not None:
         q = q.where(Notification.alert_id == alert_id)
     return s.scalars(q.join(Alert, Alert.id == Notification.alert_id).where(Alert.state.in_(ACTIVE_STATES))).first()
 
 
-def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = None, digits: str | None = None,
-                 channel: str = "sms", provider_sid: str | None = None,
-                 notification_id: int | None = None) -> ReplyResult:
+def handle_reply(
+    s: Session,
+    *,
+    phone: str,
+    now: datetime,
+    body: str | None = None,
+    digits: str | None = None,
+    channel: str = "sms",
+    provider_sid: str | None = None,
+    notification_id: int | None = None,
+) -> ReplyResult:
     if provider_sid:
         seen = s.scalars(select(Reply).where(Reply.provider_sid == provider_sid)).first()
         if seen is not None:
@@ -103,13 +135,26 @@ def handle_reply(s: Session, *, phone: str, now: datetime, body: str | None = No
     if n is None:
         n = pending_notification(s, phone, now, named)
     result = _act(s, n, meaning, named, phone, now, channel)
-    s.add(Reply(received_at=now, from_=phone, channel=channel, body=body, digits=digits, provider_sid=provider_sid,
-                alert_id=result.alert_id, notification_id=n.id if n else None, meaning=meaning, answer=result.answer))
+    s.add(
+        Reply(
+            received_at=now,
+            from_=phone,
+            channel=channel,
+            body=body,
+            digits=digits,
+            provider_sid=provider_sid,
+            alert_id=result.alert_id,
+            notification_id=n.id if n else None,
+            meaning=meaning,
+            answer=result.answer,
+        )
+    )
     return result
 
 
-def _act(s: Session, n: Notification | None, meaning: str, named: int | None, phone: str, now: datetime,
-         channel: str) -> ReplyResult:
+def _act(
+    s: Session, n: Notification | None, meaning: str, named: int | None, phone: str, now: datetime, channel: str
+) -> ReplyResult:
     if n is None:
         if named is not None:
             return ReplyResult(meaning, sms.not_waiting(named))

@@ -1,4 +1,5 @@
 """Handing queued notifications to a notifier, and recording what becomes of them."""
+
 from __future__ import annotations
 
 import logging
@@ -21,21 +22,48 @@ log = logging.getLogger("linkage.notify")
 
 # provider statuses (Twilio's words) -> ours
 STATUS_MAP = {
-    "queued": "sent", "accepted": "sent", "sending": "sent", "sent": "sent", "scheduled": "sent",
-    "delivered": "delivered", "read": "delivered", "receiving": "sent", "received": "delivered",
-    "undelivered": "undelivered", "failed": "failed",
-    "initiated": "sent", "ringing": "sent", "in-progress": "answered", "answered": "answered",
-    "completed": "completed", "busy": "busy", "no-answer": "no-answer", "canceled": "canceled",
+    "queued": "sent",
+    "accepted": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "scheduled": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "receiving": "sent",
+    "received": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "initiated": "sent",
+    "ringing": "sent",
+    "in-progress": "answered",
+    "answered": "answered",
+    "completed": "completed",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "canceled": "canceled",
 }
-WHY = {"failed": "the message failed", "undelivered": "the message was not delivered", "busy": "the line was busy",
-       "no-answer": "no answer", "canceled": "the call was cancelled", "machine": "an answering machine answered"}
+WHY = {
+    "failed": "the message failed",
+    "undelivered": "the message was not delivered",
+    "busy": "the line was busy",
+    "no-answer": "no answer",
+    "canceled": "the call was cancelled",
+    "machine": "an answering machine answered",
+}
 
 
 def claim(s: Session, now: datetime, limit: int = 100) -> list[tuple[int, str, str, str]]:
     """Mark queued notifications as being sent; returns (id, channel, to, body) to send
     outside the transaction (a slow provider must not hold the database)."""
-    rows = list(s.scalars(select(Notification).where(Notification.status == "queued")
-                          .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True)))
+    rows = list(
+        s.scalars(
+            select(Notification)
+            .where(Notification.status == "queued")
+            .order_by(Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     stopped = consent.opted_out_of(s, [n.to for n in rows if _stoppable(n)]) if rows else set()
     out = []
     for n in rows:
@@ -54,8 +82,9 @@ def outgoing_body(s: Session, n: Notification) -> str:
     note goes in here, on its way to the one contact who accepted."""
     if n.purpose != "access" or ACCESS_PLACEHOLDER not in n.body or n.alert_id is None:
         return n.body
-    access = s.scalar(select(Resident.access).join(Alert, Alert.resident_id == Resident.id)
-                      .where(Alert.id == n.alert_id))
+    access = s.scalar(
+        select(Resident.access).join(Alert, Alert.resident_id == Resident.id).where(Alert.id == n.alert_id)
+    )
     return n.body.replace(ACCESS_PLACEHOLDER, access) if access and access.strip() else n.body
 
 
@@ -99,8 +128,14 @@ def requeue_stuck(s: Session) -> int:
     return len(rows)
 
 
-def status_update(s: Session, provider_sid: str, provider_status: str, now: datetime,
-                  answered_by: str | None = None, notification_id: int | None = None) -> Notification | None:
+def status_update(
+    s: Session,
+    provider_sid: str,
+    provider_status: str,
+    now: datetime,
+    answered_by: str | None = None,
+    notification_id: int | None = None,
+) -> Notification | None:
     """A delivery or call status callback. Failures move the escalation on at once.
     ``notification_id`` (from the callback URL) matches a callback that arrives before the
     dispatcher has stored the provider's id."""

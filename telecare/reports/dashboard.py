@@ -6,6 +6,7 @@ help arrived, or staff resolved it. Alerts cancelled before anyone answered are 
 (nobody needed to answer); an alert still unanswered counts as a miss for each threshold it
 has already passed, and is left out of a threshold it has not reached yet.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,10 +26,23 @@ from telecare.site.models import Device, Home, Resident
 
 TSA_TARGETS = ((60, 0.975), (180, 0.99))
 LOW_BATTERY = 20
-ANSWER_BUCKETS = ((30, "≤30 s"), (60, "≤60 s"), (120, "≤2 min"), (180, "≤3 min"), (300, "≤5 min"),
-                  (600, "≤10 min"), (None, ">10 min"))
-ARRIVAL_BUCKETS = ((900, "≤15 min"), (1800, "≤30 min"), (2700, "≤45 min"), (3600, "≤1 h"), (5400, "≤1½ h"),
-                   (None, ">1½ h"))
+ANSWER_BUCKETS = (
+    (30, "≤30 s"),
+    (60, "≤60 s"),
+    (120, "≤2 min"),
+    (180, "≤3 min"),
+    (300, "≤5 min"),
+    (600, "≤10 min"),
+    (None, ">10 min"),
+)
+ARRIVAL_BUCKETS = (
+    (900, "≤15 min"),
+    (1800, "≤30 min"),
+    (2700, "≤45 min"),
+    (3600, "≤1 h"),
+    (5400, "≤1½ h"),
+    (None, ">1½ h"),
+)
 
 
 @dataclass
@@ -98,14 +112,23 @@ def _bucket(buckets: Sequence[tuple[int | None, str]], seconds: float) -> str:
     return buckets[-1][1]
 
 
-def dashboard(session: Session, now: datetime, *, days: int = 7, tz: str = "Europe/London",
-              issues_limit: int = 25) -> Dashboard:
+def dashboard(
+    session: Session, now: datetime, *, days: int = 7, tz: str = "Europe/London", issues_limit: int = 25
+) -> Dashboard:
     since = now - timedelta(days=days)
     zone = ZoneInfo(tz)
     d = Dashboard(since=since, until=now, days=days, standards=[Standard(s, t) for s, t in TSA_TARGETS])
-    rows = session.execute(select(Alert.type, Alert.state, Alert.opened_at, Alert.acknowledged_at,
-                                  Alert.attending_at, Alert.resolved_at, Alert.outcome)
-                           .where(Alert.category == "alarm", Alert.opened_at >= since)).all()
+    rows = session.execute(
+        select(
+            Alert.type,
+            Alert.state,
+            Alert.opened_at,
+            Alert.acknowledged_at,
+            Alert.attending_at,
+            Alert.resolved_at,
+            Alert.outcome,
+        ).where(Alert.category == "alarm", Alert.opened_at >= since)
+    ).all()
     by_type: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     answers: list[float] = []
@@ -146,23 +169,44 @@ def dashboard(session: Session, now: datetime, *, days: int = 7, tz: str = "Euro
     d.arrival_p90_s = _percentile(arrivals, 0.9)
     d.arrivals = len(arrivals)
 
-    d.open_by_priority = dict(session.execute(select(Alert.priority, func.count()).where(
-        Alert.state.in_(ACTIVE_STATES)).group_by(Alert.priority)).all())
-    d.no_response_open = session.scalar(select(func.count()).select_from(Alert).where(
-        Alert.state.in_(ACTIVE_STATES), Alert.no_response.is_(True))) or 0
+    d.open_by_priority = dict(
+        session.execute(
+            select(Alert.priority, func.count()).where(Alert.state.in_(ACTIVE_STATES)).group_by(Alert.priority)
+        ).all()
+    )
+    d.no_response_open = (
+        session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.state.in_(ACTIVE_STATES), Alert.no_response.is_(True))
+        )
+        or 0
+    )
 
     d.devices_total = session.scalar(select(func.count()).select_from(Device)) or 0
     d.devices_offline = session.scalar(select(func.count()).select_from(Device).where(Device.online.is_(False))) or 0
-    d.devices_low_battery = session.scalar(select(func.count()).select_from(Device).where(
-        Device.battery < LOW_BATTERY)) or 0
-    q = (select(Device, Home.ext_id, Resident.name).join(Home, Home.id == Device.home_id)
-         .outerjoin(Resident, Resident.id == Home.resident_id)
-         .where((Device.online.is_(False)) | (Device.battery < LOW_BATTERY))
-         .where(Resident.id.is_(None) | (Resident.state != "left"))  # the worklist: not homes whose resident left
-         .order_by(Device.online, Device.battery, Home.ext_id).limit(issues_limit))
+    d.devices_low_battery = (
+        session.scalar(select(func.count()).select_from(Device).where(Device.battery < LOW_BATTERY)) or 0
+    )
+    q = (
+        select(Device, Home.ext_id, Resident.name)
+        .join(Home, Home.id == Device.home_id)
+        .outerjoin(Resident, Resident.id == Home.resident_id)
+        .where((Device.online.is_(False)) | (Device.battery < LOW_BATTERY))
+        .where(Resident.id.is_(None) | (Resident.state != "left"))  # the worklist: not homes whose resident left
+        .order_by(Device.online, Device.battery, Home.ext_id)
+        .limit(issues_limit)
+    )
     for dev, home, resident in session.execute(q).all():
-        d.device_issues.append(DeviceIssue(home, dev.ext_id, dev.kind, resident, dev.online, dev.battery,
-                                           from_epoch(dev.last_seen_epoch) if dev.last_seen_epoch else None))
+        d.device_issues.append(
+            DeviceIssue(
+                home,
+                dev.ext_id,
+                dev.kind,
+                resident,
+                dev.online,
+                dev.battery,
+                from_epoch(dev.last_seen_epoch) if dev.last_seen_epoch else None,
+            )
+        )
     return d
 
 
@@ -171,9 +215,11 @@ CHECKIN_ORDER = ("fine", "chat", "not_so_good", "help", "missed", "pending", "sk
 
 def checkin_figures(session: Session, now: datetime, *, days: int = 7) -> list[tuple[str, int]]:
     """Check-ins due in the period by outcome (completed ones) or state (missed, pending...)."""
-    rows = session.execute(select(Checkin.outcome, Checkin.state, func.count())
-                           .where(Checkin.due_at >= now - timedelta(days=days), Checkin.due_at <= now)
-                           .group_by(Checkin.outcome, Checkin.state)).all()
+    rows = session.execute(
+        select(Checkin.outcome, Checkin.state, func.count())
+        .where(Checkin.due_at >= now - timedelta(days=days), Checkin.due_at <= now)
+        .group_by(Checkin.outcome, Checkin.state)
+    ).all()
     counts: Counter[str] = Counter()
     for outcome, state, n in rows:
         counts[outcome or state] += n

@@ -1,5 +1,6 @@
 """What retention leaves behind: a record of each run, and tallies of rows it deleted so that the
 counts shown to staff (dead letters, alerts by state) stay the same after a run."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,6 +26,7 @@ class RetentionRun(Base):
 class RetentionTally(Base):
     """Rows deleted by retention, counted by (kind, key): e.g. ("dead_letters", "bad_json") or
     ("alerts", "resolved"). Readers of whole-table counts add these."""
+
     __tablename__ = "retention_tallies"
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -16,6 +16,7 @@ What each kind means (periods in ``telecare.site.settings.RETENTION_DEFAULTS``):
 - ``closed_alerts``: resolved or cancelled alerts closed before the cut-off are deleted with their
   timelines, events, notifications and replies; a tally by state keeps ``alerts_by_state``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,7 @@ RUN_HOUR_UTC = 3  # the scheduled run: the first check after 03:00 UTC each day
 @dataclass
 class Item:
     """One table's share of a kind: the rows (ids) to delete or blank."""
+
     kind: str
     table: str
     action: str  # "deleted" | "blanked"
@@ -95,70 +97,198 @@ def plan(s: Session, now: datetime) -> Plan:
 
     # closed alerts first: what goes with them is not counted again under the other kinds
     c = cut["closed_alerts"]
-    closed = (select(Alert.id).where(Alert.state.not_in(ACTIVE_STATES), Alert.resolved_at.is_not(None),
-                                     Alert.resolved_at < c).order_by(Alert.id))
+    closed = (
+        select(Alert.id)
+        .where(Alert.state.not_in(ACTIVE_STATES), Alert.resolved_at.is_not(None), Alert.resolved_at < c)
+        .order_by(Alert.id)
+    )
     alert_ids = _ids(s, closed)
     add(Item("closed_alerts", "alerts", "deleted", alert_ids))
-    add(Item("closed_alerts", "alert_timeline", "deleted",
-             _chunked_ids(s, alert_ids, lambda b: select(TimelineEntry.id).where(TimelineEntry.alert_id.in_(b)))))
-    add(Item("closed_alerts", "events", "deleted",
-             _chunked_ids(s, alert_ids, lambda b: select(Event.id).where(Event.alert_id.in_(b)))))
+    add(
+        Item(
+            "closed_alerts",
+            "alert_timeline",
+            "deleted",
+            _chunked_ids(s, alert_ids, lambda b: select(TimelineEntry.id).where(TimelineEntry.alert_id.in_(b))),
+        )
+    )
+    add(
+        Item(
+            "closed_alerts",
+            "events",
+            "deleted",
+            _chunked_ids(s, alert_ids, lambda b: select(Event.id).where(Event.alert_id.in_(b))),
+        )
+    )
     # an alert's messages, unless a check-in, a drift flag or an introduction still points at one
-    held = or_(exists().where(CheckinAttempt.notification_id == Notification.id),
-               exists().where(DriftFlag.notification_id == Notification.id),
-               exists().where(Introduction.follow_up_notification_id == Notification.id))
+    held = or_(
+        exists().where(CheckinAttempt.notification_id == Notification.id),
+        exists().where(DriftFlag.notification_id == Notification.id),
+        exists().where(Introduction.follow_up_notification_id == Notification.id),
+    )
     notes = _chunked_ids(s, alert_ids, lambda b: select(Notification.id).where(Notification.alert_id.in_(b), ~held))
-    add(Item("closed_alerts", "replies", "deleted", sorted(set(
-        _chunked_ids(s, alert_ids, lambda b: select(Reply.id).where(Reply.alert_id.in_(b)))
-        + _chunked_ids(s, notes, lambda b: select(Reply.id).where(Reply.notification_id.in_(b)))))))
+    add(
+        Item(
+            "closed_alerts",
+            "replies",
+            "deleted",
+            sorted(
+                set(
+                    _chunked_ids(s, alert_ids, lambda b: select(Reply.id).where(Reply.alert_id.in_(b)))
+                    + _chunked_ids(s, notes, lambda b: select(Reply.id).where(Reply.notification_id.in_(b)))
+                )
+            ),
+        )
+    )
     add(Item("closed_alerts", "notifications", "deleted", notes))
-    add(Item("closed_alerts", "notifications kept for a check-in", "blanked", sorted(
-        set(_chunked_ids(s, alert_ids, lambda b: select(Notification.id).where(Notification.alert_id.in_(b))))
-        - set(notes))))
+    add(
+        Item(
+            "closed_alerts",
+            "notifications kept for a check-in",
+            "blanked",
+            sorted(
+                set(_chunked_ids(s, alert_ids, lambda b: select(Notification.id).where(Notification.alert_id.in_(b))))
+                - set(notes)
+            ),
+        )
+    )
     gone_alerts = set(alert_ids)
     gone_notes = set(notes)
 
     c = cut["activity_events"]
-    add(Item("activity_events", "events", "deleted", _ids(s, select(Event.id).where(
-        Event.alert_id.is_(None), Event.received_epoch < c.timestamp()).order_by(Event.id))))
+    add(
+        Item(
+            "activity_events",
+            "events",
+            "deleted",
+            _ids(
+                s,
+                select(Event.id)
+                .where(Event.alert_id.is_(None), Event.received_epoch < c.timestamp())
+                .order_by(Event.id),
+            ),
+        )
+    )
 
     c = cut["dead_letters"]
-    add(Item("dead_letters", "dead_letters", "deleted", _ids(s, select(DeadLetter.id).where(
-        DeadLetter.received_at < c).order_by(DeadLetter.id))))
+    add(
+        Item(
+            "dead_letters",
+            "dead_letters",
+            "deleted",
+            _ids(s, select(DeadLetter.id).where(DeadLetter.received_at < c).order_by(DeadLetter.id)),
+        )
+    )
 
     c = cut["notification_bodies"]
-    nq = (select(Notification.id, Notification.alert_id).where(Notification.created_at < c, Notification.body != "",
-                                                             Notification.status != "queued").order_by(Notification.id))
-    add(Item("notification_bodies", "notifications", "blanked",
-             [i for i, a in s.execute(nq) if a not in gone_alerts and i not in gone_notes]))
-    rq = (select(Reply.id, Reply.alert_id, Reply.notification_id).where(
-        Reply.received_at < c, or_(Reply.body.is_not(None), Reply.answer.is_not(None))).order_by(Reply.id))
-    add(Item("notification_bodies", "replies", "blanked",
-             [i for i, a, n in s.execute(rq) if a not in gone_alerts and n not in gone_notes]))
+    nq = (
+        select(Notification.id, Notification.alert_id)
+        .where(Notification.created_at < c, Notification.body != "", Notification.status != "queued")
+        .order_by(Notification.id)
+    )
+    add(
+        Item(
+            "notification_bodies",
+            "notifications",
+            "blanked",
+            [i for i, a in s.execute(nq) if a not in gone_alerts and i not in gone_notes],
+        )
+    )
+    rq = (
+        select(Reply.id, Reply.alert_id, Reply.notification_id)
+        .where(Reply.received_at < c, or_(Reply.body.is_not(None), Reply.answer.is_not(None)))
+        .order_by(Reply.id)
+    )
+    add(
+        Item(
+            "notification_bodies",
+            "replies",
+            "blanked",
+            [i for i, a, n in s.execute(rq) if a not in gone_alerts and n not in gone_notes],
+        )
+    )
 
     c = cut["conversation_text"]
-    add(Item("conversation_text", "enquiries", "blanked", _ids(s, select(Enquiry.id).where(
-        Enquiry.started_at < c, or_(Enquiry.first_message.is_not(None), Enquiry.phone.is_not(None)))
-        .order_by(Enquiry.id))))
-    add(Item("conversation_text", "introductions", "blanked", _ids(s, select(Introduction.id).where(
-        Introduction.created_at < c, or_(Introduction.name.is_not(None), Introduction.phone != ""),
-        or_(Introduction.follow_up_due_at.is_(None), Introduction.follow_up_sent_at.is_not(None)))
-        .order_by(Introduction.id))))
-    add(Item("conversation_text", "callback_requests", "blanked", _ids(s, select(CallbackRequest.id).where(
-        CallbackRequest.created_at < c, CallbackRequest.status != "open",
-        or_(CallbackRequest.name.is_not(None), CallbackRequest.phone.is_not(None),
-            CallbackRequest.detail.is_not(None), CallbackRequest.note.is_not(None))).order_by(CallbackRequest.id))))
-    add(Item("conversation_text", "checkin_requests", "blanked", _ids(s, select(CheckinRequest.id).where(
-        CheckinRequest.created_at < c, CheckinRequest.status != "pending",
-        or_(CheckinRequest.name.is_not(None), CheckinRequest.phone.is_not(None),
-            CheckinRequest.preferred_time.is_not(None), CheckinRequest.note.is_not(None)))
-        .order_by(CheckinRequest.id))))
+    add(
+        Item(
+            "conversation_text",
+            "enquiries",
+            "blanked",
+            _ids(
+                s,
+                select(Enquiry.id)
+                .where(Enquiry.started_at < c, or_(Enquiry.first_message.is_not(None), Enquiry.phone.is_not(None)))
+                .order_by(Enquiry.id),
+            ),
+        )
+    )
+    add(
+        Item(
+            "conversation_text",
+            "introductions",
+            "blanked",
+            _ids(
+                s,
+                select(Introduction.id)
+                .where(
+                    Introduction.created_at < c,
+                    or_(Introduction.name.is_not(None), Introduction.phone != ""),
+                    or_(Introduction.follow_up_due_at.is_(None), Introduction.follow_up_sent_at.is_not(None)),
+                )
+                .order_by(Introduction.id),
+            ),
+        )
+    )
+    add(
+        Item(
+            "conversation_text",
+            "callback_requests",
+            "blanked",
+            _ids(
+                s,
+                select(CallbackRequest.id)
+                .where(
+                    CallbackRequest.created_at < c,
+                    CallbackRequest.status != "open",
+                    or_(
+                        CallbackRequest.name.is_not(None),
+                        CallbackRequest.phone.is_not(None),
+                        CallbackRequest.detail.is_not(None),
+                        CallbackRequest.note.is_not(None),
+                    ),
+                )
+                .order_by(CallbackRequest.id),
+            ),
+        )
+    )
+    add(
+        Item(
+            "conversation_text",
+            "checkin_requests",
+            "blanked",
+            _ids(
+                s,
+                select(CheckinRequest.id)
+                .where(
+                    CheckinRequest.created_at < c,
+                    CheckinRequest.status != "pending",
+                    or_(
+                        CheckinRequest.name.is_not(None),
+                        CheckinRequest.phone.is_not(None),
+                        CheckinRequest.preferred_time.is_not(None),
+                        CheckinRequest.note.is_not(None),
+                    ),
+                )
+                .order_by(CheckinRequest.id),
+            ),
+        )
+    )
     return p
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
     for i in range(0, len(ids), BATCH):
-        yield list(ids[i:i + BATCH])
+        yield list(ids[i : i + BATCH])
 
 
 def _chunked_ids(s: Session, ids: Sequence[int], query: Any) -> list[int]:
@@ -188,8 +318,11 @@ def apply(s: Session, p: Plan, *, by: str, scheduled_day: str | None = None) -> 
     items = {(it.kind, it.table): it.ids for it in p.items}
     alerts = items[("closed_alerts", "alerts")]
     for b in _chunks(alerts):
-        _tally(s, "alerts", dict(s.execute(select(Alert.state, func.count()).where(Alert.id.in_(b))
-                                           .group_by(Alert.state)).all()))
+        _tally(
+            s,
+            "alerts",
+            dict(s.execute(select(Alert.state, func.count()).where(Alert.id.in_(b)).group_by(Alert.state)).all()),
+        )
         s.execute(update(Checkin).where(Checkin.alert_id.in_(b)).values(alert_id=None))
         s.execute(update(Checkin).where(Checkin.help_alert_id.in_(b)).values(help_alert_id=None))
     _delete(s, Reply, items[("closed_alerts", "replies")])
@@ -203,20 +336,46 @@ def apply(s: Session, p: Plan, *, by: str, scheduled_day: str | None = None) -> 
     _delete(s, Event, items[("activity_events", "events")])
     dead = items[("dead_letters", "dead_letters")]
     for b in _chunks(dead):
-        _tally(s, "dead_letters", dict(s.execute(select(DeadLetter.kind, func.count()).where(DeadLetter.id.in_(b))
-                                                 .group_by(DeadLetter.kind)).all()))
+        _tally(
+            s,
+            "dead_letters",
+            dict(
+                s.execute(
+                    select(DeadLetter.kind, func.count()).where(DeadLetter.id.in_(b)).group_by(DeadLetter.kind)
+                ).all()
+            ),
+        )
     _delete(s, DeadLetter, dead)
 
     _blank(s, Notification, items[("notification_bodies", "notifications")], body="")
     _blank(s, Reply, items[("notification_bodies", "replies")], body=None, answer=None)
     _blank(s, Enquiry, items[("conversation_text", "enquiries")], first_message=None, phone=None)
     _blank(s, Introduction, items[("conversation_text", "introductions")], name=None, phone="")
-    _blank(s, CallbackRequest, items[("conversation_text", "callback_requests")],
-           name=None, phone=None, detail=None, note=None)
-    _blank(s, CheckinRequest, items[("conversation_text", "checkin_requests")],
-           name=None, phone=None, preferred_time=None, note=None)
-    run = RetentionRun(ran_at=p.now, by=by, scheduled_day=scheduled_day, removed=p.counts(),
-                       cutoffs={k: v.isoformat() for k, v in p.cutoffs.items()})
+    _blank(
+        s,
+        CallbackRequest,
+        items[("conversation_text", "callback_requests")],
+        name=None,
+        phone=None,
+        detail=None,
+        note=None,
+    )
+    _blank(
+        s,
+        CheckinRequest,
+        items[("conversation_text", "checkin_requests")],
+        name=None,
+        phone=None,
+        preferred_time=None,
+        note=None,
+    )
+    run = RetentionRun(
+        ran_at=p.now,
+        by=by,
+        scheduled_day=scheduled_day,
+        removed=p.counts(),
+        cutoffs={k: v.isoformat() for k, v in p.cutoffs.items()},
+    )
     s.add(run)
     s.flush()
     return run

@@ -1,4 +1,5 @@
 """Who is on call for a team at an instant."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,5 +22,6 @@ def on_call(team: Team, when: datetime) -> list[Contact]:
 
 def on_call_by_id(session: Session, team_ext: str, when: datetime) -> list[Contact]:
     from sqlalchemy import select
+
     team = session.scalars(select(Team).where(Team.ext_id == team_ext)).first()
     return on_call(team, when) if team else []

@@ -5,6 +5,7 @@ midnight (the shift belongs to the day it starts), ``from: "00:00", to: "24:00"`
 whole day. Evaluated in the zone's wall-clock time, so a 20:00–08:00 shift stays 20:00–08:00
 across the clock changes.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta

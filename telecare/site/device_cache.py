@@ -5,6 +5,7 @@ About 100 bytes a device: 100,000 devices fit in a few tens of MB. Devices regis
 after start (``linkage load`` in another process) are found on first sight by one query;
 unknown ones are remembered for a short while so a chatty stranger cannot load the DB.
 """
+
 from __future__ import annotations
 
 import threading
@@ -17,11 +18,32 @@ from .models import Device, Home
 
 
 class DeviceInfo:
-    __slots__ = ("id", "home_id", "home_ext", "ext_id", "kind", "resident_id", "online", "battery", "heartbeat_s",
-                 "seen")
+    __slots__ = (
+        "id",
+        "home_id",
+        "home_ext",
+        "ext_id",
+        "kind",
+        "resident_id",
+        "online",
+        "battery",
+        "heartbeat_s",
+        "seen",
+    )
 
-    def __init__(self, id: int, home_id: int, home_ext: str, ext_id: str, kind: str, resident_id: int | None,
-                 online: bool, battery: int | None, heartbeat_s: int | None, seen: float | None = None) -> None:
+    def __init__(
+        self,
+        id: int,
+        home_id: int,
+        home_ext: str,
+        ext_id: str,
+        kind: str,
+        resident_id: int | None,
+        online: bool,
+        battery: int | None,
+        heartbeat_s: int | None,
+        seen: float | None = None,
+    ) -> None:
         self.id = id
         self.home_id = home_id
         self.home_ext = home_ext
@@ -41,8 +63,18 @@ class HomeInfo:
         self.id, self.ext_id, self.resident_id, self.status = id, ext_id, resident_id, status
 
 
-_COLUMNS = (Device.id, Device.home_id, Home.ext_id, Device.ext_id, Device.kind, Home.resident_id, Device.online,
-            Device.battery, Device.heartbeat_s, Device.last_seen_epoch)
+_COLUMNS = (
+    Device.id,
+    Device.home_id,
+    Home.ext_id,
+    Device.ext_id,
+    Device.kind,
+    Home.resident_id,
+    Device.online,
+    Device.battery,
+    Device.heartbeat_s,
+    Device.last_seen_epoch,
+)
 
 
 class DeviceCache:
@@ -60,8 +92,9 @@ class DeviceCache:
         devices: dict[tuple[str, str], DeviceInfo] = {}
         for row in session.execute(select(*_COLUMNS).join(Home, Home.id == Device.home_id)):
             devices[(row[2], row[3])] = DeviceInfo(*row)  # type: ignore[call-arg]  # stubs: select(*cols)'s rows are open-ended
-        homes = {r[1]: HomeInfo(*r) for r in session.execute(
-            select(Home.id, Home.ext_id, Home.resident_id, Home.status))}
+        homes = {
+            r[1]: HomeInfo(*r) for r in session.execute(select(Home.id, Home.ext_id, Home.resident_id, Home.status))
+        }
         with self.lock:
             self.devices, self.homes = devices, homes
             self._missing.clear()
@@ -74,8 +107,9 @@ class DeviceCache:
         key = (home_ext, None)
         if self._missing.get(key, 0) > time.monotonic():
             return None
-        row = session.execute(select(Home.id, Home.ext_id, Home.resident_id, Home.status)
-                              .where(Home.ext_id == home_ext)).first()
+        row = session.execute(
+            select(Home.id, Home.ext_id, Home.resident_id, Home.status).where(Home.ext_id == home_ext)
+        ).first()
         if row is None:
             self._missing[key] = time.monotonic() + self.NEGATIVE_TTL
             return None
@@ -89,8 +123,11 @@ class DeviceCache:
             return info
         if self._missing.get(key, 0) > time.monotonic():
             return None
-        row = session.execute(select(*_COLUMNS).join(Home, Home.id == Device.home_id)
-                              .where(Home.ext_id == home_ext, Device.ext_id == device_ext)).first()
+        row = session.execute(
+            select(*_COLUMNS)
+            .join(Home, Home.id == Device.home_id)
+            .where(Home.ext_id == home_ext, Device.ext_id == device_ext)
+        ).first()
         if row is None:
             self._missing[key] = time.monotonic() + self.NEGATIVE_TTL
             return None

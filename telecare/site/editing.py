@@ -2,6 +2,7 @@
 same validation as ``linkage load``: the snippet is a small site file, so the loader checks
 it, names bad lines, and refuses it whole. The snippet must hold the item being edited and
 nothing else (a renamed id would quietly make a new item)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,15 +40,17 @@ def _shape(text: str, kind: str, ext_id: str | None, source: str) -> list[str]:
         return []
     ids = [str(i.get("id")) for i in items if isinstance(i, dict)]
     if ext_id is not None and ids != [ext_id]:
-        raise SiteError([Problem(2, f"this form edits {SINGULAR[kind]} '{ext_id}' only; to add another, use 'Add'")],
-                        source)
+        raise SiteError(
+            [Problem(2, f"this form edits {SINGULAR[kind]} '{ext_id}' only; to add another, use 'Add'")], source
+        )
     if ext_id is None and not ids:
         raise SiteError([Problem(1, f"nothing to add: write one or more {kind} under '{kind}:'")], source)
     return ids
 
 
-def apply_snippet(session: Session, kind: str, text: str, now: datetime, *, ext_id: str | None = None,
-                  source: str = "form") -> Edit:
+def apply_snippet(
+    session: Session, kind: str, text: str, now: datetime, *, ext_id: str | None = None, source: str = "form"
+) -> Edit:
     """Load a snippet holding ``kind`` items (exactly ``ext_id`` when given). Raises SiteError."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")

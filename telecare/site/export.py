@@ -9,6 +9,7 @@ Access notes (key-safe codes) are written as ``'[access note]'``, which the load
 "keep the note held", unless ``with_secrets`` is asked for (``linkage site export
 --with-secrets``); a whole-site export says which in a comment at its top.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -60,16 +61,27 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def contact_dict(c: Contact) -> dict[str, Any]:
-    return _Flow(_clean({"id": c.ext_id, "name": c.name, "phone": c.phone, "role": c.role, "email": c.email,
-                         "state": "left" if c.state == "left" else None}))
+    return _Flow(
+        _clean(
+            {
+                "id": c.ext_id,
+                "name": c.name,
+                "phone": c.phone,
+                "role": c.role,
+                "email": c.email,
+                "state": "left" if c.state == "left" else None,
+            }
+        )
+    )
 
 
 def team_dict(t: Team) -> dict[str, Any]:
     out: dict[str, Any] = {"id": t.ext_id, "name": t.name}
     if t.timezone != "Europe/London":
         out["timezone"] = t.timezone
-    out["rota"] = [_Flow({"contact": s.contact.ext_id, "days": _days(s.days), "from": s.start, "to": s.end})
-                   for s in t.shifts]
+    out["rota"] = [
+        _Flow({"contact": s.contact.ext_id, "days": _days(s.days), "from": s.start, "to": s.end}) for s in t.shifts
+    ]
     return out
 
 
@@ -111,10 +123,20 @@ def _durations(d: dict[str, Any] | None) -> dict[str, Any] | None:
     return _Flow(out)
 
 
-def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str], with_secrets: bool = False) -> dict[str, Any]:
+def resident_dict(
+    r: Resident, policies: dict[int, str], contacts: dict[int, str], with_secrets: bool = False
+) -> dict[str, Any]:
     access = r.access if with_secrets or not r.access else ACCESS_PLACEHOLDER
-    out = _clean({"id": r.ext_id, "name": r.name, "phone": r.phone, "address": r.address, "postcode": r.postcode,
-                  "access": access})
+    out = _clean(
+        {
+            "id": r.ext_id,
+            "name": r.name,
+            "phone": r.phone,
+            "address": r.address,
+            "postcode": r.postcode,
+            "access": access,
+        }
+    )
     if r.timezone != "Europe/London":
         out["timezone"] = r.timezone
     out["contacts"] = _FlowList(contacts[link.contact_id] for link in r.contact_links)
@@ -142,8 +164,9 @@ def resident_dict(r: Resident, policies: dict[int, str], contacts: dict[int, str
     return out
 
 
-def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str] | None = None, *,
-              with_secrets: bool = False) -> dict[str, Any]:
+def site_dict(
+    session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str] | None = None, *, with_secrets: bool = False
+) -> dict[str, Any]:
     """The site (or the items of ``kinds`` whose id is in ``ids``) as plain data."""
     kinds = list(kinds)
     wanted = set(ids) if ids is not None else None
@@ -155,17 +178,22 @@ def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str]
     contact_ids = dict(session.execute(select(Contact.id, Contact.ext_id)).all())
     policy_ids = dict(session.execute(select(Policy.id, Policy.ext_id)).all())
     if "contacts" in kinds:
-        out["contacts"] = [contact_dict(c) for c in session.scalars(select(Contact).order_by(Contact.id))
-                           if keep(c.ext_id)]
+        out["contacts"] = [
+            contact_dict(c) for c in session.scalars(select(Contact).order_by(Contact.id)) if keep(c.ext_id)
+        ]
     if "teams" in kinds:
         q = select(Team).order_by(Team.id).options(selectinload(Team.shifts).joinedload(RotaShift.contact))
         out["teams"] = [team_dict(t) for t in session.scalars(q) if keep(t.ext_id)]
     if "policies" in kinds:
-        out["policies"] = [policy_dict(p) for p in session.scalars(select(Policy).order_by(Policy.id))
-                           if keep(p.ext_id)]
+        out["policies"] = [
+            policy_dict(p) for p in session.scalars(select(Policy).order_by(Policy.id)) if keep(p.ext_id)
+        ]
     if "residents" in kinds:
-        rq = select(Resident).order_by(Resident.id).options(
-            selectinload(Resident.contact_links), selectinload(Resident.homes).selectinload(Home.devices))
+        rq = (
+            select(Resident)
+            .order_by(Resident.id)
+            .options(selectinload(Resident.contact_links), selectinload(Resident.homes).selectinload(Home.devices))
+        )
         if wanted is not None:
             rq = rq.where(Resident.ext_id.in_(list(wanted)))
         out["residents"] = [resident_dict(r, policy_ids, contact_ids, with_secrets) for r in session.scalars(rq)]
@@ -173,15 +201,20 @@ def site_dict(session: Session, kinds: Iterable[str] = KINDS, ids: Iterable[str]
 
 
 def dump(data: dict[str, Any]) -> str:
-    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,
-                          default_flow_style=False)
+    text: str = yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )
     return text
 
 
-HEADER_REDACTED = ("# Linkage site export. Access notes (key-safe codes) are NOT in this file: each is written as\n"
-                   "# '[access note]', and loading this file keeps the notes already held.\n")
-HEADER_SECRETS = ("# Linkage site export WITH ACCESS NOTES (key-safe codes) in clear (--with-secrets).\n"
-                  "# Keep this file as you would the keys themselves; delete it when done.\n")
+HEADER_REDACTED = (
+    "# Linkage site export. Access notes (key-safe codes) are NOT in this file: each is written as\n"
+    "# '[access note]', and loading this file keeps the notes already held.\n"
+)
+HEADER_SECRETS = (
+    "# Linkage site export WITH ACCESS NOTES (key-safe codes) in clear (--with-secrets).\n"
+    "# Keep this file as you would the keys themselves; delete it when done.\n"
+)
 
 
 def export_site(session: Session, *, with_secrets: bool = False) -> str:

@@ -5,6 +5,7 @@ it last heard from a device; this writes ``last_seen_epoch`` and ``battery`` for
 device heard from since the previous write in one executemany. A crash loses at most one
 interval of last-seen times, which supervision's start-up grace absorbs.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +23,8 @@ def flush(sessions: sessionmaker[Session], devices: DeviceCache) -> int:
             ph = "?" if s.get_bind().dialect.name == "sqlite" else "%s"
             s.connection().exec_driver_sql(
                 f"UPDATE devices SET last_seen_epoch = {ph}, battery = {ph} WHERE id = {ph}",
-                [(seen, i.battery, i.id) for i, seen in snapshot])
+                [(seen, i.battery, i.id) for i, seen in snapshot],
+            )
         for i, seen in snapshot:
             if dirty.get(i.id) is i and i.seen == seen:
                 del dirty[i.id]

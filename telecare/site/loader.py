@@ -4,6 +4,7 @@ A wrong file is refused whole, naming each bad line and why; nothing is half-loa
 second load of the same file changes nothing. Items that are in the database but not in
 the file are left as they are (a site may be kept in several files or partly in the console).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -84,10 +85,15 @@ def _check_data_key(site: SiteIn, lines: dict[tuple[Any, ...], int], source: str
     the file rather than store them in clear or lose them."""
     if secrets.keyring() is not None:
         return
-    problems = [Problem(_line_for(lines, ("residents", i, "access")),
-                        f"resident {r.id}: an access note cannot be stored: LINKAGE_DATA_KEY is not set (access "
-                        "notes are encrypted with it; `linkage data-key new` makes one)")
-                for i, r in enumerate(site.residents) if r.access and not is_placeholder(r.access)]
+    problems = [
+        Problem(
+            _line_for(lines, ("residents", i, "access")),
+            f"resident {r.id}: an access note cannot be stored: LINKAGE_DATA_KEY is not set (access "
+            "notes are encrypted with it; `linkage data-key new` makes one)",
+        )
+        for i, r in enumerate(site.residents)
+        if r.access and not is_placeholder(r.access)
+    ]
     if problems:
         raise SiteError(problems, source)
 
@@ -101,8 +107,9 @@ def _check_references(session: Session, site: SiteIn, lines: dict[tuple[Any, ...
         for i, item in enumerate(items):
             k = key(item)
             if k in seen:
-                problems.append(Problem(lines.get((kind, i)), f"{kind}[{i}]: id '{k}' is used twice "
-                                                               f"(also {kind}[{seen[k]}])"))
+                problems.append(
+                    Problem(lines.get((kind, i)), f"{kind}[{i}]: id '{k}' is used twice (also {kind}[{seen[k]}])")
+                )
             seen[k] = i
 
     dupes("contacts", site.contacts)
@@ -131,54 +138,84 @@ def _check_references(session: Session, site: SiteIn, lines: dict[tuple[Any, ...
                     continue
                 if target.startswith("team:"):
                     if target[5:] not in teams:
-                        problems.append(Problem(_line_for(lines, loc),
-                                                f"policy {policy.id} step {si + 1}: team '{target[5:]}' is not defined"))
+                        problems.append(
+                            Problem(
+                                _line_for(lines, loc),
+                                f"policy {policy.id} step {si + 1}: team '{target[5:]}' is not defined",
+                            )
+                        )
                     continue
                 cid = target[8:] if target.startswith("contact:") else target
                 if cid not in known_contacts:
-                    problems.append(Problem(_line_for(lines, loc), (
-                        f"policy {policy.id} step {si + 1}: '{target}' is neither a contact nor one of "
-                        "resident.contacts, resident.befriender, console, team:ID, contact:ID")))
+                    problems.append(
+                        Problem(
+                            _line_for(lines, loc),
+                            (
+                                f"policy {policy.id} step {si + 1}: '{target}' is neither a contact nor one of "
+                                "resident.contacts, resident.befriender, console, team:ID, contact:ID"
+                            ),
+                        )
+                    )
             if "console" in step.via and "console" not in step.notify:
                 pass
             if si < len(policy.steps) - 1 and step.ack_within is None:
-                problems.append(Problem(_line_for(lines, ("policies", pi, "steps", si)),
-                                        f"policy {policy.id} step {si + 1}: ack_within is needed on every step "
-                                        "but the last"))
+                problems.append(
+                    Problem(
+                        _line_for(lines, ("policies", pi, "steps", si)),
+                        f"policy {policy.id} step {si + 1}: ack_within is needed on every step but the last",
+                    )
+                )
     home_ids: dict[str, str] = {}
     home_lines: dict[str, int | None] = {}
     for ri, r in enumerate(site.residents):
         for ci, cid in enumerate(r.contacts):
             need_contact(cid, ("residents", ri, "contacts", ci), f"resident {r.id}")
         if len(set(r.contacts)) != len(r.contacts):
-            problems.append(Problem(_line_for(lines, ("residents", ri, "contacts")),
-                                    f"resident {r.id}: a contact is listed twice"))
+            problems.append(
+                Problem(_line_for(lines, ("residents", ri, "contacts")), f"resident {r.id}: a contact is listed twice")
+            )
         if r.befriender:
             need_contact(r.befriender, ("residents", ri, "befriender"), f"resident {r.id} befriender")
-        for loc, pid in ((("residents", ri, "policy"), r.policy),
-                         (("residents", ri, "checkin", "policy"), r.checkin.policy if r.checkin else None)):
+        for loc, pid in (
+            (("residents", ri, "policy"), r.policy),
+            (("residents", ri, "checkin", "policy"), r.checkin.policy if r.checkin else None),
+        ):
             if pid and pid not in policies:
                 problems.append(Problem(_line_for(lines, loc), f"resident {r.id}: policy '{pid}' is not defined"))
         if r.home:
             if r.home.id in home_ids:
-                problems.append(Problem(_line_for(lines, ("residents", ri, "home", "id")),
-                                        f"resident {r.id}: home '{r.home.id}' also belongs to {home_ids[r.home.id]}"))
+                problems.append(
+                    Problem(
+                        _line_for(lines, ("residents", ri, "home", "id")),
+                        f"resident {r.id}: home '{r.home.id}' also belongs to {home_ids[r.home.id]}",
+                    )
+                )
             home_ids[r.home.id] = r.id
             home_lines[r.home.id] = _line_for(lines, ("residents", ri, "home", "id"))
             seen: set[str] = set()
             for di, d in enumerate(r.home.devices):
                 if d.id in seen:
-                    problems.append(Problem(_line_for(lines, ("residents", ri, "home", "devices", di)),
-                                            f"home {r.home.id}: device '{d.id}' is listed twice"))
+                    problems.append(
+                        Problem(
+                            _line_for(lines, ("residents", ri, "home", "devices", di)),
+                            f"home {r.home.id}: device '{d.id}' is listed twice",
+                        )
+                    )
                 seen.add(d.id)
     # a home already owned by someone else in the database
     if home_ids:
-        owners = dict(session.execute(select(Home.ext_id, Resident.ext_id).join(Resident, Resident.id == Home.resident_id)
-                                      .where(Home.ext_id.in_(list(home_ids)))).all())
+        owners = dict(
+            session.execute(
+                select(Home.ext_id, Resident.ext_id)
+                .join(Resident, Resident.id == Home.resident_id)
+                .where(Home.ext_id.in_(list(home_ids)))
+            ).all()
+        )
         for h, rid in home_ids.items():
             if h in owners and owners[h] != rid:
-                problems.append(Problem(home_lines[h],
-                                        f"home '{h}' already belongs to resident '{owners[h]}', not '{rid}'"))
+                problems.append(
+                    Problem(home_lines[h], f"home '{h}' already belongs to resident '{owners[h]}', not '{rid}'")
+                )
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise SiteError(problems, source)
@@ -253,11 +290,20 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         if obj is None:
             obj = policies[p.id] = Policy(ext_id=p.id)
             session.add(obj)
-        steps = [{"notify": s.notify, "via": s.via, "ack_within_s": s.ack_within,
-                  "window": ({"days": s.window.days, "from": s.window.from_, "to": s.window.to}
-                             if s.window else None)} for s in p.steps]
-        count("policies", created, _assign(obj, priorities=p.for_, repeat=p.repeat,
-                                           attend_within_s=p.attend_within, steps=steps))
+        steps = [
+            {
+                "notify": s.notify,
+                "via": s.via,
+                "ack_within_s": s.ack_within,
+                "window": ({"days": s.window.days, "from": s.window.from_, "to": s.window.to} if s.window else None),
+            }
+            for s in p.steps
+        ]
+        count(
+            "policies",
+            created,
+            _assign(obj, priorities=p.for_, repeat=p.repeat, attend_within_s=p.attend_within, steps=steps),
+        )
     session.flush()
 
     residents = _by_ext(session, Resident)
@@ -276,8 +322,18 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
         # '[access note]' (a redacted export or edit form) keeps the note the resident has
         access = obj.access if is_placeholder(r.access) else r.access
         state_before = None if created else obj.state
-        changed = _assign(obj, name=r.name, phone=r.phone, address=r.address, postcode=r.postcode, access=access,
-                          timezone=r.timezone, befriender_id=befriender, policy_id=policy, checkin=checkin)
+        changed = _assign(
+            obj,
+            name=r.name,
+            phone=r.phone,
+            address=r.address,
+            postcode=r.postcode,
+            access=access,
+            timezone=r.timezone,
+            befriender_id=befriender,
+            policy_id=policy,
+            checkin=checkin,
+        )
         changed = _set_state(obj, r.state, now) or changed
         want = [contacts[c].id for c in r.contacts]
         if [link.contact_id for link in obj.contact_links] != want:
@@ -287,8 +343,9 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                 obj.contact_links.append(ResidentContact(contact_id=cid, position=i))
             changed = True
         session.flush()
-        if (checkin_before != (obj.checkin, obj.timezone) and (checkin or not created)) or \
-                (state_before is not None and state_before != obj.state):
+        if (checkin_before != (obj.checkin, obj.timezone) and (checkin or not created)) or (
+            state_before is not None and state_before != obj.state
+        ):
             bus.record(session, ResidentCheckinChanged(obj.id, now, source))  # check-ins: when the next is due
         count("residents", created, changed)
         if r.home:
@@ -304,13 +361,17 @@ def load_site(session: Session, text: str, now: datetime, source: str = "site fi
                 dev = existing.get(d.id)
                 d_created = dev is None
                 if dev is None:
-                    dev = Device(home_id=home.id, ext_id=d.id, kind=d.kind, registered_epoch=now.timestamp(),
-                                 online=True)
+                    dev = Device(
+                        home_id=home.id, ext_id=d.id, kind=d.kind, registered_epoch=now.timestamp(), online=True
+                    )
                     session.add(dev)
                 watch = d.watch.model_dump(by_alias=True, exclude_none=True) if d.watch else None
                 watch_before = None if d_created else (dev.watch, dev.kind)
-                count("devices", d_created, _assign(dev, kind=d.kind, heartbeat_s=d.heartbeat, grace_s=d.grace,
-                                                    watch=watch))
+                count(
+                    "devices",
+                    d_created,
+                    _assign(dev, kind=d.kind, heartbeat_s=d.heartbeat, grace_s=d.grace, watch=watch),
+                )
                 if watch_before != (dev.watch, dev.kind) and (watch is not None or not d_created):
                     watched.append(dev)
     session.flush()

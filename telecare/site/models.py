@@ -30,8 +30,9 @@ class Team(Base):
     ext_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
-    shifts: Mapped[list[RotaShift]] = relationship(back_populates="team", cascade="all, delete-orphan",
-                                                     order_by="RotaShift.position")
+    shifts: Mapped[list[RotaShift]] = relationship(
+        back_populates="team", cascade="all, delete-orphan", order_by="RotaShift.position"
+    )
 
 
 class RotaShift(Base):
@@ -76,7 +77,8 @@ class Resident(Base):
     befriender: Mapped[Contact | None] = relationship(foreign_keys=[befriender_id])
     policy: Mapped[Policy | None] = relationship()
     contact_links: Mapped[list[ResidentContact]] = relationship(
-        cascade="all, delete-orphan", order_by="ResidentContact.position")
+        cascade="all, delete-orphan", order_by="ResidentContact.position"
+    )
     homes: Mapped[list[Home]] = relationship(back_populates="resident")
 
     @property
@@ -125,6 +127,7 @@ class Device(Base):
 
 class Setting(Base):
     """Site-wide settings staff can change (e.g. the heartbeat grace)."""
+
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)

@@ -4,6 +4,7 @@ what an export writes unless asked for the secrets (docs/security.md, "Secrets a
 An access note is written as ``'[access note]'`` (quoted: bare, YAML would read a list). The
 site loader reads that placeholder as "keep the note this resident has", so a redacted file
 loads back without losing anything."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,11 @@ def _spans(text: str) -> list[tuple[int, int]]:
             node = stack.pop()
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == "access" and isinstance(value, yaml.ScalarNode):
+                    if (
+                        isinstance(key, yaml.ScalarNode)
+                        and key.value == "access"
+                        and isinstance(value, yaml.ScalarNode)
+                    ):
                         if value.tag != "tag:yaml.org,2002:null" and value.value != "":
                             spans.append((value.start_mark.index, value.end_mark.index))
                     else:
@@ -46,7 +51,7 @@ def redact_site_yaml(text: str | None) -> str | None:
         return _ACCESS_LINE.sub(lambda m: m.group(1) + QUOTED_PLACEHOLDER, text)
     for start, end in sorted(spans, reverse=True):
         value = text[start:end]
-        tail = value[len(value.rstrip("\n")):]  # a block scalar (|, >) ends with its line break
+        tail = value[len(value.rstrip("\n")) :]  # a block scalar (|, >) ends with its line break
         text = text[:start] + QUOTED_PLACEHOLDER + tail + text[end:]
     return text
 

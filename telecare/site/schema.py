@@ -1,4 +1,5 @@
 """The site file's shape (DESIGN.md, "Site YAML"), as pydantic models."""
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,7 @@ def _duration(v: Any) -> int | None:
 
 def _time(v: str) -> str:
     if not isinstance(v, str) or not TIME.match(v):
-        raise ValueError(f"{v!r} is not a time of day like \"08:00\" (24-hour clock, quoted)")
+        raise ValueError(f'{v!r} is not a time of day like "08:00" (24-hour clock, quoted)')
     return v
 
 
@@ -55,7 +56,7 @@ def _phone(v: Any) -> str | None:
         return v
     phone = str(v).replace(" ", "")
     if not PHONE.match(phone):
-        raise ValueError(f"{phone!r} is not a phone number in international form like \"+447700900201\"")
+        raise ValueError(f'{phone!r} is not a phone number in international form like "+447700900201"')
     return phone
 
 
@@ -162,6 +163,7 @@ Period = Annotated[int | None, BeforeValidator(lambda v: None if v is None else 
 
 class RetentionIn(Strict):
     """How long each kind of record is kept (like ``90d``, ``12w``, ``7y``; at least a day)."""
+
     activity_events: Period = None
     dead_letters: Period = None
     notification_bodies: Period = None
@@ -182,4 +184,3 @@ class SiteIn(Strict):
         if isinstance(data, dict):
             return {k: ([] if v is None and k != "retention" else v) for k, v in data.items()}
         return data
-

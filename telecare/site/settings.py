@@ -1,4 +1,5 @@
 """Site-wide settings staff can change at run time."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,16 +13,16 @@ from .models import Setting
 # How long each kind of record is kept (telecare.retention; docs/data-protection.md says why).
 # The site file's ``retention:`` block sets them (its keys without the prefix), as do staff here.
 RETENTION_DEFAULTS = {
-    "activity_events": "90d",      # raw device events that opened no alert: deleted
-    "dead_letters": "30d",         # refused MQTT messages: deleted (counted in a tally)
+    "activity_events": "90d",  # raw device events that opened no alert: deleted
+    "dead_letters": "30d",  # refused MQTT messages: deleted (counted in a tally)
     "notification_bodies": "30d",  # text of outbound messages and of replies: blanked, rows kept
-    "conversation_text": "365d",   # helpline: what people wrote, and their names and numbers: blanked
-    "closed_alerts": "2555d",      # resolved/cancelled alerts with their timelines (care records, 7 years)
+    "conversation_text": "365d",  # helpline: what people wrote, and their names and numbers: blanked
+    "closed_alerts": "2555d",  # resolved/cancelled alerts with their timelines (care records, 7 years)
 }
 RETENTION_PREFIX = "retention_"
 
 DEFAULTS = {
-    "heartbeat_grace": "5m",   # how long past a missed heartbeat before device_offline
+    "heartbeat_grace": "5m",  # how long past a missed heartbeat before device_offline
     **{RETENTION_PREFIX + k: v for k, v in RETENTION_DEFAULTS.items()},
 }
 VALIDATORS = {

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 def normalise_url(url: str) -> str:
     # Accept the common spellings and use psycopg 3.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -1,4 +1,5 @@
 """Bring the schema up to date with Alembic (``linkage hub`` does this on start)."""
+
 from __future__ import annotations
 
 from pathlib import Path

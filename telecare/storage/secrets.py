@@ -14,6 +14,7 @@ too; with the wrong key, ``WrongDataKey``. ``check_database`` is what a process 
 serves: it refuses (``DataKeyError``) when the database holds secrets it could not read, and
 seals any value still in plain text (written before 0009_secrets, or by a process without a key).
 """
+
 from __future__ import annotations
 
 import binascii
@@ -43,9 +44,11 @@ class WrongDataKey(DataKeyError):
     pass
 
 
-NO_KEY = ("LINKAGE_DATA_KEY is not set: access notes are encrypted at rest with it. Set it to the key this "
-          "database was encrypted with (`make run` keeps one in var/data.key; `linkage data-key new` makes a new one "
-          "for a new database)")
+NO_KEY = (
+    "LINKAGE_DATA_KEY is not set: access notes are encrypted at rest with it. Set it to the key this "
+    "database was encrypted with (`make run` keeps one in var/data.key; `linkage data-key new` makes a new one "
+    "for a new database)"
+)
 
 
 def new_key() -> str:
@@ -57,8 +60,10 @@ def _fernet(key: str, position: int) -> Fernet:
     try:
         return Fernet(key.strip().encode("ascii"))
     except (ValueError, binascii.Error, UnicodeEncodeError):
-        raise DataKeyError(f"LINKAGE_DATA_KEY: key {position} is not a Fernet key (URL-safe base64 of 32 bytes, "
-                           "44 characters; `linkage data-key new` makes one)") from None
+        raise DataKeyError(
+            f"LINKAGE_DATA_KEY: key {position} is not a Fernet key (URL-safe base64 of 32 bytes, "
+            "44 characters; `linkage data-key new` makes one)"
+        ) from None
 
 
 class Keyring:
@@ -78,11 +83,13 @@ class Keyring:
         if not is_encrypted(stored):
             return stored
         try:
-            return self._multi.decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
+            return self._multi.decrypt(stored[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
-            raise WrongDataKey("LINKAGE_DATA_KEY does not decrypt the access notes in this database: it is not the key "
-                               "they were encrypted with (during a rotation give both keys, new first: "
-                               "LINKAGE_DATA_KEY=NEW,OLD)") from None
+            raise WrongDataKey(
+                "LINKAGE_DATA_KEY does not decrypt the access notes in this database: it is not the key "
+                "they were encrypted with (during a rotation give both keys, new first: "
+                "LINKAGE_DATA_KEY=NEW,OLD)"
+            ) from None
 
     def rotate(self, stored: str) -> str:
         """``stored`` encrypted again with the first key (a plain value is encrypted)."""
@@ -179,8 +186,10 @@ def check_database(conn: Connection, metadata: MetaData) -> Census:
     plain text are encrypted (in ``conn``'s transaction). Returns what it found."""
     found = census(conn, metadata)
     if found.total and _current is None:
-        raise NoDataKey(f"the database holds {found.total} access note{'s' if found.total != 1 else ''} "
-                        f"({found.encrypted} encrypted) and {NO_KEY}")
+        raise NoDataKey(
+            f"the database holds {found.total} access note{'s' if found.total != 1 else ''} "
+            f"({found.encrypted} encrypted) and {NO_KEY}"
+        )
     if _current is None:
         return found
     for table, name in encrypted_columns(metadata):
@@ -227,6 +236,25 @@ def replace_all(text: str, secrets: Iterable[str], placeholder: str = ACCESS_PLA
     return text
 
 
-__all__ = ["PREFIX", "ACCESS_PLACEHOLDER", "DataKeyError", "NoDataKey", "WrongDataKey", "Keyring", "new_key",
-           "use_keys", "keyring", "is_encrypted", "encrypt", "decrypt", "EncryptedText", "encrypted_columns",
-           "Census", "census", "check_database", "seal_plain", "reencrypt_all", "replace_all"]
+__all__ = [
+    "PREFIX",
+    "ACCESS_PLACEHOLDER",
+    "DataKeyError",
+    "NoDataKey",
+    "WrongDataKey",
+    "Keyring",
+    "new_key",
+    "use_keys",
+    "keyring",
+    "is_encrypted",
+    "encrypt",
+    "decrypt",
+    "EncryptedText",
+    "encrypted_columns",
+    "Census",
+    "census",
+    "check_database",
+    "seal_plain",
+    "reencrypt_all",
+    "replace_all",
+]

@@ -20,6 +20,7 @@ Refused while one of their alerts is open or acknowledged (someone may be on the
 assistant's own memory of their conversations (Rasa's tracker) is outside the database: the hub
 gives back the conversation ids (``Erasure.conversation_ids``) for the caller to clear.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,18 +75,18 @@ def check(s: Session, sub: Subject) -> None:
         conds.append(Alert.acknowledged_contact_id.in_([c.id for c in sub.contacts]))
     if not conds:
         return
-    active = list(s.scalars(select(Alert.id).where(or_(*conds), Alert.state.in_(BLOCKING_STATES))
-                            .order_by(Alert.id)))
+    active = list(s.scalars(select(Alert.id).where(or_(*conds), Alert.state.in_(BLOCKING_STATES)).order_by(Alert.id)))
     if active:
-        raise SubjectError(f"refused: alert {', '.join(map(str, active))} is still "
-                           f"{'open or acknowledged' if len(active) > 1 else 'active'}; resolve or cancel it first")
+        raise SubjectError(
+            f"refused: alert {', '.join(map(str, active))} is still "
+            f"{'open or acknowledged' if len(active) > 1 else 'active'}; resolve or cancel it first"
+        )
 
 
 def conversation_ids(s: Session, sub: Subject) -> list[str]:
     if not sub.enquiry_ids:
         return []
-    return sorted({c for c in s.scalars(select(Enquiry.conversation_id).where(Enquiry.id.in_(sub.enquiry_ids)))
-                   if c})
+    return sorted({c for c in s.scalars(select(Enquiry.conversation_id).where(Enquiry.id.in_(sub.enquiry_ids))) if c})
 
 
 def erase(s: Session, *, resident: str | None = None, phone: str | None = None, now: datetime) -> Erasure:
@@ -144,14 +145,15 @@ def erase(s: Session, *, resident: str | None = None, phone: str | None = None, 
     for c in sub.contacts:
         c.name, c.phone, c.email, c.ext_id = ERASED, None, None, f"erased-{c.id}"
         c.state, c.left_at, c.erased_at = "left", c.left_at or now, now
-        out.add("resident_contacts", _count(s.execute(delete(ResidentContact).where(ResidentContact.contact_id == c.id))))
+        out.add(
+            "resident_contacts", _count(s.execute(delete(ResidentContact).where(ResidentContact.contact_id == c.id)))
+        )
         s.execute(update(Resident).where(Resident.befriender_id == c.id).values(befriender_id=None))
         out.contacts += 1
     s.flush()
 
     # -- what happened to them ---------------------------------------------------------------------------
-    for e in s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id.in_(sub.alert_ids))) \
-            if sub.alert_ids else ():
+    for e in s.scalars(select(TimelineEntry).where(TimelineEntry.alert_id.in_(sub.alert_ids))) if sub.alert_ids else ():
         e.detail = scrub(e.detail) or ""
         e.actor = scrub(e.actor)
         e.data = _scrub_json(e.data, linked)
@@ -191,13 +193,25 @@ def erase(s: Session, *, resident: str | None = None, phone: str | None = None, 
         for f in s.scalars(select(DriftFlag).where(DriftFlag.resident_id.in_(sub.resident_ids))):
             f.detail, f.clear_note = scrub(f.detail) or "", None
             out.add("drift_flags", 1)
-        out.add("checkin_pauses", _count(s.execute(update(CheckinPause).where(
-            CheckinPause.resident_id.in_(sub.resident_ids)).values(reason=""))))
+        out.add(
+            "checkin_pauses",
+            _count(
+                s.execute(update(CheckinPause).where(CheckinPause.resident_id.in_(sub.resident_ids)).values(reason=""))
+            ),
+        )
 
     # -- the helpline ------------------------------------------------------------------------------------
     if sub.enquiry_ids:
-        out.add("enquiries", _count(s.execute(update(Enquiry).where(Enquiry.id.in_(sub.enquiry_ids)).values(
-            phone=None, first_message=None, conversation_id=None, age=None, erased_at=now))))
+        out.add(
+            "enquiries",
+            _count(
+                s.execute(
+                    update(Enquiry)
+                    .where(Enquiry.id.in_(sub.enquiry_ids))
+                    .values(phone=None, first_message=None, conversation_id=None, age=None, erased_at=now)
+                )
+            ),
+        )
     helpline: tuple[Any, ...] = (Introduction, CallbackRequest, CheckinRequest)
     for model in helpline:
         conds = []
@@ -238,8 +252,7 @@ def erase(s: Session, *, resident: str | None = None, phone: str | None = None, 
     # -- anything else that still names them ---------------------------------------------------------------
     for table, count in _sweep(s, words).items():
         out.add(table, count)
-    log.info("erasure: %d resident(s), %d contact(s), %d table(s) touched", out.residents, out.contacts,
-             len(out.rows))
+    log.info("erasure: %d resident(s), %d contact(s), %d table(s) touched", out.residents, out.contacts, len(out.rows))
     return out
 
 

@@ -2,6 +2,7 @@
 
 Every row is given whole, as stored (its columns by name), grouped by what it is. The access note
 is given as the resident record holds it (the model's ``access``). Nothing is written."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,8 +34,11 @@ def export(s: Session, *, resident: str | None = None, phone: str | None = None,
 
 def build(s: Session, sub: Subject, now: datetime) -> dict[str, Any]:
     rids, phones = sub.resident_ids, sorted(sub.phones)
-    doc: dict[str, Any] = {"format": FORMAT, "made_at": now.isoformat(),
-                           "asked_for": {"residents": [r.ext_id for r in sub.residents], "phones": phones}}
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "made_at": now.isoformat(),
+        "asked_for": {"residents": [r.ext_id for r in sub.residents], "phones": phones},
+    }
     residents = []
     for r in sub.residents:
         rec = row_dict(r)
@@ -49,22 +53,28 @@ def build(s: Session, sub: Subject, now: datetime) -> dict[str, Any]:
     alerts = []
     for a in s.scalars(select(Alert).where(Alert.id.in_(sub.alert_ids)).order_by(Alert.id)) if sub.alert_ids else ():
         rec = row_dict(a)
-        rec["timeline"] = _rows(s, select(TimelineEntry).where(TimelineEntry.alert_id == a.id)
-                                .order_by(TimelineEntry.id))
+        rec["timeline"] = _rows(
+            s, select(TimelineEntry).where(TimelineEntry.alert_id == a.id).order_by(TimelineEntry.id)
+        )
         alerts.append(rec)
     doc["alerts"] = alerts
 
     checkins = []
-    for c in s.scalars(select(Checkin).where(Checkin.id.in_(sub.checkin_ids)).order_by(Checkin.id)) \
-            if sub.checkin_ids else ():
+    for c in (
+        s.scalars(select(Checkin).where(Checkin.id.in_(sub.checkin_ids)).order_by(Checkin.id))
+        if sub.checkin_ids
+        else ()
+    ):
         rec = row_dict(c)
-        rec["attempts"] = _rows(s, select(CheckinAttempt).where(CheckinAttempt.checkin_id == c.id)
-                                .order_by(CheckinAttempt.number))
+        rec["attempts"] = _rows(
+            s, select(CheckinAttempt).where(CheckinAttempt.checkin_id == c.id).order_by(CheckinAttempt.number)
+        )
         checkins.append(rec)
     doc["checkins"] = checkins
     doc["checkin_pauses"] = _rows(s, select(CheckinPause).where(CheckinPause.resident_id.in_(rids))) if rids else []
-    doc["drift_flags"] = _rows(s, select(DriftFlag).where(DriftFlag.resident_id.in_(rids))
-                               .order_by(DriftFlag.id)) if rids else []
+    doc["drift_flags"] = (
+        _rows(s, select(DriftFlag).where(DriftFlag.resident_id.in_(rids)).order_by(DriftFlag.id)) if rids else []
+    )
 
     n_conds: list[Any] = []
     if phones:
@@ -74,14 +84,18 @@ def build(s: Session, sub: Subject, now: datetime) -> dict[str, Any]:
     n_ids = attempt_notification_ids(s, sub.checkin_ids)
     if n_ids:
         n_conds.append(Notification.id.in_(n_ids))
-    doc["notifications"] = _rows(s, select(Notification).where(or_(*n_conds)).order_by(Notification.id)) \
-        if n_conds else []
+    doc["notifications"] = (
+        _rows(s, select(Notification).where(or_(*n_conds)).order_by(Notification.id)) if n_conds else []
+    )
     doc["replies"] = _rows(s, select(Reply).where(Reply.from_.in_(phones)).order_by(Reply.id)) if phones else []
 
     e_ids = sub.enquiry_ids
     doc["enquiries"] = _rows(s, select(Enquiry).where(Enquiry.id.in_(e_ids)).order_by(Enquiry.id)) if e_ids else []
-    for name, model in (("introductions", Introduction), ("callbacks", CallbackRequest),
-                        ("checkin_requests", CheckinRequest)):
+    for name, model in (
+        ("introductions", Introduction),
+        ("callbacks", CallbackRequest),
+        ("checkin_requests", CheckinRequest),
+    ):
         conds: list[Any] = []
         if e_ids:
             conds.append(model.enquiry_id.in_(e_ids))
@@ -100,8 +114,14 @@ def build(s: Session, sub: Subject, now: datetime) -> dict[str, Any]:
     doc["consents"] = _rows(s, select(Consent).where(or_(*c_conds)).order_by(Consent.id)) if c_conds else []
     # what they said to the assistant, as the hub holds it: the first message of each conversation (the
     # assistant's own tracker lives in the Rasa server's memory and is not part of the hub's records)
-    doc["conversations"] = [{"enquiry": e["id"], "channel": e["channel"], "started_at": e["started_at"],
-                             "first_message": e["first_message"]} for e in doc["enquiries"]]
+    doc["conversations"] = [
+        {
+            "enquiry": e["id"],
+            "channel": e["channel"],
+            "started_at": e["started_at"],
+            "first_message": e["first_message"],
+        }
+        for e in doc["enquiries"]
+    ]
     doc["counts"] = {k: len(v) for k, v in doc.items() if isinstance(v, list)}
     return doc
-

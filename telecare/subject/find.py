@@ -1,4 +1,5 @@
 """Who a subject access or erasure request is about, and every row that holds them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -56,8 +57,14 @@ class Subject:
         phones = sorted(self.phones)
         if not phones:
             return False
-        cols = (Notification.to, Reply.from_, Introduction.phone, CallbackRequest.phone, CheckinRequest.phone,
-                Consent.phone)
+        cols = (
+            Notification.to,
+            Reply.from_,
+            Introduction.phone,
+            CallbackRequest.phone,
+            CheckinRequest.phone,
+            Consent.phone,
+        )
         return any(s.scalar(select(col).where(col.in_(phones)).limit(1)) is not None for col in cols)
 
 
@@ -90,25 +97,33 @@ def find(s: Session, *, resident: str | None = None, phone: str | None = None) -
     if conds:
         sub.enquiry_ids = list(s.scalars(select(Enquiry.id).where(or_(*conds)).order_by(Enquiry.id)))
     if phones:  # enquiries that introduced this number, or asked a call back to it (on their behalf included)
-        more = s.scalars(select(Introduction.enquiry_id).where(Introduction.phone.in_(phones),
-                                                               Introduction.enquiry_id.is_not(None)))
-        more2 = s.scalars(select(CallbackRequest.enquiry_id).where(CallbackRequest.phone.in_(phones),
-                                                                   CallbackRequest.enquiry_id.is_not(None)))
-        more3 = s.scalars(select(CheckinRequest.enquiry_id).where(CheckinRequest.phone.in_(phones),
-                                                                  CheckinRequest.enquiry_id.is_not(None)))
+        more = s.scalars(
+            select(Introduction.enquiry_id).where(Introduction.phone.in_(phones), Introduction.enquiry_id.is_not(None))
+        )
+        more2 = s.scalars(
+            select(CallbackRequest.enquiry_id).where(
+                CallbackRequest.phone.in_(phones), CallbackRequest.enquiry_id.is_not(None)
+            )
+        )
+        more3 = s.scalars(
+            select(CheckinRequest.enquiry_id).where(
+                CheckinRequest.phone.in_(phones), CheckinRequest.enquiry_id.is_not(None)
+            )
+        )
         sub.enquiry_ids = sorted({i for i in (*sub.enquiry_ids, *more, *more2, *more3) if i is not None})
     if rids:
         sub.alert_ids = list(s.scalars(select(Alert.id).where(Alert.resident_id.in_(rids)).order_by(Alert.id)))
-        sub.checkin_ids = list(s.scalars(select(Checkin.id).where(Checkin.resident_id.in_(rids))
-                                         .order_by(Checkin.id)))
+        sub.checkin_ids = list(s.scalars(select(Checkin.id).where(Checkin.resident_id.in_(rids)).order_by(Checkin.id)))
     if sub.empty and not sub.phones_found(s):
         raise SubjectError("nothing is held about that person")
     return sub
 
 
-
 def attempt_notification_ids(s: Session, checkin_ids: list[int]) -> list[int]:
     if not checkin_ids:
         return []
-    return [n for n in s.scalars(select(CheckinAttempt.notification_id).where(
-        CheckinAttempt.checkin_id.in_(checkin_ids))) if n is not None]
+    return [
+        n
+        for n in s.scalars(select(CheckinAttempt.notification_id).where(CheckinAttempt.checkin_id.in_(checkin_ids)))
+        if n is not None
+    ]

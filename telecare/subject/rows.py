@@ -1,4 +1,5 @@
 """A stored row as a plain dict (column name -> value, dates as ISO 8601 text): for exports."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -10,6 +10,7 @@ from telecare.storage.base import Base, UTCDateTime
 
 class WatchState(Base):
     """What the watch knows about one watched device, and when it next has to look."""
+
     __tablename__ = "watch_states"
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     home_id: Mapped[int] = mapped_column(ForeignKey("homes.id", ondelete="CASCADE"))
@@ -26,6 +27,7 @@ class WatchState(Base):
 
 class SweepCursor(Base):
     """How far a sweep has read an append-only table (the watch: ``events.id``)."""
+
     __tablename__ = "sweep_cursors"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)

@@ -25,6 +25,7 @@ ingest; events younger than ``SETTLE`` wait for the next sweep so a batch still 
 a lower id is not stepped over. Time-driven alarms (absence, inactivity) wait on
 ``watch_states.due_at``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -183,9 +184,11 @@ def configure(s: Session, device: Device, now: datetime) -> WatchState | None:
 
 def sync_missing(s: Session, now: datetime) -> int:
     """Watched devices without a state (loaded before the watch existed): watch them from now."""
-    rows = s.scalars(select(Device).outerjoin(WatchState, WatchState.device_id == Device.id)
-                     .where(WatchState.device_id.is_(None), Device.kind.in_(list(KINDS)),
-                            Device.watch.is_not(None))).all()
+    rows = s.scalars(
+        select(Device)
+        .outerjoin(WatchState, WatchState.device_id == Device.id)
+        .where(WatchState.device_id.is_(None), Device.kind.in_(list(KINDS)), Device.watch.is_not(None))
+    ).all()
     n = 0
     for d in rows:
         if watch_config(d) is not None:
@@ -215,9 +218,16 @@ def _raise(s: Session, st: WatchState, device: Device, type: str, key: str, deta
     home = s.get(Home, st.home_id)
     priority = EVENT_TYPES[type][1]
     assert priority is not None  # the catalog gives each watch alarm a priority
-    alert, _ = alerts.raise_alarm(s, home_id=st.home_id, resident_id=home.resident_id if home else None,
-                                  device_id=st.device_id, type=type, priority=priority, now=now,
-                                  detail=detail)
+    alert, _ = alerts.raise_alarm(
+        s,
+        home_id=st.home_id,
+        resident_id=home.resident_id if home else None,
+        device_id=st.device_id,
+        type=type,
+        priority=priority,
+        now=now,
+        detail=detail,
+    )
     st.raised_key, st.raised_at = key, now
     log.info("wellbeing watch: %s on device %s, alert %s", type, device.ext_id, alert.id)  # the detail is health
     return alert.id
@@ -235,8 +245,12 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
         cur.value = s.execute(select(func.coalesce(func.max(Event.id), 0))).scalar_one()
         return raised
     settled = now.timestamp() - SETTLE
-    rows = s.execute(select(Event.id, Event.device_id, Event.type, Event.ts, Event.received_epoch, Event.event_id)
-                     .where(Event.id > cur.value).order_by(Event.id).limit(batch)).all()
+    rows = s.execute(
+        select(Event.id, Event.device_id, Event.type, Event.ts, Event.received_epoch, Event.event_id)
+        .where(Event.id > cur.value)
+        .order_by(Event.id)
+        .limit(batch)
+    ).all()
     take = []
     for row in rows:
         if row.received_epoch > settled:
@@ -245,8 +259,14 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
     if take:
         cur.value = take[-1].id
         dev_ids = {r.device_id for r in take if r.device_id is not None}
-        states = {st.device_id: st for st in s.scalars(select(WatchState).where(WatchState.device_id.in_(dev_ids))
-                                                       .with_for_update())} if dev_ids else {}
+        states = (
+            {
+                st.device_id: st
+                for st in s.scalars(select(WatchState).where(WatchState.device_id.in_(dev_ids)).with_for_update())
+            }
+            if dev_ids
+            else {}
+        )
         per_device: dict[int, list[_EventRow]] = defaultdict(list)
         for r in take:
             st = states.get(r.device_id)
@@ -263,8 +283,9 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
                 raised += _apply(s, st, device, cfg, tz, r, now)
             _recompute(st, cfg, tz)
             st.updated_at = now
-    for st in s.scalars(select(WatchState).where(WatchState.due_at <= now).order_by(WatchState.due_at)
-                        .limit(batch).with_for_update()):
+    for st in s.scalars(
+        select(WatchState).where(WatchState.due_at <= now).order_by(WatchState.due_at).limit(batch).with_for_update()
+    ):
         device = s.get_one(Device, st.device_id)
         cfg = watch_config(device)
         if cfg is None:
@@ -272,17 +293,24 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
             continue
         tz = _tz(s, st.home_id)
         if st.kind == "bed" and st.in_bed is False and st.left_at and st.raised_key != _bed_key(st):
-            detail = (f"out of bed since {_hhmm(st.left_at, tz)} and not back after "
-                      f"{format_duration(cfg['absence'])} (bed watch {cfg['from']}-{cfg['to']}; computed by the hub "
-                      f"from {device.ext_id})")
+            detail = (
+                f"out of bed since {_hhmm(st.left_at, tz)} and not back after "
+                f"{format_duration(cfg['absence'])} (bed watch {cfg['from']}-{cfg['to']}; computed by the hub "
+                f"from {device.ext_id})"
+            )
             raised.append(_raise(s, st, device, "bed_absence", _bed_key(st), detail, now))
         elif st.kind == "motion" and st.raised_key != _motion_key(st):
             assert st.due_at is not None  # selected by due_at <= now
             begin = st.due_at - timedelta(seconds=cfg["inactivity"])
-            last = (f"; last movement {st.last_ts.astimezone(ZoneInfo(tz)).strftime('%a %H:%M')}"
-                    if st.last_ts and st.last_ts < begin else "")
-            detail = (f"no movement since {_hhmm(begin, tz)}: {format_duration(cfg['inactivity'])} in the day watch "
-                      f"{cfg['from']}-{cfg['to']}{last} (computed by the hub from {device.ext_id})")
+            last = (
+                f"; last movement {st.last_ts.astimezone(ZoneInfo(tz)).strftime('%a %H:%M')}"
+                if st.last_ts and st.last_ts < begin
+                else ""
+            )
+            detail = (
+                f"no movement since {_hhmm(begin, tz)}: {format_duration(cfg['inactivity'])} in the day watch "
+                f"{cfg['from']}-{cfg['to']}{last} (computed by the hub from {device.ext_id})"
+            )
             raised.append(_raise(s, st, device, "inactivity", _motion_key(st), detail, now))
         st.due_at = None
         st.updated_at = now
@@ -292,8 +320,9 @@ def sweep(s: Session, now: datetime, batch: int = 5000) -> list[int]:
 _EventRow = Row[int, int | None, str, datetime, float, str]  # id, device_id, type, ts, received_epoch, event_id
 
 
-def _apply(s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: str, r: _EventRow,
-           now: datetime) -> list[int]:
+def _apply(
+    s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: str, r: _EventRow, now: datetime
+) -> list[int]:
     received = datetime.fromtimestamp(r.received_epoch, tz=timezone.utc)
     ts = min(r.ts, received)  # a device clock running fast does not put activity in the future
     if ts < st.since_at:
@@ -302,9 +331,12 @@ def _apply(s: Session, st: WatchState, device: Device, cfg: dict[str, Any], tz: 
     out: list[int] = []
     if r.type == "door_open":
         if covers(cfg["days"], cfg["from"], cfg["to"], ts, tz) and (
-                st.raised_at is None or abs(ts - st.raised_at) >= DOOR_DEBOUNCE):
-            detail = (f"front door opened at {_hhmm(ts, tz)} in the night watch {cfg['from']}-{cfg['to']} "
-                      f"(computed by the hub from {device.ext_id}, event {r.event_id})")
+            st.raised_at is None or abs(ts - st.raised_at) >= DOOR_DEBOUNCE
+        ):
+            detail = (
+                f"front door opened at {_hhmm(ts, tz)} in the night watch {cfg['from']}-{cfg['to']} "
+                f"(computed by the hub from {device.ext_id}, event {r.event_id})"
+            )
             out.append(_raise(s, st, device, "door_exit", f"door:{r.id}", detail, now))
             st.raised_at = ts
     elif not newest:

@@ -1,4 +1,5 @@
 """The pieces of wording shared by SMS and voice: what an alert type is called, first names, times of day."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,13 +30,22 @@ class ResidentLike(Protocol):
 
 
 WHAT = {
-    "pendant": "pressed their alarm button", "fall": "may have FALLEN", "smoke": "has a SMOKE alarm",
-    "co": "has a CARBON MONOXIDE alarm", "gas": "has a GAS alarm", "flood": "has a FLOOD alarm",
-    "temperature_high": "is too HOT at home", "temperature_low": "is too COLD at home",
-    "bed_absence": "has been out of bed a long time tonight", "inactivity": "has not moved about for hours",
-    "door_exit": "went out of the front door at night", "low_battery": "has an alarm with a low battery",
-    "tamper": "has an alarm device that was tampered with", "device_offline": "has an alarm that has gone quiet",
-    "missed_checkin": "missed their daily check-in call", "no_response": "needs help and nobody has answered",
+    "pendant": "pressed their alarm button",
+    "fall": "may have FALLEN",
+    "smoke": "has a SMOKE alarm",
+    "co": "has a CARBON MONOXIDE alarm",
+    "gas": "has a GAS alarm",
+    "flood": "has a FLOOD alarm",
+    "temperature_high": "is too HOT at home",
+    "temperature_low": "is too COLD at home",
+    "bed_absence": "has been out of bed a long time tonight",
+    "inactivity": "has not moved about for hours",
+    "door_exit": "went out of the front door at night",
+    "low_battery": "has an alarm with a low battery",
+    "tamper": "has an alarm device that was tampered with",
+    "device_offline": "has an alarm that has gone quiet",
+    "missed_checkin": "missed their daily check-in call",
+    "no_response": "needs help and nobody has answered",
     "checkin_help": "asked for HELP on their daily check-in",
 }
 

@@ -5,6 +5,7 @@ resident (hub/web/checkin_twiml.py) and an introduction's follow-up call (hub/we
 all are said slowly and listen for one key or a few words (hub/web/voice_twiml.py). Check-in
 outcomes are named by their stored values ("fine", "help", "chat", "not_so_good").
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,8 +27,10 @@ THANK_YOU = "Thank you."
 def alert_speech(alert: AlertLike, resident: ResidentLike | None) -> str:
     who = resident.name if resident else "a resident"
     where = f" at {resident.address}" if resident and resident.address else ""
-    return (f"This is Linkage, with an alert. {who}{where} {what(alert.type).lower()}, at {local_time(alert, resident)}. "
-            "Press 1, or say yes, if you can go. Press 2, or say no, if you can't.")
+    return (
+        f"This is Linkage, with an alert. {who}{where} {what(alert.type).lower()}, at {local_time(alert, resident)}. "
+        "Press 1, or say yes, if you can go. Press 2, or say no, if you can't."
+    )
 
 
 def alert_dealt_with(alert_id: int, who: str) -> str:
@@ -42,11 +45,13 @@ GOODBYE_FOR_NOW = " Goodbye for now."
 
 def greeting(name: str, now: datetime, tz: str) -> str:
     """The call's words: warm, slow, by name; one keypress or a few words."""
-    return (f"Good {part_of_day(now, tz)}, {first_name(name)}. This is Linkage, with your daily call. "
-            "How are you today? "
-            "If you're fine, press 1, or say: I'm fine. "
-            "If you need help, press 2, or say: I need help. "
-            "If you'd like a chat, press 3, or say: I'd like a chat.")
+    return (
+        f"Good {part_of_day(now, tz)}, {first_name(name)}. This is Linkage, with your daily call. "
+        "How are you today? "
+        "If you're fine, press 1, or say: I'm fine. "
+        "If you need help, press 2, or say: I need help. "
+        "If you'd like a chat, press 3, or say: I'd like a chat."
+    )
 
 
 def checkin_answer(meaning: str, name: str, *, befriender: str | None = None, next_time: str | None = None) -> str:
@@ -56,16 +61,23 @@ def checkin_answer(meaning: str, name: str, *, befriender: str | None = None, ne
     if meaning == "fine":
         return f"Thank you, {fn}. It's lovely to hear you're well.{again} Take care."
     if meaning == "help":
-        return (f"Thank you for telling us, {fn}. We are getting someone to help you now. If it's an emergency, "
-                "please call 999.")
+        return (
+            f"Thank you for telling us, {fn}. We are getting someone to help you now. If it's an emergency, "
+            "please call 999."
+        )
     if meaning == "chat":
         who = befriender and first_name(befriender)
-        return (f"Lovely. I'll ask {who} to give you a ring for a chat.{again} Take care, {fn}." if who
-                else "Lovely. We'll ask someone from the team to give you a ring for a chat.")
+        return (
+            f"Lovely. I'll ask {who} to give you a ring for a chat.{again} Take care, {fn}."
+            if who
+            else "Lovely. We'll ask someone from the team to give you a ring for a chat."
+        )
     if meaning == "not_so_good":
         who = f" with {first_name(befriender)}" if befriender else ""
-        return (f"I'm sorry you're not feeling so good, {fn}. If you need help, press 2, or say help. If you'd "
-                f"like a chat{who}, press 3, or say chat.")
+        return (
+            f"I'm sorry you're not feeling so good, {fn}. If you need help, press 2, or say help. If you'd "
+            f"like a chat{who}, press 3, or say chat."
+        )
     return not_caught(name)
 
 
@@ -93,6 +105,8 @@ def followup(name: str | None, who: str, ago: str, named: str | None) -> str:
     """The follow-up's question as the call says it (telecare.wording.sms.followup, spoken)."""
     hello = f"Hello {name}" if name else "Hello"
     if named is None:
-        return (f"{hello}, this is {who}. {ago} you asked for daily check-in calls. "
-                f"Has our team been in touch to set them up? {_YES_OR_NO}")
+        return (
+            f"{hello}, this is {who}. {ago} you asked for daily check-in calls. "
+            f"Has our team been in touch to set them up? {_YES_OR_NO}"
+        )
     return f"{hello}, this is {who}. {ago} we asked {named} to contact you. Have they been in touch? {_YES_OR_NO}"

@@ -1,5 +1,6 @@
 """The custom actions as the hub serves them: action calls shaped like Rasa 3.6's, through
 POST /assistant/actions/webhook and rasa_sdk's executor, onto the database."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,15 +28,30 @@ def hub(runtime):
 
 
 def call(action: str, text: str, intent: str, *, sender="web-1", channel="socketio", conversation=None) -> dict:
-    user = {"event": "user", "text": text, "input_channel": channel, "parse_data": {"intent": {"name": intent}},
-            "timestamp": 1.0}
-    return {"next_action": action, "sender_id": sender, "version": "3.6.21",
-            "domain": {"slots": {"conversation": {"type": "any"}}, "actions": list(ACTION_NAMES)},
-            "tracker": {"sender_id": sender, "slots": {"conversation": conversation},
-                        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                                           "entities": []},
-                        "events": [user], "paused": False, "followup_action": None, "active_loop": {},
-                        "latest_action_name": "action_listen", "latest_input_channel": channel}}
+    user = {
+        "event": "user",
+        "text": text,
+        "input_channel": channel,
+        "parse_data": {"intent": {"name": intent}},
+        "timestamp": 1.0,
+    }
+    return {
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.21",
+        "domain": {"slots": {"conversation": {"type": "any"}}, "actions": list(ACTION_NAMES)},
+        "tracker": {
+            "sender_id": sender,
+            "slots": {"conversation": conversation},
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+            "events": [user],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+            "latest_input_channel": channel,
+        },
+    }
 
 
 def post(client, body, token=TOKEN):
@@ -69,8 +85,9 @@ def test_a_need_is_answered_and_the_state_comes_back_in_the_slot(client, hub):
 
 def test_an_sms_emergency_from_betty_raises_an_alert_through_the_hub(client, hub):
     sender = "sms:+447700900001"
-    r = post(client, call("action_emergency", "ive fallen and cant get up", "emergency", sender=sender,
-                          channel="twilio_sms"))
+    r = post(
+        client, call("action_emergency", "ive fallen and cant get up", "emergency", sender=sender, channel="twilio_sms")
+    )
     assert r.status_code == 200, r.text
     assert "999" in r.json()["responses"][0]["text"]
     with hub.sessions() as s:

@@ -1,14 +1,14 @@
 """Logs without people, the assistant's half (docs/data-protection.md, "Logs"): a conversation by
 REST and one by signed SMS, in which people give a name, a number, an address and say how they are,
 leave none of it in the Rasa server's log nor in the hub's records (caplog at DEBUG)."""
+
 from __future__ import annotations
 
 import logging
 
 from .test_channels import send_sms
 
-SAID = ("Winifred Trelawney", "Trelawney", "3 Mill Row", "Mill Row", "since my husband died",
-        "my hip hurts", "Ezekiel")
+SAID = ("Winifred Trelawney", "Trelawney", "3 Mill Row", "Mill Row", "since my husband died", "my hip hurts", "Ezekiel")
 NUMBERS = ("07700 900 555", "07700900555", "+447700900555", "447700900555", "+447700900556", "447700900556")
 
 

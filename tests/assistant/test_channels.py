@@ -3,6 +3,7 @@
 Requests are signed as Twilio signs them (the main environment's twilio RequestValidator,
 over the public URL the Rasa server was started with, and the form fields).
 """
+
 from __future__ import annotations
 
 import random
@@ -32,24 +33,43 @@ def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-def post(stack, path: str, params: dict, *, token: str | None = None, signed: bool = True,
-         signature: str | None = None) -> httpx.Response:
+def post(
+    stack, path: str, params: dict, *, token: str | None = None, signed: bool = True, signature: str | None = None
+) -> httpx.Response:
     url = stack.public_base_url.rstrip("/") + path
     headers = {}
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
     elif signed:
-        headers["X-Twilio-Signature"] = RequestValidator(token or stack.twilio_auth_token).compute_signature(url, params)
+        headers["X-Twilio-Signature"] = RequestValidator(token or stack.twilio_auth_token).compute_signature(
+            url, params
+        )
     return httpx.post(stack.rasa_url.rstrip("/") + path, data=params, headers=headers, timeout=60)
 
 
 def sms_params(sender: str, body: str, sid: str | None = None) -> dict:
     """What Twilio posts for an incoming SMS (blank fields included: Twilio signs them too)."""
     sid = sid or new_sid("SM")
-    return {"ToCountry": "GB", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
-            "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
-            "FromCountry": "GB", "To": "+441632960999", "NumSegments": "1", "MessageSid": sid,
-            "AccountSid": "AC" + "0" * 32, "From": sender, "ApiVersion": "2010-04-01"}
+    return {
+        "ToCountry": "GB",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "GB",
+        "To": "+441632960999",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
 
 
 def send_sms(stack, sender: str, body: str, sid: str | None = None) -> list[str]:
@@ -69,9 +89,20 @@ class Call:
         self.sid = new_sid("CA")
 
     def params(self, status: str, **extra: str) -> dict:
-        return {"AccountSid": "AC" + "0" * 32, "ApiVersion": "2010-04-01", "CallSid": self.sid, "CallStatus": status,
-                "Called": "+441632960999", "Caller": self.caller, "Direction": "inbound", "From": self.caller,
-                "FromCity": "", "FromCountry": "GB", "To": "+441632960999", **extra}
+        return {
+            "AccountSid": "AC" + "0" * 32,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.sid,
+            "CallStatus": status,
+            "Called": "+441632960999",
+            "Caller": self.caller,
+            "Direction": "inbound",
+            "From": self.caller,
+            "FromCity": "",
+            "FromCountry": "GB",
+            "To": "+441632960999",
+            **extra,
+        }
 
     def request(self, params: dict) -> ET.Element:
         r = post(self.stack, VOICE_PATH, params)
@@ -145,11 +176,13 @@ def test_an_sms_without_a_good_signature_is_refused_and_never_reaches_the_assist
         r = post(stack, SMS_PATH, params, token="0" * 32)
     elif how == "other url":
         sig = RequestValidator(stack.twilio_auth_token).compute_signature(
-            stack.public_base_url.rstrip("/") + VOICE_PATH, params)
+            stack.public_base_url.rstrip("/") + VOICE_PATH, params
+        )
         r = post(stack, SMS_PATH, params, signature=sig)
     else:
         sig = RequestValidator(stack.twilio_auth_token).compute_signature(
-            stack.public_base_url.rstrip("/") + SMS_PATH, params)
+            stack.public_base_url.rstrip("/") + SMS_PATH, params
+        )
         r = post(stack, SMS_PATH, dict(params, Body="I have fallen and need help"), signature=sig)
     assert r.status_code == 403
     assert "<Message>" not in r.text
@@ -320,7 +353,8 @@ def test_sms_and_a_call_from_the_same_number_are_separate_conversations(assistan
 
 
 def test_a_postcode_question_on_a_call_gives_the_gather_speech_hints_and_a_spelled_answer_is_understood(
-        assistant_stack):
+    assistant_stack,
+):
     stack = assistant_stack
     call = Call(stack, new_number())
     call.answer()

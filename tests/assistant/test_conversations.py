@@ -7,6 +7,7 @@ REST, where the model guesses for itself. The same expectations hold both ways: 
 replies say, and what the hub recorded (the enquiry's outcome, needs and consent, the
 introductions, call-back requests and alerts).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -26,8 +27,22 @@ ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "assistant" / "tests" / "conversations.yml"
 DIRECTORY = ROOT / "data" / "directory" / "services.yml"
 CALLERS = {"anonymous": None, "stranger": "+447700900999", "betty": "+447700900001"}
-KEYS = {"id", "channel", "caller", "rasa", "turns", "outcome", "needs", "not_needs", "consent", "introduced",
-        "callbacks", "alert", "age", "on_behalf"}
+KEYS = {
+    "id",
+    "channel",
+    "caller",
+    "rasa",
+    "turns",
+    "outcome",
+    "needs",
+    "not_needs",
+    "consent",
+    "introduced",
+    "callbacks",
+    "alert",
+    "age",
+    "on_behalf",
+}
 TURN_KEYS = {"say", "intent", "confidence", "expect", "refuse", "buttons"}
 
 
@@ -83,13 +98,18 @@ def check_records(conv: dict, s, enquiry: Enquiry) -> None:
         if "phone" in want:
             assert intros[0].phone == want["phone"], f"{where}: phone {intros[0].phone!r}"
     if "callbacks" in conv:
-        got = sorted((cb.reason, bool(cb.urgent)) for cb in
-                     s.scalars(select(CallbackRequest).where(CallbackRequest.enquiry_id == enquiry.id)))
+        got = sorted(
+            (cb.reason, bool(cb.urgent))
+            for cb in s.scalars(select(CallbackRequest).where(CallbackRequest.enquiry_id == enquiry.id))
+        )
         want = sorted((cb["reason"], bool(cb["urgent"])) for cb in conv["callbacks"])
         assert got == want, f"{where}: call-backs {got}"
     if "alert" in conv:
-        alerts = s.scalars(select(Alert).where(Alert.type == "assistant_emergency")).all() \
-            if enquiry.resident_id is not None else []
+        alerts = (
+            s.scalars(select(Alert).where(Alert.type == "assistant_emergency")).all()
+            if enquiry.resident_id is not None
+            else []
+        )
         assert bool(alerts) is conv["alert"], f"{where}: alerts {alerts}"
 
 
@@ -106,16 +126,32 @@ def test_conversation(db, clock, conv):
     phone = CALLERS[conv.get("caller", "anonymous")]
     channel = conv["channel"]
     cid = {"sms": f"sms:{phone}", "voice": f"voice:{phone}:CA{secrets.token_hex(16)}"}.get(
-        channel, f"{channel}:{secrets.token_urlsafe(32)}")
+        channel, f"{channel}:{secrets.token_urlsafe(32)}"
+    )
     state = None
     for i, turn in enumerate(conv["turns"]):
         with db() as s, s.begin():
-            reply = frontdoor.turn(s, Turn(intent=turn.get("intent", "nlu_fallback"), text=str(turn["say"]),
-                                           channel=channel, phone=phone, conversation_id=cid,
-                                           confidence=turn.get("confidence")), state, clock.now())
+            reply = frontdoor.turn(
+                s,
+                Turn(
+                    intent=turn.get("intent", "nlu_fallback"),
+                    text=str(turn["say"]),
+                    channel=channel,
+                    phone=phone,
+                    conversation_id=cid,
+                    confidence=turn.get("confidence"),
+                ),
+                state,
+                clock.now(),
+            )
         state = reply.state
-        check_reply(conv, i, turn, "\n".join(reply.messages),
-                    [b["title"] for b in reply.buttons] if channel in ("web", "rest") else None)
+        check_reply(
+            conv,
+            i,
+            turn,
+            "\n".join(reply.messages),
+            [b["title"] for b in reply.buttons] if channel in ("web", "rest") else None,
+        )
     with db() as s:
         check_records(conv, s, s.get(Enquiry, state["enquiry"]))
 
@@ -126,8 +162,7 @@ RASA = [c for c in CONVERSATIONS if c.get("rasa")]
 
 def test_the_set_covers_what_issue_14_asks():
     ids = " ".join(c["id"] for c in CONVERSATIONS)
-    for topic in ("with-consent", "without-consent", "joy-church", "mr-fell", "emergency-in-the-middle",
-                  "two-needs"):
+    for topic in ("with-consent", "without-consent", "joy-church", "mr-fell", "emergency-in-the-middle", "two-needs"):
         assert topic in ids
     assert len(RASA) >= 5
 

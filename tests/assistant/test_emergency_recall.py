@@ -2,6 +2,7 @@
 the trained model and the EmergencyRules component together, as residents reach them.
 Every message must come out as ``emergency`` and get the 999 advice over REST; the near-miss
 set must not be called an emergency."""
+
 from __future__ import annotations
 
 from pathlib import Path

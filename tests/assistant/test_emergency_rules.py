@@ -3,6 +3,7 @@
 The recall of the model and the rules together, through the running server, is tested
 with the same message sets (assistant/tests/*.yml) in the stack's tests.
 """
+
 from __future__ import annotations
 
 import ast
@@ -96,28 +97,60 @@ def test_the_rules_alone_catch_nearly_all_of_the_emergency_set():
     assert len(missed) <= len(texts) // 10, missed
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "hello", "can you help me with my council tax", "my smoke alarm needs a new battery",
-    "I'd like a pendant alarm in case I fall", "I fell behind with my rent", "my phone isn't responding",
-    "i can't get up the stairs any more", "my mum's flat is on the fourth floor", "help",
-    "i had a stroke three years ago", "i'm worried my dad might fall and not be able to get up",
-    "my gums are bleeding", "dad lives on the floor above me", "I nearly fainted at the price",
-    "i worry i'll fall and be stuck on the floor for hours", "she could be lying on the floor and nobody would know",
-    "my feet are on fire at night", "i smoke in bed", "the bathroom ceiling collapsed after a leak",
-    "i can't speak to my doctor and my arm hurts", "my mum is bleeding money to scammers",
-    "my husband's hair has gone grey", "mum's fingers go blue in the cold", "he's fitting a stair lift for me",
-    "my mum would have a fit if she saw this", "the council isn't making any sense", "he cut his hair badly",
-    "she doesn't recognise me anymore", "i keep worrying someone will break in at night",
-    "my husband has epilepsy and has fits sometimes", "what should i do if my husband has a fit",
-    "i get chest pains when i'm anxious, the gp says it's nothing", "my face is drooping from age",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "hello",
+        "can you help me with my council tax",
+        "my smoke alarm needs a new battery",
+        "I'd like a pendant alarm in case I fall",
+        "I fell behind with my rent",
+        "my phone isn't responding",
+        "i can't get up the stairs any more",
+        "my mum's flat is on the fourth floor",
+        "help",
+        "i had a stroke three years ago",
+        "i'm worried my dad might fall and not be able to get up",
+        "my gums are bleeding",
+        "dad lives on the floor above me",
+        "I nearly fainted at the price",
+        "i worry i'll fall and be stuck on the floor for hours",
+        "she could be lying on the floor and nobody would know",
+        "my feet are on fire at night",
+        "i smoke in bed",
+        "the bathroom ceiling collapsed after a leak",
+        "i can't speak to my doctor and my arm hurts",
+        "my mum is bleeding money to scammers",
+        "my husband's hair has gone grey",
+        "mum's fingers go blue in the cold",
+        "he's fitting a stair lift for me",
+        "my mum would have a fit if she saw this",
+        "the council isn't making any sense",
+        "he cut his hair badly",
+        "she doesn't recognise me anymore",
+        "i keep worrying someone will break in at night",
+        "my husband has epilepsy and has fits sometimes",
+        "what should i do if my husband has a fit",
+        "i get chest pains when i'm anxious, the gp says it's nothing",
+        "my face is drooping from age",
+    ],
+)
 def test_ordinary_messages_do_not_match(text):
     assert emergency.match(text) is None, emergency.explain(text)
 
 
 def test_typos_and_no_punctuation():
-    for text in ("ive falen cant getup", "IM ON THE FLOR", "cant brethe", "chest pian", "my wife is unconcious",
-                 "mum fell in kitchen cant get up plz help", "hes colapsed"):
+    for text in (
+        "ive falen cant getup",
+        "IM ON THE FLOR",
+        "cant brethe",
+        "chest pian",
+        "my wife is unconcious",
+        "mum fell in kitchen cant get up plz help",
+        "hes colapsed",
+    ):
         assert emergency.is_emergency(text), text
 
 
@@ -135,15 +168,37 @@ def test_the_module_imports_only_re_and_runs_under_python_3_10():
     assert not [n for n in ast.walk(init) if isinstance(n, (ast.Import, ast.ImportFrom))]
     py310 = ROOT / ".venv-rasa" / "bin" / "python"
     if py310.exists():  # the Rasa side imports it (assistant/components/emergency_rules.py)
-        out = subprocess.run([str(py310), "-c", "import sys; sys.modules['telecare'] = type(sys)('telecare'); "
-                              "sys.modules['telecare'].__path__ = ['telecare']; "
-                              "from telecare.assistant import emergency as e; print(e.match('ive fallen'))"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                str(py310),
+                "-c",
+                "import sys; sys.modules['telecare'] = type(sys)('telecare'); "
+                "sys.modules['telecare'].__path__ = ['telecare']; "
+                "from telecare.assistant import emergency as e; print(e.match('ive fallen'))",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0 and out.stdout.strip() == "fall", out.stderr
 
 
-@pytest.mark.parametrize("unit", ["shaking all over ", "hes gone ", "my husbands hair ", "fitting ", "seizure wont ",
-                                  "gone very confused ", "wheezing ", "grey and ", "he cut his ", "my mum is not "])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "shaking all over ",
+        "hes gone ",
+        "my husbands hair ",
+        "fitting ",
+        "seizure wont ",
+        "gone very confused ",
+        "wheezing ",
+        "grey and ",
+        "he cut his ",
+        "my mum is not ",
+    ],
+)
 def test_the_described_signs_stay_linear_on_100kb(unit):
     text = (unit * (100_000 // len(unit) + 1))[:100_000]
     start = time.perf_counter()
@@ -151,12 +206,20 @@ def test_the_described_signs_stay_linear_on_100kb(unit):
     assert time.perf_counter() - start < 2.0  # linear against quadratic (tests/security), not speed
 
 
-@pytest.mark.parametrize("text", [
-    "what should i do if someone is choking", "how do i know if someone is having a heart attack",
-    "what are the signs of a stroke", "I faint sometimes when I stand up too quickly",
-    "my nose bleeds now and then, is that normal", "he bleeds easily on his blood thinners",
-    "i had a seizure last year", "i worry i might fall and be stuck", "my face is drooping from age",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what should i do if someone is choking",
+        "how do i know if someone is having a heart attack",
+        "what are the signs of a stroke",
+        "I faint sometimes when I stand up too quickly",
+        "my nose bleeds now and then, is that normal",
+        "he bleeds easily on his blood thinners",
+        "i had a seizure last year",
+        "i worry i might fall and be stuck",
+        "my face is drooping from age",
+    ],
+)
 def test_doubtful_questions_past_and_possibilities(text):
     """The EmergencyRules component does not trust the model's own "emergency" for these."""
     assert emergency.doubtful(text) and emergency.match(text) is None

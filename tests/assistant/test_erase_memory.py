@@ -1,6 +1,7 @@
 """``linkage person erase`` clears the assistant's memory of a conversation: the Rasa server keeps its
 trackers in memory, and the hub replaces a conversation's events through Rasa's HTTP API with the
 API token (hub/assistant_memory.py). Against the session's real Rasa server."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

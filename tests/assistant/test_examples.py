@@ -7,6 +7,7 @@ reply that acknowledges what was said, two needs in one message, a consent intro
 
 also writes the transcripts to docs/assistant-examples.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,14 +30,31 @@ DOC = ROOT / "docs" / "assistant-examples.md"
 TRANSCRIPTS: dict[str, list[tuple[str, str]]] = {}
 WAIT = 60.0
 
-WEB = ["Hello",
-       "I'm 82, on my own since my husband died, and I can't afford my heating",
-       "AV1 2AB", "Yes please", "Yes that's fine", "Margaret Hughes", "07700 900123", "No thank you, that's all"]
-SMS = ["Hi, it's about my dad",
-       "Dad's memory is going and he's stopped eating properly",
-       "AV3 4RT", "No thanks", "Actually can you ring me instead, I'm not good with texting"]
-VOICE = ["I keep falling over at home and I feel so alone since my wife died",
-         "A V 2 1 A A", "yes please", "yes", "Edna Price", "no thank you, goodbye"]
+WEB = [
+    "Hello",
+    "I'm 82, on my own since my husband died, and I can't afford my heating",
+    "AV1 2AB",
+    "Yes please",
+    "Yes that's fine",
+    "Margaret Hughes",
+    "07700 900123",
+    "No thank you, that's all",
+]
+SMS = [
+    "Hi, it's about my dad",
+    "Dad's memory is going and he's stopped eating properly",
+    "AV3 4RT",
+    "No thanks",
+    "Actually can you ring me instead, I'm not good with texting",
+]
+VOICE = [
+    "I keep falling over at home and I feel so alone since my wife died",
+    "A V 2 1 A A",
+    "yes please",
+    "yes",
+    "Edna Price",
+    "no thank you, goodbye",
+]
 
 
 def _bot_events_since(stack, sender: str, users_before: int) -> list[dict] | None:
@@ -46,7 +64,7 @@ def _bot_events_since(stack, sender: str, users_before: int) -> list[dict] | Non
     users = [i for i, e in enumerate(events) if e["event"] == "user"]
     if len(users) <= users_before:
         return None
-    after = events[users[users_before] + 1:]
+    after = events[users[users_before] + 1 :]
     if not any(e["event"] == "action" and e.get("name") == "action_listen" for e in after):
         return None
     return [e for e in after if e["event"] == "bot"]
@@ -77,8 +95,9 @@ async def _web_chat(stack, messages: list[str]) -> tuple[str, list[tuple[str, st
                 await asyncio.sleep(0.2)
             for b in bots:
                 buttons = [x.get("title") for x in (b.get("data") or {}).get("buttons") or []]
-                lines.append(("Assistant", (b.get("text") or "") + (f"  [buttons: {' | '.join(buttons)}]"
-                                                                    if buttons else "")))
+                lines.append(
+                    ("Assistant", (b.get("text") or "") + (f"  [buttons: {' | '.join(buttons)}]" if buttons else ""))
+                )
         return sender, lines
     finally:
         await sio.disconnect()
@@ -156,14 +175,25 @@ actions, the sample site and directory) by `tests/assistant/test_examples.py`; r
 `LINKAGE_WRITE_EXAMPLES=1 .venv/bin/python -m pytest -q tests/assistant/test_examples.py`.
 The numbers are Ofcom's drama ranges; the web chat's quick-reply buttons are shown in brackets.
 """
-TITLES = {"web": ("Web chat", "a strengths-based reply (a loss and an age heard), heating help among the money "
-                              "services, and an introduction with consent"),
-          "sms": ("SMS", "two needs in one message, each with its own services, then asking to be rung rather "
-                         "than texted (a call-back to the proven number)"),
-          "voice": ("Voice call", "a loss acknowledged, a postcode spelled aloud as speech recognition writes it, "
-                                  "and a consent introduction whose follow-up will be a call. The same first "
-                                  "message also says the caller is alone, which was acknowledged but not recorded "
-                                  "as a loneliness need: a gap (docs/assistant.md, Known limits)")}
+TITLES = {
+    "web": (
+        "Web chat",
+        "a strengths-based reply (a loss and an age heard), heating help among the money "
+        "services, and an introduction with consent",
+    ),
+    "sms": (
+        "SMS",
+        "two needs in one message, each with its own services, then asking to be rung rather "
+        "than texted (a call-back to the proven number)",
+    ),
+    "voice": (
+        "Voice call",
+        "a loss acknowledged, a postcode spelled aloud as speech recognition writes it, "
+        "and a consent introduction whose follow-up will be a call. The same first "
+        "message also says the caller is alone, which was acknowledged but not recorded "
+        "as a loneliness need: a gap (docs/assistant.md, Known limits)",
+    ),
+}
 
 
 def test_write_the_examples_when_asked():

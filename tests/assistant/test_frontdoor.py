@@ -1,5 +1,6 @@
 """The conversation's decisions (telecare/assistant/frontdoor.py), turn by turn, on SQLite and
 PostgreSQL, with the sample site and the sample directory, and a FakeClock."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -39,9 +40,19 @@ class Chat:
 
     def __call__(self, intent: str, text: str = "", confidence: float | None = None) -> str:
         with self.sessions() as s, s.begin():
-            self.last = frontdoor.turn(s, Turn(intent=intent, text=text, channel=self.channel, phone=self.phone,
-                                               conversation_id=self.cid, confidence=confidence),
-                                       self.state, self.clock.now())
+            self.last = frontdoor.turn(
+                s,
+                Turn(
+                    intent=intent,
+                    text=text,
+                    channel=self.channel,
+                    phone=self.phone,
+                    conversation_id=self.cid,
+                    confidence=confidence,
+                ),
+                self.state,
+                self.clock.now(),
+            )
         self.state = self.last.state
         return "\n".join(self.last.messages)
 
@@ -174,8 +185,9 @@ def test_an_emergency_from_a_known_resident_raises_a_p1_alert_that_escalates(db,
     with db() as s:
         alert = s.get(Alert, chat.state["alert"])
         assert alert.priority == "P1" and alert.type == "assistant_emergency" and alert.state == "open"
-        assert s.scalars(select(Notification).where(Notification.alert_id == alert.id)).all(), \
+        assert s.scalars(select(Notification).where(Notification.alert_id == alert.id)).all(), (
             "the escalation policy's first step is queued"
+        )
 
 
 def test_an_emergency_from_someone_unknown_gets_999_advice_and_an_urgent_callback(db, clock):
@@ -213,10 +225,13 @@ def test_an_anonymous_emergency_gets_999_advice_and_an_urgent_callback_that_asks
         assert s.scalars(select(Alert)).all() == []
 
 
-@pytest.mark.parametrize("forged", [
-    {"resident": "betty"},
-    {"resident": "betty", "name": "Betty Smith", "phone": BETTY, "enquiry": 1},
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"resident": "betty"},
+        {"resident": "betty", "name": "Betty Smith", "phone": BETTY, "enquiry": 1},
+    ],
+)
 def test_the_slot_cannot_make_a_caller_a_resident(db, clock, forged):
     # enquiry 1 is Betty's own, from a signed SMS conversation
     betty = Chat(db, clock, channel="sms", phone=BETTY, cid=f"sms:{BETTY}")
@@ -328,10 +343,16 @@ def test_a_name_the_model_took_for_an_emergency_is_a_name(db, clock):
         assert s.scalars(select(CallbackRequest)).all() == []
 
 
-@pytest.mark.parametrize("answer, name", [
-    ("my name is Margaret Hughes", "Margaret Hughes"), ("Hope", "Hope"), ("Joy Church", "Joy Church"),
-    ("Mr Fell", "Mr Fell"), ("it's Mrs Edna Price", "Mrs Edna Price"),
-])
+@pytest.mark.parametrize(
+    "answer, name",
+    [
+        ("my name is Margaret Hughes", "Margaret Hughes"),
+        ("Hope", "Hope"),
+        ("Joy Church", "Joy Church"),
+        ("Mr Fell", "Mr Fell"),
+        ("it's Mrs Edna Price", "Mrs Edna Price"),
+    ],
+)
 def test_names_that_look_like_words_are_names(db, clock, answer, name):
     chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
     _to_the_name_question(chat)
@@ -442,15 +463,29 @@ def test_someone_to_ring_for_a_chat_gets_telephone_befriending_and_the_daily_cal
 
 
 # -- postcodes said aloud, towns and villages (issue 14) ------------------------------------------------------
-@pytest.mark.parametrize("said, postcode", [
-    ("A V 3 4 P Q", "AV3 4PQ"), ("a v three four p q", "AV3 4PQ"), ("alpha victor three four papa quebec", "AV3 4PQ"),
-    ("A for apple V for Victor 3 4 P for Peter Q for queen", "AV3 4PQ"), ("it's A V 3 4 P Q thanks", "AV3 4PQ"),
-    ("AV 34 PQ", "AV3 4PQ"), ("my postcode is a v one two a b", "AV1 2AB"), ("A V twelve A B", "AV1 2AB"),
-    ("a v thirty four p q", "AV3 4PQ"), ("A V 3 4 double P", "AV3 4PP"), ("alpha victor one", "AV1"),
-    ("I don't know", None), ("yes", None), ("next to the church", None), ("number 12", None),
-])
+@pytest.mark.parametrize(
+    "said, postcode",
+    [
+        ("A V 3 4 P Q", "AV3 4PQ"),
+        ("a v three four p q", "AV3 4PQ"),
+        ("alpha victor three four papa quebec", "AV3 4PQ"),
+        ("A for apple V for Victor 3 4 P for Peter Q for queen", "AV3 4PQ"),
+        ("it's A V 3 4 P Q thanks", "AV3 4PQ"),
+        ("AV 34 PQ", "AV3 4PQ"),
+        ("my postcode is a v one two a b", "AV1 2AB"),
+        ("A V twelve A B", "AV1 2AB"),
+        ("a v thirty four p q", "AV3 4PQ"),
+        ("A V 3 4 double P", "AV3 4PP"),
+        ("alpha victor one", "AV1"),
+        ("I don't know", None),
+        ("yes", None),
+        ("next to the church", None),
+        ("number 12", None),
+    ],
+)
 def test_a_postcode_said_aloud(said, postcode):
     from telecare.directory import postcode as postcodes
+
     pc = postcodes.spoken(said)
     assert (pc.full if pc else None) == postcode
 
@@ -518,9 +553,15 @@ def test_after_asking_to_be_rung_the_follow_up_of_an_introduction_is_a_call(db, 
         assert (n.channel, n.to) == ("voice", STRANGER)
 
 
-@pytest.mark.parametrize("text", ["please don't call me, text is fine", "they call me names at the day centre",
-                                  "is there someone who could ring me for a chat",
-                                  "can someone ring me every morning to check i'm ok"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please don't call me, text is fine",
+        "they call me names at the day centre",
+        "is there someone who could ring me for a chat",
+        "can someone ring me every morning to check i'm ok",
+    ],
+)
 def test_words_about_calls_that_are_not_asking_to_be_rung_book_no_call(db, clock, text):
     chat = Chat(db, clock, channel="sms", phone=STRANGER, cid=f"sms:{STRANGER}")
     chat("nlu_fallback", text)

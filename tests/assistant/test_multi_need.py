@@ -6,6 +6,7 @@ The thresholds sit a little below what was measured (docs/assistant.md gives the
 bench` prints them): a fall below them is a regression in the data, the lexicon or the rule that
 combines them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,12 +37,19 @@ def test_score_counts_per_need():
     assert s["micro"] == {"precision": 2 / 3, "recall": 2 / 3}
 
 
-@pytest.mark.parametrize("ranking, want", [
-    ([{"name": "need_memory_dementia", "confidence": 0.7}, {"name": "need_food_shopping", "confidence": 0.45}],
-     ["memory_dementia", "food_shopping"]),
-    ([{"name": "need_memory_dementia", "confidence": 0.9}, {"name": "need_food_shopping", "confidence": 0.05}],
-     ["memory_dementia"]),
-])
+@pytest.mark.parametrize(
+    "ranking, want",
+    [
+        (
+            [{"name": "need_memory_dementia", "confidence": 0.7}, {"name": "need_food_shopping", "confidence": 0.45}],
+            ["memory_dementia", "food_shopping"],
+        ),
+        (
+            [{"name": "need_memory_dementia", "confidence": 0.9}, {"name": "need_food_shopping", "confidence": 0.05}],
+            ["memory_dementia"],
+        ),
+    ],
+)
 def test_record_takes_the_models_second_need_when_it_is_sure_enough(ranking, want):
     assert needs.record("something", "need_memory_dementia", ranking) == want
 
@@ -50,7 +58,9 @@ def test_record_reads_the_ranking_only_for_needs():
     ranking = [{"name": "greet", "confidence": 0.5}, {"name": "need_housing", "confidence": 0.45}]
     assert needs.record("hello there", "greet", ranking) == []
     assert needs.record("Dad's memory is going and he's stopped eating properly", "need_memory_dementia") == [
-        "memory_dementia", "food_shopping"]
+        "memory_dementia",
+        "food_shopping",
+    ]
 
 
 def test_every_need_of_the_multi_need_set_is_recorded(assistant_stack):

@@ -1,5 +1,6 @@
 """The training data's generator (tools/gen_nlu.py): the committed data/nlu/variations.yml is
 exactly what it makes from tools/nlu_variations.yml, and it makes the same file every time."""
+
 from __future__ import annotations
 
 import yaml

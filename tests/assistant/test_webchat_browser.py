@@ -3,6 +3,7 @@
 Keyboard only: the skip link, typing, Enter. Generous waits (the first turn loads the model's
 graph), never timing margins. A screenshot is kept in tests/artifacts/webchat.png.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,14 +66,16 @@ def test_chat_with_the_keyboard_to_find_services(page, assistant_stack):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "message"
     # a visible focus ring
-    style = page.evaluate("(() => { const s = getComputedStyle(document.activeElement);"
-                          " return [s.outlineStyle, s.outlineWidth]; })()")
+    style = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; })()"
+    )
     assert style[0] != "none" and style[1] not in ("0px", ""), style
 
     page.keyboard.type("I'm struggling to pay my heating bills")
     page.keyboard.press("Enter")
-    expect(page.locator("#log li.user").first).to_have_text("You said:I'm struggling to pay my heating bills",
-                                                            use_inner_text=False)
+    expect(page.locator("#log li.user").first).to_have_text(
+        "You said:I'm struggling to pay my heating bills", use_inner_text=False
+    )
     expect(bots).to_have_count(2, timeout=WAIT)
     expect(bots.nth(1)).to_contain_text("postcode", timeout=WAIT)
     # Enter sent it, emptied the box and left the focus there
@@ -120,7 +123,7 @@ def test_bot_text_is_never_read_as_html(page, assistant_stack):
     page.evaluate("window.__pwned = false")
     box = page.get_by_label("Your message")
     box.focus()
-    page.keyboard.type("<img src=x onerror=\"window.__pwned=true\"> help")
+    page.keyboard.type('<img src=x onerror="window.__pwned=true"> help')
     page.keyboard.press("Enter")
     expect(bot_messages(page)).to_have_count(2, timeout=WAIT)
     assert page.locator("#log img").count() == 0
@@ -129,8 +132,9 @@ def test_bot_text_is_never_read_as_html(page, assistant_stack):
 
 def test_larger_text_still_fits(browser, assistant_stack):
     # the reader's own default font size doubled (rem units follow it)
-    context = browser.new_context(viewport={"width": 800, "height": 900}, base_url=assistant_stack.rasa_url,
-                                  bypass_csp=True)  # for the test's own style tag
+    context = browser.new_context(
+        viewport={"width": 800, "height": 900}, base_url=assistant_stack.rasa_url, bypass_csp=True
+    )  # for the test's own style tag
     page = context.new_page()
     try:
         page.goto("/webhooks/webchat/")

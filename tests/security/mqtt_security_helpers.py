@@ -1,6 +1,7 @@
 """Helpers for the MQTT and fail-closed security tests: a site with two homes, the `linkage`
 command in a subprocess, a real Mosquitto started on the configuration `linkage mqtt
 broker-config` wrote, a throwaway CA (openssl), and paho clients that remember what the broker said."""
+
 from __future__ import annotations
 
 import os
@@ -39,27 +40,48 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
 def two_home_site() -> str:
     """The sample site plus a second resident with a home of their own."""
     site = yaml.safe_load(SAMPLE_SITE.read_text(encoding="utf-8"))
-    site["residents"].append({
-        "id": "bob", "name": "Bob Green", "phone": "+447700900002", "address": "3 Oak Lane, Ashvale",
-        "postcode": "AV1 3CD", "contacts": ["jim"],
-        "home": {"id": HOME_B, "devices": [{"id": "pendant-1", "kind": "pendant"},
-                                           {"id": "unit-1", "kind": "home_unit", "heartbeat": "15m"}]}})
+    site["residents"].append(
+        {
+            "id": "bob",
+            "name": "Bob Green",
+            "phone": "+447700900002",
+            "address": "3 Oak Lane, Ashvale",
+            "postcode": "AV1 3CD",
+            "contacts": ["jim"],
+            "home": {
+                "id": HOME_B,
+                "devices": [
+                    {"id": "pendant-1", "kind": "pendant"},
+                    {"id": "unit-1", "kind": "home_unit", "heartbeat": "15m"},
+                ],
+            },
+        }
+    )
     return yaml.safe_dump(site, sort_keys=False)
 
 
 def clean_env(**extra) -> dict:
     """The environment for a `linkage` subprocess: nothing Twilio or MQTT from the caller's (but the
     test run's data key, which any process that reads access notes needs: tests/conftest.py)."""
-    env = {k: v for k, v in os.environ.items()
-           if (not k.startswith(("TWILIO_", "MQTT_", "LINKAGE_")) or k == "LINKAGE_DATA_KEY") and k != "PUBLIC_BASE_URL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith(("TWILIO_", "MQTT_", "LINKAGE_")) or k == "LINKAGE_DATA_KEY") and k != "PUBLIC_BASE_URL"
+    }
     env.update(LINKAGE_LOG_FORMAT="json", LINKAGE_SUPERVISION_INTERVAL="3600", LINKAGE_DIRECTORY="off")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def linkage(*args, env: dict, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "hub.cli", *map(str, args)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"linkage {' '.join(map(str, args))} failed ({done.returncode}): {done.stderr[-2000:]}")
     return done
@@ -112,6 +134,7 @@ class Mosquitto:
 @dataclass
 class Seen:
     """What one paho client heard from the broker."""
+
     connack: object = None
     pubacks: dict = field(default_factory=dict)  # mid -> reason code
     subacks: list = field(default_factory=list)
@@ -120,11 +143,23 @@ class Seen:
     event: threading.Event = field(default_factory=threading.Event)
 
 
-def client(username: str | None, password: str | None, port: int, *, v5: bool = True, client_id: str = "",
-           tls_ca: Path | None = None, connect: bool = True, wait: float = 10) -> tuple[mqtt.Client, Seen]:
+def client(
+    username: str | None,
+    password: str | None,
+    port: int,
+    *,
+    v5: bool = True,
+    client_id: str = "",
+    tls_ca: Path | None = None,
+    connect: bool = True,
+    wait: float = 10,
+) -> tuple[mqtt.Client, Seen]:
     seen = Seen()
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"t-{os.urandom(4).hex()}",
-                    protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+    c = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"t-{os.urandom(4).hex()}",
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+    )
     if username is not None:
         c.username_pw_set(username, password)
     if tls_ca:
@@ -187,14 +222,46 @@ def make_ca_and_server_cert(d: Path) -> tuple[Path, Path, Path]:
     def run(*args):
         subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=60)
 
-    run("req", "-x509", *ec, "-keyout", ca_key, "-out", ca_crt, "-days", "2", "-subj", "/CN=Linkage test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        ca_key,
+        "-out",
+        ca_crt,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Linkage test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
     run("req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
     ext = d / "server.ext"
-    ext.write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-                   "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days", "2",
-        "-extfile", ext)
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca_crt,
+        "-CAkey",
+        ca_key,
+        "-CAcreateserial",
+        "-out",
+        crt,
+        "-days",
+        "2",
+        "-extfile",
+        ext,
+    )
     for p in (ca_key, key):
         os.chmod(p, 0o600)
     return crt, key, ca_crt

@@ -7,6 +7,7 @@ capped; an unknown action is a 404 and makes no metrics label. Played over real 
 a hub on a loopback port (the attacker's position behind a same-host proxy), and the
 positive control: the right token runs an action.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,18 +32,38 @@ PATH = "/assistant/actions/webhook"
 TOKEN = "actions-" + uuid.uuid4().hex
 
 
-def action_call(action: str = "action_emergency", text: str = "I've fallen and can't get up",
-                intent: str = "emergency", sender: str = "sms:+447700900001", channel: str = "twilio_sms") -> dict:
+def action_call(
+    action: str = "action_emergency",
+    text: str = "I've fallen and can't get up",
+    intent: str = "emergency",
+    sender: str = "sms:+447700900001",
+    channel: str = "twilio_sms",
+) -> dict:
     """An action call as Rasa 3.6 sends it: here Betty's signed SMS number, the strongest claim."""
-    user = {"event": "user", "text": text, "input_channel": channel, "parse_data": {"intent": {"name": intent}},
-            "timestamp": 1.0}
-    return {"next_action": action, "sender_id": sender, "version": "3.6.21",
-            "domain": {"slots": {"conversation": {"type": "any"}}, "actions": [action]},
-            "tracker": {"sender_id": sender, "slots": {"conversation": None},
-                        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.99},
-                                           "entities": []},
-                        "events": [user], "paused": False, "followup_action": None, "active_loop": {},
-                        "latest_action_name": "action_listen", "latest_input_channel": channel}}
+    user = {
+        "event": "user",
+        "text": text,
+        "input_channel": channel,
+        "parse_data": {"intent": {"name": intent}},
+        "timestamp": 1.0,
+    }
+    return {
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.21",
+        "domain": {"slots": {"conversation": {"type": "any"}}, "actions": [action]},
+        "tracker": {
+            "sender_id": sender,
+            "slots": {"conversation": None},
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []},
+            "events": [user],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+            "latest_input_channel": channel,
+        },
+    }
 
 
 def _runtime(sqlite_url, sample_site_text):
@@ -76,14 +97,22 @@ def served_without_token(sqlite_url, sample_site_text, monkeypatch):
 
 def nothing_ran(hub) -> bool:
     with hub.sessions() as s:
-        return (s.scalar(select(func.count()).select_from(Alert)) == 0
-                and s.scalar(select(func.count()).select_from(Enquiry)) == 0
-                and s.scalar(select(func.count()).select_from(CallbackRequest)) == 0)
+        return (
+            s.scalar(select(func.count()).select_from(Alert)) == 0
+            and s.scalar(select(func.count()).select_from(Enquiry)) == 0
+            and s.scalar(select(func.count()).select_from(CallbackRequest)) == 0
+        )
 
 
 def post(srv, body=None, *, headers=None, params=None, content=None) -> httpx.Response:
-    return httpx.post(srv.url + PATH, json=body if content is None else None, content=content,
-                      headers=headers or {}, params=params, timeout=30)
+    return httpx.post(
+        srv.url + PATH,
+        json=body if content is None else None,
+        content=content,
+        headers=headers or {},
+        params=params,
+        timeout=30,
+    )
 
 
 def bearer(token: str) -> dict:
@@ -98,16 +127,19 @@ def test_no_token_is_refused_and_nothing_runs(served):
     assert nothing_ran(served.hub)
 
 
-@pytest.mark.parametrize("headers", [
-    bearer("nope"),
-    bearer(TOKEN + "x"),
-    bearer(TOKEN[:-1]),
-    bearer("é" + TOKEN),  # not ASCII: still a plain refusal, not a 500
-    {"Authorization": f"Basic {TOKEN}"},
-    {"Authorization": TOKEN},
-    {"Authorization": "Bearer"},
-    {"X-Actions-Token": TOKEN},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        bearer("nope"),
+        bearer(TOKEN + "x"),
+        bearer(TOKEN[:-1]),
+        bearer("é" + TOKEN),  # not ASCII: still a plain refusal, not a 500
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": TOKEN},
+        {"Authorization": "Bearer"},
+        {"X-Actions-Token": TOKEN},
+    ],
+)
 def test_a_wrong_or_misplaced_token_is_refused_and_nothing_runs(served, headers):
     r = post(served, action_call(), headers={k: v.encode("utf-8") for k, v in headers.items()})
     assert r.status_code in (401, 403), r.text
@@ -166,10 +198,11 @@ def test_a_huge_body_is_refused_without_running_anything(served):
 
     def chunks():  # no Content-Length: counted as it is read
         for i in range(0, len(raw), 64 * 1024):
-            yield raw[i:i + 64 * 1024]
+            yield raw[i : i + 64 * 1024]
 
-    r = httpx.post(served.url + PATH, content=chunks(), headers={**bearer(TOKEN), "Content-Type": "application/json"},
-                   timeout=30)
+    r = httpx.post(
+        served.url + PATH, content=chunks(), headers={**bearer(TOKEN), "Content-Type": "application/json"}, timeout=30
+    )
     assert r.status_code == 413
     assert nothing_ran(served.hub)
 
@@ -178,8 +211,12 @@ def test_the_token_is_checked_before_the_body_is_read(served):
     """Headers that promise a body which never comes: the refusal must not wait for it."""
     host, port = "127.0.0.1", served.port
     with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall((f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 5000\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 5000\r\n\r\n"
+            ).encode()
+        )
         sock.settimeout(10)
         head = sock.recv(4096).decode("latin-1")
     assert head.startswith("HTTP/1.1 401"), head[:200]
@@ -194,8 +231,12 @@ def test_a_body_that_is_not_an_action_call_is_a_400(served, content):
 
 
 def _labels() -> set[str]:
-    return {s.labels.get("action") for m in REGISTRY.collect() if m.name == "linkage_assistant_action_seconds"
-            for s in m.samples}
+    return {
+        s.labels.get("action")
+        for m in REGISTRY.collect()
+        if m.name == "linkage_assistant_action_seconds"
+        for s in m.samples
+    }
 
 
 def test_an_unknown_action_is_a_404_and_makes_no_metrics_label(served):

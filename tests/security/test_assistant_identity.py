@@ -9,6 +9,7 @@ on the sample site, where Betty (resident ``betty``, home ``home-0001``) has the
 Each attack is refused; the positive control (a correctly signed Twilio SMS from Betty's number
 still opens her P1 alert) runs last in this file.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,12 @@ def betty_alarms(stack) -> int:
     """How many times an alarm was opened on, or joined to, Betty's home."""
     with stack.sessions() as s:
         home = s.scalars(select(Home).where(Home.ext_id == "home-0001")).one()
-        return s.scalar(select(func.count()).select_from(TimelineEntry).join(Alert)
-                        .where(Alert.home_id == home.id, TimelineEntry.kind.in_(("opened", "joined"))))
+        return s.scalar(
+            select(func.count())
+            .select_from(TimelineEntry)
+            .join(Alert)
+            .where(Alert.home_id == home.id, TimelineEntry.kind.in_(("opened", "joined")))
+        )
 
 
 def rest(stack, body: dict, **kw) -> httpx.Response:
@@ -71,15 +76,26 @@ def assert_anonymous_emergency_reply(text: str) -> None:
 
 def enquiry_of(stack, conversation_id: str) -> Enquiry:
     with stack.sessions() as s:
-        return s.scalars(select(Enquiry).where(Enquiry.conversation_id == conversation_id)
-                         .order_by(Enquiry.id.desc())).first()
+        return s.scalars(
+            select(Enquiry).where(Enquiry.conversation_id == conversation_id).order_by(Enquiry.id.desc())
+        ).first()
 
 
 def signed_sms(stack, sender: str, body: str) -> str:
     sid = "SM" + secrets.token_hex(16)
-    params = {"SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received", "Body": body,
-              "To": "+441632960999", "NumSegments": "1", "MessageSid": sid, "AccountSid": "AC" + "0" * 32,
-              "From": sender, "ApiVersion": "2010-04-01"}
+    params = {
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "Body": body,
+        "To": "+441632960999",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
     url = stack.public_base_url.rstrip("/") + "/webhooks/twilio_sms/webhook"
     signature = RequestValidator(stack.twilio_auth_token).compute_signature(url, params)
     r = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=WAIT)
@@ -106,8 +122,9 @@ async def _web_chat(url: str, session_id, messages: list[str], until, *, headers
         texts.append((data or {}).get("text") or "")
         changed.set()
 
-    await sio.connect(url, socketio_path="/socket.io", transports=["websocket"], headers=headers or {},
-                      wait_timeout=WAIT)
+    await sio.connect(
+        url, socketio_path="/socket.io", transports=["websocket"], headers=headers or {}, wait_timeout=WAIT
+    )
     try:
         await sio.emit("session_request", {"session_id": session_id})
         confirmed_id = await asyncio.wait_for(confirmed, WAIT)
@@ -137,8 +154,15 @@ def test_rest_sender_sms_id_opens_no_alert_and_names_nobody(assistant_stack):
     assert r.status_code == 200
     assert_anonymous_emergency_reply(said(r.json()))
     # also naming the signed channel and Betty's number in the body: ignored
-    r = rest(stack, {"sender": f"voice:{BETTY}:CA{'0' * 32}", "message": FALLEN, "input_channel": "twilio_sms",
-                     "metadata": {"phone": BETTY, "channel": "sms"}})
+    r = rest(
+        stack,
+        {
+            "sender": f"voice:{BETTY}:CA{'0' * 32}",
+            "message": FALLEN,
+            "input_channel": "twilio_sms",
+            "metadata": {"phone": BETTY, "channel": "sms"},
+        },
+    )
     assert r.status_code == 200
     assert_anonymous_emergency_reply(said(r.json()))
     assert betty_alarms(stack) == before, "an unproven caller raised an alarm on Betty's home"
@@ -166,8 +190,13 @@ def test_rest_sender_sms_id_opens_no_alert_and_names_nobody(assistant_stack):
 
 
 def test_rest_sender_must_be_a_short_string(assistant_stack):
-    for body in ({"sender": "", "message": "hi"}, {"sender": "x" * 129, "message": "hi"},
-                 {"sender": 7, "message": "hi"}, {"sender": "a", "message": {"text": "hi"}}, ["hi"]):
+    for body in (
+        {"sender": "", "message": "hi"},
+        {"sender": "x" * 129, "message": "hi"},
+        {"sender": 7, "message": "hi"},
+        {"sender": "a", "message": {"text": "hi"}},
+        ["hi"],
+    ):
         assert rest(assistant_stack, body).status_code == 400, body
 
 
@@ -175,8 +204,9 @@ def test_web_chat_cannot_choose_a_phone_conversation(assistant_stack):
     stack = assistant_stack
     before = betty_alarms(stack)
     chosen = f"voice:{BETTY}:CA{'1' * 32}"
-    confirmed, texts = web_chat(stack, chosen, [FALLEN],
-                                until=lambda t: any("phone number" in x or "alerted" in x for x in t))
+    confirmed, texts = web_chat(
+        stack, chosen, [FALLEN], until=lambda t: any("phone number" in x or "alerted" in x for x in t)
+    )
     assert confirmed != chosen and len(confirmed) >= 32, "the server makes a session id of its own"
     assert_anonymous_emergency_reply("\n".join(texts))
     assert betty_alarms(stack) == before
@@ -205,23 +235,34 @@ def test_web_chat_refuses_another_origin(assistant_stack):
 
 
 # --- attack 2: Rasa's HTTP API ------------------------------------------------------------------------
-@pytest.mark.parametrize("method,path,body", [
-    ("GET", f"/conversations/sms:{BETTY}/tracker", None),
-    ("POST", "/conversations/x/tracker/events",
-     [{"event": "slot", "name": "conversation", "value": {"resident": "betty"}}]),
-    ("POST", "/model/parse", {"text": "hello"}),
-    ("GET", "/status", None),
-    ("GET", "/domain", None),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("GET", f"/conversations/sms:{BETTY}/tracker", None),
+        (
+            "POST",
+            "/conversations/x/tracker/events",
+            [{"event": "slot", "name": "conversation", "value": {"resident": "betty"}}],
+        ),
+        ("POST", "/model/parse", {"text": "hello"}),
+        ("GET", "/status", None),
+        ("GET", "/domain", None),
+    ],
+)
 def test_the_http_api_needs_the_token(assistant_stack, method, path, body):
     url = assistant_stack.rasa_url + path
     for params in ({}, {"token": "wrong-" + secrets.token_urlsafe(16)}, {"token": ""}):
-        r = httpx.request(method, url, params=params, json=body, timeout=WAIT,
-                          headers={"Accept": "application/json"})
+        r = httpx.request(method, url, params=params, json=body, timeout=WAIT, headers={"Accept": "application/json"})
         assert r.status_code in (401, 403), (path, params, r.status_code)
         assert "Betty" not in r.text and BETTY not in r.text
-    ok = httpx.request(method, url, params={"token": assistant_stack.rasa_token}, json=body, timeout=WAIT,
-                       headers={"Accept": "application/json"})
+    ok = httpx.request(
+        method,
+        url,
+        params={"token": assistant_stack.rasa_token},
+        json=body,
+        timeout=WAIT,
+        headers={"Accept": "application/json"},
+    )
     assert ok.status_code == 200, (path, ok.text[:300])
 
 
@@ -230,8 +271,12 @@ def test_the_http_api_is_refused_through_a_proxy_but_the_channels_are_not(assist
     forwarded = {"X-Forwarded-For": "203.0.113.9"}
     r = httpx.get(f"{stack.rasa_url}/status", params={"token": stack.rasa_token}, headers=forwarded, timeout=WAIT)
     assert r.status_code == 403
-    r = httpx.get(f"{stack.rasa_url}/conversations/sms:{BETTY}/tracker", params={"token": stack.rasa_token},
-                  headers={"Forwarded": "for=203.0.113.9"}, timeout=WAIT)
+    r = httpx.get(
+        f"{stack.rasa_url}/conversations/sms:{BETTY}/tracker",
+        params={"token": stack.rasa_token},
+        headers={"Forwarded": "for=203.0.113.9"},
+        timeout=WAIT,
+    )
     assert r.status_code == 403 and BETTY not in r.text
     assert httpx.get(f"{stack.rasa_url}/webhooks/rest/", headers=forwarded, timeout=WAIT).status_code == 200
     assert httpx.get(f"{stack.rasa_url}/webhooks/webchat/", headers=forwarded, timeout=WAIT).status_code == 200
@@ -254,16 +299,26 @@ def test_a_slot_set_through_the_api_does_not_make_anyone_a_resident(assistant_st
     assert hers is not None and hers.resident_id is not None
     before = betty_alarms(stack)
     sender = "x-" + secrets.token_hex(6)
-    forged = {"resident": "betty", "name": "Betty Smith", "phone": BETTY, "enquiry": hers.id,
-              "district": "AV1", "postcode": "AV1 2AB"}
+    forged = {
+        "resident": "betty",
+        "name": "Betty Smith",
+        "phone": BETTY,
+        "enquiry": hers.id,
+        "district": "AV1",
+        "postcode": "AV1 2AB",
+    }
     events = [{"event": "slot", "name": "conversation", "value": forged}]
     # without the token: refused
     r = httpx.post(f"{stack.rasa_url}/conversations/rest:{sender}/tracker/events", json=events, timeout=WAIT)
     assert r.status_code in (401, 403)
     # with it (an operator), on the conversation this REST sender will use, and on the bare id
     for conversation in (f"rest:{sender}", sender):
-        r = httpx.post(f"{stack.rasa_url}/conversations/{conversation}/tracker/events",
-                       params={"token": stack.rasa_token}, json=events, timeout=WAIT)
+        r = httpx.post(
+            f"{stack.rasa_url}/conversations/{conversation}/tracker/events",
+            params={"token": stack.rasa_token},
+            json=events,
+            timeout=WAIT,
+        )
         assert r.status_code == 200, r.text
     r = rest(stack, {"sender": sender, "message": FALLEN})
     assert_anonymous_emergency_reply(said(r.json()))
@@ -276,8 +331,13 @@ def test_a_slot_set_through_the_api_does_not_make_anyone_a_resident(assistant_st
 
 def test_no_other_origin_gets_cors(assistant_stack):
     evil = {"Origin": "https://evil.example"}
-    for method, path in (("GET", "/webhooks/rest/"), ("GET", "/"), ("GET", "/webhooks/webchat/"),
-                         ("OPTIONS", "/webhooks/rest/webhook"), ("OPTIONS", f"/conversations/sms:{BETTY}/tracker")):
+    for method, path in (
+        ("GET", "/webhooks/rest/"),
+        ("GET", "/"),
+        ("GET", "/webhooks/webchat/"),
+        ("OPTIONS", "/webhooks/rest/webhook"),
+        ("OPTIONS", f"/conversations/sms:{BETTY}/tracker"),
+    ):
         headers = dict(evil, **({"Access-Control-Request-Method": "POST"} if method == "OPTIONS" else {}))
         r = httpx.request(method, assistant_stack.rasa_url + path, headers=headers, timeout=WAIT)
         allowed = r.headers.get("access-control-allow-origin")
@@ -296,8 +356,7 @@ def test_a_long_message_is_cut_and_the_reply_says_so(assistant_stack):
     assert r.status_code == 200
     messages = r.json()
     assert messages[0]["text"] == limits.CUT_NOTICE and len(messages) > 1
-    confirmed, texts = web_chat(assistant_stack, None, ["I feel lonely. " * 300],
-                                until=lambda t: len(t) >= 2)
+    confirmed, texts = web_chat(assistant_stack, None, ["I feel lonely. " * 300], until=lambda t: len(t) >= 2)
     assert texts[0] == limits.CUT_NOTICE
     # a signed SMS is cut too
     number = "+447700900" + str(400 + secrets.randbelow(99))
@@ -319,8 +378,9 @@ def test_rest_is_rate_limited_per_conversation_with_429(assistant_stack):
 
 
 def test_web_chat_is_rate_limited_per_conversation_with_a_polite_message(assistant_stack):
-    _, texts = web_chat(assistant_stack, None, ["hello"] * 40,
-                        until=lambda t: any("faster than I can answer" in x for x in t))
+    _, texts = web_chat(
+        assistant_stack, None, ["hello"] * 40, until=lambda t: any("faster than I can answer" in x for x in t)
+    )
     assert any("wait" in x for x in texts)
 
 
@@ -333,8 +393,8 @@ def test_a_signed_sms_from_bettys_number_still_raises_her_p1_alert(assistant_sta
     assert betty_alarms(stack) == before + 1
     with stack.sessions() as s:
         home = s.scalars(select(Home).where(Home.ext_id == "home-0001")).one()
-        alert = s.scalars(select(Alert).where(Alert.home_id == home.id, Alert.state == "open")
-                          .order_by(Alert.id.desc())).first()
+        alert = s.scalars(
+            select(Alert).where(Alert.home_id == home.id, Alert.state == "open").order_by(Alert.id.desc())
+        ).first()
         assert alert is not None and alert.priority == "P1"
-        assert any(e.kind in ("opened", "joined") and "helpline assistant" in (e.detail or "")
-                   for e in alert.timeline)
+        assert any(e.kind in ("opened", "joined") and "helpline assistant" in (e.detail or "") for e in alert.timeline)

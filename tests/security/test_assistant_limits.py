@@ -7,6 +7,7 @@
   plain Python: the channels in ``.venv-rasa`` and the hub share it). A fake clock keeps
   these tests instant.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,6 +37,7 @@ class Clock:
 
 # --- cut -------------------------------------------------------------------------------------
 
+
 def test_short_message_is_untouched():
     assert cut("I've fallen") == ("I've fallen", False)
     exact = "x" * MAX_MESSAGE_CHARS
@@ -44,7 +46,7 @@ def test_short_message_is_untouched():
 
 
 def test_long_message_is_cut_at_a_word_boundary():
-    text = ("she has fainted a few times, " * 100)
+    text = "she has fainted a few times, " * 100
     out, was_cut = cut(text)
     assert was_cut
     assert len(out) <= MAX_MESSAGE_CHARS
@@ -72,6 +74,7 @@ def test_cut_notice_says_what_happened():
 
 
 # --- ChatLimits ------------------------------------------------------------------------------
+
 
 def test_a_person_typing_is_never_refused():
     clock = Clock()
@@ -164,22 +167,27 @@ def test_from_env(monkeypatch):
     assert ChatLimits.from_env().describe() == "conversation=5/60s,client=120/60s"
     monkeypatch.setenv("LINKAGE_CHAT_LIMITS", "client=off")
     assert ChatLimits.from_env().describe() == "conversation=20/60s,client=off"
-    assert ChatLimits.from_env({"LINKAGE_CHAT_LIMITS": "client=1000/1h"}).describe() == \
-        "conversation=20/60s,client=1000/3600s"
+    assert (
+        ChatLimits.from_env({"LINKAGE_CHAT_LIMITS": "client=1000/1h"}).describe()
+        == "conversation=20/60s,client=1000/3600s"
+    )
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("conversation=lots", "conversation='lots'"),
-    ("conversation=20", "conversation"),
-    ("conversation=0/60s", "above zero"),
-    ("client=5/0s", "above zero"),
-    ("conversation=20/60d", "N/Ps"),
-    ("per_user=20/60s", "unknown setting"),
-    ("conversation", "no '='"),
-    ("conversation=1/1s,conversation=2/1s", "twice"),
-    ("keys=0", "keys"),
-    ("keys=many", "keys"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("conversation=lots", "conversation='lots'"),
+        ("conversation=20", "conversation"),
+        ("conversation=0/60s", "above zero"),
+        ("client=5/0s", "above zero"),
+        ("conversation=20/60d", "N/Ps"),
+        ("per_user=20/60s", "unknown setting"),
+        ("conversation", "no '='"),
+        ("conversation=1/1s,conversation=2/1s", "twice"),
+        ("keys=0", "keys"),
+        ("keys=many", "keys"),
+    ],
+)
 def test_bad_spec_raises_a_clear_error(spec, words):
     with pytest.raises(ValueError) as info:
         ChatLimits.from_env({"LINKAGE_CHAT_LIMITS": spec})
@@ -308,8 +316,12 @@ class Chat:
 
     def __call__(self, intent: str, text: str = "") -> str:
         with self.sessions() as s, s.begin():
-            reply = frontdoor.turn(s, Turn(intent=intent, text=text, channel=self.channel, phone=self.phone,
-                                           conversation_id=self.cid), self.state, self.clock.now())
+            reply = frontdoor.turn(
+                s,
+                Turn(intent=intent, text=text, channel=self.channel, phone=self.phone, conversation_id=self.cid),
+                self.state,
+                self.clock.now(),
+            )
         self.state = reply.state
         return "\n".join(reply.messages)
 
@@ -369,10 +381,20 @@ def test_the_hourly_cap_is_counted_in_the_database(db, clock, capped):
     capped(per_hour=2)
     with db() as s, s.begin():
         for i in range(2):
-            e = enquiries.start(s, channel="web", conversation_id=f"web:other-{i}", phone=None, resident_id=None,
-                                now=clock.now())
-            enquiries.request_callback(s, enquiry_id=e.id, reason="person", urgent=False, name=None,
-                                       phone="07700900123", resident_id=None, detail=None, now=clock.now())
+            e = enquiries.start(
+                s, channel="web", conversation_id=f"web:other-{i}", phone=None, resident_id=None, now=clock.now()
+            )
+            enquiries.request_callback(
+                s,
+                enquiry_id=e.id,
+                reason="person",
+                urgent=False,
+                name=None,
+                phone="07700900123",
+                resident_id=None,
+                detail=None,
+                now=clock.now(),
+            )
     said = Chat(db, clock, "rest:x")("emergency", FALLEN)
     assert "999" in said and "ring us on" in said
     assert _count(db, CallbackRequest) == 2
@@ -414,12 +436,17 @@ def test_introductions_are_capped_per_conversation(db, clock, capped):
     chat = Chat(db, clock, "web:intros", channel="web")
     offered = _offer_an_introduction(chat)
     with db() as s, s.begin():  # this conversation has already had three introductions
-        others = s.scalars(select(Service).where(Service.introductions.is_(True), Service.ext_id != offered)
-                           .order_by(Service.ext_id).limit(3)).all()
+        others = s.scalars(
+            select(Service)
+            .where(Service.introductions.is_(True), Service.ext_id != offered)
+            .order_by(Service.ext_id)
+            .limit(3)
+        ).all()
         assert len(others) == 3
         for svc in others:
-            enquiries.introduce(s, chat.state["enquiry"], svc.ext_id, name="A N Other", phone="07700900123",
-                                now=clock.now())
+            enquiries.introduce(
+                s, chat.state["enquiry"], svc.ext_id, name="A N Other", phone="07700900123", now=clock.now()
+            )
     chat("affirm", "yes please")
     said = chat("affirm", "yes thats fine")
     assert "can't pass your details on" in said and "your name" not in said and "phone number" not in said

@@ -4,6 +4,7 @@ an anonymous embedded broker on that port. Now both stop the hub with a message 
 wrong; the embedded broker starts only when asked (LINKAGE_EMBEDDED_BROKER=on, as `make run`
 does), on loopback only; /api/health says which notifier is in use and whether the broker is
 the embedded one."""
+
 from __future__ import annotations
 
 import signal
@@ -24,8 +25,12 @@ from .mqtt_security_helpers import ROOT, clean_env, free_port, linkage, port_ans
 
 pytestmark = pytest.mark.timeout(300)
 
-TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32,
-          "TWILIO_FROM_NUMBER": "+447700900999", "PUBLIC_BASE_URL": "https://hub.example.org"}
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "t" * 32,
+    "TWILIO_FROM_NUMBER": "+447700900999",
+    "PUBLIC_BASE_URL": "https://hub.example.org",
+}
 
 
 @pytest.fixture
@@ -37,13 +42,17 @@ def no_twilio(monkeypatch):
 
 # -- Twilio ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, missing", [
-    (["TWILIO_ACCOUNT_SID"], ["TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL"]),
-    (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"], ["TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL"]),
-    (["TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"], ["TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER"]),
-    (["TWILIO_FROM_NUMBER"], ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"]),
-    (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"], ["PUBLIC_BASE_URL"]),
-])
+
+@pytest.mark.parametrize(
+    "given, missing",
+    [
+        (["TWILIO_ACCOUNT_SID"], ["TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL"]),
+        (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"], ["TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL"]),
+        (["TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"], ["TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER"]),
+        (["TWILIO_FROM_NUMBER"], ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL"]),
+        (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"], ["PUBLIC_BASE_URL"]),
+    ],
+)
 def test_partial_twilio_configuration_is_an_error_naming_what_is_missing(no_twilio, given, missing):
     for k in given:
         no_twilio.setenv(k, TWILIO[k])
@@ -74,14 +83,19 @@ def test_complete_or_absent_twilio_configuration_is_accepted(no_twilio):
 
 
 def test_linkage_hub_with_half_a_twilio_configuration_does_not_start(tmp_path):
-    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}", TWILIO_ACCOUNT_SID=TWILIO["TWILIO_ACCOUNT_SID"],
-                    LINKAGE_EMBEDDED_BROKER="on", MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}",
+        TWILIO_ACCOUNT_SID=TWILIO["TWILIO_ACCOUNT_SID"],
+        LINKAGE_EMBEDDED_BROKER="on",
+        MQTT_URL=f"mqtt://127.0.0.1:{free_port()}",
+    )
     done = linkage("hub", "--port", free_port(), env=env, check=False, timeout=120)
     assert done.returncode != 0
     assert "TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, PUBLIC_BASE_URL" in done.stderr, done.stderr[-1500:]
 
 
 # -- the broker -----------------------------------------------------------------------------------------
+
 
 def test_embedded_broker_is_off_unless_asked(no_twilio):
     for value, expected in ((None, False), ("auto", False), ("off", False), ("on", True)):
@@ -95,14 +109,18 @@ def test_embedded_broker_is_off_unless_asked(no_twilio):
     with pytest.raises(ConfigError, match="LINKAGE_EMBEDDED_BROKER"):
         Settings(database_url="sqlite://")
     with pytest.raises(ConfigError, match="loopback only"):
-        Settings(database_url="sqlite://", embedded_broker=True,
-                 mqtt=MqttSettings.from_url("mqtt://203.0.113.7", insecure=True))
+        Settings(
+            database_url="sqlite://",
+            embedded_broker=True,
+            mqtt=MqttSettings.from_url("mqtt://203.0.113.7", insecure=True),
+        )
 
 
 def test_linkage_hub_without_a_broker_stops_with_a_message(tmp_path):
     port = free_port()  # nothing listens here
-    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}", MQTT_URL=f"mqtt://127.0.0.1:{port}",
-                    LINKAGE_MQTT_START_WAIT="2")
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}", MQTT_URL=f"mqtt://127.0.0.1:{port}", LINKAGE_MQTT_START_WAIT="2"
+    )
     t0 = time.monotonic()
     done = linkage("hub", "--port", free_port(), env=env, check=False, timeout=120)
     assert done.returncode != 0
@@ -140,12 +158,21 @@ def test_health_names_the_twilio_notifier(no_twilio, tmp_path):
 
 def test_embedded_broker_when_asked_binds_loopback_and_health_says_so(tmp_path):
     mqtt_port, http_port = free_port(), free_port()
-    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'e.db'}", MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
-                    LINKAGE_EMBEDDED_BROKER="on")
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'e.db'}",
+        MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
+        LINKAGE_EMBEDDED_BROKER="on",
+    )
     log = open(tmp_path / "hub.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "hub", "--port", str(http_port)], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "hub", "--port", str(http_port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def healthy():
             assert proc.poll() is None, (tmp_path / "hub.log").read_text(errors="replace")[-2000:]
             try:
@@ -153,11 +180,15 @@ def test_embedded_broker_when_asked_binds_loopback_and_health_says_so(tmp_path):
             except httpx.HTTPError:
                 return None
             return r.json() if r.status_code == 200 else None
+
         body = wait_for(healthy, timeout=90, what="the hub healthy on its embedded broker")
         assert body["broker"]["embedded"] is True and body["broker"]["connected"] is True
         assert body["notifier"] == "sandbox"
-        listening = [c.laddr for c in psutil.Process(proc.pid).net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN and c.laddr.port == mqtt_port]
+        listening = [
+            c.laddr
+            for c in psutil.Process(proc.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == mqtt_port
+        ]
         assert listening and all(addr.ip in ("127.0.0.1", "::1") for addr in listening), listening
     finally:
         proc.send_signal(signal.SIGINT)

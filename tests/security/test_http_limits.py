@@ -5,6 +5,7 @@ hand-written 422s in the documented list shape, errors declared in the OpenAPI d
 
 Against a real uvicorn on a loopback port (tests/served.py) serving a hub with the sample site
 (tests/console_helpers.make_runtime), on SQLite and on PostgreSQL for the id checks."""
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,7 @@ def admin_headers(served) -> dict[str, str]:
 def chunks(data: bytes, size: int = 16 * KIB):
     """``data`` sent with Transfer-Encoding: chunked (httpx sends no Content-Length for a generator)."""
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 def _is_json_413(response: httpx.Response, limit: int) -> None:
@@ -89,14 +90,27 @@ def test_the_lock_file_pins_every_dependency_within_its_bounds():
 
     root = Path(__file__).resolve().parents[2]
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    pins = {canonicalize_name(m.group(1)): m.group(2) for m in re.finditer(
-        r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", (root / "requirements.lock").read_text(), re.M)}
+    pins = {
+        canonicalize_name(m.group(1)): m.group(2)
+        for m in re.finditer(
+            r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", (root / "requirements.lock").read_text(), re.M
+        )
+    }
     wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
-    stale = [str(r) for r in wanted if canonicalize_name(r.name) not in pins
-             or not r.specifier.contains(pins[canonicalize_name(r.name)], prereleases=True)]
+    stale = [
+        str(r)
+        for r in wanted
+        if canonicalize_name(r.name) not in pins
+        or not r.specifier.contains(pins[canonicalize_name(r.name)], prereleases=True)
+    ]
     assert not stale, f"requirements.lock is out of step with pyproject.toml for {stale}: run `make lock`"
-    for name, floor in (("starlette", "0.40"), ("python-multipart", "0.0.18"), ("orjson", "3.9.15"),
-                        ("jinja2", "3.1.5"), ("h11", "0.16")):
+    for name, floor in (
+        ("starlette", "0.40"),
+        ("python-multipart", "0.0.18"),
+        ("orjson", "3.9.15"),
+        ("jinja2", "3.1.5"),
+        ("h11", "0.16"),
+    ):
         assert Requirement(f"{name}>={floor}").specifier.contains(pins[name]), (name, pins[name])
 
 
@@ -107,13 +121,15 @@ def test_an_oversized_api_body_is_413(sqlite_served, chunked):
     alert_id = alarm(sqlite_served.hub)
     body = b'{"outcome": "false_alarm", "detail": "' + b"x" * (100 * KIB) + b'"}'
     with httpx.Client(base_url=sqlite_served.url, timeout=30) as c:
-        r = c.post(f"/api/alerts/{alert_id}/resolve", headers=headers,
-                   content=chunks(body) if chunked else body)
+        r = c.post(f"/api/alerts/{alert_id}/resolve", headers=headers, content=chunks(body) if chunked else body)
         _is_json_413(r, 64 * KIB)
         assert c.get(f"/api/alerts/{alert_id}", headers=headers).json()["state"] == "open"  # nothing was done
         # positive control: the same request at a sensible size works
-        ok = c.post(f"/api/alerts/{alert_id}/resolve", headers=headers,
-                    json={"outcome": "false_alarm", "detail": "pressed by mistake"})
+        ok = c.post(
+            f"/api/alerts/{alert_id}/resolve",
+            headers=headers,
+            json={"outcome": "false_alarm", "detail": "pressed by mistake"},
+        )
         assert ok.status_code == 200 and ok.json()["state"] == "resolved"
 
 
@@ -121,8 +137,10 @@ def test_a_promised_body_that_never_comes_is_refused_without_waiting_for_it(sqli
     import socket
 
     with socket.create_connection(("127.0.0.1", sqlite_served.port), timeout=20) as sock:
-        sock.sendall(f"POST /api/alerts/1/resolve HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {200 * KIB}\r\n\r\n".encode())
+        sock.sendall(
+            f"POST /api/alerts/1/resolve HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {200 * KIB}\r\n\r\n".encode()
+        )
         answer = b""
         while b"\r\n\r\n" not in answer:
             data = sock.recv(4096)
@@ -157,8 +175,11 @@ def test_an_oversized_twilio_webhook_is_413(sqlite_served, monkeypatch, chunked)
         _is_json_413(r, 64 * KIB)
         # positive control: a small signed webhook gets through the cap (and is answered by the route)
         small = {"From": "+447700900999", "To": "+447700900000", "Body": "hello"}
-        ok = c.post(url, data=small, headers={"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN)
-                                              .compute_signature(url, small)})
+        ok = c.post(
+            url,
+            data=small,
+            headers={"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(url, small)},
+        )
         assert ok.status_code == 200, ok.text[:300]
 
 
@@ -178,10 +199,16 @@ def test_an_oversized_action_call_is_413(sqlite_served, chunked):
 def test_an_oversized_console_form_is_a_413_page(sqlite_served, chunked):
     with httpx.Client(base_url=sqlite_served.url, timeout=30) as c:
         page = c.get("/login")
-        body = httpx.QueryParams({"username": "carol", "password": "p" * (100 * KIB),
-                                  "csrf_token": csrf_of(page.text)}).__str__().encode()
-        r = c.post("/login", content=chunks(body) if chunked else body,
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        body = (
+            httpx.QueryParams({"username": "carol", "password": "p" * (100 * KIB), "csrf_token": csrf_of(page.text)})
+            .__str__()
+            .encode()
+        )
+        r = c.post(
+            "/login",
+            content=chunks(body) if chunked else body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         _is_page_413(r)
 
 
@@ -198,17 +225,25 @@ def test_an_oversized_site_import_in_the_console_is_413(sqlite_served, sample_si
         _is_page_413(r)
         # positive control: the sample site itself imports
         csrf = csrf_of(c.get("/console/site").text)
-        ok = c.post("/console/site/import", data={"csrf_token": csrf},
-                    files={"file": ("site.yml", sample_site_text.encode(), "application/yaml")})
+        ok = c.post(
+            "/console/site/import",
+            data={"csrf_token": csrf},
+            files={"file": ("site.yml", sample_site_text.encode(), "application/yaml")},
+        )
         assert ok.status_code in (200, 303), ok.text[:300]
 
 
 # -- ids outside the database's range: 404, never 500 -------------------------------------------------------
 API_ID_ROUTES = (
-    ("GET", "/api/alerts/{n}"), ("POST", "/api/alerts/{n}/acknowledge"), ("POST", "/api/alerts/{n}/arrived"),
-    ("POST", "/api/alerts/{n}/cancel"), ("POST", "/api/callbacks/{n}/done"),
-    ("POST", "/api/wellbeing/drift/{n}/clear"), ("DELETE", "/api/checkins/betty/pauses/{n}"),
-    ("POST", "/api/checkin-requests/{n}/confirm"), ("GET", "/api/notifications?alert={n}"),
+    ("GET", "/api/alerts/{n}"),
+    ("POST", "/api/alerts/{n}/acknowledge"),
+    ("POST", "/api/alerts/{n}/arrived"),
+    ("POST", "/api/alerts/{n}/cancel"),
+    ("POST", "/api/callbacks/{n}/done"),
+    ("POST", "/api/wellbeing/drift/{n}/clear"),
+    ("DELETE", "/api/checkins/betty/pauses/{n}"),
+    ("POST", "/api/checkin-requests/{n}/confirm"),
+    ("GET", "/api/notifications?alert={n}"),
 )
 
 
@@ -232,8 +267,12 @@ def test_console_ids_beyond_the_integer_range_are_404_pages(served):
     with httpx.Client(base_url=served.url, timeout=30) as c:
         assert log_in(c, "ada").status_code == 303
         for n in BIG_IDS:
-            for path in (f"/console/alerts/{n}", f"/console/enquiries/{n}", f"/console/notifications?alert={n}",
-                         f"/m/alerts/{n}"):
+            for path in (
+                f"/console/alerts/{n}",
+                f"/console/enquiries/{n}",
+                f"/console/notifications?alert={n}",
+                f"/m/alerts/{n}",
+            ):
                 r = c.get(path)
                 assert r.status_code in (404, 200), (path, r.status_code, r.text[:200])  # a list may be empty
                 if path.startswith(("/console/alerts", "/console/enquiries", "/m/alerts")):

@@ -9,6 +9,7 @@ Against a real uvicorn on a loopback port (tests/served.py) serving a hub with t
 (tests/console_helpers.make_runtime), on SQLite and PostgreSQL, driven by httpx. Each client
 binds its own loopback address (127.0.0.x), so "per client address" is real. Time is the hub's
 FakeClock: nothing waits."""
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,11 @@ def hammer(hub, c, username: str, tries: int = 50) -> list[httpx.Response]:
 def post_form(served, token: str, nonce: str, username: str, password: str) -> httpx.Response:
     """Post a captured login form (its token and its cookie) again, from a client with no other cookies."""
     with httpx.Client(base_url=served.url, timeout=20, follow_redirects=False) as c:
-        return c.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                      headers={"Cookie": f"linkage_login={nonce}"})
+        return c.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            headers={"Cookie": f"linkage_login={nonce}"},
+        )
 
 
 def audit(hub, action: str) -> list[AuditEntry]:
@@ -154,7 +158,6 @@ def test_a_login_forms_token_works_once(runtime, served):
     assert post_form(served, token, nonce, "carol", PASSWORD).status_code == 403
 
     with client(served) as c:
-
         # a form left open longer than an hour has expired
         form = c.get("/login")
         runtime.clock.advance(timedelta(hours=1, minutes=1))

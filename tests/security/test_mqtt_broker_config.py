@@ -6,6 +6,7 @@ credentials raise home A's alarm (the positive control); with them nobody can ca
 alarm, fake home B's status, publish alert changes, or read other homes' traffic; anonymous
 and wrong-password connections are refused; TLS works end to end (hub and simulator); plain
 MQTT to another machine is refused by the hub and the simulator."""
+
 from __future__ import annotations
 
 import csv
@@ -51,8 +52,13 @@ NOT_AUTHORIZED = 0x87
 
 
 def event(etype: str, event_id: str | None = None) -> bytes:
-    return orjson.dumps({"event_id": event_id or f"t-{uuid.uuid4().hex[:12]}", "type": etype,
-                         "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return orjson.dumps(
+        {
+            "event_id": event_id or f"t-{uuid.uuid4().hex[:12]}",
+            "type": etype,
+            "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
 
 
 def topic(home: str, device: str) -> str:
@@ -79,9 +85,15 @@ class Site:
         self.hub = None
 
     def start_hub(self):
-        settings = Settings(database_url=self.db_url, mqtt=MqttSettings.from_env(self.hub_env),
-                            mqtt_client_id=f"sec-hub-{uuid.uuid4().hex[:8]}", embedded_broker=False,
-                            supervision_interval=3600, directory_file="off", notifier="sandbox")
+        settings = Settings(
+            database_url=self.db_url,
+            mqtt=MqttSettings.from_env(self.hub_env),
+            mqtt_client_id=f"sec-hub-{uuid.uuid4().hex[:8]}",
+            embedded_broker=False,
+            supervision_interval=3600,
+            directory_file="off",
+            notifier="sandbox",
+        )
         self.hub = HubRuntime(settings).start()
         wait_for(self.hub.consumer.connected.is_set, what="the hub connected with hub.env's credentials")
         return self.hub
@@ -98,8 +110,13 @@ class Site:
 
     def open_alerts(self, home: str) -> list[Alert]:
         with self.hub.sessions() as s:
-            return list(s.scalars(select(Alert).join(Home, Home.id == Alert.home_id)
-                                  .where(Home.ext_id == home, Alert.state.in_(["open", "acknowledged"]))))
+            return list(
+                s.scalars(
+                    select(Alert)
+                    .join(Home, Home.id == Alert.home_id)
+                    .where(Home.ext_id == home, Alert.state.in_(["open", "acknowledged"]))
+                )
+            )
 
     def home_status(self, home: str) -> str | None:
         with self.hub.sessions() as s:
@@ -129,12 +146,21 @@ def site(tmp_path_factory):
 
 # -- the command's outputs ----------------------------------------------------------------------------
 
+
 def test_broker_config_writes_a_complete_locked_down_configuration(site):
     conf = (site.out / "mosquitto.conf").read_text()
-    for line in ("allow_anonymous false", "persistence true", f"persistence_location {site.out.resolve()}/",
-                 f"password_file {site.out.resolve() / 'passwd'}", f"acl_file {site.out.resolve() / 'acl'}",
-                 "max_queued_messages 0", "max_inflight_messages 1000", f"listener {site.port} 127.0.0.1",
-                 "use_username_as_clientid true", f"listener {site.hub_port} 127.0.0.1"):
+    for line in (
+        "allow_anonymous false",
+        "persistence true",
+        f"persistence_location {site.out.resolve()}/",
+        f"password_file {site.out.resolve() / 'passwd'}",
+        f"acl_file {site.out.resolve() / 'acl'}",
+        "max_queued_messages 0",
+        "max_inflight_messages 1000",
+        f"listener {site.port} 127.0.0.1",
+        "use_username_as_clientid true",
+        f"listener {site.hub_port} 127.0.0.1",
+    ):
         assert line in conf.splitlines(), line
     for name in ("credentials.csv", "hub.env", "passwd", "passwd-hub"):
         assert stat.S_IMODE(os.stat(site.out / name).st_mode) == 0o600, name
@@ -149,14 +175,18 @@ def test_broker_config_writes_a_complete_locked_down_configuration(site):
     assert check_mosquitto_hash(site.creds[HOME_A][1], hashes[HOME_A])
     assert not check_mosquitto_hash(site.creds[HOME_B][1], hashes[HOME_A])
     assert site.hub_env["MQTT_URL"].startswith(f"mqtt://{HUB_USER}:") and site.hub_env["MQTT_URL"].endswith(
-        f"@127.0.0.1:{site.hub_port}")
+        f"@127.0.0.1:{site.hub_port}"
+    )
     assert "2 new homes: run `linkage mqtt broker-config" in site.load_output  # the load told the operator
 
 
 def test_the_hash_is_mosquittos_own_format():
     assert mosquitto_hash("secret", bytes(range(12))) == (
-        "$7$101$AAECAwQFBgcICQoL$" + __import__("base64").b64encode(__import__("hashlib").pbkdf2_hmac(
-            "sha512", b"secret", bytes(range(12)), 101)).decode())
+        "$7$101$AAECAwQFBgcICQoL$"
+        + __import__("base64")
+        .b64encode(__import__("hashlib").pbkdf2_hmac("sha512", b"secret", bytes(range(12)), 101))
+        .decode()
+    )
 
 
 def test_running_it_again_keeps_passwords_and_adds_new_homes(tmp_path):
@@ -174,6 +204,7 @@ def test_running_it_again_keeps_passwords_and_adds_new_homes(tmp_path):
 
 
 # -- the positive control -----------------------------------------------------------------------------
+
 
 def test_home_a_credentials_raise_home_a_alarm(site):
     hub_user = MqttSettings.from_env(site.hub_env)
@@ -200,6 +231,7 @@ def test_home_a_credentials_raise_home_a_alarm(site):
 
 # -- the attacks ---------------------------------------------------------------------------------------
 
+
 def test_home_a_cannot_cancel_home_b_alarm_or_fake_its_status(site):
     b, b_seen = client(*site.creds[HOME_B], site.port)
     try:  # home B's real alarm, and its unit says offline
@@ -208,9 +240,11 @@ def test_home_a_cannot_cancel_home_b_alarm_or_fake_its_status(site):
         wait_for(lambda: site.open_alerts(HOME_B) and site.home_status(HOME_B) == "offline", what="home B's alarm")
     finally:
         close(b)
-    forged = [(topic(HOME_B, "pendant-1"), event("cancel", "forged-cancel")),
-              (topic(HOME_B, "unit-1"), event("help_arrived", "forged-help")),
-              (f"telecare/v1/{HOME_B}/status", b"online")]
+    forged = [
+        (topic(HOME_B, "pendant-1"), event("cancel", "forged-cancel")),
+        (topic(HOME_B, "unit-1"), event("help_arrived", "forged-help")),
+        (f"telecare/v1/{HOME_B}/status", b"online"),
+    ]
     for t, payload in forged:
         a, a_seen = client(*site.creds[HOME_A], site.port)  # MQTT 5: the broker says why
         try:
@@ -270,6 +304,7 @@ def test_oversized_payloads_are_dead_letters_and_huge_ones_never_arrive(site):
     def dead(t):
         with site.hub.sessions() as s:
             return s.scalars(select(DeadLetter.kind).where(DeadLetter.topic == t)).all()
+
     big_topic, huge_topic = topic(HOME_A, "big-1"), topic(HOME_A, "huge-1")
     a, seen = client(*site.creds[HOME_A], site.port)
     try:  # above the contract's 4 KiB: reaches the hub, which keeps it as a dead letter for staff
@@ -287,8 +322,13 @@ def test_oversized_payloads_are_dead_letters_and_huge_ones_never_arrive(site):
 
 
 def test_anonymous_and_wrong_password_are_refused(site):
-    for creds in ((None, None), (HOME_A, "not-the-password"), (HOME_A, site.creds[HOME_B][1]),
-                  (HUB_USER, site.creds[HOME_A][1]), ("nobody", "x")):
+    for creds in (
+        (None, None),
+        (HOME_A, "not-the-password"),
+        (HOME_A, site.creds[HOME_B][1]),
+        (HUB_USER, site.creds[HOME_A][1]),
+        ("nobody", "x"),
+    ):
         c, seen = client(*creds, site.port)
         try:
             assert seen.connack is not None and seen.connack.is_failure, creds[0]
@@ -327,9 +367,16 @@ def test_home_a_cannot_take_over_the_hubs_session_or_home_b_units(site):
 
 def test_a_hub_with_a_wrong_password_stops_with_a_message(site):
     env = dict(site.hub_env, MQTT_URL=f"mqtt://{HUB_USER}:wrong@127.0.0.1:{site.hub_port}")
-    settings = Settings(database_url=f"sqlite:///{site.tmp / 'wrong.db'}", mqtt=MqttSettings.from_env(env),
-                        mqtt_client_id=f"sec-wrong-{uuid.uuid4().hex[:6]}", embedded_broker=False,
-                        supervision_interval=3600, directory_file="off", notifier="sandbox", mqtt_start_wait=5)
+    settings = Settings(
+        database_url=f"sqlite:///{site.tmp / 'wrong.db'}",
+        mqtt=MqttSettings.from_env(env),
+        mqtt_client_id=f"sec-wrong-{uuid.uuid4().hex[:6]}",
+        embedded_broker=False,
+        supervision_interval=3600,
+        directory_file="off",
+        notifier="sandbox",
+        mqtt_start_wait=5,
+    )
     hub = HubRuntime(settings, with_mqtt=True)
     t0 = time.monotonic()
     with pytest.raises(HubStartError, match="did not accept the hub"):
@@ -338,6 +385,7 @@ def test_a_hub_with_a_wrong_password_stops_with_a_message(site):
 
 
 # -- plain MQTT off the machine ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", ["mqtt://broker.example.org:1883", "mqtt://u:p@10.1.2.3", "tcp://192.168.0.9:1883"])
 def test_plain_mqtt_to_another_machine_is_refused(url, monkeypatch):
@@ -378,6 +426,7 @@ def test_linkage_hub_refuses_plain_mqtt_off_the_machine(tmp_path):
 
 # -- TLS ---------------------------------------------------------------------------------------------------
 
+
 def test_tls_broker_hub_and_simulator_end_to_end(tmp_path):
     cert, key, ca = make_ca_and_server_cert(tmp_path / "pki")
     db_url = f"sqlite:///{tmp_path / 'tls.db'}"
@@ -391,8 +440,10 @@ def test_tls_broker_hub_and_simulator_end_to_end(tmp_path):
         register_sim_homes(s, 3, datetime.now(timezone.utc))
     hub.stop()
     out, port = tmp_path / "mqtt-tls", free_port()
-    linkage(*broker_config_args(out, port, "--host", "localhost", "--tls-cert", cert, "--tls-key", key,
-                                "--tls-ca", ca), env=env)
+    linkage(
+        *broker_config_args(out, port, "--host", "localhost", "--tls-cert", cert, "--tls-key", key, "--tls-ca", ca),
+        env=env,
+    )
     conf = (out / "mosquitto.conf").read_text()
     assert f"certfile {cert.resolve()}" in conf and f"cafile {ca.resolve()}" in conf
     hub_env = read_env_file(out / "hub.env")
@@ -412,12 +463,21 @@ def test_tls_broker_hub_and_simulator_end_to_end(tmp_path):
             pass
         finally:
             close(c)
-        hub = HubRuntime(Settings(database_url=db_url, mqtt=MqttSettings.from_env(hub_env),
-                                  mqtt_client_id=f"sec-tls-{uuid.uuid4().hex[:6]}", embedded_broker=False,
-                                  supervision_interval=3600, directory_file="off", notifier="sandbox")).start()
+        hub = HubRuntime(
+            Settings(
+                database_url=db_url,
+                mqtt=MqttSettings.from_env(hub_env),
+                mqtt_client_id=f"sec-tls-{uuid.uuid4().hex[:6]}",
+                embedded_broker=False,
+                supervision_interval=3600,
+                directory_file="off",
+                notifier="sandbox",
+            )
+        ).start()
         wait_for(hub.publisher.connected.is_set, what="the hub's publisher connected over TLS")
         assert hub.broker_status()["tls"] is True and hub.broker_status()["url"] == (
-            f"mqtts://localhost:{MqttSettings.from_env(hub_env).port}")
+            f"mqtts://localhost:{MqttSettings.from_env(hub_env).port}"
+        )
         c, seen = client(*creds[HOME_A], port, tls_ca=ca)
         try:
             assert publish_and_wait(c, seen, topic(HOME_A, "pendant-1"), event("pendant", "tls-1")) == 0
@@ -427,12 +487,23 @@ def test_tls_broker_hub_and_simulator_end_to_end(tmp_path):
         def stored(eid):
             with hub.sessions() as s:
                 return s.scalar(select(Event.id).where(Event.event_id == eid)) is not None
+
         wait_for(lambda: stored("tls-1"), what="the event over TLS stored")
         # the simulator, each home as itself, over TLS
         homes_url = MqttSettings.from_env(dict(hub_env, MQTT_URL=f"mqtts://localhost:{port}"))
-        sim = Simulator(homes=3, rate=20, duration=30, settings=homes_url, seed=3,
-                        alarm_share=0, drop_every=0.5, progress=None, max_messages=30, heartbeats_only=False,
-                        credentials=creds)
+        sim = Simulator(
+            homes=3,
+            rate=20,
+            duration=30,
+            settings=homes_url,
+            seed=3,
+            alarm_share=0,
+            drop_every=0.5,
+            progress=None,
+            max_messages=30,
+            heartbeats_only=False,
+            credentials=creds,
+        )
         stats = sim.run()
         assert 0 < stats.sent <= 30
         expected = stats.sent - stats.by_type.get("heartbeat", 0)
@@ -440,6 +511,7 @@ def test_tls_broker_hub_and_simulator_end_to_end(tmp_path):
         def sim_events():
             with hub.sessions() as s:
                 return len(s.scalars(select(Event.id).where(Event.event_id.like(f"sim-{sim.run_id}-%"))).all())
+
         wait_for(lambda: sim_events() >= expected, what="the simulator's events stored")
         assert sim_events() == expected
         with pytest.raises(ValueError, match="no credentials"):

@@ -9,6 +9,7 @@ Against a real uvicorn on a loopback port (tests/served.py) serving a hub with t
 (tests/console_helpers.make_runtime: contacts sue, jim, anne, rhys, priya; Betty at home-0001 with
 contacts Sue and Jim; Bert at home-0002 with contact Jim), on SQLite and PostgreSQL, driven by
 httpx. The FakeClock starts on Monday 2026-11-23 02:00 UTC: Priya is on call for the team."""
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,24 @@ from ..served import Served
 
 SUE, JIM = "+447700900201", "+447700900202"
 KEY_SAFE = "Key safe by the front door"
-STAFF_ONLY_GETS = ["/api/checkins", "/api/checkins/betty/schedule", "/api/checkins/betty/pauses",
-                   "/api/wellbeing/drift", "/api/wellbeing/betty", "/api/wellbeing/watch", "/api/deadletters",
-                   "/api/devices", "/api/settings", "/api/metrics/summary", "/metrics", "/api/enquiries",
-                   "/api/enquiries/summary", "/api/introductions", "/api/callbacks", "/api/checkin-requests"]
+STAFF_ONLY_GETS = [
+    "/api/checkins",
+    "/api/checkins/betty/schedule",
+    "/api/checkins/betty/pauses",
+    "/api/wellbeing/drift",
+    "/api/wellbeing/betty",
+    "/api/wellbeing/watch",
+    "/api/deadletters",
+    "/api/devices",
+    "/api/settings",
+    "/api/metrics/summary",
+    "/metrics",
+    "/api/enquiries",
+    "/api/enquiries/summary",
+    "/api/introductions",
+    "/api/callbacks",
+    "/api/checkin-requests",
+]
 
 
 @contextmanager
@@ -54,8 +69,11 @@ def alert_state(hub, alert_id: int) -> str:
 def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(runtime, served):
     bettys = alarm(runtime)  # Sue (Betty's first contact) is called
     berts = alarm(runtime, home="home-0002")  # Jim (Bert's contact) is called
-    sue, rhys, priya = (bearer(runtime, "sue-phone", "responder", "sue"), bearer(runtime, "rhys-phone", "responder", "rhys"),
-                        bearer(runtime, "priya-phone", "responder", "priya"))
+    sue, rhys, priya = (
+        bearer(runtime, "sue-phone", "responder", "sue"),
+        bearer(runtime, "rhys-phone", "responder", "rhys"),
+        bearer(runtime, "priya-phone", "responder", "priya"),
+    )
     staff = bearer(runtime, "control room", "staff")
     with client(served) as c:
         # the attack: act on an alert this token was never sent
@@ -64,8 +82,12 @@ def test_a_responder_sees_and_acts_only_on_the_alerts_they_were_asked_to_take(ru
         # ... answered exactly as an alert that does not exist (its existence is not revealed)
         missing = c.post("/api/alerts/999999/resolve", json={"outcome": "false_alarm"}, headers=sue)
         assert forged.json()["detail"].replace(str(berts), "N") == missing.json()["detail"].replace("999999", "N")
-        for method, path in (("GET", f"/api/alerts/{berts}"), ("POST", f"/api/alerts/{berts}/acknowledge"),
-                             ("POST", f"/api/alerts/{berts}/arrived"), ("POST", f"/api/alerts/{berts}/cancel")):
+        for method, path in (
+            ("GET", f"/api/alerts/{berts}"),
+            ("POST", f"/api/alerts/{berts}/acknowledge"),
+            ("POST", f"/api/alerts/{berts}/arrived"),
+            ("POST", f"/api/alerts/{berts}/cancel"),
+        ):
             assert c.request(method, path, headers=sue).status_code == 404, (method, path)
         assert c.get(f"/api/alerts/{bettys}", headers=rhys).status_code == 404
         assert alert_state(runtime, berts) == "open"
@@ -239,8 +261,9 @@ def test_the_token_commands(tmp_path, monkeypatch, sample_site_text):
     revoked = run(main, ["token", "revoke", "rhys-phone"])
     assert revoked.exit_code == 0
     assert run(main, ["token", "check"], input=tok + "\n").exit_code == 1
-    assert "revoked" in next(ln for ln in run(main, ["token", "list"]).output.splitlines()
-                             if ln.startswith("rhys-phone"))
+    assert "revoked" in next(
+        ln for ln in run(main, ["token", "list"]).output.splitlines() if ln.startswith("rhys-phone")
+    )
     assert run(main, ["token", "revoke", "rhys-phone"]).exit_code == 2
     assert run(main, ["user", "create", "van", "--role", "responder", "--password", PASSWORD]).exit_code == 2
 
@@ -249,8 +272,9 @@ def test_the_token_commands(tmp_path, monkeypatch, sample_site_text):
 def test_the_phone_view_matches_by_contact_id_not_by_name(runtime, served):
     # a responder bound to Rhys's contact record who shares Priya's display name
     with runtime.sessions() as s, s.begin():
-        create_user(s, "impostor", "responder", PASSWORD, runtime.clock.now(), display_name="Priya Patel",
-                    contact="rhys")
+        create_user(
+            s, "impostor", "responder", PASSWORD, runtime.clock.now(), display_name="Priya Patel", contact="rhys"
+        )
     bettys = alarm(runtime)
     advance(runtime.clock, runtime.sessions, timedelta(minutes=4, seconds=1))  # Sue, Jim, then Priya (on call)
     with client(served) as priya, client(served) as impostor:
@@ -266,11 +290,13 @@ def test_the_phone_view_matches_by_contact_id_not_by_name(runtime, served):
         assert KEY_SAFE in priya.get(page).text  # the contact who accepted reads the access note
         # the same display name gets nothing: not the alert, not "yours", not the access note
         assert impostor.get(page).status_code == 404
-        r = impostor.post(f"{page}/resolve", data={"csrf_token": csrf_of(impostor.get("/m").text),
-                                                   "outcome": "false_alarm"})
+        r = impostor.post(
+            f"{page}/resolve", data={"csrf_token": csrf_of(impostor.get("/m").text), "outcome": "false_alarm"}
+        )
         assert r.status_code == 404
         assert "yours" not in impostor.get("/m").text
     assert alert_state(runtime, bettys) == "acknowledged"
     with runtime.sessions() as s:
         assert [e.actor for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "alert.acknowledge"))] == [
-            "Priya Patel"]
+            "Priya Patel"
+        ]

@@ -11,6 +11,7 @@ with `pytest -s` and on failure.
 LINKAGE_SCHEMATHESIS_EXAMPLES (default 25) and LINKAGE_SCHEMATHESIS_SEED (default 1) change
 the run; the default takes about 20-40 s on 2 cores.
 """
+
 from __future__ import annotations
 
 import os
@@ -71,18 +72,47 @@ def test_schemathesis_finds_no_server_error(tmp_path, sample_site_text):
     try:
         with Served(hub) as served:
             run = subprocess.run(
-                [_cli(), "--no-color", "--config-file", str(config), "run", f"{served.url}/openapi.json",
-                 "--header", f"Authorization: Bearer {token}", "--checks", "not_a_server_error",
-                 "--max-examples", str(EXAMPLES), "--seed", SEED, "--workers", "1", "--request-timeout", "30",
-                 "--output-sanitize", "true", "--report", "junit", "--report-dir", str(tmp_path / "report")],
-                capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+                [
+                    _cli(),
+                    "--no-color",
+                    "--config-file",
+                    str(config),
+                    "run",
+                    f"{served.url}/openapi.json",
+                    "--header",
+                    f"Authorization: Bearer {token}",
+                    "--checks",
+                    "not_a_server_error",
+                    "--max-examples",
+                    str(EXAMPLES),
+                    "--seed",
+                    SEED,
+                    "--workers",
+                    "1",
+                    "--request-timeout",
+                    "30",
+                    "--output-sanitize",
+                    "true",
+                    "--report",
+                    "junit",
+                    "--report-dir",
+                    str(tmp_path / "report"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=tmp_path,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
     finally:
         hub.stop()
     output = run.stdout + run.stderr
     found = counts(output)
-    summary = output[output.rfind("\n", 0, output.find("SUMMARY")) + 1:] if "SUMMARY" in output else output[-3000:]
-    print(f"\nSchemathesis: {found['operations']} operations, {found['examples']} examples "
-          f"({EXAMPLES} per operation and phase, seed {SEED}), {found['failures']} failures")
+    summary = output[output.rfind("\n", 0, output.find("SUMMARY")) + 1 :] if "SUMMARY" in output else output[-3000:]
+    print(
+        f"\nSchemathesis: {found['operations']} operations, {found['examples']} examples "
+        f"({EXAMPLES} per operation and phase, seed {SEED}), {found['failures']} failures"
+    )
     print(summary)
     assert found["operations"] >= 30, output[-5000:]  # the whole API was tested, not an empty schema
     assert found["examples"] >= found["operations"] * 10, output[-5000:]

@@ -9,6 +9,7 @@
 - ``GET  /api/wellbeing/betty``                        frequent pendant presses without an emergency
 - ``GET  /api/wellbeing/watch``                        what the wellbeing watch is watching
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,22 +49,55 @@ router = APIRouter()
 
 # -- helpers --------------------------------------------------------------------------------------------
 def _pause_out(p: CheckinPause) -> PauseOut:
-    return PauseOut(id=p.id, from_=p.start, to=p.end, reason=p.reason, created_at=p.created_at,
-                    created_by=p.created_by, removed_at=p.removed_at, removed_by=p.removed_by)
+    return PauseOut(
+        id=p.id,
+        from_=p.start,
+        to=p.end,
+        reason=p.reason,
+        created_at=p.created_at,
+        created_by=p.created_by,
+        removed_at=p.removed_at,
+        removed_by=p.removed_by,
+    )
 
 
 def _checkin_out(s, c: Checkin, r: Resident) -> CheckinOut:
     statuses = notification_queries.statuses(s, [a.notification_id for a in c.attempts])
     return CheckinOut(
-        id=c.id, resident=r.ext_id, name=r.name, kind=c.kind, due_at=c.due_at,
+        id=c.id,
+        resident=r.ext_id,
+        name=r.name,
+        kind=c.kind,
+        due_at=c.due_at,
         due_local=c.due_at.astimezone(ZoneInfo(r.timezone or "Europe/London")).strftime("%Y-%m-%d %H:%M %Z"),
-        state=c.state, outcome=c.outcome, late=c.late, via=c.via, attempts_allowed=c.attempts_allowed,
-        attempts_made=c.attempts_made, started_at=c.started_at, started_by=c.started_by, answered_at=c.answered_at,
-        answered_by=c.answered_by, answers=c.answers or [], chat_requested=c.chat_requested, alert=c.alert_id,
-        help_alert=c.help_alert_id, note=c.note,
-        attempts=[AttemptOut(number=a.number, channel=a.channel, started_at=a.started_at, ended_at=a.ended_at,
-                             outcome=a.outcome, notification=a.notification_id,
-                             status=statuses.get(a.notification_id)) for a in c.attempts])
+        state=c.state,
+        outcome=c.outcome,
+        late=c.late,
+        via=c.via,
+        attempts_allowed=c.attempts_allowed,
+        attempts_made=c.attempts_made,
+        started_at=c.started_at,
+        started_by=c.started_by,
+        answered_at=c.answered_at,
+        answered_by=c.answered_by,
+        answers=c.answers or [],
+        chat_requested=c.chat_requested,
+        alert=c.alert_id,
+        help_alert=c.help_alert_id,
+        note=c.note,
+        attempts=[
+            AttemptOut(
+                number=a.number,
+                channel=a.channel,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                outcome=a.outcome,
+                notification=a.notification_id,
+                status=statuses.get(a.notification_id),
+            )
+            for a in c.attempts
+        ],
+    )
 
 
 def _resident(s, ext: str) -> Resident:
@@ -77,32 +111,59 @@ def _schedule_out(s, r: Resident, include_removed: bool = False) -> ScheduleOut:
     sched = s.get(CheckinSchedule, r.id)
     tz = ZoneInfo(r.timezone or "Europe/London")
     nxt = sched.next_due_at if sched else None
-    return ScheduleOut(resident=r.ext_id, name=r.name, timezone=r.timezone or "Europe/London",
-                       checkin=schedules.config(r), next_due_at=nxt,
-                       next_due_local=nxt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z") if nxt else None,
-                       pauses=[_pause_out(p) for p in queries.pauses(s, r.id, include_removed=include_removed)])
+    return ScheduleOut(
+        resident=r.ext_id,
+        name=r.name,
+        timezone=r.timezone or "Europe/London",
+        checkin=schedules.config(r),
+        next_due_at=nxt,
+        next_due_local=nxt.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z") if nxt else None,
+        pauses=[_pause_out(p) for p in queries.pauses(s, r.id, include_removed=include_removed)],
+    )
 
 
 def _drift_out(f: DriftFlag, r: Resident) -> DriftOut:
-    return DriftOut(id=f.id, resident=r.ext_id, name=r.name, kind=f.kind, raised_at=f.raised_at, detail=f.detail,
-                    evidence=f.evidence or [], befriender_told=f.notification_id is not None, cleared_at=f.cleared_at,
-                    cleared_by=f.cleared_by, clear_note=f.clear_note)
+    return DriftOut(
+        id=f.id,
+        resident=r.ext_id,
+        name=r.name,
+        kind=f.kind,
+        raised_at=f.raised_at,
+        detail=f.detail,
+        evidence=f.evidence or [],
+        befriender_told=f.notification_id is not None,
+        cleared_at=f.cleared_at,
+        cleared_by=f.cleared_by,
+        clear_note=f.clear_note,
+    )
 
 
 # -- check-ins ------------------------------------------------------------------------------------------
 @router.get("/api/checkins", response_model=list[CheckinOut], tags=["check-ins"])
-def list_checkins(hub: Runtime, resident: str | None = None, state: str | None = None,
-                  since: datetime | None = Query(None, description="due at or after (RFC 3339)"),
-                  limit: int = Query(200, ge=1, le=5000), who: Caller = Depends(staff_only)):
+def list_checkins(
+    hub: Runtime,
+    resident: str | None = None,
+    state: str | None = None,
+    since: datetime | None = Query(None, description="due at or after (RFC 3339)"),
+    limit: int = Query(200, ge=1, le=5000),
+    who: Caller = Depends(staff_only),
+):
     if state and state not in STATES:
         raise HTTPException(422, f"state must be one of {', '.join(STATES)}")
     with hub.sessions() as s:
-        return [_checkin_out(s, c, r)
-                for c, r in queries.checkins(s, resident=resident, state=state, since=since, limit=limit)]
+        return [
+            _checkin_out(s, c, r)
+            for c, r in queries.checkins(s, resident=resident, state=state, since=since, limit=limit)
+        ]
 
 
-@router.post("/api/checkins/{resident}/start", response_model=CheckinOut, status_code=201, tags=["check-ins"],
-             summary="Make the resident's check-in call (or SMS) now")
+@router.post(
+    "/api/checkins/{resident}/start",
+    response_model=CheckinOut,
+    status_code=201,
+    tags=["check-ins"],
+    summary="Make the resident's check-in call (or SMS) now",
+)
 def start(resident: str, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         _resident(s, resident)
@@ -110,8 +171,16 @@ def start(resident: str, hub: Runtime, who: Caller = Depends(configurer)):
             c = checkins.start_now(s, resident, hub.clock.now(), actor=who.name)
         except CheckinError as exc:
             raise HTTPException(409, str(exc)) from None
-        audit.record(s, actor=who.name, role=who.role, via="api", action="checkin.start",
-                     target=f"resident:{resident}", now=hub.clock.now(), summary=f"check-in {c.id} started")
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="checkin.start",
+            target=f"resident:{resident}",
+            now=hub.clock.now(),
+            summary=f"check-in {c.id} started",
+        )
         r = s.get(Resident, c.resident_id)
         out = _checkin_out(s, c, r)
     return out
@@ -123,8 +192,12 @@ def get_schedule(resident: str, hub: Runtime, who: Caller = Depends(staff_only))
         return _schedule_out(s, _resident(s, resident))
 
 
-@router.put("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"],
-            summary="Set the daily check-in: {at, days, via, attempts, retry, policy} as in the site file")
+@router.put(
+    "/api/checkins/{resident}/schedule",
+    response_model=ScheduleOut,
+    tags=["check-ins"],
+    summary="Set the daily check-in: {at, days, via, attempts, retry, policy} as in the site file",
+)
 def put_schedule(resident: str, body: CheckinIn, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
@@ -133,36 +206,66 @@ def put_schedule(resident: str, body: CheckinIn, hub: Runtime, who: Caller = Dep
         before = schedules.config(r)
         r.checkin = body.model_dump(by_alias=True)
         schedules.configure(s, r, hub.clock.now(), actor=who.name)
-        audit.record(s, actor=who.name, role=who.role, via="api", action="checkin.schedule",
-                     target=f"resident:{resident}", now=hub.clock.now(), summary="check-in schedule set",
-                     before=str(before) if before else None, after=str(r.checkin))
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="checkin.schedule",
+            target=f"resident:{resident}",
+            now=hub.clock.now(),
+            summary="check-in schedule set",
+            before=str(before) if before else None,
+            after=str(r.checkin),
+        )
         s.flush()
         return _schedule_out(s, r)
 
 
-@router.delete("/api/checkins/{resident}/schedule", response_model=ScheduleOut, tags=["check-ins"],
-               summary="Stop scheduled check-ins (a pause is usually better)")
+@router.delete(
+    "/api/checkins/{resident}/schedule",
+    response_model=ScheduleOut,
+    tags=["check-ins"],
+    summary="Stop scheduled check-ins (a pause is usually better)",
+)
 def delete_schedule(resident: str, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
         before = schedules.config(r)
         r.checkin = None
         schedules.configure(s, r, hub.clock.now(), actor=who.name)
-        audit.record(s, actor=who.name, role=who.role, via="api", action="checkin.schedule",
-                     target=f"resident:{resident}", now=hub.clock.now(), summary="check-ins stopped",
-                     before=str(before) if before else None)
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="checkin.schedule",
+            target=f"resident:{resident}",
+            now=hub.clock.now(),
+            summary="check-ins stopped",
+            before=str(before) if before else None,
+        )
         return _schedule_out(s, r)
 
 
 @router.get("/api/checkins/{resident}/pauses", response_model=list[PauseOut], tags=["check-ins"])
-def get_pauses(resident: str, hub: Runtime, removed: bool = Query(False, description="include removed ones"),
-               who: Caller = Depends(staff_only)):
+def get_pauses(
+    resident: str,
+    hub: Runtime,
+    removed: bool = Query(False, description="include removed ones"),
+    who: Caller = Depends(staff_only),
+):
     with hub.sessions() as s:
         return _schedule_out(s, _resident(s, resident), include_removed=removed).pauses
 
 
-@router.post("/api/checkins/{resident}/pauses", response_model=PauseOut, status_code=201, tags=["check-ins"],
-             summary="Pause check-ins (holiday, hospital stay): local dates, inclusive")
+@router.post(
+    "/api/checkins/{resident}/pauses",
+    response_model=PauseOut,
+    status_code=201,
+    tags=["check-ins"],
+    summary="Pause check-ins (holiday, hospital stay): local dates, inclusive",
+)
 def add_pause(resident: str, body: PauseIn, hub: Runtime, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         r = _resident(s, resident)
@@ -170,9 +273,16 @@ def add_pause(resident: str, body: PauseIn, hub: Runtime, who: Caller = Depends(
             p = schedules.add_pause(s, r, body.from_, body.to, body.reason, who.name, hub.clock.now())
         except CheckinError as exc:
             raise HTTPException(422, str(exc)) from None
-        audit.record(s, actor=who.name, role=who.role, via="api", action="checkin.pause",
-                     target=f"resident:{resident}", now=hub.clock.now(),
-                     summary=f"paused {p.start} to {p.end or 'further notice'}: {p.reason}")
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="checkin.pause",
+            target=f"resident:{resident}",
+            now=hub.clock.now(),
+            summary=f"paused {p.start} to {p.end or 'further notice'}: {p.reason}",
+        )
         return _pause_out(p)
 
 
@@ -184,49 +294,94 @@ def remove_pause(resident: str, pause_id: int, hub: Runtime, who: Caller = Depen
             p = schedules.remove_pause(s, r, pause_id, who.name, hub.clock.now())
         except CheckinError as exc:
             raise HTTPException(404, str(exc)) from None
-        audit.record(s, actor=who.name, role=who.role, via="api", action="checkin.unpause",
-                     target=f"resident:{resident}", now=hub.clock.now(), summary=f"pause {pause_id} removed")
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="checkin.unpause",
+            target=f"resident:{resident}",
+            now=hub.clock.now(),
+            summary=f"pause {pause_id} removed",
+        )
         return _pause_out(p)
 
 
 # -- wellbeing ------------------------------------------------------------------------------------------
 @router.get("/api/wellbeing/drift", response_model=list[DriftOut], tags=["wellbeing"])
-def drift_flags(hub: Runtime, state: str = Query("open", pattern="^(open|all)$"), resident: str | None = None,
-                who: Caller = Depends(staff_only)):
+def drift_flags(
+    hub: Runtime,
+    state: str = Query("open", pattern="^(open|all)$"),
+    resident: str | None = None,
+    who: Caller = Depends(staff_only),
+):
     with hub.sessions() as s:
         return [_drift_out(f, r) for f, r in queries.drift_flags(s, open_only=state == "open", resident=resident)]
 
 
-@router.post("/api/wellbeing/drift/{flag_id}/clear", response_model=DriftOut, tags=["wellbeing"],
-             summary="Someone has looked into it: clear the flag (a new one needs new answers)")
+@router.post(
+    "/api/wellbeing/drift/{flag_id}/clear",
+    response_model=DriftOut,
+    tags=["wellbeing"],
+    summary="Someone has looked into it: clear the flag (a new one needs new answers)",
+)
 def clear_drift(flag_id: int, hub: Runtime, body: ClearIn | None = None, who: Caller = Depends(configurer)):
     with hub.sessions() as s, s.begin():
         f = drift.clear(s, flag_id, who.name, hub.clock.now(), body.note if body else "")
         if f is None:
             raise HTTPException(404, f"drift flag {flag_id} does not exist")
-        audit.record(s, actor=who.name, role=who.role, via="api", action="drift.clear", target=f"drift:{flag_id}",
-                     now=hub.clock.now(), summary=body.note if body else "")
+        audit.record(
+            s,
+            actor=who.name,
+            role=who.role,
+            via="api",
+            action="drift.clear",
+            target=f"drift:{flag_id}",
+            now=hub.clock.now(),
+            summary=body.note if body else "",
+        )
         return _drift_out(f, s.get(Resident, f.resident_id))
 
 
-@router.get("/api/wellbeing/betty", response_model=list[BettyOut], tags=["wellbeing"],
-            summary="Residents who often press the pendant without an emergency (the Betty pattern)")
-def betty_pattern(hub: Runtime, days: int = Query(frequent_false_alarms.DAYS, ge=1, le=366),
-                  at_least: int = Query(frequent_false_alarms.AT_LEAST, ge=1), resident: str | None = None,
-                  who: Caller = Depends(staff_only)):
+@router.get(
+    "/api/wellbeing/betty",
+    response_model=list[BettyOut],
+    tags=["wellbeing"],
+    summary="Residents who often press the pendant without an emergency (the Betty pattern)",
+)
+def betty_pattern(
+    hub: Runtime,
+    days: int = Query(frequent_false_alarms.DAYS, ge=1, le=366),
+    at_least: int = Query(frequent_false_alarms.AT_LEAST, ge=1),
+    resident: str | None = None,
+    who: Caller = Depends(staff_only),
+):
     with hub.sessions() as s:
-        return frequent_false_alarms.frequent_callers(s, hub.clock.now(), days=days, at_least=at_least, resident=resident)
+        return frequent_false_alarms.frequent_callers(
+            s, hub.clock.now(), days=days, at_least=at_least, resident=resident
+        )
 
 
 @router.get("/api/wellbeing/watch", response_model=list[WatchOut], tags=["wellbeing"])
-def watch_states(hub: Runtime, home: str | None = None, limit: int = Query(1000, ge=1, le=100000),
-                 who: Caller = Depends(staff_only)):
+def watch_states(
+    hub: Runtime, home: str | None = None, limit: int = Query(1000, ge=1, le=100000), who: Caller = Depends(staff_only)
+):
     with hub.sessions() as s:
         out = []
         for st, d, h in watch_queries.watch_states(s, home=home, limit=limit):
             cfg = watch.watch_config(d) or {}
-            out.append(WatchOut(home=h, device=d.ext_id, kind=st.kind,
-                                watch={k: v for k, v in cfg.items() if k != "kind"}, watching_since=st.since_at,
-                                in_bed=st.in_bed, out_of_bed_since=st.left_at, last_activity=st.last_ts,
-                                next_check=st.due_at, last_raised_at=st.raised_at))
+            out.append(
+                WatchOut(
+                    home=h,
+                    device=d.ext_id,
+                    kind=st.kind,
+                    watch={k: v for k, v in cfg.items() if k != "kind"},
+                    watching_since=st.since_at,
+                    in_bed=st.in_bed,
+                    out_of_bed_since=st.left_at,
+                    last_activity=st.last_ts,
+                    next_check=st.due_at,
+                    last_raised_at=st.raised_at,
+                )
+            )
         return out

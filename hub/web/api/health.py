@@ -1,4 +1,5 @@
 """``GET /api/health`` (no token): broker, database and scheduler status; 503 when any is down."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
@@ -24,6 +25,11 @@ def health(response: Response, hub: Runtime):
     ok = db["ok"] and broker["ok"] and sched["ok"]
     if not ok:
         response.status_code = 503
-    return Health(status="ok" if ok else "degraded", database=db, broker=broker, scheduler=sched,
-                  devices_registered=len(hub.devices),
-                  notifier=getattr(hub.notifier, "name", None) or type(hub.notifier).__name__)
+    return Health(
+        status="ok" if ok else "degraded",
+        database=db,
+        broker=broker,
+        scheduler=sched,
+        devices_registered=len(hub.devices),
+        notifier=getattr(hub.notifier, "name", None) or type(hub.notifier).__name__,
+    )

@@ -1,5 +1,6 @@
 """The figures: ``GET /api/metrics/summary`` (the dashboard's) and ``GET /metrics`` (Prometheus,
 ``authorization: {type: Bearer, ...}`` in its scrape config). Staff and admin only."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
@@ -33,5 +34,10 @@ def summary(hub: Runtime, who: Caller = Depends(staff_only)):
         offline = site_queries.offline_count(s)
         dead = event_queries.dead_letter_count(s) + sum(tally(s, "dead_letters").values())
         helpline = enquiry_summary(s)  # enquiries by channel, need and outcome; resolved at first contact
-    return {"alerts_by_state": by_state, "devices_offline": offline, "dead_letters": dead,
-            "devices_registered": len(hub.devices), "enquiries": helpline}
+    return {
+        "alerts_by_state": by_state,
+        "devices_offline": offline,
+        "dead_letters": dead,
+        "devices_registered": len(hub.devices),
+        "enquiries": helpline,
+    }

@@ -4,6 +4,7 @@ FastAPI app. ``install(app)`` adds them; the JSON API is untouched.
 Pages are plain HTML forms (they work without script); a little script makes the board
 live (server-sent events) and nothing is loaded from another site.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,11 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def _wants_html(request: Request) -> bool:
-    return request.method == "GET" and "application/json" not in request.headers.get("accept", "") \
+    return (
+        request.method == "GET"
+        and "application/json" not in request.headers.get("accept", "")
         and not request.url.path.endswith(("/fragment", "/events"))
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -45,8 +49,19 @@ def install(app: FastAPI) -> None:
         responder_routes,
         site_routes,
     )
-    for module in (auth_routes, alert_routes, checkin_pages, site_routes, directory_routes, enquiry_routes,
-                   escalation_routes, ops_routes, responder_routes, person_routes):
+
+    for module in (
+        auth_routes,
+        alert_routes,
+        checkin_pages,
+        site_routes,
+        directory_routes,
+        enquiry_routes,
+        escalation_routes,
+        ops_routes,
+        responder_routes,
+        person_routes,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
@@ -59,5 +74,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
         heading = {403: "Not allowed", 404: "Not found", 429: "Too many"}.get(exc.status, "Refused")
-        return render(request, "console/error.html", {"status": exc.status, "heading": heading,
-                                                       "message": exc.message}, status=exc.status)
+        return render(
+            request,
+            "console/error.html",
+            {"status": exc.status, "heading": heading, "message": exc.message},
+            status=exc.status,
+        )

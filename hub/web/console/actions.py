@@ -1,4 +1,5 @@
 """Changes made from the console, each with its audit entry in the same transaction."""
+
 from __future__ import annotations
 
 from telecare import inbound
@@ -12,8 +13,16 @@ from .security import ConsoleUser
 ALERT_ACTIONS = ("acknowledge", "arrived", "resolve", "cancel")
 
 
-def alert_action(hub, user: ConsoleUser, alert_id: int, action: str, *, outcome: str | None = None,
-                 note: str = "", via: str = "console") -> None:
+def alert_action(
+    hub,
+    user: ConsoleUser,
+    alert_id: int,
+    action: str,
+    *,
+    outcome: str | None = None,
+    note: str = "",
+    via: str = "console",
+) -> None:
     """Raises InvalidTransition / AlertNotFound / ValueError; commits on success."""
     if action not in ALERT_ACTIONS:
         raise ValueError(f"unknown action {action!r}")
@@ -35,8 +44,16 @@ def alert_action(hub, user: ConsoleUser, alert_id: int, action: str, *, outcome:
         else:
             alerts.cancel(s, alert_id, user.name, now, note)
             summary = "cancelled" + (f": {note}" if note else "")
-        record(s, actor=user.name, role=user.role, via=via, action=f"alert.{action}", target=f"alert:{alert_id}",
-               summary=summary, now=now)
+        record(
+            s,
+            actor=user.name,
+            role=user.role,
+            via=via,
+            action=f"alert.{action}",
+            target=f"alert:{alert_id}",
+            summary=summary,
+            now=now,
+        )
 
 
 def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: str | None):
@@ -48,9 +65,25 @@ def sandbox_reply(hub, user: ConsoleUser, phone: str, body: str | None, digits: 
         # a check-in answer first, then an alert reply, then a follow-up's answer, as everywhere else
         result = inbound.route(s, phone=phone, now=now, body=body or None, digits=digits or None, channel=channel)
         if result.answer and not digits:
-            s.add(Notification(alert_id=result.alert_id, to=phone, channel="sms", purpose="reply",
-                               body=result.answer, status="queued", created_at=now))
-        record(s, actor=user.name, role=user.role, action="sandbox.reply", target=f"phone:{phone}",
-               summary=f"answered as {phone}: {digits and 'key ' + digits or repr(body)} → {result.meaning}"
-                       + (f" (alert {result.alert_id})" if result.alert_id else ""), now=now)
+            s.add(
+                Notification(
+                    alert_id=result.alert_id,
+                    to=phone,
+                    channel="sms",
+                    purpose="reply",
+                    body=result.answer,
+                    status="queued",
+                    created_at=now,
+                )
+            )
+        record(
+            s,
+            actor=user.name,
+            role=user.role,
+            action="sandbox.reply",
+            target=f"phone:{phone}",
+            summary=f"answered as {phone}: {digits and 'key ' + digits or repr(body)} → {result.meaning}"
+            + (f" (alert {result.alert_id})" if result.alert_id else ""),
+            now=now,
+        )
     return result

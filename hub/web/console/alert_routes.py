@@ -1,4 +1,5 @@
 """The live alert board, an alert's page and its actions, and the notifications list."""
+
 from __future__ import annotations
 
 import weakref
@@ -45,8 +46,11 @@ async def events(request: Request, user=Depends(login_required)):
     feed = request.app.state.live
     slot = feed.open_slot(user.id)
     if slot is None:
-        return JSONResponse({"detail": f"at most {feed.max_per_user} live streams per user; close another tab"},
-                            status_code=429, headers={"Retry-After": "30"})
+        return JSONResponse(
+            {"detail": f"at most {feed.max_per_user} live streams per user; close another tab"},
+            status_code=429,
+            headers={"Retry-After": "30"},
+        )
     stream = feed.events(request, slot=slot)
     weakref.finalize(stream, slot.release)  # given back even if the stream never starts
     return EventSourceResponse(stream, headers={"Cache-Control": "no-store"})
@@ -62,9 +66,17 @@ def alert_context(s, alert_id: int, viewer_contact_id: int | None = None) -> dic
     notes = notification_queries.with_contact_names(s, alert=alert_id)
     notes = shown_rows(s, notes, viewer_contact_id)  # access notes: "[access note]" but for their recipient
     devices = list(home.devices) if home else []
-    return dict(alert=a, home=home, resident=resident, device=device, timeline=list(a.timeline),
-                notifications=notes, devices=devices, outcomes=OUTCOMES,
-                can={k: a.state in v for k, v in ALLOWED_FROM.items()})
+    return dict(
+        alert=a,
+        home=home,
+        resident=resident,
+        device=device,
+        timeline=list(a.timeline),
+        notifications=notes,
+        devices=devices,
+        outcomes=OUTCOMES,
+        can={k: a.state in v for k, v in ALLOWED_FROM.items()},
+    )
 
 
 @router.get("/console/alerts/{alert_id}")
@@ -86,17 +98,27 @@ async def alert_post(request: Request, hub: Runtime, alert_id: int, action: str,
     except (InvalidTransition, ValueError) as exc:
         with hub.sessions() as s:
             ctx = alert_context(s, alert_id, user.contact_id)
-            return render(request, "console/alert.html", dict(ctx, error=str(exc)),
-                          status=409 if isinstance(exc, InvalidTransition) else 422)
+            return render(
+                request,
+                "console/alert.html",
+                dict(ctx, error=str(exc)),
+                status=409 if isinstance(exc, InvalidTransition) else 422,
+            )
     except AlertNotFound as exc:
         raise Forbidden(str(exc), status=404) from None
     return RedirectResponse(f"/console/alerts/{alert_id}?ok={action}", status_code=303)
 
 
 @router.get("/console/notifications")
-def notifications(request: Request, hub: Runtime, alert: int | None = None, to: str | None = None,
-                  user=Depends(staff_required)):
+def notifications(
+    request: Request, hub: Runtime, alert: int | None = None, to: str | None = None, user=Depends(staff_required)
+):
     with hub.sessions() as s:
-        rows = shown_rows(s, notification_queries.with_contact_names(
-            s, alert=alert, to=to.replace(" ", "") if to else None, newest_first=True, limit=300), user.contact_id)
+        rows = shown_rows(
+            s,
+            notification_queries.with_contact_names(
+                s, alert=alert, to=to.replace(" ", "") if to else None, newest_first=True, limit=300
+            ),
+            user.contact_id,
+        )
     return render(request, "console/notifications.html", {"rows": rows, "alert_filter": alert, "to_filter": to or ""})

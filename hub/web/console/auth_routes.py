@@ -6,6 +6,7 @@ used before (403); the account and the client address must not be waiting out a 
 (429 with Retry-After, the password unchecked, the same answer whether or not the account
 exists); then Argon2 decides (401 or a session).
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,21 +47,44 @@ def _home_for(role: str) -> str:
 def _safe_next(value: str | None, role: str) -> str:
     if value:
         u = urlparse(value)
-        if (not u.scheme and not u.netloc and value.startswith("/") and not value.startswith("//")
-                and (role != "responder" or value.startswith("/m"))):
+        if (
+            not u.scheme
+            and not u.netloc
+            and value.startswith("/")
+            and not value.startswith("//")
+            and (role != "responder" or value.startswith("/m"))
+        ):
             return value
     return _home_for(role)
 
 
-def _login_page(request: Request, *, error: str | None = None, status: int = 200, username: str = "",
-                next_: str = "", headers: dict | None = None):
+def _login_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+    next_: str = "",
+    headers: dict | None = None,
+):
     nonce = login_nonce(request)
-    resp = render(request, "console/login.html", {"login_csrf": login_token(request, nonce), "error": error,
-                                                   "username": username[:64], "next": next_[:500]}, status=status)
+    resp = render(
+        request,
+        "console/login.html",
+        {"login_csrf": login_token(request, nonce), "error": error, "username": username[:64], "next": next_[:500]},
+        status=status,
+    )
     for k, v in (headers or {}).items():
         resp.headers[k] = v
-    resp.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=config(request).secure_cookies,
-                    max_age=3600, path="/login")
+    resp.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        secure=config(request).secure_cookies,
+        max_age=3600,
+        path="/login",
+    )
     return resp
 
 
@@ -79,8 +103,14 @@ def login_form(request: Request, next: str = ""):
 
 
 @router.post("/login")
-def login(request: Request, hub: Runtime, username: str = Form(""), password: str = Form(""),
-          csrf_token: str = Form(""), next: str = Form("")):
+def login(
+    request: Request,
+    hub: Runtime,
+    username: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
+):
     expired = "The login form had expired. Please try again."
     nonce = login_token_ok(request, csrf_token)
     if nonce is None:
@@ -88,8 +118,14 @@ def login(request: Request, hub: Runtime, username: str = Form(""), password: st
     keys = [throttle.user_key(username), throttle.addr_key(request.client.host if request.client else None)]
     with request.app.state.login_gate.slot() as free:
         if not free:  # every password-check slot is busy: refuse now (the try is not counted against anyone)
-            return _login_page(request, status=503, username=username, next_=next, headers={"Retry-After": "1"},
-                               error="The console is busy checking other logins. Please try again in a moment.")
+            return _login_page(
+                request,
+                status=503,
+                username=username,
+                next_=next,
+                headers={"Retry-After": "1"},
+                error="The console is busy checking other logins. Please try again in a moment.",
+            )
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
             used = not consume_nonce(s, nonce, now)  # each form is good for one try
@@ -97,25 +133,39 @@ def login(request: Request, hub: Runtime, username: str = Form(""), password: st
         if used:
             return _login_page(request, error=expired, status=403, username=username, next_=next)
         if refused is not None:
-            wait = (f"{(refused.retry_after + 59) // 60} minutes" if refused.retry_after > 90
-                    else f"{refused.retry_after} seconds")
-            return _login_page(request, status=429, username=username, next_=next,
-                               headers={"Retry-After": str(refused.retry_after)},
-                               error=f"Too many failed logins. Wait {wait} and try again, or ask an administrator "
-                                     "to unlock the account.")
+            wait = (
+                f"{(refused.retry_after + 59) // 60} minutes"
+                if refused.retry_after > 90
+                else f"{refused.retry_after} seconds"
+            )
+            return _login_page(
+                request,
+                status=429,
+                username=username,
+                next_=next,
+                headers={"Retry-After": str(refused.retry_after)},
+                error=f"Too many failed logins. Wait {wait} and try again, or ask an administrator "
+                "to unlock the account.",
+            )
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
             user = authenticate(s, username, password, now)
             if user is None:
-                record(s, actor=username[:100] or "(blank)", action="login.failed",
-                       summary="wrong username or password", now=now)
+                record(
+                    s,
+                    actor=username[:100] or "(blank)",
+                    action="login.failed",
+                    summary="wrong username or password",
+                    now=now,
+                )
                 failed = True
             else:
                 failed = False
                 throttle.succeeded(s, keys)
                 login = start_session(s, user, now, max_age=config(request).max_age)
-                record(s, actor=user.display_name, role=user.role, action="login", target=f"user:{user.username}",
-                       now=now)
+                record(
+                    s, actor=user.display_name, role=user.role, action="login", target=f"user:{user.username}", now=now
+                )
                 role, cookie = user.role, login.cookie
     if failed:
         if secrets.randbelow(16) == 0:  # now and then, forget failures that no longer count
@@ -124,11 +174,19 @@ def login(request: Request, hub: Runtime, username: str = Form(""), password: st
                     throttle.forget_old(s, hub.clock.now())
             except SQLAlchemyError:  # housekeeping only; the next failure tries again
                 log.warning("could not forget old login failures", exc_info=True)
-        return _login_page(request, error="That username and password do not match.", status=401,
-                           username=username, next_=next)
+        return _login_page(
+            request, error="That username and password do not match.", status=401, username=username, next_=next
+        )
     resp = RedirectResponse(_safe_next(next, role), status_code=303)
-    resp.set_cookie(COOKIE, cookie, httponly=True, samesite="lax", secure=config(request).secure_cookies,
-                    max_age=int(config(request).max_age.total_seconds()), path="/")
+    resp.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=config(request).secure_cookies,
+        max_age=int(config(request).max_age.total_seconds()),
+        path="/",
+    )
     resp.delete_cookie(LOGIN_COOKIE, path="/login")
     return resp
 
@@ -141,8 +199,7 @@ async def logout(request: Request, hub: Runtime):
         ws = s.get(WebSession, user.session_id)
         if ws is not None:
             end_session(s, ws, hub.clock.now())
-        record(s, actor=user.name, role=user.role, action="logout", target=f"user:{user.username}",
-               now=hub.clock.now())
+        record(s, actor=user.name, role=user.role, action="logout", target=f"user:{user.username}", now=hub.clock.now())
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp

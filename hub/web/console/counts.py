@@ -2,6 +2,7 @@
 board's banner). Read once per request, in the same transaction that resumes the login
 (security.current_user), before the page opens a session of its own: on SQLite a second
 session inside a page's would wait for the first."""
+
 from __future__ import annotations
 
 from telecare.enquiry.queries import callbacks_waiting

@@ -4,6 +4,7 @@ a postcode district (telecare.directory.search.match, the assistant's own choice
 one service as a YAML snippet or the whole file, checked by the directory loader with the
 lines of any problem; YAML export and import. Changes are audited with the YAML before and
 after, as for the site."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -43,8 +44,16 @@ services:
 
 # -- the directory --------------------------------------------------------------------------------------------
 @router.get("/console/directory")
-def directory_page(request: Request, hub: Runtime, need: str = "", postcode: str = "", age: str = "", carer: str = "",
-                   ok: str = "", user=Depends(staff_required)):
+def directory_page(
+    request: Request,
+    hub: Runtime,
+    need: str = "",
+    postcode: str = "",
+    age: str = "",
+    carer: str = "",
+    ok: str = "",
+    user=Depends(staff_required),
+):
     problems: dict[str, str] = {}
     if need and need not in NEEDS:
         problems["need"] = f"{need!r} is not a need category"
@@ -75,18 +84,37 @@ def directory_page(request: Request, hub: Runtime, need: str = "", postcode: str
                 offers.append((n, search.match(s, n, district=district, age=years, carer=is_carer)))
         retired = directory_queries.retired(s)
         total = len(search.all_services(s))
-    return render(request, "console/directory.html", {
-        "services": services, "offers": offers, "retired": retired, "council": council, "need": need,
-        "postcode": postcode, "district": district, "age": age, "carer": carer, "needs": NEEDS, "ok": ok,
-        "problems": problems, "total": total,
-        "outside": district is not None and not council.covers(district)},
-        status=422 if problems else 200)
+    return render(
+        request,
+        "console/directory.html",
+        {
+            "services": services,
+            "offers": offers,
+            "retired": retired,
+            "council": council,
+            "need": need,
+            "postcode": postcode,
+            "district": district,
+            "age": age,
+            "carer": carer,
+            "needs": NEEDS,
+            "ok": ok,
+            "problems": problems,
+            "total": total,
+            "outside": district is not None and not council.covers(district),
+        },
+        status=422 if problems else 200,
+    )
 
 
 # -- one service as a snippet ------------------------------------------------------------------------------------
 def _edit_page(request: Request, ext_id: str | None, text: str, *, problems=None, status: int = 200):
-    return render(request, "console/directory_edit.html", {"ext_id": ext_id, "text": text, "problems": problems or []},
-                  status=status)
+    return render(
+        request,
+        "console/directory_edit.html",
+        {"ext_id": ext_id, "text": text, "problems": problems or []},
+        status=status,
+    )
 
 
 def _known(request: Request, ext_id: str) -> str:
@@ -119,9 +147,17 @@ async def _save(request: Request, ext_id: str | None, user):
             now = hub.clock.now()
             edit = apply_service_snippet(s, text, now, ext_id=ext_id, source="form")
             if edit.report.changed:
-                record(s, actor=user.name, role=user.role, action=f"service.{'edit' if ext_id else 'add'}",
-                       target=f"service:{','.join(edit.ids)}", summary=edit.report.summary(),
-                       before=edit.before or None, after=edit.after, now=now)
+                record(
+                    s,
+                    actor=user.name,
+                    role=user.role,
+                    action=f"service.{'edit' if ext_id else 'add'}",
+                    target=f"service:{','.join(edit.ids)}",
+                    summary=edit.report.summary(),
+                    before=edit.before or None,
+                    after=edit.after,
+                    now=now,
+                )
     except DirectoryError as exc:
         return _edit_page(request, ext_id, text, problems=exc.problems, status=422)
     done = "saved" if edit.report.changed else "unchanged"
@@ -140,8 +176,12 @@ async def service_add_save(request: Request, user=Depends(staff_required)):
 
 # -- the whole file ---------------------------------------------------------------------------------------------
 def _file_page(request: Request, *, text: str = "", problems=None, report=None, status: int = 200):
-    return render(request, "console/directory_file.html", {"text": text, "problems": problems or [],
-                                                           "report": report}, status=status)
+    return render(
+        request,
+        "console/directory_file.html",
+        {"text": text, "problems": problems or [], "report": report},
+        status=status,
+    )
 
 
 @router.get("/console/directory/file")
@@ -153,8 +193,9 @@ def directory_file(request: Request, hub: Runtime, edit: str = "", user=Depends(
     return _file_page(request, text=text)
 
 
-DIRECTORY_FILE = YamlFile(name="directory", export=export_directory, load=load_directory, refused=DirectoryError,
-                          page=_file_page)
+DIRECTORY_FILE = YamlFile(
+    name="directory", export=export_directory, load=load_directory, refused=DirectoryError, page=_file_page
+)
 
 
 @router.get("/console/directory/export.yml")

@@ -4,6 +4,7 @@ introductions. Staff and admin only (the records hold what residents told us).
 
 The decisions are telecare.enquiry's (``close_callback``, ``decide_checkin_request``); these
 routes read, render and audit, as the JSON API (hub/web/api/helpline.py) does."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -58,8 +59,17 @@ def followup_state(intro: Introduction, now: datetime) -> str:
 
 # -- enquiries ------------------------------------------------------------------------------------------------
 @router.get("/console/enquiries")
-def enquiries_page(request: Request, hub: Runtime, outcome: str = "", channel: str = "", need: str = "",
-                   date_from: str = "", date_to: str = "", page: int = 0, user=Depends(staff_required)):
+def enquiries_page(
+    request: Request,
+    hub: Runtime,
+    outcome: str = "",
+    channel: str = "",
+    need: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    page: int = 0,
+    user=Depends(staff_required),
+):
     problems: dict[str, str] = {}
     start, end = _day(date_from, "date_from", problems), _day(date_to, "date_to", problems)
     if start and end and end < start:
@@ -67,18 +77,38 @@ def enquiries_page(request: Request, hub: Runtime, outcome: str = "", channel: s
     page = max(page, 0)
     with hub.sessions() as s:
         total, rows = queries.enquiries_page(
-            s, outcome=outcome if outcome in OUTCOMES else None, channel=channel if channel in CHANNELS else None,
-            need=need if need in NEEDS else None, start=_local_midnight(start) if start else None,
-            end=_local_midnight(end + timedelta(days=1)) if end else None, offset=page * PAGE, limit=PAGE)
+            s,
+            outcome=outcome if outcome in OUTCOMES else None,
+            channel=channel if channel in CHANNELS else None,
+            need=need if need in NEEDS else None,
+            start=_local_midnight(start) if start else None,
+            end=_local_midnight(end + timedelta(days=1)) if end else None,
+            offset=page * PAGE,
+            limit=PAGE,
+        )
         residents = site_queries.residents_by_id(s, (e.resident_id for e in rows))
         names = directory_queries.service_names(s)
     filters = {"outcome": outcome, "channel": channel, "need": need, "date_from": date_from, "date_to": date_to}
     pager_query = urlencode({k: v for k, v in filters.items() if v}) + "&" if any(filters.values()) else ""
-    return render(request, "console/enquiries.html", {
-        "rows": rows, "residents": residents, "names": names, "total": total, "page": page,
-        "pages": (total + PAGE - 1) // PAGE, "pager_query": pager_query, "problems": problems,
-        "outcomes": OUTCOMES, "channels": CHANNELS, "needs": NEEDS, **filters},
-        status=422 if problems else 200)
+    return render(
+        request,
+        "console/enquiries.html",
+        {
+            "rows": rows,
+            "residents": residents,
+            "names": names,
+            "total": total,
+            "page": page,
+            "pages": (total + PAGE - 1) // PAGE,
+            "pager_query": pager_query,
+            "problems": problems,
+            "outcomes": OUTCOMES,
+            "channels": CHANNELS,
+            "needs": NEEDS,
+            **filters,
+        },
+        status=422 if problems else 200,
+    )
 
 
 @router.get("/console/enquiries/{enquiry_id}")
@@ -90,28 +120,49 @@ def enquiry_page(request: Request, hub: Runtime, enquiry_id: int, user=Depends(s
         records = queries.records_of(s, e)
         offered, intros = records.offered, records.introductions
         callbacks, requests = records.callbacks, records.checkin_requests
-        residents = site_queries.residents_by_id(s, [e.resident_id] + [c.resident_id for c in callbacks]
-                               + [r.resident_id for r in requests])
+        residents = site_queries.residents_by_id(
+            s, [e.resident_id] + [c.resident_id for c in callbacks] + [r.resident_id for r in requests]
+        )
         now = hub.clock.now()
-        return render(request, "console/enquiry.html", {
-            "e": e, "resident": residents.get(e.resident_id),
-            "offered": [offered.get(x) or x for x in e.services or []],
-            "intros": [(i, svc, followup_state(i, now)) for i, svc in intros], "callbacks": callbacks,
-            "requests": requests, "residents": residents,
-            "consents": consent.history(s, enquiry_id=e.id, phone=e.phone)})
+        return render(
+            request,
+            "console/enquiry.html",
+            {
+                "e": e,
+                "resident": residents.get(e.resident_id),
+                "offered": [offered.get(x) or x for x in e.services or []],
+                "intros": [(i, svc, followup_state(i, now)) for i, svc in intros],
+                "callbacks": callbacks,
+                "requests": requests,
+                "residents": residents,
+                "consents": consent.history(s, enquiry_id=e.id, phone=e.phone),
+            },
+        )
 
 
 # -- call-backs ---------------------------------------------------------------------------------------------------
-def _callbacks_page(request: Request, *, ok: str = "", problems: dict | None = None, error: str | None = None,
-                    status: int = 200):
+def _callbacks_page(
+    request: Request, *, ok: str = "", problems: dict | None = None, error: str | None = None, status: int = 200
+):
     with runtime(request).sessions() as s:
         open_rows = queries.callbacks(s, status="open", limit=None)
         done = queries.callbacks_done_recently(s, limit=20)
         residents = site_queries.residents_by_id(s, (c.resident_id for c in open_rows + done))
     urgent = sum(1 for c in open_rows if c.urgent)
-    return render(request, "console/callbacks.html", {
-        "rows": open_rows, "done": done, "residents": residents, "urgent": urgent, "ok": ok,
-        "problems": problems or {}, "error": error}, status=status)
+    return render(
+        request,
+        "console/callbacks.html",
+        {
+            "rows": open_rows,
+            "done": done,
+            "residents": residents,
+            "urgent": urgent,
+            "ok": ok,
+            "problems": problems or {},
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @router.get("/console/callbacks")
@@ -125,14 +176,22 @@ async def callback_done(request: Request, hub: Runtime, callback_id: int, user=D
     form = await request.form()
     note = str(form.get("note") or "").strip()[:NOTE_MAX]
     if not note:
-        return _callbacks_page(request, problems={callback_id: "Say what happened on the call (a short note)."},
-                               status=422)
+        return _callbacks_page(
+            request, problems={callback_id: "Say what happened on the call (a short note)."}, status=422
+        )
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
             cb = enquiries.close_callback(s, callback_id, user.name, now, note)
-            record(s, actor=user.name, role=user.role, action="callback.done", target=f"callback:{callback_id}",
-                   summary=f"rang back ({cb.reason}{', urgent' if cb.urgent else ''}): {note}", now=now)
+            record(
+                s,
+                actor=user.name,
+                role=user.role,
+                action="callback.done",
+                target=f"callback:{callback_id}",
+                summary=f"rang back ({cb.reason}{', urgent' if cb.urgent else ''}): {note}",
+                now=now,
+            )
     except enquiries.NotFound:
         raise Forbidden(f"There is no call-back request {callback_id}.", status=404) from None
     except enquiries.EnquiryError as exc:
@@ -141,16 +200,36 @@ async def callback_done(request: Request, hub: Runtime, callback_id: int, user=D
 
 
 # -- check-in requests -------------------------------------------------------------------------------------------
-def _checkin_requests_page(request: Request, *, ok: str = "", shown: int | None = None, problems: dict | None = None,
-                           error: str | None = None, status: int = 200):
+def _checkin_requests_page(
+    request: Request,
+    *,
+    ok: str = "",
+    shown: int | None = None,
+    problems: dict | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
     with runtime(request).sessions() as s:
         pending = queries.checkin_requests(s, status="pending", limit=None)
         decided = queries.checkin_requests_decided_recently(s, limit=20)
         just = s.get(CheckinRequest, shown) if shown else None
-        residents = site_queries.residents_by_id(s, [r.resident_id for r in pending + decided] + [just.resident_id if just else None])
-    return render(request, "console/checkin_requests.html", {
-        "pending": pending, "decided": decided, "residents": residents, "ok": ok, "just": just,
-        "problems": problems or {}, "error": error}, status=status)
+        residents = site_queries.residents_by_id(
+            s, [r.resident_id for r in pending + decided] + [just.resident_id if just else None]
+        )
+    return render(
+        request,
+        "console/checkin_requests.html",
+        {
+            "pending": pending,
+            "decided": decided,
+            "residents": residents,
+            "ok": ok,
+            "just": just,
+            "problems": problems or {},
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @router.get("/console/checkin-requests")
@@ -167,15 +246,22 @@ async def checkin_request_decide(request: Request, hub: Runtime, request_id: int
     if decision not in ("confirm", "decline"):
         return _checkin_requests_page(request, problems={request_id: "Choose Confirm or Decline."}, status=422)
     if decision == "decline" and not note:
-        return _checkin_requests_page(request, problems={request_id: "Say why it is declined (a short note)."},
-                                      status=422)
+        return _checkin_requests_page(
+            request, problems={request_id: "Say why it is declined (a short note)."}, status=422
+        )
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
             req = enquiries.decide_checkin_request(s, request_id, user.name, now, decision == "confirm", note or None)
-            record(s, actor=user.name, role=user.role, action=f"checkin_request.{decision}",
-                   target=f"checkin_request:{request_id}", summary=req.status + (f": {note}" if note else ""),
-                   now=now)
+            record(
+                s,
+                actor=user.name,
+                role=user.role,
+                action=f"checkin_request.{decision}",
+                target=f"checkin_request:{request_id}",
+                summary=req.status + (f": {note}" if note else ""),
+                now=now,
+            )
     except enquiries.NotFound:
         raise Forbidden(f"There is no check-in request {request_id}.", status=404) from None
     except enquiries.EnquiryError as exc:
@@ -199,9 +285,20 @@ def followups_page(request: Request, hub: Runtime, show: str = "", page: int = 0
             if state == "not_contacted":
                 cb = callbacks.get(("enquiry", i.enquiry_id) if i.enquiry_id else ("phone", i.phone))
             out.append((i, svc, state, cb))
-    return render(request, "console/followups.html", {
-        "rows": out, "counts": counts, "show": show, "states": FOLLOWUP_STATES, "total": total, "page": page,
-        "pages": (total + PAGE - 1) // PAGE, "pager_query": f"show={show}&" if show else ""})
+    return render(
+        request,
+        "console/followups.html",
+        {
+            "rows": out,
+            "counts": counts,
+            "show": show,
+            "states": FOLLOWUP_STATES,
+            "total": total,
+            "page": page,
+            "pages": (total + PAGE - 1) // PAGE,
+            "pager_query": f"show={show}&" if show else "",
+        },
+    )
 
 
 __all__ = ["router", "followup_state"]

@@ -1,4 +1,5 @@
 """Dry runs and the coverage report."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -68,11 +69,22 @@ async def _dryrun(request: Request, params: dict, draft: str | None):
             problems = exc.problems
         except (DryRunError, ValueError) as exc:
             error = str(exc)
-    return render(request, "console/dryrun.html", {
-        "residents": residents, "devices": devices, "types": alarm_types(), "days": DAYS,
-        "form": {"resident": resident, "type": type_, "day": day, "time": time_, "device": device or ""},
-        "result": result, "error": error, "problems": problems, "draft": draft or ""},
-        status=422 if (error or problems) else 200)
+    return render(
+        request,
+        "console/dryrun.html",
+        {
+            "residents": residents,
+            "devices": devices,
+            "types": alarm_types(),
+            "days": DAYS,
+            "form": {"resident": resident, "type": type_, "day": day, "time": time_, "device": device or ""},
+            "result": result,
+            "error": error,
+            "problems": problems,
+            "draft": draft or "",
+        },
+        status=422 if (error or problems) else 200,
+    )
 
 
 @router.get("/console/dryrun")

@@ -10,6 +10,7 @@ Each console user may hold at most ``MAX_STREAMS_PER_USER`` streams at once (a f
 wall screen); the next is refused with 429 until one closes, so one login cannot tie up the
 hub's connections.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,8 +87,10 @@ class LiveFeed:
             with self._lock:
                 if self._watchers == 0:
                     idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since > IDLE_STOP_S or \
-                            getattr(self.hub, "_stop", threading.Event()).is_set():
+                    if (
+                        time.monotonic() - idle_since > IDLE_STOP_S
+                        or getattr(self.hub, "_stop", threading.Event()).is_set()
+                    ):
                         self._thread = None
                         return
                 else:

@@ -1,4 +1,5 @@
 """Dashboard, sandbox phone, settings, dead letters, the audit trail and users."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -38,26 +39,41 @@ def dashboard(request: Request, hub: Runtime, days: int = 7, user=Depends(staff_
     answered = [(label, n) for label, n in d.answer_histogram]
     figures = {
         "by_type": charts.bars([(t.replace("_", " "), n) for t, n in d.by_type], title="Alarms by type"),
-        "by_hour": charts.bars([(f"{h:02d}", n) for h, n in enumerate(d.by_hour)], title="Alarms by hour of day",
-                               label_every=3),
+        "by_hour": charts.bars(
+            [(f"{h:02d}", n) for h, n in enumerate(d.by_hour)], title="Alarms by hour of day", label_every=3
+        ),
         "answer": charts.bars(answered, title="Time to answer", color="#2d6a4f"),
         "arrival": charts.bars(d.arrival_histogram, title="Time for help to arrive", color="#7b3f00"),
-        "checkins": charts.bars([(k.replace("_", " "), n) for k, n in d_checkins], title="Check-ins by outcome",
-                                color="#5a3d8a"),
-        "gauges": [charts.gauge(st.share, st.target, label=f"Answered within {st.within_s} s")
-                   for st in d.standards],
-        "enq_channel": charts.bars([(CHANNEL_WORDS.get(k, k), n) for k, n in d_enquiries["by_channel"].items()],
-                                   title="Enquiries by channel", color="#2d6a4f"),
-        "enq_need": charts.hbars([(NEED_WORDS.get(k, k), n) for k, n in d_enquiries["by_need"].items()],
-                                 title="Enquiries by need"),
-        "enq_outcome": charts.bars([(OUTCOME_WORDS.get(k, k), n) for k, n in d_enquiries["by_outcome"].items()],
-                                   title="Enquiries by outcome", color="#5a3d8a"),
-        "enq_resolved": charts.gauge(d_enquiries["resolved_first_contact_share"], FIRST_CONTACT_BENCHMARK,
-                                     label="Resolved at first contact", color="#1d4f91",
-                                     target_label="benchmark"),
+        "checkins": charts.bars(
+            [(k.replace("_", " "), n) for k, n in d_checkins], title="Check-ins by outcome", color="#5a3d8a"
+        ),
+        "gauges": [charts.gauge(st.share, st.target, label=f"Answered within {st.within_s} s") for st in d.standards],
+        "enq_channel": charts.bars(
+            [(CHANNEL_WORDS.get(k, k), n) for k, n in d_enquiries["by_channel"].items()],
+            title="Enquiries by channel",
+            color="#2d6a4f",
+        ),
+        "enq_need": charts.hbars(
+            [(NEED_WORDS.get(k, k), n) for k, n in d_enquiries["by_need"].items()], title="Enquiries by need"
+        ),
+        "enq_outcome": charts.bars(
+            [(OUTCOME_WORDS.get(k, k), n) for k, n in d_enquiries["by_outcome"].items()],
+            title="Enquiries by outcome",
+            color="#5a3d8a",
+        ),
+        "enq_resolved": charts.gauge(
+            d_enquiries["resolved_first_contact_share"],
+            FIRST_CONTACT_BENCHMARK,
+            label="Resolved at first contact",
+            color="#1d4f91",
+            target_label="benchmark",
+        ),
     }
-    return render(request, "console/dashboard.html", {"d": d, "charts": figures, "days": days,
-                                                       "d_checkins": d_checkins, "d_enquiries": d_enquiries})
+    return render(
+        request,
+        "console/dashboard.html",
+        {"d": d, "charts": figures, "days": days, "d_checkins": d_checkins, "d_enquiries": d_enquiries},
+    )
 
 
 # -- sandbox phone ------------------------------------------------------------------------------------------------
@@ -79,10 +95,16 @@ def _phone_page(request: Request, phone: str, result=None, error: str | None = N
         received = shown(s, received, None)  # the control room sees "[access note]", not the key-safe code
         sent = notification_queries.replies_from(s, phone)
         name = notification_queries.contact_name(s, phone)
-    thread = sorted([("in", n.created_at, n) for n in received] + [("out", r.received_at, r) for r in sent],
-                    key=lambda x: (x[1], 0 if x[0] == "in" else 1))
-    return render(request, "console/phone.html", {"phone": phone, "name": name, "thread": thread, "result": result,
-                                                   "error": error}, status=status)
+    thread = sorted(
+        [("in", n.created_at, n) for n in received] + [("out", r.received_at, r) for r in sent],
+        key=lambda x: (x[1], 0 if x[0] == "in" else 1),
+    )
+    return render(
+        request,
+        "console/phone.html",
+        {"phone": phone, "name": name, "thread": thread, "result": result, "error": error},
+        status=status,
+    )
 
 
 @router.get("/console/sandbox/{phone}")
@@ -125,8 +147,7 @@ async def settings_save(request: Request, hub: Runtime, user=Depends(staff_requi
                 problems[key] = str(exc)
     if problems:
         values = {k: str(form.get(k, "")) for k in site_settings.DEFAULTS}
-        return render(request, "console/settings.html", {"values": values, "ok": "", "problems": problems},
-                      status=422)
+        return render(request, "console/settings.html", {"values": values, "ok": "", "problems": problems}, status=422)
     with hub.sessions() as s, s.begin():
         now = hub.clock.now()
         for key in site_settings.DEFAULTS:
@@ -136,8 +157,17 @@ async def settings_save(request: Request, hub: Runtime, user=Depends(staff_requi
             value = site_settings.put(s, key, str(form[key]), user.name, now)
             if value != before:
                 changed = True
-                record(s, actor=user.name, role=user.role, action="setting.change", target=f"setting:{key}",
-                       before=before, after=value, summary=f"{key}: {before} → {value}", now=now)
+                record(
+                    s,
+                    actor=user.name,
+                    role=user.role,
+                    action="setting.change",
+                    target=f"setting:{key}",
+                    before=before,
+                    after=value,
+                    summary=f"{key}: {before} → {value}",
+                    now=now,
+                )
     return RedirectResponse(f"/console/settings?ok={'saved' if changed else 'unchanged'}", status_code=303)
 
 
@@ -159,9 +189,15 @@ def audit(request: Request, hub: Runtime, action: str = "", actor: str = "", use
 # -- users (admin) ---------------------------------------------------------------------------------------------------
 def _users_context(s, now) -> dict:
     rows = user_queries.users(s)
-    return {"rows": rows, "roles": ROLES, "held": throttle.held(s, now),
-            "known": {u.username.lower() for u, _ in rows}, "free": throttle.FREE, "lock_after": throttle.LOCK_AFTER,
-            "lock_minutes": int(throttle.LOCK_FOR.total_seconds() // 60)}
+    return {
+        "rows": rows,
+        "roles": ROLES,
+        "held": throttle.held(s, now),
+        "known": {u.username.lower() for u, _ in rows},
+        "free": throttle.FREE,
+        "lock_after": throttle.LOCK_AFTER,
+        "lock_minutes": int(throttle.LOCK_FOR.total_seconds() // 60),
+    }
 
 
 @router.get("/console/users")
@@ -183,9 +219,15 @@ async def users_unlock(request: Request, hub: Runtime, user=Depends(admin_requir
         if not throttle.unlock(s, key):
             raise Forbidden("That account or address is not locked.", status=404)
         kind, _, who = key.partition(":")
-        record(s, actor=user.name, role=user.role, action="login.unlock",
-               target=f"{'user' if kind == 'user' else 'address'}:{who}", summary=f"unlocked {key}",
-               now=hub.clock.now())
+        record(
+            s,
+            actor=user.name,
+            role=user.role,
+            action="login.unlock",
+            target=f"{'user' if kind == 'user' else 'address'}:{who}",
+            summary=f"unlocked {key}",
+            now=hub.clock.now(),
+        )
     return RedirectResponse("/console/users?ok=unlocked#locked", status_code=303)
 
 
@@ -196,17 +238,33 @@ async def users_create(request: Request, hub: Runtime, user=Depends(admin_requir
     try:
         with hub.sessions() as s, s.begin():
             now = hub.clock.now()
-            new = create_user(s, str(form.get("username") or ""), str(form.get("role") or ""),
-                              str(form.get("password") or ""), now, display_name=str(form.get("name") or "") or None,
-                              contact=str(form.get("contact") or "") or None)
-            record(s, actor=user.name, role=user.role, action="user.create", target=f"user:{new.username}",
-                   summary=f"{new.username} ({new.role})", now=now)
+            new = create_user(
+                s,
+                str(form.get("username") or ""),
+                str(form.get("role") or ""),
+                str(form.get("password") or ""),
+                now,
+                display_name=str(form.get("name") or "") or None,
+                contact=str(form.get("contact") or "") or None,
+            )
+            record(
+                s,
+                actor=user.name,
+                role=user.role,
+                action="user.create",
+                target=f"user:{new.username}",
+                summary=f"{new.username} ({new.role})",
+                now=now,
+            )
     except UserError as exc:
         with hub.sessions() as s:
             ctx = _users_context(s, hub.clock.now())
-        return render(request, "console/users.html", dict(ctx, ok="", error=str(exc),
-                                                          form={k: str(v) for k, v in form.items()
-                                                                if k != "password"}), status=422)
+        return render(
+            request,
+            "console/users.html",
+            dict(ctx, ok="", error=str(exc), form={k: str(v) for k, v in form.items() if k != "password"}),
+            status=422,
+        )
     return RedirectResponse("/console/users?ok=created", status_code=303)
 
 

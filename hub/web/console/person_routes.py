@@ -1,6 +1,7 @@
 """A person's data in the console (issue 12): the subject access download on a resident's page, and
 archiving residents and contacts who have left the service. Staff or admin only; every use audited,
 with no personal data in the audit entry (the resident's internal number, not their name)."""
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,25 @@ async def export(request: Request, hub: Runtime, ext_id: str, user=Depends(staff
             raise Forbidden(f"There is no resident {ext_id!r}.", status=404)
         now = hub.clock.now()
         doc = build(s, find(s, resident=ext_id), now)
-        record(s, actor=user.name, role=user.role, action="person.export", target=f"resident:{r.id}",
-               summary=f"subject access export of resident #{r.id}", now=now)
+        record(
+            s,
+            actor=user.name,
+            role=user.role,
+            action="person.export",
+            target=f"resident:{r.id}",
+            summary=f"subject access export of resident #{r.id}",
+            now=now,
+        )
         rid = r.id
     body = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
-    return Response(body, media_type="application/json", headers={
-        "Content-Disposition": f'attachment; filename="subject-access-resident-{rid}.json"',
-        "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="subject-access-resident-{rid}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _state(form) -> str:
@@ -59,9 +72,15 @@ async def resident_state(request: Request, hub: Runtime, ext_id: str, user=Depen
             r.state, r.left_at = state, (now if state == "left" else None)
             s.flush()
             schedule.configure(s, r, now, actor=user.name)  # no check-ins after leaving; back again: as before
-            record(s, actor=user.name, role=user.role, action=f"resident.{'leave' if state == 'left' else 'return'}",
-                   target=f"resident:{ext_id}", summary=f"resident #{r.id} {'left the service' if state == 'left' else 'is back'}",
-                   now=now)
+            record(
+                s,
+                actor=user.name,
+                role=user.role,
+                action=f"resident.{'leave' if state == 'left' else 'return'}",
+                target=f"resident:{ext_id}",
+                summary=f"resident #{r.id} {'left the service' if state == 'left' else 'is back'}",
+                now=now,
+            )
     return RedirectResponse(f"/console/residents/{ext_id}?ok=saved", status_code=303)
 
 
@@ -76,7 +95,13 @@ async def contact_state(request: Request, hub: Runtime, ext_id: str, user=Depend
         now = hub.clock.now()
         if c.state != state:
             c.state, c.left_at = state, (now if state == "left" else None)
-            record(s, actor=user.name, role=user.role, action=f"contact.{'leave' if state == 'left' else 'return'}",
-                   target=f"contact:{ext_id}", summary=f"contact #{c.id} {'archived' if state == 'left' else 'back'}",
-                   now=now)
+            record(
+                s,
+                actor=user.name,
+                role=user.role,
+                action=f"contact.{'leave' if state == 'left' else 'return'}",
+                target=f"contact:{ext_id}",
+                summary=f"contact #{c.id} {'archived' if state == 'left' else 'back'}",
+                now=now,
+            )
     return RedirectResponse("/console/contacts", status_code=303)

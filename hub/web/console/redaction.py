@@ -1,5 +1,6 @@
 """Notification bodies as the console shows them: an access note (key-safe code) only to the contact
 it was sent to, ``[access note]`` for anyone else, staff included (telecare.auth.scope)."""
+
 from __future__ import annotations
 
 from telecare.auth import scope

@@ -4,6 +4,7 @@ address with a map link; the access notes only once I have accepted.
 "Mine" is decided by the login's contact id (telecare.auth.scope): the alerts my contact record
 was notified about (team steps notify every on-call member), or that my contact accepted; never
 by display names or phone numbers."""
+
 from __future__ import annotations
 
 from urllib.parse import quote_plus
@@ -41,8 +42,9 @@ def map_link(resident: Resident | None) -> str | None:
 def my_alerts(request: Request, hub: Runtime, user=Depends(login_required)):
     with hub.sessions() as s:
         rows = alert_queries.active_with_residents(s, scope.in_scope(user.contact_id))
-    return render(request, "console/m_list.html", {"rows": rows, "linked": bool(user.contact_id),
-                                                   "my_contact": user.contact_id})
+    return render(
+        request, "console/m_list.html", {"rows": rows, "linked": bool(user.contact_id), "my_contact": user.contact_id}
+    )
 
 
 def _alert_or_404(s, alert_id: int, user) -> Alert:
@@ -60,11 +62,22 @@ def my_alert(request: Request, hub: Runtime, alert_id: int, ok: str = "", user=D
         device = s.get(Device, alert.device_id) if alert.device_id else None
         home = s.get(Home, alert.home_id)
         mine = scope.accepted_by(alert, user.contact_id)  # the access notes: only the contact who accepted
-        return render(request, "console/m_alert.html", {
-            "alert": alert, "resident": resident, "device": device, "home": home, "mine": mine, "ok": ok,
-            "map": map_link(resident), "outcomes": OUTCOMES,
-            "can": {k: alert.state in v for k, v in ALLOWED_FROM.items()},
-            "taken_by_other": _taken_by_other(alert, user)})
+        return render(
+            request,
+            "console/m_alert.html",
+            {
+                "alert": alert,
+                "resident": resident,
+                "device": device,
+                "home": home,
+                "mine": mine,
+                "ok": ok,
+                "map": map_link(resident),
+                "outcomes": OUTCOMES,
+                "can": {k: alert.state in v for k, v in ALLOWED_FROM.items()},
+                "taken_by_other": _taken_by_other(alert, user),
+            },
+        )
 
 
 @router.post("/m/alerts/{alert_id}/{action}")
@@ -79,13 +92,21 @@ async def act(request: Request, hub: Runtime, alert_id: int, action: str, user=D
         if action != "acknowledge" and _taken_by_other(alert, user) and not user.is_staff:
             raise Forbidden(f"{alert.acknowledged_by} has this alert.", status=409)
     try:
-        alert_action(hub, user, alert_id, action, outcome=form.get("outcome") or None, note=form.get("note") or "",
-                     via="phone view")
+        alert_action(
+            hub,
+            user,
+            alert_id,
+            action,
+            outcome=form.get("outcome") or None,
+            note=form.get("note") or "",
+            via="phone view",
+        )
         if action == "acknowledge":
             with hub.sessions() as s, s.begin():
                 a = s.get(Alert, alert_id)
-                alerts.note(s, a, "access", f"access notes shown to {user.name} only (phone view)",
-                            hub.clock.now(), user.name)
+                alerts.note(
+                    s, a, "access", f"access notes shown to {user.name} only (phone view)", hub.clock.now(), user.name
+                )
     except (InvalidTransition, ValueError) as exc:
         return RedirectResponse(f"/m/alerts/{alert_id}?ok=" + quote_plus("error: " + str(exc)), status_code=303)
     except AlertNotFound:

@@ -12,6 +12,7 @@
   at most ``login_concurrency`` password checks run at once in a process (``LoginGate``):
   when they are all busy a login is refused at once (503), it never queues a worker.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,9 +75,13 @@ class ConsoleConfig:
     def from_settings(cls, settings: ConsoleSettings | None = None) -> ConsoleConfig:
         """From the hub's settings (hub.config.ConsoleSettings; read from the environment when not given)."""
         c = settings if settings is not None else ConsoleSettings.from_env()
-        return cls(idle=c.idle or DEFAULT_IDLE, max_age=c.max_age or DEFAULT_MAX_AGE,
-                   secret=c.secret_key.encode() if c.secret_key else secrets.token_bytes(32),
-                   secure_cookies=c.secure_cookies, login_concurrency=c.login_concurrency)
+        return cls(
+            idle=c.idle or DEFAULT_IDLE,
+            max_age=c.max_age or DEFAULT_MAX_AGE,
+            secret=c.secret_key.encode() if c.secret_key else secrets.token_bytes(32),
+            secure_cookies=c.secure_cookies,
+            login_concurrency=c.login_concurrency,
+        )
 
 
 class LoginGate:
@@ -176,6 +181,21 @@ def login_token_ok(request: Request, presented: str | None) -> str | None:
     return nonce if hmac.compare_digest(login_token(request, nonce), presented) else None
 
 
-__all__ = ["COOKIE", "LOGIN_COOKIE", "ConsoleUser", "ConsoleConfig", "LoginRequired", "Forbidden", "current_user",
-           "login_required", "staff_required", "admin_required", "check_csrf", "login_nonce", "login_token",
-           "login_token_ok", "csrf_matches", "LoginGate"]
+__all__ = [
+    "COOKIE",
+    "LOGIN_COOKIE",
+    "ConsoleUser",
+    "ConsoleConfig",
+    "LoginRequired",
+    "Forbidden",
+    "current_user",
+    "login_required",
+    "staff_required",
+    "admin_required",
+    "check_csrf",
+    "login_nonce",
+    "login_token",
+    "login_token_ok",
+    "csrf_matches",
+    "LoginGate",
+]

@@ -1,5 +1,6 @@
 """People and devices, contacts, teams and rotas, policies; editing any of them as a YAML
 snippet checked by the site loader; the whole site's YAML export and import."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,28 +30,40 @@ LOW_BATTERY = 20
 
 NEW_SNIPPETS = {
     "contacts": 'contacts:\n  - {id: new-contact, name: New Person, phone: "+447700900000", role: family}\n',
-    "teams": ('teams:\n  - id: new-team\n    name: New Team\n    rota:\n'
-              '      - {contact: CONTACT-ID, days: weekdays, from: "08:00", to: "20:00"}\n'),
-    "policies": ('policies:\n  - id: new-policy\n    for: [P2]\n    steps:\n'
-                 '      - {notify: [resident.contacts], via: [sms], ack_within: 15m}\n'
-                 '      - {notify: [console], via: [console]}\n'),
-    "residents": ('residents:\n  - id: new-resident\n    name: New Resident\n    phone: "+447700900000"\n'
-                  '    address: 1 Example Street, Ashvale\n    postcode: AV1 1AA\n    contacts: []\n'
-                  '    home:\n      id: home-new\n      devices:\n        - {id: pendant-1, kind: pendant}\n'
-                  '        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n'),
+    "teams": (
+        "teams:\n  - id: new-team\n    name: New Team\n    rota:\n"
+        '      - {contact: CONTACT-ID, days: weekdays, from: "08:00", to: "20:00"}\n'
+    ),
+    "policies": (
+        "policies:\n  - id: new-policy\n    for: [P2]\n    steps:\n"
+        "      - {notify: [resident.contacts], via: [sms], ack_within: 15m}\n"
+        "      - {notify: [console], via: [console]}\n"
+    ),
+    "residents": (
+        'residents:\n  - id: new-resident\n    name: New Resident\n    phone: "+447700900000"\n'
+        "    address: 1 Example Street, Ashvale\n    postcode: AV1 1AA\n    contacts: []\n"
+        "    home:\n      id: home-new\n      devices:\n        - {id: pendant-1, kind: pendant}\n"
+        "        - {id: unit-1, kind: home_unit, heartbeat: 15m}\n"
+    ),
 }
-LIST_PAGE = {"contacts": "/console/contacts", "teams": "/console/teams", "policies": "/console/policies",
-             "residents": "/console/residents"}
+LIST_PAGE = {
+    "contacts": "/console/contacts",
+    "teams": "/console/teams",
+    "policies": "/console/policies",
+    "residents": "/console/residents",
+}
 
 
 # -- residents and devices ---------------------------------------------------------------------------------
 @router.get("/console/residents")
-def residents(request: Request, hub: Runtime, q: str = "", page: int = 0, left: int = 0,
-              user=Depends(staff_required)):
+def residents(request: Request, hub: Runtime, q: str = "", page: int = 0, left: int = 0, user=Depends(staff_required)):
     with hub.sessions() as s:
         total, rows = queries.residents_page(s, search=q, offset=max(page, 0) * PAGE, limit=PAGE, left=bool(left))
-        return render(request, "console/residents.html", {"rows": rows, "q": q, "page": page, "total": total,
-                                                           "pages": (total + PAGE - 1) // PAGE, "left": left})
+        return render(
+            request,
+            "console/residents.html",
+            {"rows": rows, "q": q, "page": page, "total": total, "pages": (total + PAGE - 1) // PAGE, "left": left},
+        )
 
 
 @router.get("/console/residents/{ext_id}")
@@ -62,18 +75,26 @@ def resident(request: Request, hub: Runtime, ext_id: str, ok: str = "", user=Dep
         homes = list(r.homes)
         devices = [d for h in homes for d in h.devices]
         alerts = alert_queries.recent_for_resident(s, r.id, limit=20)
-        return render(request, "console/resident.html", {"r": r, "homes": homes, "devices": devices,
-                                                          "alerts": alerts, "ok": ok, "types": alarm_types()})
+        return render(
+            request,
+            "console/resident.html",
+            {"r": r, "homes": homes, "devices": devices, "alerts": alerts, "ok": ok, "types": alarm_types()},
+        )
 
 
 @router.get("/console/devices")
-def devices(request: Request, hub: Runtime, show: str = "all", q: str = "", page: int = 0,
-            user=Depends(staff_required)):
+def devices(
+    request: Request, hub: Runtime, show: str = "all", q: str = "", page: int = 0, user=Depends(staff_required)
+):
     with hub.sessions() as s:
-        total, rows = queries.devices_page(s, show=show, search=q, low_battery=LOW_BATTERY, offset=max(page, 0) * PAGE,
-                                           limit=PAGE)
-        return render(request, "console/devices.html", {"rows": rows, "show": show, "q": q, "page": page,
-                                                         "total": total, "pages": (total + PAGE - 1) // PAGE})
+        total, rows = queries.devices_page(
+            s, show=show, search=q, low_battery=LOW_BATTERY, offset=max(page, 0) * PAGE, limit=PAGE
+        )
+        return render(
+            request,
+            "console/devices.html",
+            {"rows": rows, "show": show, "q": q, "page": page, "total": total, "pages": (total + PAGE - 1) // PAGE},
+        )
 
 
 # -- contacts, teams, policies ----------------------------------------------------------------------------
@@ -103,10 +124,22 @@ def policies(request: Request, hub: Runtime, ok: str = "", user=Depends(staff_re
 def _edit_page(request: Request, kind: str, ext_id: str | None, text: str, *, problems=None, status: int = 200):
     with runtime(request).sessions() as s:
         residents = queries.residents_with_homes(s, limit=500) if kind == "policies" else []
-    return render(request, "console/edit.html", {
-        "kind": kind, "singular": SINGULAR[kind], "ext_id": ext_id, "text": text, "problems": problems or [],
-        "list_page": LIST_PAGE[kind], "residents": residents, "types": alarm_types(), "days": DAYS},
-        status=status)
+    return render(
+        request,
+        "console/edit.html",
+        {
+            "kind": kind,
+            "singular": SINGULAR[kind],
+            "ext_id": ext_id,
+            "text": text,
+            "problems": problems or [],
+            "list_page": LIST_PAGE[kind],
+            "residents": residents,
+            "types": alarm_types(),
+            "days": DAYS,
+        },
+        status=status,
+    )
 
 
 def _kind(kind: str) -> str:
@@ -141,9 +174,17 @@ async def _save(request: Request, kind: str, ext_id: str | None, user):
             now = hub.clock.now()
             edit = apply_snippet(s, kind, text, now, ext_id=ext_id, source="form")
             if edit.report.changed:
-                record(s, actor=user.name, role=user.role, action=f"{SINGULAR[kind]}.{'edit' if ext_id else 'add'}",
-                       target=f"{SINGULAR[kind]}:{','.join(edit.ids)}", summary=edit.report.summary(),
-                       before=edit.before or None, after=edit.after, now=now)
+                record(
+                    s,
+                    actor=user.name,
+                    role=user.role,
+                    action=f"{SINGULAR[kind]}.{'edit' if ext_id else 'add'}",
+                    target=f"{SINGULAR[kind]}:{','.join(edit.ids)}",
+                    summary=edit.report.summary(),
+                    before=edit.before or None,
+                    after=edit.after,
+                    now=now,
+                )
     except SiteError as exc:
         return _edit_page(request, kind, ext_id, text, problems=exc.problems, status=422)
     hub.site_changed()
@@ -171,12 +212,20 @@ def site_page(request: Request, ok: str = "", user=Depends(staff_required)):
 
 
 def _site_page(request: Request, *, text: str = "", problems=None, report=None, status: int = 200):
-    return render(request, "console/site.html", {"problems": problems or [], "text": text, "report": report},
-                  status=status)
+    return render(
+        request, "console/site.html", {"problems": problems or [], "text": text, "report": report}, status=status
+    )
 
 
-SITE_FILE = YamlFile(name="site", export=lambda s, now: export_site(s), load=load_site, refused=SiteError,
-                     page=_site_page, after_change=lambda hub: hub.site_changed(), redact=redact_site_yaml)
+SITE_FILE = YamlFile(
+    name="site",
+    export=lambda s, now: export_site(s),
+    load=load_site,
+    refused=SiteError,
+    page=_site_page,
+    after_change=lambda hub: hub.site_changed(),
+    redact=redact_site_yaml,
+)
 
 
 @router.get("/console/site/export.yml")

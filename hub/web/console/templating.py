@@ -1,5 +1,6 @@
 """Jinja2 templates for the console: filters for times and durations, the navigation, and
 ``render`` which every page uses (it adds the user, the CSRF token and the clock)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,8 +85,17 @@ def offset(seconds: int | float | None) -> str:
     if seconds is None:
         return "—"
     seconds = int(seconds)
-    return "+0 s" if seconds == 0 else "+" + format_duration(seconds).replace("m", " min ").replace(
-        "h", " h ").replace("s", " s").replace("d", " d ").strip()
+    return (
+        "+0 s"
+        if seconds == 0
+        else "+"
+        + format_duration(seconds)
+        .replace("m", " min ")
+        .replace("h", " h ")
+        .replace("s", " s")
+        .replace("d", " d ")
+        .strip()
+    )
 
 
 def words(value: str | None) -> str:
@@ -94,19 +104,40 @@ def words(value: str | None) -> str:
 
 # The need categories (DESIGN.md) in staff's plain words.
 NEED_WORDS = {
-    "emergency": "Emergency", "safeguarding": "Safeguarding (someone at risk)", "money_benefits": "Money and benefits",
-    "loneliness_befriending": "Loneliness and befriending", "falls_prevention": "Falls prevention",
-    "home_repairs_adaptations": "Home repairs and adaptations", "telecare_alarms": "Telecare and alarms",
-    "carers_support": "Support for carers", "transport": "Transport", "housing": "Housing",
-    "health_wellbeing": "Health and wellbeing", "memory_dementia": "Memory and dementia",
-    "fire_home_safety": "Fire and home safety", "scams_crime": "Scams and crime", "digital_skills": "Digital skills",
-    "food_shopping": "Food and shopping", "social_care_assessment": "Social care assessment", "other": "Other",
+    "emergency": "Emergency",
+    "safeguarding": "Safeguarding (someone at risk)",
+    "money_benefits": "Money and benefits",
+    "loneliness_befriending": "Loneliness and befriending",
+    "falls_prevention": "Falls prevention",
+    "home_repairs_adaptations": "Home repairs and adaptations",
+    "telecare_alarms": "Telecare and alarms",
+    "carers_support": "Support for carers",
+    "transport": "Transport",
+    "housing": "Housing",
+    "health_wellbeing": "Health and wellbeing",
+    "memory_dementia": "Memory and dementia",
+    "fire_home_safety": "Fire and home safety",
+    "scams_crime": "Scams and crime",
+    "digital_skills": "Digital skills",
+    "food_shopping": "Food and shopping",
+    "social_care_assessment": "Social care assessment",
+    "other": "Other",
 }
 CHANNEL_WORDS = {Channel.SMS: "Text (SMS)", Channel.VOICE: "Phone call", Channel.WEB: "Web chat", Channel.REST: "API"}
-OUTCOME_WORDS = {"unresolved": "Unresolved", "signposted": "Signposted", "introduced": "Introduced",
-                 "handoff": "Handed to a person", "emergency": "Emergency"}
-REASON_WORDS = {"safeguarding": "Safeguarding", "emergency": "Emergency", "person": "Asked for a person",
-                "cannot_help": "Assistant could not help", "followup": "Introduction did not work"}
+OUTCOME_WORDS = {
+    "unresolved": "Unresolved",
+    "signposted": "Signposted",
+    "introduced": "Introduced",
+    "handoff": "Handed to a person",
+    "emergency": "Emergency",
+}
+REASON_WORDS = {
+    "safeguarding": "Safeguarding",
+    "emergency": "Emergency",
+    "person": "Asked for a person",
+    "cannot_help": "Assistant could not help",
+    "followup": "Introduction did not work",
+}
 
 
 def _lookup(table: dict):
@@ -117,17 +148,26 @@ def groups() -> list[str]:
     return list(dict.fromkeys(n.group for n in NAV))
 
 
-TEMPLATES.env.filters.update(local=local, iso=iso, offset=offset, words=words,
-                             urlquote=lambda v: quote(str(v), safe=""), need=_lookup(NEED_WORDS),
-                             channel=_lookup(CHANNEL_WORDS), outcome=_lookup(OUTCOME_WORDS),
-                             reason=_lookup(REASON_WORDS))
+TEMPLATES.env.filters.update(
+    local=local,
+    iso=iso,
+    offset=offset,
+    words=words,
+    urlquote=lambda v: quote(str(v), safe=""),
+    need=_lookup(NEED_WORDS),
+    channel=_lookup(CHANNEL_WORDS),
+    outcome=_lookup(OUTCOME_WORDS),
+    reason=_lookup(REASON_WORDS),
+)
 TEMPLATES.env.globals.update(ago=ago)
 
 
 # Only this site's own styles, script and forms; never inside another site's frame.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -138,10 +178,18 @@ def render(request: Request, name: str, context: dict | None = None, status: int
     user = current_user(request)
     hub = runtime(request)
     waiting, urgent = getattr(request.state, "callbacks_waiting", None) or (0, 0)  # read by current_user
-    ctx = {"user": user, "csrf": user.csrf if user else "", "now": hub.clock.now(),
-           "nav": [n for n in NAV if user and user.role in n.roles], "nav_groups": groups(), "path": request.url.path,
-           "sandbox": getattr(hub.notifier, "name", "") == "sandbox",
-           "callbacks_open": waiting, "callbacks_urgent": urgent}
+    ctx = {
+        "user": user,
+        "csrf": user.csrf if user else "",
+        "now": hub.clock.now(),
+        "nav": [n for n in NAV if user and user.role in n.roles],
+        "nav_groups": groups(),
+        "path": request.url.path,
+        "sandbox": getattr(hub.notifier, "name", "") == "sandbox",
+        "callbacks_open": waiting,
+        "callbacks_urgent": urgent,
+    }
     ctx.update(context or {})
-    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status,
-                                      headers={**SECURITY_HEADERS, **(headers or {})})
+    return TEMPLATES.TemplateResponse(
+        request, name, ctx, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+    )

@@ -2,6 +2,7 @@
 import (an uploaded file or pasted text), one pair of handlers for both. An import is checked
 by its loader and applied in one transaction, audited with the YAML before and after; a
 refused file changes nothing and comes back with the lines of its problems."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,8 +44,11 @@ def export_response(hub, f: YamlFile) -> Response:
     now = hub.clock.now()
     with hub.sessions() as s:
         text = f.export(s, now)
-    return Response(text, media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="linkage-{f.name}-{now:%Y%m%d-%H%M}.yml"'})
+    return Response(
+        text,
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="linkage-{f.name}-{now:%Y%m%d-%H%M}.yml"'},
+    )
 
 
 async def import_file(request: Request, hub, user, f: YamlFile) -> Response:
@@ -56,8 +60,17 @@ async def import_file(request: Request, hub, user, f: YamlFile) -> Response:
             before = f.export(s, None)
             report = f.load(s, text, now, source="import")
             if report.changed:
-                record(s, actor=user.name, role=user.role, action=f"{f.name}.import", target=f.name,
-                       summary=report.summary(), before=f.redact(before), after=f.redact(text), now=now)
+                record(
+                    s,
+                    actor=user.name,
+                    role=user.role,
+                    action=f"{f.name}.import",
+                    target=f.name,
+                    summary=report.summary(),
+                    before=f.redact(before),
+                    after=f.redact(text),
+                    now=now,
+                )
     except f.refused as exc:
         return f.page(request, text=text, problems=exc.problems, report=None, status=422)
     if f.after_change is not None:

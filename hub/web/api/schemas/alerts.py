@@ -1,5 +1,6 @@
 """Alerts, their timelines and notifications: what /api/alerts, /api/notifications and
 /api/sandbox/reply take and give."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Check-ins, pauses, drift flags, the pendant pattern and the watch: what /api/checkins/* and
 /api/wellbeing/* take and give."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -14,8 +15,10 @@ class AttemptOut(BaseModel):
     channel: str
     started_at: datetime
     ended_at: datetime | None
-    outcome: str | None = Field(description="None while under way; answered, no-answer, busy, machine, failed, "
-                                            "timeout (nothing heard by the retry time), closed")
+    outcome: str | None = Field(
+        description="None while under way; answered, no-answer, busy, machine, failed, "
+        "timeout (nothing heard by the retry time), closed"
+    )
     notification: int | None
     status: str | None = Field(description="the notification's delivery status")
 

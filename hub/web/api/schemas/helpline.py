@@ -1,5 +1,6 @@
 """The directory of services and the helpline's records: what /api/services, /api/enquiries,
 /api/introductions, /api/callbacks and /api/checkin-requests give and take."""
+
 from __future__ import annotations
 
 from datetime import datetime

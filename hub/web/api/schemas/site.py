@@ -1,4 +1,5 @@
 """The site and the hub itself: devices, settings, dead letters and health."""
+
 from __future__ import annotations
 
 from datetime import datetime

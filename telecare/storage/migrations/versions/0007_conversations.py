@@ -15,13 +15,14 @@ Revision ID: 0007_conversations
 Revises: 0006_trust
 Create Date: 2026-12-01 19:20:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
 import telecare.storage.base
 
-revision = '0007_conversations'
-down_revision = '0006_trust'
+revision = "0007_conversations"
+down_revision = "0006_trust"
 branch_labels = None
 depends_on = None
 

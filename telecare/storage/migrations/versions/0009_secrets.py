@@ -8,6 +8,7 @@ Revision ID: 0009_secrets
 Revises: 0008_enquiry_age
 Create Date: 2026-12-01 22:30:00
 """
+
 import re
 
 import sqlalchemy as sa
@@ -16,8 +17,8 @@ from alembic import op
 from telecare.site.redaction import redact_site_yaml
 from telecare.storage import secrets
 
-revision = '0009_secrets'
-down_revision = '0008_enquiry_age'
+revision = "0009_secrets"
+down_revision = "0008_enquiry_age"
 branch_labels = None
 depends_on = None
 
@@ -25,11 +26,18 @@ PLACEHOLDER = secrets.ACCESS_PLACEHOLDER
 # the access part of telecare.escalation.messages.access_sms as it was written before this revision
 ACCESS_PART = re.compile(r"(Access: )(.*?)(\. Please go now\.)", re.DOTALL)
 
-residents = sa.table('residents', sa.column('id', sa.Integer), sa.column('access', sa.Text))
-notifications = sa.table('notifications', sa.column('id', sa.Integer), sa.column('purpose', sa.String),
-                         sa.column('body', sa.Text))
-audit = sa.table('audit_log', sa.column('id', sa.Integer), sa.column('action', sa.String),
-                 sa.column('summary', sa.Text), sa.column('before', sa.Text), sa.column('after', sa.Text))
+residents = sa.table("residents", sa.column("id", sa.Integer), sa.column("access", sa.Text))
+notifications = sa.table(
+    "notifications", sa.column("id", sa.Integer), sa.column("purpose", sa.String), sa.column("body", sa.Text)
+)
+audit = sa.table(
+    "audit_log",
+    sa.column("id", sa.Integer),
+    sa.column("action", sa.String),
+    sa.column("summary", sa.Text),
+    sa.column("before", sa.Text),
+    sa.column("after", sa.Text),
+)
 
 
 def _scrub(text, notes):
@@ -42,8 +50,9 @@ def upgrade() -> None:
     conn = op.get_bind()
     ring = secrets.keyring()
     notes = []
-    for ident, access in conn.execute(sa.select(residents.c.id, residents.c.access)
-                                      .where(residents.c.access.is_not(None))).all():
+    for ident, access in conn.execute(
+        sa.select(residents.c.id, residents.c.access).where(residents.c.access.is_not(None))
+    ).all():
         if secrets.is_encrypted(access):
             notes.append(ring.decrypt(access) if ring else None)
             continue
@@ -52,22 +61,24 @@ def upgrade() -> None:
             conn.execute(residents.update().where(residents.c.id == ident).values(access=ring.encrypt(access)))
     notes = [n for n in notes if n and n.strip()]
 
-    for ident, purpose, body in conn.execute(sa.select(notifications.c.id, notifications.c.purpose,
-                                                       notifications.c.body)).all():
+    for ident, purpose, body in conn.execute(
+        sa.select(notifications.c.id, notifications.c.purpose, notifications.c.body)
+    ).all():
         new = _scrub(body, notes)
-        if purpose == 'access' and new:
+        if purpose == "access" and new:
             new = ACCESS_PART.sub(lambda m: m.group(1) + PLACEHOLDER + m.group(3), new)
         if new != body:
             conn.execute(notifications.update().where(notifications.c.id == ident).values(body=new))
 
-    for row in conn.execute(sa.select(audit.c.id, audit.c.action, audit.c.summary, audit.c.before,
-                                      audit.c.after)).all():
-        site_text = row.action.startswith(('site.', 'resident.'))
+    for row in conn.execute(
+        sa.select(audit.c.id, audit.c.action, audit.c.summary, audit.c.before, audit.c.after)
+    ).all():
+        site_text = row.action.startswith(("site.", "resident."))
         new = {}
-        for name in ('summary', 'before', 'after'):
+        for name in ("summary", "before", "after"):
             value = getattr(row, name)
             scrubbed = _scrub(value, notes)
-            if site_text and name != 'summary':
+            if site_text and name != "summary":
                 scrubbed = redact_site_yaml(scrubbed)
             if scrubbed != value:
                 new[name] = scrubbed
@@ -79,8 +90,9 @@ def downgrade() -> None:
     """Back to plain text (needs the key); the scrubbed copies stay scrubbed."""
     conn = op.get_bind()
     ring = secrets.keyring()
-    for ident, access in conn.execute(sa.select(residents.c.id, residents.c.access)
-                                      .where(residents.c.access.is_not(None))).all():
+    for ident, access in conn.execute(
+        sa.select(residents.c.id, residents.c.access).where(residents.c.access.is_not(None))
+    ).all():
         if secrets.is_encrypted(access):
             if ring is None:
                 raise secrets.NoDataKey(secrets.NO_KEY)

@@ -6,20 +6,21 @@ Revision ID: 0012_followup_calls
 Revises: 0011_consent
 Create Date: 2026-12-01 22:40:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_followup_calls'
-down_revision = '0011_consent'
+revision = "0012_followup_calls"
+down_revision = "0011_consent"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('introductions') as batch:
-        batch.add_column(sa.Column('follow_up_calls', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table("introductions") as batch:
+        batch.add_column(sa.Column("follow_up_calls", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('introductions') as batch:
-        batch.drop_column('follow_up_calls')
+    with op.batch_alter_table("introductions") as batch:
+        batch.drop_column("follow_up_calls")
