@@ -69,10 +69,11 @@ run: $(STAMP) $(NODE_STAMP) model
 test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) model lint
 	$(BIN)/python -m pytest -q -ra
 
-# ruff (rules in pyproject.toml) on the whole tree, then mypy strict on telecare/ ([tool.mypy]: the files and
+# ruff (rules in pyproject.toml) on the whole tree, its formatter's check, then mypy strict on telecare/ ([tool.mypy]: the files and
 # flags are there). ruff and mypy come with the test extra (requirements.lock).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(STAMP) model
