@@ -38,7 +38,7 @@ import yaml
 from hub import assistant_runner as runner
 from telecare.assistant import needs as need_lexicon
 
-from .common import ROOT, BenchError, free_port, verdict
+from .common import BENCH_DATA_KEY, ROOT, BenchError, free_port, verdict
 
 F1_TARGET = 0.93
 NEEDS_TARGET = 0.95  # micro recall: ">= 95% of needs recorded" (issue 14)
@@ -165,6 +165,7 @@ def serve_and_measure(conversations: int, say) -> dict:
             os.environ,
             DATABASE_URL=f"sqlite:///{db}",
             LINKAGE_ACTIONS_TOKEN=actions_token,
+            LINKAGE_DATA_KEY=BENCH_DATA_KEY,  # the sample site holds access notes (kept encrypted)
             MQTT_URL="off",
             LINKAGE_EMBEDDED_BROKER="off",
             LINKAGE_LOG_LEVEL="WARNING",

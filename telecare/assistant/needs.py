@@ -67,6 +67,9 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         r"someone to talk",
         r"make friends",
         r"miss(ing)? (my )?(wife|husband|friends)",
+        # being alone, said as people say it ("I feel so alone since my wife died"); not "leave me alone"
+        r"(?:feel|feels|feeling|felt)\s+(?:so\s+|very\s+|really\s+|quite\s+|a bit\s+|terribly\s+)?(?:alone|cut off)",
+        r"(?:alone|on (?:my|her|his|their) own) (?:ever )?since",
         r"never (see|sees|get to see) (anyone|anybody|a soul|people|my friends)",
         r"(don'?t|doesn'?t|hardly|rarely) (see|sees|know) (anyone|anybody|a soul)",
         r"social clubs?",

@@ -157,9 +157,8 @@ def test_voice_example(assistant_stack):
     TRANSCRIPTS["voice"] = lines
     print("\n".join(f"{who}: {text}" for who, text in lines))
     e = _enquiry(stack, call.sender_id)
-    assert "falls_prevention" in e.needs, e.needs
-    # "I feel so alone since my wife died" is acknowledged ("so sorry for your loss") but, said after
-    # a fall, not recorded as a loneliness need: a gap this example shows (docs/assistant.md, Known limits)
+    # two needs in one breath: the falls and "I feel so alone since my wife died"
+    assert {"falls_prevention", "loneliness_befriending"} <= set(e.needs), e.needs
     said = " ".join(t for who, t in lines if who == "Assistant")
     assert "sorry for your loss" in said and "I'll ring you in a week" in said
     assert e.outcome == "introduced" and e.consent is True
@@ -190,8 +189,7 @@ TITLES = {
         "Voice call",
         "a loss acknowledged, a postcode spelled aloud as speech recognition writes it, "
         "and a consent introduction whose follow-up will be a call. The same first "
-        "message also says the caller is alone, which was acknowledged but not recorded "
-        "as a loneliness need: a gap (docs/assistant.md, Known limits)",
+        "message says the caller is alone: recorded as a second need (company and someone to talk to)",
     ),
 }
 

@@ -17,11 +17,31 @@ from telecare.assistant.needs import find_needs, find_phone, read, read_name
         ),
         ("need grab rails fitted and someone to help with my shopping", {"home_repairs_adaptations", "food_shopping"}),
         ("i want to learn to use my ipad to video call the grandchildren", {"digital_skills"}),
+        (
+            "I keep falling over at home and I feel so alone since my wife died",
+            {"falls_prevention", "loneliness_befriending"},
+        ),
+        (
+            "mum has been on her own since dad passed and she has stopped eating",
+            {"loneliness_befriending", "food_shopping"},
+        ),
         ("someone rang saying they were from my bank and wanted my bank details", {"scams_crime"}),
     ],
 )
 def test_several_needs_in_one_message(text, needs):
     assert needs <= set(find_needs(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please leave me alone",
+        "I live alone but my daughter visits every day and I'm fine",
+        "I can manage the stairs alone",
+    ],
+)
+def test_alone_on_its_own_is_not_loneliness(text):
+    assert "loneliness_befriending" not in find_needs(text)
 
 
 @pytest.mark.parametrize(
