@@ -9,7 +9,7 @@ import logging
 from .test_channels import send_sms
 
 SAID = ("Winifred Trelawney", "Trelawney", "3 Mill Row", "Mill Row", "since my husband died", "my hip hurts", "Ezekiel")
-NUMBERS = ("07700 900 555", "07700900555", "+447700900555", "447700900555", "+447700900556", "447700900556")
+NUMBERS = ("07700 900 555", "07700900555", "+447700900555", "447700900555", "+447700900489", "447700900489")
 
 
 def test_a_conversation_leaves_no_one_in_the_logs(assistant_stack, caplog):
@@ -20,8 +20,9 @@ def test_a_conversation_leaves_no_one_in_the_logs(assistant_stack, caplog):
     assert stack.texts("logs-1", "Hello, I'm Winifred Trelawney of 3 Mill Row, I've been lonely since my husband died")
     stack.texts("logs-1", "yes please, my number is 07700 900 555")
     stack.texts("logs-1", "my hip hurts too")
-    assert send_sms(stack, "+447700900556", "Hi it's Ezekiel, I feel lonely since my husband died")
-    assert send_sms(stack, "+447700900556", "my hip hurts")
+    # a number below test_channels.new_number's 500-999, so no other test's conversation shares its tracker
+    assert send_sms(stack, "+447700900489", "Hi it's Ezekiel, I feel lonely since my husband died")
+    assert send_sms(stack, "+447700900489", "my hip hurts")
 
     written = log.read_bytes()[mark:].decode(errors="replace")
     records = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
